@@ -1,0 +1,205 @@
+"""The whole image, read: each layer's entries and changes, the final tree, waste and efficiency.
+
+`analyze` reads every layer once, in manifest order, and stacks it. Everything after that
+(merged trees at any layer, a path's history, efficiency) is computed from the entries alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
+from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
+from explorer.layerfs.walker import LayerVisitor, read_member, walk_layer
+from explorer.sources import ImageSource
+
+
+@dataclass(frozen=True, slots=True)
+class Fate:
+    """What became of a copy that is not visible in the final image."""
+
+    layer: int
+    """The layer that deleted or replaced it."""
+    how: str
+    """`deleted` (whiteout / opaque) or `replaced`."""
+
+
+@dataclass
+class LayerReport:
+    ref: LayerRef
+    stats: LayerStats
+    entries: list[FileEntry]
+    changes: LayerChanges = field(default_factory=LayerChanges)
+
+    @property
+    def index(self) -> int:
+        return self.ref.index
+
+
+ProgressFn = Callable[[int, int, int], None]
+"""progress(layer index, bytes of this blob read so far, blob size)."""
+
+
+@dataclass
+class ImageAnalysis:
+    source: ImageSource
+    layers: list[LayerReport]
+    problems: list[Problem]
+    final: Tree
+    fates: dict[tuple[int, str], Fate]
+    efficiency: float
+    _cache: dict[int, Tree] = field(default_factory=dict, repr=False)
+
+    # -- trees --------------------------------------------------------------------------------
+    def tree_at(self, layer: int) -> Tree:
+        """The merged filesystem as of `layer` (layers 0..layer applied)."""
+        if layer >= len(self.layers) - 1:
+            return self.final
+        if layer not in self._cache:
+            tree = Tree()
+            for report in self.layers[: layer + 1]:
+                apply_layer(tree, report.entries)
+            if len(self._cache) > 4:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[layer] = tree
+        return self._cache[layer]
+
+    def in_final(self, entry: FileEntry) -> bool:
+        return self.final.get(entry.path) is entry
+
+    def history(self, path: str) -> list[FileEntry]:
+        """Every copy of a path (and whiteouts of it or its parents) across layers, lowest first."""
+        out = []
+        parents = {path}
+        p = path
+        while p not in ("/", ""):
+            p = parent_of(p)
+            parents.add(p)
+        for report in self.layers:
+            for entry in report.entries:
+                if entry.path == path:
+                    out.append(entry)
+                elif entry.is_whiteout and entry.path in parents:
+                    out.append(entry)
+        return out
+
+    # -- numbers ------------------------------------------------------------------------------
+    @property
+    def total_size(self) -> int:
+        return sum(r.stats.size for r in self.layers)
+
+    @property
+    def final_size(self) -> int:
+        return sum(e.size for e in self.final.entries.values() if e.kind == EntryKind.FILE)
+
+    @property
+    def wasted_bytes(self) -> int:
+        return self.total_size - self.final_size
+
+    # -- content ------------------------------------------------------------------------------
+    def read(self, entry: FileEntry, limit: int | None = None) -> bytes:
+        """Content of one copy of a file, from its own layer blob (resolving hard links there)."""
+        target = entry
+        if entry.kind == EntryKind.HARDLINK and entry.linkname:
+            for candidate in self.layers[entry.layer].entries:
+                if candidate.path == entry.linkname and candidate.kind == EntryKind.FILE:
+                    target = candidate
+                    break
+        if target.kind != EntryKind.FILE:
+            return b""
+        ref = self.layers[target.layer].ref
+        with self.source.open_layer(ref) as blob:
+            return read_member(blob, target.member, limit)
+
+    def entries(self) -> Iterator[FileEntry]:
+        for report in self.layers:
+            yield from report.entries
+
+
+def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor | None] | None = None,
+            progress: ProgressFn | None = None) -> ImageAnalysis:
+    """Read every layer once, in order, and stack them."""
+    reports: list[LayerReport] = []
+    problems: list[Problem] = list(source.problems)
+    tree = Tree()
+    fates: dict[tuple[int, str], Fate] = {}
+    eff = _Efficiency()
+
+    for ref in source.layers:
+        visitor = visitor_for(ref) if visitor_for else None
+        cb = (lambda n, _r=ref: progress(_r.index, n, _r.compressed_size)) if progress else None
+        try:
+            blob = source.open_layer(ref)
+        except Exception as exc:  # noqa: BLE001 - a missing blob is reported, the rest still read
+            problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
+            stats = LayerStats(index=ref.index, complete=False)
+            reports.append(LayerReport(ref, stats, []))
+            continue
+        result = walk_layer(blob, ref, visitor, cb)
+        problems.extend(result.problems)
+        report = LayerReport(ref, result.stats, result.entries)
+
+        def displaced(old: FileEntry, by: FileEntry, _layer=ref.index) -> None:
+            if old.member >= 0:
+                how = "deleted" if by.is_whiteout else "replaced"
+                fates[(old.layer, old.path)] = Fate(_layer, how)
+
+        eff.add_layer(result.entries, tree)
+        report.changes = apply_layer(tree, result.entries, on_displaced=displaced)
+        reports.append(report)
+
+    return ImageAnalysis(source=source, layers=reports, problems=problems, final=tree, fates=fates,
+                         efficiency=eff.score())
+
+
+class _Efficiency:
+    """dive's efficiency score, computed per path over the leaves of each layer's own tree.
+
+    For every path: the smallest size it has in any layer, summed, over the sum of all its sizes.
+    A whiteout of a directory counts the size of what it removes, of a file 0; an opaque marker
+    counts as a whiteout of each child it hides (dive drops those; we do not).
+    """
+
+    def __init__(self) -> None:
+        self.minimum: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+
+    def _see(self, path: str, size: int) -> None:
+        if path in self.minimum:
+            self.minimum[path] = min(self.minimum[path], size)
+            self.total[path] += size
+        else:
+            self.minimum[path] = size
+            self.total[path] = size
+
+    def add_layer(self, entries: list[FileEntry], below: Tree) -> None:
+        """Called before the layer is applied: `below` is the merged tree of the lower layers."""
+        parents = set()
+        for e in entries:
+            p = e.path if e.kind == EntryKind.OPAQUE else parent_of(e.path)
+            while p and p not in parents:
+                parents.add(p)
+                p = parent_of(p)
+        for e in entries:
+            if e.kind == EntryKind.OPAQUE:
+                for child in below.list(e.path):
+                    self._see(child.path, _subtree_size(below, child))
+            elif e.kind == EntryKind.WHITEOUT:
+                old = below.get(e.path)
+                self._see(e.path, _subtree_size(below, old) if old is not None else 0)
+            elif e.path not in parents:
+                self._see(e.path, e.size)
+
+    def score(self) -> float:
+        discovered = sum(self.total.values())
+        if discovered == 0:
+            return 1.0
+        return sum(self.minimum.values()) / discovered
+
+
+def _subtree_size(tree: Tree, entry: FileEntry) -> int:
+    if entry.kind != EntryKind.DIR:
+        return 0
+    return sum(e.size for e in tree.walk(entry.path))
+

@@ -1,0 +1,155 @@
+"""A merged filesystem tree and the overlay rules that stack one layer on the layers below."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from explorer.model import EntryKind, FileEntry
+
+
+def parent_of(path: str) -> str:
+    return posixpath.dirname(path) if path != "/" else ""
+
+
+def implied_dir(path: str, layer: int) -> FileEntry:
+    """A directory no tar member names, present because something lies below it."""
+    return FileEntry(path=path, kind=EntryKind.DIR, layer=layer, mode=0o755, member=-1)
+
+
+class Tree:
+    """Visible entries by path, with a child index so that subtrees can be removed."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, FileEntry] = {"/": implied_dir("/", 0)}
+        self.children: dict[str, set[str]] = {"/": set()}
+
+    def get(self, path: str) -> FileEntry | None:
+        return self.entries.get(path)
+
+    def list(self, path: str) -> list[FileEntry]:
+        return [self.entries[p] for p in sorted(self.children.get(path, ()))]
+
+    def walk(self, path: str = "/"):
+        """Entries below path (not path itself), depth first in name order."""
+        for child in sorted(self.children.get(path, ())):
+            yield self.entries[child]
+            yield from self.walk(child)
+
+    def remove(self, path: str) -> list[FileEntry]:
+        """Remove path and everything below it; return what was removed."""
+        entry = self.entries.pop(path, None)
+        if entry is None:
+            return []
+        removed = [entry]
+        stack = [path]
+        while stack:
+            p = stack.pop()
+            for child in self.children.pop(p, ()):
+                removed.append(self.entries.pop(child))
+                stack.append(child)
+        parent = parent_of(path)
+        if parent in self.children:
+            self.children[parent].discard(path)
+        return removed
+
+    def clear_children(self, path: str) -> list[FileEntry]:
+        """Hide everything below a directory (opaque whiteout); the directory stays."""
+        removed = []
+        for child in list(self.children.get(path, ())):
+            removed.extend(self.remove(child))
+        return removed
+
+    def put(self, entry: FileEntry) -> list[FileEntry]:
+        """Place an entry; return the copies it displaced (a replaced file, or a replaced subtree)."""
+        path = entry.path
+        displaced = self._ensure_parent(parent_of(path), entry.layer)
+        prev = self.entries.get(path)
+        if prev is not None:
+            if prev.kind == EntryKind.DIR and entry.kind == EntryKind.DIR:
+                self.entries[path] = entry
+                return displaced + [prev]
+            displaced += self.remove(path)
+        self.entries[path] = entry
+        if entry.kind == EntryKind.DIR:
+            self.children.setdefault(path, set())
+        self.children[parent_of(path)].add(path)
+        return displaced
+
+    def _ensure_parent(self, path: str, layer: int) -> list[FileEntry]:
+        if not path:
+            return []
+        current = self.entries.get(path)
+        if current is not None and current.kind == EntryKind.DIR:
+            return []
+        displaced = self._ensure_parent(parent_of(path), layer)
+        if current is not None:
+            displaced += self.remove(path)
+        self.entries[path] = implied_dir(path, layer)
+        self.children.setdefault(path, set())
+        self.children[parent_of(path)].add(path)
+        return displaced
+
+    def copy(self) -> "Tree":
+        other = Tree.__new__(Tree)
+        other.entries = dict(self.entries)
+        other.children = {k: set(v) for k, v in self.children.items()}
+        return other
+
+
+@dataclass
+class LayerChanges:
+    """What one layer did to the filesystem below it."""
+
+    added: list[FileEntry] = field(default_factory=list)
+    modified: list[tuple[FileEntry, FileEntry]] = field(default_factory=list)
+    """(copy below, this layer's copy)."""
+    deleted: list[FileEntry] = field(default_factory=list)
+    """Top-level entries a whiteout or opaque marker removed (their subtrees went with them)."""
+    unchanged: list[FileEntry] = field(default_factory=list)
+    """Members that restate what was already there (typically parent directories)."""
+
+
+def apply_layer(tree: Tree, entries: list[FileEntry],
+                on_displaced=None, on_whiteout=None) -> LayerChanges:
+    """Stack one layer's entries on `tree` (in place) with overlay semantics.
+
+    Whiteouts and opaque markers act on the layers below only, so they are applied before the
+    layer's own members, whatever their order in the tar. `on_displaced(old, new_layer_entry)` is
+    told about every copy that stops being visible; `on_whiteout(entry, removed)` about every
+    whiteout or opaque marker and what it removed.
+    """
+    changes = LayerChanges()
+    for entry in entries:
+        if entry.kind == EntryKind.WHITEOUT:
+            removed = tree.remove(entry.path)
+        elif entry.kind == EntryKind.OPAQUE:
+            removed = tree.clear_children(entry.path)
+        else:
+            continue
+        if on_whiteout is not None:
+            on_whiteout(entry, removed)
+        if removed:
+            if entry.kind == EntryKind.WHITEOUT:
+                changes.deleted.append(removed[0])
+            else:
+                top = [r for r in removed if parent_of(r.path) == entry.path]
+                changes.deleted.extend(top)
+            if on_displaced is not None:
+                for old in removed:
+                    on_displaced(old, entry)
+    for entry in entries:
+        if entry.is_whiteout:
+            continue
+        prev = tree.get(entry.path)
+        if prev is None:
+            changes.added.append(entry)
+        elif prev.same_as(entry):
+            changes.unchanged.append(entry)
+        else:
+            changes.modified.append((prev, entry))
+        displaced = tree.put(entry)
+        if on_displaced is not None:
+            for old in displaced:
+                on_displaced(old, entry)
+    return changes

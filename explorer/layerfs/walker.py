@@ -1,0 +1,203 @@
+"""One streaming pass over a layer: decompress, walk the tar, hash every file, feed a visitor.
+
+Nothing is extracted and the blob is read once. Files a visitor asks for are handed over in
+memory one at a time (capped), everything else is hashed in chunks and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import stat
+import tarfile
+import zlib
+from typing import Callable, Protocol
+
+import zstandard
+
+from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
+from explorer.layerfs.stream import CHUNK, LayerStream
+
+MAX_CONTENT = 64 * 1024 * 1024
+"""Largest prefix of one file handed to a visitor."""
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+
+_READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, zstandard.ZstdError, ValueError,
+                UnicodeDecodeError, OverflowError, MemoryError)
+
+
+class LayerVisitor(Protocol):
+    def wants(self, entry: FileEntry) -> bool:
+        """Cheap check, before content is read: should `visit` get this file's bytes?"""
+
+    def visit(self, entry: FileEntry, data: bytes) -> None:
+        """Called with the entry (digest filled in) and up to MAX_CONTENT bytes of content."""
+
+
+def normalise(name: str) -> tuple[str, bool]:
+    """Absolute normalised path, and whether the stored name tried to climb out or was absolute."""
+    unsafe = name.startswith("/") or ".." in name.split("/")
+    path = posixpath.normpath("/" + name)
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return path, unsafe
+
+
+def _kind(member: tarfile.TarInfo) -> EntryKind:
+    if member.isreg():
+        return EntryKind.FILE
+    if member.isdir():
+        return EntryKind.DIR
+    if member.issym():
+        return EntryKind.SYMLINK
+    if member.islnk():
+        return EntryKind.HARDLINK
+    if member.ischr():
+        return EntryKind.CHAR
+    if member.isblk():
+        return EntryKind.BLOCK
+    if member.isfifo():
+        return EntryKind.FIFO
+    return EntryKind.FILE
+
+
+class WalkResult:
+    __slots__ = ("entries", "stats", "problems")
+
+    def __init__(self, stats: LayerStats):
+        self.entries: list[FileEntry] = []
+        self.stats = stats
+        self.problems: list[Problem] = []
+
+
+def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
+               progress: Callable[[int], None] | None = None) -> WalkResult:
+    """Read one layer blob to its end and return its entries, stats and problems."""
+    index = ref.index
+    result = WalkResult(LayerStats(index=index))
+    stats = result.stats
+    stream = LayerStream(blob)
+    stats.compression = stream.compression
+    digests: dict[str, str | None] = {}
+    try:
+        try:
+            tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
+        except tarfile.ReadError as exc:
+            if stream.stored.count == 0 and not stream.stored.peek_head(1):
+                tar = None  # an empty blob: a layer with nothing in it
+            else:
+                raise exc
+        position = 0
+        for member in tar or ():
+            stats.entries += 1
+            entry = _entry(member, index, position, result, digests, tar, visitor)
+            position += 1
+            if entry is not None:
+                result.entries.append(entry)
+            if progress is not None and position % 256 == 0:
+                progress(stream.stored.count)
+        stream.finish()
+    except _READ_ERRORS as exc:
+        stats.complete = False
+        reason = str(exc) or type(exc).__name__
+        result.problems.append(Problem(index, "truncated",
+                                       f"layer {index}: cannot be read to its end ({reason}); "
+                                       f"{stats.entries} entries read"))
+    finally:
+        stream.close()
+    stats.compressed_size = stream.stored.count
+    stats.digest = stream.stored.hexdigest()
+    stats.diff_id = stream.plain.hexdigest() if stream.plain is not stream.stored else stats.digest
+    if stats.complete:
+        if ref.digest and ref.digest != stats.digest:
+            result.problems.append(Problem(index, "digest-mismatch",
+                                           f"layer {index}: blob hashes to {stats.digest}, manifest says {ref.digest}"))
+        if ref.diff_id and ref.diff_id != stats.diff_id:
+            result.problems.append(Problem(index, "diff-id-mismatch",
+                                           f"layer {index}: uncompressed stream hashes to {stats.diff_id}, "
+                                           f"config says {ref.diff_id}"))
+    if progress is not None:
+        progress(stream.stored.count)
+    return result
+
+
+def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResult,
+           digests: dict[str, str | None], tar: tarfile.TarFile,
+           visitor: LayerVisitor | None) -> FileEntry | None:
+    path, unsafe = normalise(member.name)
+    if unsafe:
+        result.problems.append(Problem(index, "unsafe-path",
+                                       f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
+    base = posixpath.basename(path)
+    common = dict(layer=index, mode=stat.S_IMODE(member.mode), uid=member.uid, gid=member.gid,
+                  mtime=int(member.mtime or 0), member=position, uname=member.uname or "",
+                  gname=member.gname or "")
+    if base.startswith(WHITEOUT):
+        parent = posixpath.dirname(path)
+        if base == OPAQUE:
+            return FileEntry(path=parent, kind=EntryKind.OPAQUE, **common)
+        if base.startswith(".wh..wh."):
+            return None  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a change
+        return FileEntry(path=posixpath.join(parent, base[len(WHITEOUT):]), kind=EntryKind.WHITEOUT, **common)
+    kind = _kind(member)
+    if path == "/" and kind == EntryKind.DIR:
+        return FileEntry(path="/", kind=kind, **common)
+    if kind == EntryKind.FILE:
+        return _file(member, path, common, result, digests, tar, visitor)
+    linkname = None
+    digest = None
+    if kind == EntryKind.SYMLINK:
+        linkname = member.linkname
+    elif kind == EntryKind.HARDLINK:
+        linkname, _ = normalise(member.linkname)
+        digest = digests.get(linkname)
+        digests[path] = digest
+    return FileEntry(path=path, kind=kind, linkname=linkname, digest=digest,
+                     devmajor=member.devmajor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
+                     devminor=member.devminor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
+                     **common)
+
+
+def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
+          digests: dict[str, str | None], tar: tarfile.TarFile, visitor: LayerVisitor | None) -> FileEntry:
+    size = member.size
+    result.stats.size += size
+    probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
+    fh = tar.extractfile(member)
+    sha = hashlib.sha256()
+    keep = visitor is not None and visitor.wants(probe)
+    kept = bytearray()
+    left = size
+    while left > 0:
+        chunk = fh.read(min(CHUNK, left))
+        if not chunk:
+            raise EOFError(f"{path}: content ends early")
+        sha.update(chunk)
+        if keep and len(kept) < MAX_CONTENT:
+            kept += chunk[: MAX_CONTENT - len(kept)]
+        left -= len(chunk)
+    digest = sha.hexdigest()
+    digests[path] = digest
+    entry = FileEntry(path=path, kind=EntryKind.FILE, size=size, digest=digest,
+                      data_offset=member.offset_data, **common)
+    if keep:
+        visitor.visit(entry, bytes(kept))
+    return entry
+
+
+def read_member(blob, member: int, limit: int | None = None) -> bytes:
+    """Content of the `member`-th tar member of a layer blob (a second, on-demand pass)."""
+    stream = LayerStream(blob)
+    try:
+        tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
+        for position, info in enumerate(tar):
+            if position == member:
+                fh = tar.extractfile(info)
+                if fh is None:
+                    return b""
+                return fh.read(limit if limit is not None else -1)
+        raise EOFError(f"member {member} not found")
+    finally:
+        stream.close()

@@ -1,0 +1,1 @@
+"""Report formats: table, JSON and SARIF, all built from a finished analysis and its findings."""

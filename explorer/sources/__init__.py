@@ -1,0 +1,87 @@
+"""Image sources: find out what IMAGE names and open it as an ImageSource."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from explorer.errors import SourceError
+from explorer.sources.base import ImageSource
+from explorer.sources.blobstore import DirBlobStore, TarBlobStore
+
+__all__ = ["ImageSource", "open_image", "split_transport"]
+
+TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker")
+_PATHLIKE = re.compile(r"(^[./~]|\.(tar|tgz|tar\.gz|oci)$)")
+
+
+def split_transport(arg: str) -> tuple[str | None, str, str | None]:
+    """`oci:DIR:TAG` → ("oci", DIR, TAG); a bare argument → (None, arg, None)."""
+    if arg.startswith("docker://"):
+        return "docker-daemon", arg[len("docker://"):], None
+    head, sep, rest = arg.partition(":")
+    if not sep or head not in TRANSPORTS or head == "docker":
+        return None, arg, None
+    if head == "docker-daemon":
+        return head, rest, None
+    path, tag = rest, None
+    if not os.path.exists(path) and ":" in rest:
+        path, _, tag = rest.rpartition(":")
+    return head, path, tag
+
+
+def _open_path(kind: str, path: str, tag: str | None, platform: str | None, reference: str) -> ImageSource:
+    from explorer.sources.docker_archive import open_docker_archive
+    from explorer.sources.oci import open_oci
+
+    if kind == "oci":
+        if not os.path.isdir(path):
+            raise SourceError(f"{path}: not an OCI layout folder")
+        return open_oci(DirBlobStore(path), reference, "oci", tag, platform)
+    if os.path.isdir(path):
+        store = DirBlobStore(path)
+    else:
+        store = TarBlobStore(path)
+    if kind == "docker-archive":
+        return open_docker_archive(store, reference, tag)
+    return open_oci(store, reference, "oci-archive" if not os.path.isdir(path) else "oci", tag, platform)
+
+
+def _detect(path: str) -> str:
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, "manifest.json")):
+            return "docker-archive"
+        if os.path.exists(os.path.join(path, "index.json")):
+            return "oci"
+        raise SourceError(f"{path}: folder is neither an OCI layout nor an extracted docker-archive")
+    store = TarBlobStore(path)
+    if store.exists("manifest.json"):
+        return "docker-archive"
+    if store.exists("index.json"):
+        return "oci-archive"
+    raise SourceError(f"{path}: tar archive holds no manifest.json or index.json; not a container image")
+
+
+def open_image(arg: str, platform: str | None = None) -> ImageSource:
+    """Open IMAGE as the contract describes: explicit transports win, then auto-detection."""
+    transport, rest, tag = split_transport(arg)
+    if transport == "docker-daemon":
+        from explorer.sources.daemon import open_daemon
+        return open_daemon(rest, platform)
+    if transport:
+        if not os.path.exists(rest):
+            raise SourceError(f"{rest}: no such file or folder")
+        return _open_path(transport, rest, tag, platform, arg)
+    path, tag = arg, None
+    if not os.path.exists(path):
+        head, sep, maybe_tag = arg.rpartition(":")
+        if sep and os.path.isfile(head):
+            path, tag = head, maybe_tag
+    if os.path.exists(path):
+        if not os.access(path, os.R_OK):
+            raise SourceError(f"{path}: permission denied")
+        return _open_path(_detect(path), path, tag, platform, arg)
+    if _PATHLIKE.search(arg):
+        raise SourceError(f"{arg}: no such file or folder")
+    from explorer.sources.daemon import open_daemon
+    return open_daemon(arg, platform)

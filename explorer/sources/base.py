@@ -1,0 +1,133 @@
+"""What every source gives the rest of the program: a config, ordered layer refs, and blobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+from explorer.errors import SourceError
+from explorer.model import HistoryEntry, ImageConfig, LayerRef
+from explorer.sources.blobstore import BlobStore, read_small
+
+MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+@dataclass
+class ImageSource:
+    """An opened image: its config, its layers in the order they are applied, and blob access."""
+
+    reference: str
+    kind: str
+    """`docker-archive`, `oci`, `oci-archive` or `docker-daemon`."""
+    store: BlobStore
+    config: ImageConfig
+    layers: list[LayerRef]
+    problems: list = field(default_factory=list)
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+
+    def open_layer(self, layer: LayerRef) -> BinaryIO:
+        return self.store.open(layer.blob)
+
+    def close(self) -> None:
+        self.store.close()
+        for fn in reversed(self.cleanup):
+            fn()
+        self.cleanup.clear()
+
+    def __enter__(self) -> "ImageSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_json(store: BlobStore, name: str, what: str) -> tuple[object, bytes]:
+    data = read_small(store, name, what)
+    try:
+        return json.loads(data), data
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{store.description}: {what} {name!r} is not valid JSON ({exc})") from None
+
+
+def _strs(value) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    if isinstance(value, str):
+        return (value,)
+    return ()
+
+
+def parse_config(raw: bytes, description: str) -> ImageConfig:
+    """Parse an image config blob (Docker or OCI; they share these fields)."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{description}: image config is not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise SourceError(f"{description}: image config is not a JSON object")
+    cfg = doc.get("config") or doc.get("container_config") or {}
+    if not isinstance(cfg, dict):
+        cfg = {}
+    rootfs = doc.get("rootfs") or {}
+    diff_ids = tuple(str(d) for d in (rootfs.get("diff_ids") or []) if isinstance(rootfs, dict))
+    history = []
+    layer = 0
+    for item in doc.get("history") or []:
+        if not isinstance(item, dict):
+            continue
+        empty = bool(item.get("empty_layer"))
+        history.append(HistoryEntry(
+            created_by=str(item.get("created_by") or ""),
+            created=str(item.get("created") or ""),
+            empty_layer=empty,
+            comment=str(item.get("comment") or ""),
+            layer=None if empty else layer,
+        ))
+        if not empty:
+            layer += 1
+    labels = cfg.get("Labels") or {}
+    return ImageConfig(
+        id="sha256:" + hashlib.sha256(raw).hexdigest(),
+        os=str(doc.get("os") or ""),
+        architecture=str(doc.get("architecture") or ""),
+        variant=str(doc.get("variant") or ""),
+        created=str(doc.get("created") or ""),
+        user=str(cfg.get("User") or ""),
+        entrypoint=_strs(cfg.get("Entrypoint")),
+        cmd=_strs(cfg.get("Cmd")),
+        env=_strs(cfg.get("Env")),
+        labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else (),
+        volumes=tuple(sorted(str(v) for v in (cfg.get("Volumes") or {}))),
+        exposed_ports=tuple(sorted(str(v) for v in (cfg.get("ExposedPorts") or {}))),
+        working_dir=str(cfg.get("WorkingDir") or ""),
+        diff_ids=diff_ids,
+        history=tuple(history),
+        raw=doc,
+    )
+
+
+def created_by_for(config: ImageConfig, index: int) -> str:
+    for entry in config.history:
+        if entry.layer == index:
+            return entry.created_by
+    return ""
+
+
+def make_layer_refs(config: ImageConfig, blobs: list[tuple[str, str | None, str, int]]) -> list[LayerRef]:
+    """Pair manifest layers (blob name, expected digest, media type, size) with config diff_ids."""
+    refs = []
+    for index, (blob, digest, media_type, size) in enumerate(blobs):
+        refs.append(LayerRef(
+            index=index,
+            blob=blob,
+            digest=digest,
+            media_type=media_type,
+            compressed_size=size,
+            diff_id=config.diff_ids[index] if index < len(config.diff_ids) else None,
+            created_by=created_by_for(config, index),
+        ))
+    return refs

@@ -1,0 +1,201 @@
+"""Named byte ranges inside an image archive or layout folder, opened without extracting.
+
+A tar archive is indexed once (member headers only) and blobs are then read straight from
+their offsets. Names are archive-relative POSIX paths; nothing here ever writes to disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tarfile
+from typing import BinaryIO, Protocol
+
+from explorer.errors import SourceError
+
+MAX_SMALL = 64 * 1024 * 1024
+"""Largest manifest/config/index document we read into memory."""
+
+
+class BlobStore(Protocol):
+    description: str
+
+    def names(self) -> list[str]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def size(self, name: str) -> int: ...
+
+    def open(self, name: str) -> BinaryIO: ...
+
+    def close(self) -> None: ...
+
+
+def read_small(store: BlobStore, name: str, what: str) -> bytes:
+    """Read a small JSON document from the store, refusing absurd sizes."""
+    if not store.exists(name):
+        raise SourceError(f"{store.description}: {what} {name!r} is missing")
+    if store.size(name) > MAX_SMALL:
+        raise SourceError(f"{store.description}: {what} {name!r} is too large ({store.size(name)} bytes)")
+    with store.open(name) as fh:
+        data = fh.read(MAX_SMALL + 1)
+    if len(data) != store.size(name):
+        raise SourceError(f"{store.description}: {what} {name!r} is truncated")
+    return data
+
+
+def _normalise(name: str) -> str:
+    name = posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/")
+    return name
+
+
+class RangeReader(io.RawIOBase):
+    """A read-only view of `size` bytes at `offset` of a file, with its own file handle."""
+
+    def __init__(self, path: str, offset: int, size: int):
+        super().__init__()
+        self._fh = open(path, "rb", buffering=0)
+        self._start = offset
+        self._size = size
+        self._pos = 0
+        self._fh.seek(offset)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 1:
+            pos += self._pos
+        elif whence == 2:
+            pos += self._size
+        self._pos = max(0, min(pos, self._size))
+        self._fh.seek(self._start + self._pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        left = self._size - self._pos
+        if left <= 0:
+            return 0
+        view = memoryview(buffer)
+        if len(view) > left:
+            view = view[:left]
+        n = self._fh.readinto(view)
+        if not n:
+            return 0
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._fh.close()
+        super().close()
+
+
+class TarBlobStore:
+    """Blobs stored as members of an uncompressed tar archive (docker save, oci-archive)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.description = path
+        self._members: dict[str, tuple[int, int]] = {}
+        links: dict[str, str] = {}
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(512)
+                if head[:2] == b"\x1f\x8b" or head[:4] == b"\x28\xb5\x2f\xfd":
+                    raise SourceError(f"{path}: compressed archive; decompress it first (gunzip / unzstd)")
+                if len(head) < 512 or head[257:262] != b"ustar":
+                    raise SourceError(f"{path}: not a tar archive, OCI layout or image reference")
+                fh.seek(0)
+                with tarfile.open(fileobj=fh, mode="r:") as tar:
+                    for member in tar:
+                        name = _normalise(member.name)
+                        if member.isfile():
+                            self._members[name] = (member.offset_data, member.size)
+                        elif member.issym():
+                            links[name] = posixpath.normpath(
+                                posixpath.join(posixpath.dirname(name), member.linkname)
+                            )
+                        elif member.islnk():
+                            links[name] = _normalise(member.linkname)
+        except SourceError:
+            raise
+        except (tarfile.TarError, OSError, EOFError, UnicodeDecodeError) as exc:
+            if not self._members:
+                raise SourceError(f"{path}: not a readable tar archive ({exc})") from None
+            # A truncated archive: keep what was indexed; missing blobs are reported later.
+        for name in links:
+            target = name
+            for _ in range(16):
+                target = links.get(target, target)
+                if target in self._members:
+                    self._members[name] = self._members[target]
+                    break
+
+    def names(self) -> list[str]:
+        return list(self._members)
+
+    def exists(self, name: str) -> bool:
+        return _normalise(name) in self._members
+
+    def size(self, name: str) -> int:
+        return self._members[_normalise(name)][1]
+
+    def open(self, name: str) -> BinaryIO:
+        try:
+            offset, size = self._members[_normalise(name)]
+        except KeyError:
+            raise SourceError(f"{self.path}: blob {name!r} is missing from the archive") from None
+        file_size = os.path.getsize(self.path)
+        return io.BufferedReader(RangeReader(self.path, offset, min(size, max(0, file_size - offset))),
+                                 buffer_size=1 << 20)
+
+    def close(self) -> None:
+        pass
+
+
+class DirBlobStore:
+    """Blobs stored as files below a folder (OCI image layout)."""
+
+    def __init__(self, root: str):
+        self.root = os.path.realpath(root)
+        self.description = root
+
+    def _path(self, name: str) -> str:
+        rel = _normalise(name)
+        full = os.path.realpath(os.path.join(self.root, rel))
+        if full != self.root and not full.startswith(self.root + os.sep):
+            raise SourceError(f"{self.description}: blob {name!r} points outside the layout")
+        return full
+
+    def names(self) -> list[str]:
+        out = []
+        for dirpath, _dirs, files in os.walk(self.root):
+            for f in files:
+                out.append(os.path.relpath(os.path.join(dirpath, f), self.root).replace(os.sep, "/"))
+        return out
+
+    def exists(self, name: str) -> bool:
+        try:
+            return os.path.isfile(self._path(name))
+        except SourceError:
+            return False
+
+    def size(self, name: str) -> int:
+        return os.path.getsize(self._path(name))
+
+    def open(self, name: str) -> BinaryIO:
+        try:
+            return open(self._path(name), "rb", buffering=1 << 20)
+        except OSError as exc:
+            raise SourceError(f"{self.description}: cannot open blob {name!r}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        pass

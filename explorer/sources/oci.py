@@ -1,0 +1,128 @@
+"""OCI image layouts (folders and oci-archive tars), and index/platform selection."""
+
+from __future__ import annotations
+
+import re
+
+from explorer.errors import SourceError
+from explorer.sources.base import ImageSource, load_json, make_layer_refs, parse_config
+from explorer.sources.blobstore import BlobStore, read_small
+
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+REF_NAME = "org.opencontainers.image.ref.name"
+_DIGEST = re.compile(r"^(sha256|sha512):([0-9a-f]{32,128})$")
+
+
+def blob_name(digest: str, description: str) -> str:
+    m = _DIGEST.match(str(digest))
+    if not m:
+        raise SourceError(f"{description}: invalid digest {digest!r}")
+    return f"blobs/{m.group(1)}/{m.group(2)}"
+
+
+def _platform_of(desc: dict) -> str:
+    plat = desc.get("platform") or {}
+    if not isinstance(plat, dict) or not plat.get("os"):
+        return ""
+    text = f"{plat.get('os')}/{plat.get('architecture', '')}"
+    if plat.get("variant"):
+        text += f"/{plat['variant']}"
+    return text
+
+
+def _is_attestation(desc: dict) -> bool:
+    ann = desc.get("annotations") or {}
+    return ann.get("vnd.docker.reference.type") == "attestation-manifest" or _platform_of(desc) == "unknown/unknown"
+
+
+def _platform_matches(have: str, want: str) -> bool:
+    if not want:
+        return True
+    h, w = have.split("/"), want.split("/")
+    return h[: len(w)] == w
+
+
+def _collect(store: BlobStore, doc: dict, depth: int, inherited_tag: str) -> list[tuple[dict, str]]:
+    """All image manifest descriptors below an index, with the tag that names them."""
+    if depth > 4:
+        raise SourceError(f"{store.description}: image index nested too deeply")
+    out = []
+    manifests = doc.get("manifests")
+    if not isinstance(manifests, list):
+        raise SourceError(f"{store.description}: index has no manifests list")
+    for desc in manifests:
+        if not isinstance(desc, dict):
+            continue
+        tag = (desc.get("annotations") or {}).get(REF_NAME) or inherited_tag
+        if desc.get("mediaType") in INDEX_TYPES:
+            sub, _ = load_json(store, blob_name(desc.get("digest", ""), store.description), "nested index")
+            if isinstance(sub, dict):
+                out.extend(_collect(store, sub, depth + 1, tag))
+        elif not _is_attestation(desc):
+            out.append((desc, tag))
+    return out
+
+
+def _describe(desc: dict, tag: str) -> str:
+    parts = [p for p in (tag and f":{tag}", _platform_of(desc)) if p]
+    return " ".join(parts) or str(desc.get("digest", "?"))[:19]
+
+
+def choose_manifest(store: BlobStore, index: dict, tag: str | None, platform: str | None) -> dict:
+    """Pick one image manifest from an index by tag and platform, or say which choices exist."""
+    candidates = _collect(store, index, 0, "")
+    if not candidates:
+        raise SourceError(f"{store.description}: the index lists no image manifests")
+    if tag:
+        tagged = [(d, t) for d, t in candidates if t == tag or t.endswith(":" + tag) or t.split(":")[-1] == tag]
+        if not tagged:
+            choices = ", ".join(sorted({t for _, t in candidates if t})) or "none"
+            raise SourceError(f"{store.description}: no image tagged {tag!r} (tags: {choices})")
+        candidates = tagged
+    if platform:
+        matching = [(d, t) for d, t in candidates if _platform_matches(_platform_of(d), platform)]
+        if not matching:
+            choices = ", ".join(sorted({_platform_of(d) for d, _ in candidates if _platform_of(d)})) or "none"
+            raise SourceError(f"{store.description}: no image for platform {platform} (platforms: {choices})")
+        candidates = matching
+    if len(candidates) > 1:
+        choices = "; ".join(_describe(d, t) for d, t in candidates)
+        hint = "--platform os/arch" if len({_platform_of(d) for d, _ in candidates}) > 1 else ":TAG"
+        raise SourceError(f"{store.description}: holds {len(candidates)} images ({choices}); choose one with {hint}")
+    return candidates[0][0]
+
+
+def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: str) -> ImageSource:
+    """Read an OCI/Docker v2 image manifest and its config from the store."""
+    manifest, _ = load_json(store, blob_name(manifest_desc.get("digest", ""), store.description), "manifest")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+        raise SourceError(f"{store.description}: manifest has no config")
+    cfg_name = blob_name(manifest["config"].get("digest", ""), store.description)
+    config = parse_config(read_small(store, cfg_name, "config"), store.description)
+    blobs = []
+    for desc in manifest.get("layers") or []:
+        if not isinstance(desc, dict):
+            continue
+        digest = str(desc.get("digest", ""))
+        blobs.append((blob_name(digest, store.description), digest, str(desc.get("mediaType", "")),
+                      int(desc.get("size") or 0)))
+    check_layer_count(config, len(blobs), store.description)
+    return ImageSource(reference=reference, kind=kind, store=store, config=config,
+                       layers=make_layer_refs(config, blobs))
+
+
+def check_layer_count(config, count: int, description: str) -> None:
+    if config.diff_ids and len(config.diff_ids) != count:
+        raise SourceError(
+            f"{description}: manifest lists {count} layers but the config has {len(config.diff_ids)} diff_ids")
+
+
+def open_oci(store: BlobStore, reference: str, kind: str, tag: str | None, platform: str | None) -> ImageSource:
+    index, _ = load_json(store, "index.json", "index")
+    if not isinstance(index, dict):
+        raise SourceError(f"{store.description}: index.json is not a JSON object")
+    desc = choose_manifest(store, index, tag, platform)
+    return open_manifest(store, desc, reference, kind)
