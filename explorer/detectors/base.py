@@ -1,0 +1,82 @@
+"""The three detector roles, and the context they are given.
+
+- `FileDetector`: looks at one file's bytes during the single streaming pass over its layer.
+  `wants(entry)` is called for every regular file and must be cheap (path, size, mode only);
+  `scan(entry, data)` gets up to 64 MiB of content for the files it wanted.
+- `LayerDetector`: looks at a layer's changes (metadata only) after the layer is stacked.
+- `ImageDetector`: looks at the image config and history.
+
+Detectors return `Match`es; the engine adds the layer, the history line and whether the copy is
+still visible in the final image. A detector never reads a blob itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from explorer.findings import Match
+from explorer.model import FileEntry, ImageConfig
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What the user chose for this run."""
+
+    disabled: frozenset[str] = frozenset()
+    """Rule ids turned off with --disable."""
+    extra_rule_dirs: tuple[str, ...] = ()
+    """Folders of extra YARA rules (--rules)."""
+
+
+class Detector(ABC):
+    name: str = ""
+    """Short, stable name (used in progress output and the cache key)."""
+    version: str = "1"
+
+
+class FileDetector(Detector):
+    @abstractmethod
+    def wants(self, entry: FileEntry) -> bool:
+        """Cheap pre-check on metadata only."""
+
+    @abstractmethod
+    def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
+        """Matches in this copy of the file (data may be a prefix for huge files)."""
+
+
+@dataclass
+class LayerView:
+    """What a LayerDetector sees of one layer, after stacking."""
+
+    index: int
+    created_by: str
+    added: list[FileEntry] = field(default_factory=list)
+    modified: list[tuple[FileEntry, FileEntry]] = field(default_factory=list)
+    deleted: list[FileEntry] = field(default_factory=list)
+    entries: list[FileEntry] = field(default_factory=list)
+
+
+class LayerDetector(Detector):
+    @abstractmethod
+    def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
+        """(entry the match is about, match) pairs for this layer."""
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    position: int
+    """1-based position in the config's history list (reported as `line`)."""
+    created_by: str
+    layer: int | None
+
+
+class ImageDetector(Detector):
+    @abstractmethod
+    def scan_config(self, config: ImageConfig) -> Iterable[Match]:
+        """Matches in the config (ENV, labels, user, entrypoint, volumes)."""
+
+    @abstractmethod
+    def scan_history(self, item: HistoryItem) -> Iterable[Match]:
+        """Matches in one history line."""
