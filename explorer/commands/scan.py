@@ -1,0 +1,69 @@
+"""`explorer scan`: every detector over every layer; table, JSON or SARIF; --fail-on gate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+
+from rich.console import Console
+
+from explorer.commands import opened, warn_problems
+from explorer.detectors.base import ScanOptions
+from explorer.detectors.registry import build_detectors
+from explorer.engine import scan, stderr_progress
+from explorer.errors import ExplorerError
+from explorer.findings import at_least
+from explorer.ignorefile import apply_ignores, load_ignore_file
+from explorer.reports.findings_json import scan_document
+from explorer.reports.sarif import sarif_document
+from explorer.reports.table import print_table
+from explorer.textsafe import safe
+
+
+def run_scan(args) -> int:
+    for folder in args.rules:
+        if not os.path.isdir(folder):
+            raise ExplorerError(f"--rules {folder}: no such folder")
+    ignores = load_ignore_file(args.ignore_file)
+    options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules))
+    detectors = build_detectors(options)
+    with opened(args) as source:
+        progress, stop = stderr_progress(not args.no_progress)
+        try:
+            result = scan(source, detectors, options, progress=progress)
+        finally:
+            stop()
+        warn_problems(result.analysis.problems, sys.stderr)
+        for error in result.errors:
+            print(f"explorer: warning: {safe(error)}", file=sys.stderr)
+        kept, ignored = apply_ignores(result.findings, ignores)
+        result = dataclasses.replace(result, findings=kept)
+        write_report(result, ignored, args.format, args.output)
+    if args.fail_on and any(at_least(f.severity, args.fail_on) for f in kept):
+        return 1
+    return 0
+
+
+def write_report(result, ignored, fmt: str, output: str | None) -> None:
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
+    try:
+        if fmt == "json":
+            json.dump(scan_document(result, ignored), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        elif fmt == "sarif":
+            json.dump(sarif_document(result), out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        else:
+            console = Console(file=out, highlight=False, soft_wrap=False,
+                              width=None if out.isatty() else 200)
+            print_table(result, console)
+            if ignored:
+                console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
+    finally:
+        if output:
+            out.close()

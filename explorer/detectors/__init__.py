@@ -1,0 +1,1 @@
+"""Detectors: YARA rules, secret rules and heuristics, behind one explicit registry (registry.py)."""

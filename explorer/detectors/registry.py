@@ -1,0 +1,45 @@
+"""The explicit list of detectors a scan runs. Adding a detector means adding it here."""
+
+from __future__ import annotations
+
+import hashlib
+
+from explorer.detectors.base import ScanOptions
+from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
+from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
+from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
+from explorer.detectors.yara_scan import YaraDetector
+from explorer.engine import DetectorSet, problem_catalog
+
+
+def _as_dict(item) -> dict:
+    if isinstance(item, dict):
+        return item
+    rid, category, severity, *rest = item
+    text = rest[0] if rest else rid
+    return {"id": rid, "category": category, "severity": severity, "title": text, "description": rest[-1] if rest else text}
+
+
+def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
+    yara = YaraDetector(options)
+    detectors = DetectorSet()
+    detectors.file.append(yara)
+    detectors.file.append(SecretFileDetector(options))
+    detectors.image.append(SecretConfigDetector())
+    for cls in HEURISTICS:
+        instance = cls()
+        if isinstance(instance, FileDetector):
+            detectors.file.append(instance)
+        if isinstance(instance, LayerDetector):
+            detectors.layer.append(instance)
+        if isinstance(instance, ImageDetector):
+            detectors.image.append(instance)
+    catalog = [_as_dict(r) for r in yara.rule_catalog()]
+    catalog += [_as_dict(r) for r in secret_rule_catalog()]
+    catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
+    catalog += problem_catalog()
+    detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
+                               key=lambda r: r["id"])
+    versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)
+    detectors.rules_sha256 = hashlib.sha256((yara.rules_sha256 + "\0" + versions).encode()).hexdigest()
+    return detectors

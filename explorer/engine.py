@@ -1,0 +1,169 @@
+"""Wires the stages: source → one pass per layer (detectors fed as it streams) → stacking → findings.
+
+No Textual import here: the headless scanner and the UI both call `scan`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
+                                     ScanOptions)
+from explorer.findings import Finding, Match, dedupe_and_sort
+from explorer.layerfs import ImageAnalysis, analyze
+from explorer.layerfs.analysis import ProgressFn
+from explorer.model import FileEntry, LayerRef, Problem
+from explorer.sources import ImageSource
+from explorer.textsafe import safe
+
+
+@dataclass
+class DetectorSet:
+    file: list[FileDetector] = field(default_factory=list)
+    layer: list[LayerDetector] = field(default_factory=list)
+    image: list[ImageDetector] = field(default_factory=list)
+    rules_sha256: str = ""
+    catalog: list[dict] = field(default_factory=list)
+    """Every rule id the detectors can emit: {id, category, severity, title, description}."""
+
+
+@dataclass
+class ScanResult:
+    analysis: ImageAnalysis
+    findings: list[Finding]
+    detectors: DetectorSet
+    errors: list[str] = field(default_factory=list)
+    """Detector failures (a detector that raised on one file); the scan went on."""
+
+
+class _Collector:
+    """The LayerVisitor for one layer: asks each file detector, hands wanted bytes to those that asked."""
+
+    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
+        self.detectors = detectors
+        self.out = out
+        self.errors = errors
+        self._wanting: list[FileDetector] = []
+
+    def wants(self, entry: FileEntry) -> bool:
+        self._wanting = [d for d in self.detectors if d.wants(entry)]
+        return bool(self._wanting)
+
+    def visit(self, entry: FileEntry, data: bytes) -> None:
+        for detector in self._wanting:
+            try:
+                for match in detector.scan(entry, data):
+                    self.out.append((entry, match))
+            except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
+                self.errors.append(f"{detector.name or type(detector).__name__} failed on layer {entry.layer} "
+                                   f"{safe(entry.path)}: {type(exc).__name__}: {safe(str(exc))[:200]}")
+
+
+PROBLEM_RULES = {
+    "digest-mismatch": ("integrity.digest-mismatch", "high", "Layer blob does not match the manifest digest"),
+    "diff-id-mismatch": ("integrity.diff-id-mismatch", "high", "Uncompressed layer does not match the config diff_id"),
+    "truncated": ("integrity.truncated-layer", "high", "Layer blob cannot be read to its end"),
+    "missing": ("integrity.missing-layer", "high", "Layer blob is missing"),
+    "unsafe-path": ("suspicious.unsafe-tar-path", "medium", "Tar member with an absolute or climbing path"),
+}
+
+
+def problem_catalog() -> list[dict]:
+    return [{"id": rid, "category": rid.split(".")[0], "severity": sev, "title": title, "description": title}
+            for rid, sev, title in PROBLEM_RULES.values()]
+
+
+def _problem_findings(analysis: ImageAnalysis) -> Iterable[Finding]:
+    for problem in analysis.problems:
+        rule = PROBLEM_RULES.get(problem.kind)
+        if rule is None:
+            continue
+        rule_id, severity, title = rule
+        layer = analysis.layers[problem.layer] if problem.layer is not None and problem.layer < len(analysis.layers) else None
+        yield Finding(rule_id=rule_id, category=rule_id.split(".")[0], severity=severity, title=title,
+                      source="config", layer=problem.layer, path=None, line=None, in_final_image=True,
+                      evidence=safe(problem.message)[:300], created_by=layer.ref.created_by if layer else "",
+                      layer_digest=layer.stats.digest if layer else "")
+
+
+def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = ScanOptions(),
+         progress: ProgressFn | None = None) -> ScanResult:
+    """Read every layer once, feeding the file detectors as it streams, then run the others."""
+    raw: list[tuple[FileEntry, Match]] = []
+    errors: list[str] = []
+    collector = _Collector(detectors.file, raw, errors) if detectors.file else None
+
+    def visitor_for(_ref: LayerRef):
+        return collector
+
+    analysis = analyze(source, visitor_for=visitor_for, progress=progress)
+    findings: list[Finding] = []
+
+    def layer_info(index: int) -> tuple[str, str]:
+        report = analysis.layers[index]
+        return report.ref.created_by, report.stats.digest
+
+    for entry, match in raw:
+        created_by, digest = layer_info(entry.layer)
+        findings.append(Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
+                                           in_final_image=analysis.in_final(entry), created_by=created_by,
+                                           layer_digest=digest))
+    for report in analysis.layers:
+        view = LayerView(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
+                         modified=report.changes.modified, deleted=report.changes.deleted,
+                         entries=report.entries)
+        for detector in detectors.layer:
+            try:
+                for entry, match in detector.scan_layer(view):
+                    findings.append(Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
+                                                       in_final_image=analysis.in_final(entry),
+                                                       created_by=layer_info(entry.layer)[0],
+                                                       layer_digest=layer_info(entry.layer)[1]))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{detector.name or type(detector).__name__} failed on layer {report.index}: "
+                              f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+    config = source.config
+    for detector in detectors.image:
+        try:
+            for match in detector.scan_config(config):
+                findings.append(Finding.from_match(match, source="config", layer=None, path=None,
+                                                   in_final_image=True, created_by=""))
+            for position, entry in enumerate(config.history, start=1):
+                item = HistoryItem(position=position, created_by=entry.created_by, layer=entry.layer)
+                for match in detector.scan_history(item):
+                    digest = layer_info(entry.layer)[1] if entry.layer is not None and entry.layer < len(analysis.layers) else ""
+                    findings.append(Finding.from_match(match, source="history", layer=entry.layer, path=None,
+                                                       in_final_image=True, created_by=entry.created_by,
+                                                       layer_digest=digest))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{detector.name or type(detector).__name__} failed on the config: "
+                          f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+    findings.extend(_problem_findings(analysis))
+    if options.disabled:
+        findings = [f for f in findings if f.rule_id not in options.disabled]
+    return ScanResult(analysis=analysis, findings=dedupe_and_sort(findings), detectors=detectors, errors=errors)
+
+
+def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None]]:
+    """A rich progress bar on stderr (bytes of layer blobs read), when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("layer {task.fields[layer]}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    bar.start()
+    tasks: dict[int, int] = {}
+
+    def progress(layer: int, done: int, total: int) -> None:
+        if layer not in tasks:
+            tasks[layer] = bar.add_task("", total=total or None, layer=layer)
+        bar.update(tasks[layer], completed=done)
+
+    return progress, bar.stop
+
+
+__all__ = ["DetectorSet", "ScanResult", "scan", "stderr_progress", "problem_catalog", "Problem"]
