@@ -36,8 +36,22 @@ class LayerVisitor(Protocol):
         """Called with the entry (digest filled in) and up to MAX_CONTENT bytes of content."""
 
 
+def clean_text(text: str) -> str:
+    """`text` with undecodable bytes (tarfile's surrogates) turned into `\\xNN` escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def normalise(name: str) -> tuple[str, bool]:
-    """Absolute normalised path, and whether the stored name tried to climb out or was absolute."""
+    """Absolute normalised path, and whether the stored name tried to climb out or was absolute.
+
+    Bytes that are not UTF-8 (kept by tarfile as surrogates) become `\\xNN` escapes, so that every
+    path is a valid string for JSON and the terminal, the same way in every layer.
+    """
+    name = clean_text(name)
     unsafe = name.startswith("/") or ".." in name.split("/")
     path = posixpath.normpath("/" + name)
     if path.startswith("//"):
@@ -132,8 +146,8 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
     base = posixpath.basename(path)
     common = dict(layer=index, mode=stat.S_IMODE(member.mode), uid=member.uid, gid=member.gid,
-                  mtime=int(member.mtime or 0), member=position, uname=member.uname or "",
-                  gname=member.gname or "")
+                  mtime=int(member.mtime or 0), member=position, uname=clean_text(member.uname or ""),
+                  gname=clean_text(member.gname or ""))
     if base.startswith(WHITEOUT):
         parent = posixpath.dirname(path)
         if base == OPAQUE:
@@ -149,7 +163,7 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
     linkname = None
     digest = None
     if kind == EntryKind.SYMLINK:
-        linkname = member.linkname
+        linkname = clean_text(member.linkname)
     elif kind == EntryKind.HARDLINK:
         linkname, _ = normalise(member.linkname)
         digest = digests.get(linkname)
