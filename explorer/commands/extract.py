@@ -1,0 +1,459 @@
+"""`explorer extract`: write a file (or a folder's subtree) as it was in layer N, and nothing outside DEST.
+
+Everything in an image is hostile. Every file and folder is created relative to a directory file
+descriptor with O_NOFOLLOW (and O_EXCL for files), so no symlink, neither one from the image nor one
+already in DEST, is ever followed and nothing is overwritten. Device nodes and fifos are never
+created, setuid/setgid/sticky bits are dropped, hard links become separate copies, and a symlink is
+made only when its target, resolved from where it sits, stays inside DEST. Content is streamed
+from the layer blobs in chunks, each blob read at most once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import stat
+import sys
+import tarfile
+from collections import OrderedDict, defaultdict, deque
+from dataclasses import dataclass, field
+
+from explorer.commands import opened, warn_problems
+from explorer.errors import ExplorerError
+from explorer.layerfs import ImageAnalysis, Tree, analyze
+from explorer.layerfs.stream import CHUNK, LayerStream
+from explorer.layerfs.walker import _READ_ERRORS
+from explorer.model import EntryKind, FileEntry
+from explorer.textsafe import safe
+
+MAX_HOPS = 40
+"""Symlinks followed while resolving one path, as the kernel allows."""
+MAX_WARNINGS = 50
+"""Skipped entries reported one by one; the rest are only counted."""
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One entry to write, at a path relative to the extraction root."""
+
+    rel: tuple[str, ...]
+    entry: FileEntry
+
+
+@dataclass
+class Plan:
+    root: str
+    """Real path of the folder everything is written below (DEST, or DEST's folder for one file)."""
+    create_root: bool
+    """DEST is a folder that does not exist yet (a subtree extraction)."""
+    root_entry: FileEntry | None
+    items: list[Item]
+
+
+@dataclass
+class Tally:
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def skip(self, rel: tuple[str, ...] | str, why: str) -> None:
+        self.skipped += 1
+        where = rel if isinstance(rel, str) else "/".join(rel)
+        self.warnings.append(f"skipped {safe(where)}: {why}")
+
+
+# -- finding PATH in the image ---------------------------------------------------------------------
+
+def lookup(tree: Tree, path: str, layer: int) -> FileEntry:
+    """The entry at `path`, following symlinks in its folders (inside the image) but not the last one."""
+    todo = deque(path.split("/"))
+    cur: list[str] = []
+    hops = 0
+    while todo:
+        comp = todo.popleft()
+        if comp in ("", "."):
+            continue
+        if comp == "..":
+            if cur:
+                cur.pop()
+            continue
+        here = "/" + "/".join(cur + [comp])
+        entry = tree.get(here)
+        if entry is None:
+            raise ExplorerError(f"{path}: no such file or folder in the image as of layer {layer}")
+        if entry.kind == EntryKind.SYMLINK and todo:
+            hops += 1
+            if hops > MAX_HOPS:
+                raise ExplorerError(f"{path}: too many levels of symbolic links in the image")
+            target = entry.linkname or ""
+            if target.startswith("/"):
+                cur = []
+            todo.extendleft(reversed(target.split("/")))
+            continue
+        if todo and entry.kind != EntryKind.DIR:
+            raise ExplorerError(f"{path}: {here} is not a folder in the image as of layer {layer}")
+        cur.append(comp)
+    found = tree.get("/" + "/".join(cur))
+    if found is None:  # pragma: no cover - every step above was looked up
+        raise ExplorerError(f"{path}: no such file or folder in the image as of layer {layer}")
+    return found
+
+
+def _layer_index(requested: int | None, count: int) -> int:
+    if count == 0:
+        raise ExplorerError("the image has no layers")
+    layer = count - 1 if requested is None else requested
+    if not 0 <= layer < count:
+        raise ExplorerError(f"--layer {layer}: the image has layers 0..{count - 1}")
+    return layer
+
+
+# -- what to write where ---------------------------------------------------------------------------
+
+def make_plan(tree: Tree, entry: FileEntry, dest: str) -> Plan:
+    dest = os.path.normpath(dest)
+    if entry.kind != EntryKind.DIR:
+        if os.path.isdir(dest):
+            return Plan(os.path.realpath(dest), False, None, [Item((entry.name,), entry)])
+        if os.path.lexists(dest):
+            raise ExplorerError(f"{dest}: already exists; refusing to overwrite")
+        return Plan(_existing_parent(dest), False, None, [Item((os.path.basename(dest),), entry)])
+    if os.path.lexists(dest) and not os.path.isdir(dest):
+        raise ExplorerError(f"{dest}: exists and is not a folder")
+    create = not os.path.isdir(dest)
+    root = os.path.join(_existing_parent(dest), os.path.basename(dest)) if create else os.path.realpath(dest)
+    skip = 1 if entry.path == "/" else len(entry.path) + 1
+    items = [Item(tuple(e.path[skip:].split("/")), e) for e in tree.walk(entry.path)]
+    return Plan(root, create, entry, items)
+
+
+def _existing_parent(dest: str) -> str:
+    parent = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(parent):
+        raise ExplorerError(f"{parent}: no such folder")
+    return os.path.realpath(parent)
+
+
+def _check_free(plan: Plan) -> None:
+    """Refuse before writing anything: no existing file may be overwritten, no existing symlink used."""
+    for item in plan.items:
+        if item.entry.kind in (EntryKind.CHAR, EntryKind.BLOCK, EntryKind.FIFO):
+            continue
+        full = os.path.join(plan.root, *item.rel)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ExplorerError(f"{full}: {exc.strerror}") from None
+        if item.entry.kind == EntryKind.DIR and stat.S_ISDIR(st.st_mode):
+            continue
+        if item.entry.kind == EntryKind.DIR:
+            raise ExplorerError(f"{full}: exists and is not a folder")
+        raise ExplorerError(f"{full}: already exists; refusing to overwrite")
+
+
+# -- writing below a directory fd ------------------------------------------------------------------
+
+class Writer:
+    """Creates entries below `root` through directory fds; never follows a symlink."""
+
+    def __init__(self, root: str, tally: Tally):
+        self.root = root
+        self.tally = tally
+        self.root_fd = os.open(root, _DIR_FLAGS)
+        self._fds: OrderedDict[tuple[str, ...], int] = OrderedDict()
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+        os.close(self.root_fd)
+
+    def where(self, rel: tuple[str, ...]) -> str:
+        return os.path.join(self.root, *rel)
+
+    def dir_fd(self, rel: tuple[str, ...]) -> int:
+        """An fd of the folder at rel, which must be a real folder (not a symlink) all the way down."""
+        if not rel:
+            return self.root_fd
+        fd = self._fds.get(rel)
+        if fd is not None:
+            self._fds.move_to_end(rel)
+            return fd
+        parent = self.dir_fd(rel[:-1])
+        try:
+            fd = os.open(rel[-1], _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            raise ExplorerError(f"{self.where(rel)}: not a folder we can write into ({exc.strerror})") from None
+        if len(self._fds) >= 64:
+            os.close(self._fds.popitem(last=False)[1])
+        self._fds[rel] = fd
+        return fd
+
+    def mkdir(self, rel: tuple[str, ...]) -> bool:
+        """Create the folder (True) or accept an existing real folder (False)."""
+        parent = self.dir_fd(rel[:-1])
+        try:
+            os.mkdir(rel[-1], 0o700, dir_fd=parent)
+            created = True
+        except FileExistsError:
+            created = False
+        st = os.stat(rel[-1], dir_fd=parent, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            raise ExplorerError(f"{self.where(rel)}: exists and is not a folder")
+        return created
+
+    def finish_dir(self, rel: tuple[str, ...], entry: FileEntry) -> None:
+        fd = self.dir_fd(rel)
+        os.fchmod(fd, (entry.mode & 0o777) | 0o700)
+        if entry.mtime:
+            os.utime(fd, (entry.mtime, entry.mtime))
+
+    def create_file(self, rel: tuple[str, ...]) -> int:
+        try:
+            return os.open(rel[-1], _NEW_FILE_FLAGS, 0o600, dir_fd=self.dir_fd(rel[:-1]))
+        except FileExistsError:
+            raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
+
+    def remove_file(self, rel: tuple[str, ...]) -> None:
+        try:
+            os.unlink(rel[-1], dir_fd=self.dir_fd(rel[:-1]))
+        except OSError:
+            pass
+
+    def symlink(self, rel: tuple[str, ...], target: str) -> None:
+        try:
+            os.symlink(target, rel[-1], dir_fd=self.dir_fd(rel[:-1]))
+        except FileExistsError:
+            raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
+
+    def resolves_inside(self, rel: tuple[str, ...], target: str) -> bool:
+        """Would a symlink at rel with this target, resolved from its folder, stay below the root?
+
+        Existing symlinks on the way are followed by hand (readlink); a `..` after a component that
+        does not exist yet is refused, since a symlink made later could change where it leads.
+        """
+        if not target or target.startswith("/"):
+            return False
+        cur = list(rel[:-1])
+        todo = deque(target.split("/"))
+        hops = 0
+        unknown = False
+        while todo:
+            comp = todo.popleft()
+            if comp in ("", "."):
+                continue
+            if comp == "..":
+                if unknown or not cur:
+                    return False
+                cur.pop()
+                continue
+            cur.append(comp)
+            if unknown:
+                continue
+            try:
+                st = os.lstat(os.path.join(self.root, *cur))
+            except FileNotFoundError:
+                unknown = True
+                continue
+            except OSError:
+                return False
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                link = os.readlink(os.path.join(self.root, *cur))
+                if hops > MAX_HOPS or not link or link.startswith("/"):
+                    return False
+                cur.pop()
+                todo.extendleft(reversed(link.split("/")))
+            elif not stat.S_ISDIR(st.st_mode):
+                unknown = True
+        return True
+
+
+# -- content: one pass per layer -------------------------------------------------------------------
+
+class _HardlinkSources:
+    """The regular-file member a hard link names, in the link's own layer (built lazily per layer)."""
+
+    def __init__(self, analysis: ImageAnalysis):
+        self.analysis = analysis
+        self._by_layer: dict[int, dict[str, list[FileEntry]]] = {}
+
+    def source(self, link: FileEntry) -> FileEntry | None:
+        index = self._by_layer.get(link.layer)
+        if index is None:
+            index = defaultdict(list)
+            for e in self.analysis.layers[link.layer].entries:
+                if e.kind == EntryKind.FILE:
+                    index[e.path].append(e)
+            self._by_layer[link.layer] = index
+        earlier = [e for e in index.get(link.linkname or "", ()) if e.member < link.member]
+        return earlier[-1] if earlier else None
+
+
+def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]], writer: Writer) -> None:
+    """Stream one layer blob once and write every wanted member (by position) to its targets."""
+    tally = writer.tally
+    done: set[int] = set()
+    ref = analysis.layers[layer].ref
+    try:
+        blob = analysis.source.open_layer(ref)
+    except Exception as exc:  # noqa: BLE001 - a missing blob skips its files, the rest is written
+        for items in wanted.values():
+            for item in items:
+                tally.skip(item.rel, f"layer {layer} cannot be opened ({safe(str(exc))})")
+        return
+    stream = LayerStream(blob)
+    try:
+        tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
+        for position, info in enumerate(tar):
+            if position in wanted:
+                _write_member(tar, info, wanted[position], writer)
+                done.add(position)
+                if len(done) == len(wanted):
+                    break
+    except _READ_ERRORS as exc:
+        for position, items in wanted.items():
+            if position not in done:
+                for item in items:
+                    tally.skip(item.rel, f"layer {layer} cannot be read ({safe(str(exc) or type(exc).__name__)})")
+    finally:
+        stream.close()
+
+
+def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, items: list[Item], writer: Writer) -> None:
+    """Stream one member into a new file per item; read errors propagate, partial files are removed."""
+    if not info.isreg():
+        for item in items:
+            writer.tally.skip(item.rel, "the layer changed since it was read (member is not a file)")
+        return
+    fh = tar.extractfile(info)
+    fds: list[tuple[Item, int]] = []
+    sha = hashlib.sha256()
+    try:
+        for item in items:
+            fds.append((item, writer.create_file(item.rel)))
+        left = info.size
+        while left > 0:
+            chunk = fh.read(min(CHUNK, left))
+            if not chunk:
+                raise EOFError(f"content ends after {info.size - left} of {info.size} bytes")
+            sha.update(chunk)
+            for item, fd in fds:
+                _write_all(fd, chunk, writer.where(item.rel))
+            left -= len(chunk)
+        for item, fd in fds:
+            _finish_file(fd, item.entry, writer.where(item.rel))
+    except BaseException:
+        for item, fd in fds:
+            os.close(fd)
+            writer.remove_file(item.rel)
+        raise
+    for _item, fd in fds:
+        os.close(fd)
+    writer.tally.files += len(fds)
+    digest = sha.hexdigest()
+    for item in items:
+        if item.entry.digest and item.entry.digest != digest:
+            writer.tally.warnings.append(f"{safe('/'.join(item.rel))}: content differs from the first read "
+                                         "of the layer (did the blob change?)")
+
+
+def _write_all(fd: int, data: bytes, where: str) -> None:
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise ExplorerError(f"{where}: cannot write ({exc.strerror or exc})") from None
+
+
+def _finish_file(fd: int, entry: FileEntry, where: str) -> None:
+    """Permission bits without setuid/setgid/sticky (owner may always read and write), and mtime."""
+    try:
+        os.fchmod(fd, (entry.mode & 0o777) | 0o600)
+        if entry.mtime:
+            os.utime(fd, (entry.mtime, entry.mtime))
+    except OSError as exc:
+        raise ExplorerError(f"{where}: cannot set mode or time ({exc.strerror or exc})") from None
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
+    """Write the plan: folders, then file contents layer by layer, then symlinks, then folder modes."""
+    _check_free(plan)
+    if plan.create_root:
+        try:
+            os.mkdir(plan.root, 0o700)
+        except OSError as exc:
+            raise ExplorerError(f"{plan.root}: cannot create ({exc.strerror})") from None
+        tally.dirs += 1
+    writer = Writer(plan.root, tally)
+    try:
+        dirs: list[Item] = []
+        by_layer: dict[int, dict[int, list[Item]]] = defaultdict(lambda: defaultdict(list))
+        links: list[Item] = []
+        sources = _HardlinkSources(analysis)
+        for item in plan.items:
+            kind = item.entry.kind
+            if kind == EntryKind.DIR:
+                if writer.mkdir(item.rel):
+                    tally.dirs += 1
+                    dirs.append(item)
+            elif kind == EntryKind.FILE:
+                by_layer[item.entry.layer][item.entry.member].append(item)
+            elif kind == EntryKind.HARDLINK:
+                src = sources.source(item.entry)
+                if src is None:
+                    tally.skip(item.rel, f"hard link to {safe(item.entry.linkname or '')}, "
+                                         "which its layer does not hold")
+                else:
+                    by_layer[src.layer][src.member].append(item)
+            elif kind == EntryKind.SYMLINK:
+                links.append(item)
+            else:
+                tally.skip(item.rel, f"{kind.value} nodes are never created")
+        for layer in sorted(by_layer):
+            copy_layer(analysis, layer, by_layer[layer], writer)
+        for item in links:
+            target = item.entry.linkname or ""
+            if writer.resolves_inside(item.rel, target):
+                writer.symlink(item.rel, target)
+                tally.symlinks += 1
+            else:
+                tally.skip(item.rel, f"symlink to {safe(target)} leads outside {safe(plan.root)}")
+        for item in reversed(dirs):
+            writer.finish_dir(item.rel, item.entry)
+        if plan.create_root and plan.root_entry is not None:
+            writer.finish_dir((), plan.root_entry)
+    finally:
+        writer.close()
+
+
+def run_extract(args) -> int:
+    with opened(args) as source:
+        analysis = analyze(source)
+        warn_problems(analysis.problems, sys.stderr)
+        layer = _layer_index(args.layer, len(analysis.layers))
+        path = posixpath.normpath("/" + args.path.lstrip("/"))
+        tree = analysis.tree_at(layer)
+        entry = lookup(tree, path, layer)
+        plan = make_plan(tree, entry, args.output)
+        tally = Tally()
+        extract(analysis, plan, tally)
+    for line in tally.warnings[:MAX_WARNINGS]:
+        print(f"explorer: warning: {line}", file=sys.stderr)
+    if len(tally.warnings) > MAX_WARNINGS:
+        print(f"explorer: warning: … and {len(tally.warnings) - MAX_WARNINGS} more", file=sys.stderr)
+    where = plan.root if plan.root_entry is not None else os.path.join(plan.root, *plan.items[0].rel)
+    print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
+          f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped", file=sys.stderr)
+    return 0
