@@ -1,0 +1,71 @@
+"""Shared fixtures: the dive reference images, and small images written in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer.imagewriter import ImageSpec, Layer, write_image
+from explorer.layerfs import analyze
+from explorer.sources import open_image
+
+DIVE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "dive"
+"""dive's test images, kept outside the repo (`../shared/fixtures/dive`)."""
+
+
+@pytest.fixture
+def dive_image():
+    """Path of one of dive's test images; the test is skipped when the fixtures are not present."""
+
+    def get(name: str) -> str:
+        path = DIVE / name
+        if not path.is_file():
+            pytest.skip(f"dive fixture {path} is not present")
+        return str(path)
+
+    return get
+
+
+@pytest.fixture
+def make_image(tmp_path):
+    """make_image(spec | [Layer, ...] | [ImageSpec, ...], format="docker-archive", **write_kw) -> path.
+
+    A list of Layers is wrapped in an ImageSpec; a list of ImageSpecs writes a multi-image archive
+    or a multi-platform index.
+    """
+    counter = iter(range(1_000_000))
+
+    def make(spec, format: str = "docker-archive", **kw) -> str:
+        if isinstance(spec, list) and spec and isinstance(spec[0], Layer):
+            spec = ImageSpec(layers=spec)
+        suffix = "" if format == "oci" else ".tar"
+        path = tmp_path / f"image{next(counter)}-{format}{suffix}"
+        return write_image(spec, path, format, **kw)
+
+    return make
+
+
+@pytest.fixture
+def open_analysis():
+    """open_analysis(IMAGE, platform=None) -> ImageAnalysis; the source stays open until teardown."""
+    sources = []
+
+    def run(image: str, platform: str | None = None):
+        source = open_image(image, platform)
+        sources.append(source)
+        return analyze(source)
+
+    yield run
+    for source in sources:
+        source.close()
+
+
+@pytest.fixture
+def analysis_of(make_image, open_analysis):
+    """analysis_of(spec | [Layer, ...], format=...) -> ImageAnalysis of a freshly written image."""
+
+    def run(spec, format: str = "docker-archive", **kw):
+        return open_analysis(make_image(spec, format, **kw))
+
+    return run
