@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -102,10 +103,14 @@ class ImageAnalysis:
         """Content of one copy of a file, from its own layer blob (resolving hard links there)."""
         target = entry
         if entry.kind == EntryKind.HARDLINK and entry.linkname:
-            for candidate in self.layers[entry.layer].entries:
-                if candidate.path == entry.linkname and candidate.kind == EntryKind.FILE:
-                    target = candidate
-                    break
+            own = [c for c in self.layers[entry.layer].entries
+                   if c.path == entry.linkname and c.kind == EntryKind.FILE and c.member < entry.member]
+            if own:
+                target = own[-1]
+            elif entry.layer > 0:
+                lower = self.tree_at(entry.layer - 1).get(entry.linkname)
+                if lower is not None and lower.kind in (EntryKind.FILE, EntryKind.HARDLINK):
+                    return self.read(lower, limit)
         if target.kind != EntryKind.FILE:
             return b""
         ref = self.layers[target.layer].ref
@@ -138,6 +143,7 @@ def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor 
             continue
         result = walk_layer(blob, ref, visitor, cb)
         problems.extend(result.problems)
+        _link_lower_hardlinks(result.entries, tree)
         report = LayerReport(ref, result.stats, result.entries)
 
         def displaced(old: FileEntry, by: FileEntry, _layer=ref.index) -> None:
@@ -151,6 +157,15 @@ def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor 
 
     return ImageAnalysis(source=source, layers=reports, problems=problems, final=tree, fates=fates,
                          efficiency=eff.score())
+
+
+def _link_lower_hardlinks(entries: list[FileEntry], below: Tree) -> None:
+    """A hard link to a file of a lower layer gets that file's digest (the walker only knows its own layer)."""
+    for i, e in enumerate(entries):
+        if e.kind == EntryKind.HARDLINK and e.digest is None and e.linkname:
+            target = below.get(e.linkname)
+            if target is not None and target.digest is not None:
+                entries[i] = dataclasses.replace(e, digest=target.digest)
 
 
 class _Efficiency:

@@ -6,16 +6,20 @@ import bz2
 import hashlib
 import io
 import lzma
+import zlib
 from typing import BinaryIO
 
 import zstandard
 
 try:
-    from isal import igzip as _gzip
-except ImportError:  # pragma: no cover - isal is a dependency, gzip is the fallback
-    import gzip as _gzip
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fallback
+    _zlib = zlib
 
 CHUNK = 1 << 20
+
+STREAM_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, lzma.LZMAError, ValueError)
+"""What a damaged compressed stream raises while being read."""
 
 
 class HashingReader(io.RawIOBase):
@@ -27,6 +31,8 @@ class HashingReader(io.RawIOBase):
         self.sha = hashlib.sha256()
         self.count = 0
         self._peeked = b""
+        self.error: Exception | None = None
+        """The error that ended the stream early; reading stops there, and the bytes before it count."""
 
     def peek_head(self, n: int) -> bytes:
         """The first n bytes, without consuming them (valid before any read)."""
@@ -47,7 +53,13 @@ class HashingReader(io.RawIOBase):
             view[:n] = self._peeked[:n]
             self._peeked = self._peeked[n:]
         else:
-            n = self._raw.readinto(view) if hasattr(self._raw, "readinto") else self._fallback(view)
+            if self.error is not None:
+                return 0
+            try:
+                n = self._raw.readinto(view) if hasattr(self._raw, "readinto") else self._fallback(view)
+            except STREAM_ERRORS as exc:
+                self.error = exc
+                return 0
             if not n:
                 return 0
         self.sha.update(view[:n])
@@ -82,9 +94,53 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
+class GzipReader(io.RawIOBase):
+    """gzip (several members allowed) decompressed chunk by chunk with isa-l.
+
+    Unlike GzipFile, every byte decompressed before a cut or a corrupt spot is handed out before
+    the error is raised, so the tar entries before the damage are kept.
+    """
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._d = _zlib.decompressobj(wbits=31)
+        self._pending = b""
+        self._tail = b""
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer)
+        while not self._pending and not self._done:
+            self._pump()
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _pump(self) -> None:
+        """Decompress at most CHUNK bytes of output (a gzip bomb never inflates all at once)."""
+        if self._d.eof:
+            rest = self._d.unused_data or self._raw.read(CHUNK)
+            if not rest:
+                self._done = True
+                return
+            self._d = _zlib.decompressobj(wbits=31)
+            self._tail = rest
+        data = self._tail or self._raw.read(CHUNK)
+        if not data:
+            self._done = True
+            raise EOFError("compressed layer ends before the end of its gzip stream")
+        self._pending = self._d.decompress(data, CHUNK)
+        self._tail = self._d.unconsumed_tail
+
+
 def decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     if kind == "gzip":
-        return _gzip.IGzipFile(fileobj=raw, mode="rb") if hasattr(_gzip, "IGzipFile") else _gzip.GzipFile(fileobj=raw)
+        return GzipReader(raw)
     if kind == "zstd":
         return zstandard.ZstdDecompressor().stream_reader(raw, read_size=CHUNK, read_across_frames=True)
     if kind == "xz":
@@ -108,12 +164,22 @@ class LayerStream:
             self.plain = HashingReader(decompressor(self.compression, io.BufferedReader(self.stored, CHUNK)))
             self.reader = io.BufferedReader(self.plain, buffer_size=CHUNK)
 
+    @property
+    def error(self) -> Exception | None:
+        """Why the stream ended early, if it did (a cut or corrupt blob)."""
+        return self.plain.error or self.stored.error
+
     def finish(self) -> None:
-        """Consume what the tar reader left (end-of-archive padding), then the stored tail."""
+        """Consume what the tar reader left (end-of-archive padding), then the stored tail.
+
+        Raises the stream's error if it ended early, even where the cut fell between two tar
+        members (tarfile then just sees an end of archive)."""
         while self.reader.read(CHUNK):
             pass
         if self.plain is not self.stored:
             self.stored.drain()
+        if self.error is not None:
+            raise self.error
 
     def close(self) -> None:
         self.blob.close()

@@ -115,10 +115,11 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         stream.finish()
     except _READ_ERRORS as exc:
         stats.complete = False
-        reason = str(exc) or type(exc).__name__
+        cause = stream.error or exc
+        reason = str(cause) or type(cause).__name__
         result.problems.append(Problem(index, "truncated",
                                        f"layer {index}: cannot be read to its end ({reason}); "
-                                       f"{stats.entries} entries read"))
+                                       f"{len(result.entries)} entries read"))
     finally:
         stream.close()
     stats.compressed_size = stream.stored.count
@@ -165,7 +166,11 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
     if kind == EntryKind.SYMLINK:
         linkname = clean_text(member.linkname)
     elif kind == EntryKind.HARDLINK:
-        linkname, _ = normalise(member.linkname)
+        linkname, link_unsafe = normalise(member.linkname)
+        if link_unsafe:
+            result.problems.append(Problem(index, "unsafe-path",
+                                           f"layer {index}: hard link {path!r} points at {member.linkname!r}, "
+                                           "absolute or out of the root"))
         digest = digests.get(linkname)
         digests[path] = digest
     return FileEntry(path=path, kind=kind, linkname=linkname, digest=digest,

@@ -24,10 +24,20 @@ def split_transport(arg: str) -> tuple[str | None, str, str | None]:
         return None, arg, None
     if head == "docker-daemon":
         return head, rest, None
-    path, tag = rest, None
+    path, tag = _split_existing(rest)
     if not os.path.exists(path) and ":" in rest:
-        path, _, tag = rest.rpartition(":")
+        path, _, tag = rest.rpartition(":")  # nothing exists: name the path in the error
     return head, path, tag
+
+
+def _split_existing(text: str) -> tuple[str, str | None]:
+    """`PATH:REF` → (PATH, REF) for the shortest existing PATH (REF may hold `:` itself, `repo:tag`)."""
+    if os.path.exists(text):
+        return text, None
+    for i, ch in enumerate(text):
+        if ch == ":" and i and os.path.exists(text[:i]):
+            return text[:i], text[i + 1:] or None
+    return text, None
 
 
 def _open_path(kind: str, path: str, tag: str | None, platform: str | None, reference: str) -> ImageSource:
@@ -72,11 +82,7 @@ def open_image(arg: str, platform: str | None = None) -> ImageSource:
         if not os.path.exists(rest):
             raise SourceError(f"{rest}: no such file or folder")
         return _open_path(transport, rest, tag, platform, arg)
-    path, tag = arg, None
-    if not os.path.exists(path):
-        head, sep, maybe_tag = arg.rpartition(":")
-        if sep and os.path.isfile(head):
-            path, tag = head, maybe_tag
+    path, tag = _split_existing(arg)
     if os.path.exists(path):
         if not os.access(path, os.R_OK):
             raise SourceError(f"{path}: permission denied")

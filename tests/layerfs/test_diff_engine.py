@@ -275,8 +275,6 @@ def test_empty_layer_history_lines_are_not_layers(analysis_of):
         ("COPY b /", False, 1), ('CMD ["sh"]', True, None)]
 
 
-@pytest.mark.xfail(strict=True, reason="layerfs: a hard link to a file of a lower layer gets digest None and "
-                                       "read() returns b''; resolve the target in the tree below instead")
 def test_hard_link_to_a_lower_layers_file(analysis_of):
     body = b"BB" * 50
     a = analysis_of([Layer([D("/bin"), F("/bin/busybox", body, 0o755)]),

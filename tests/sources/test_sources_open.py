@@ -117,8 +117,6 @@ def test_multi_image_docker_archive_needs_a_tag(fmt, make_image):
     assert "v9" in str(err.value) and "second:v2" in str(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="open_image/split_transport split IMAGE at the last ':' only, so a full "
-                                       "repo:tag reference (skopeo's docker-archive:PATH:REF) is not found")
 def test_multi_image_docker_archive_full_reference(make_image):
     path = make_image([one("a", tag="first:latest"), one("b", tag="second:v2")], "docker-archive")
     assert final_files(f"docker-archive:{path}:second:v2") == ["/b"]
