@@ -31,6 +31,8 @@ MAX_HOPS = 40
 """Symlinks followed while resolving one path, as the kernel allows."""
 MAX_WARNINGS = 50
 """Skipped entries reported one by one; the rest are only counted."""
+DAMAGE = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
+"""Problems that make the image bad input (exit 2) even when what was asked could be written."""
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -280,13 +282,13 @@ class Writer:
 # -- content: one pass per layer -------------------------------------------------------------------
 
 class _HardlinkSources:
-    """The regular-file member a hard link names, in the link's own layer (built lazily per layer)."""
+    """The regular-file member a hard link names: in the link's own layer, else the tree below it."""
 
     def __init__(self, analysis: ImageAnalysis):
         self.analysis = analysis
         self._by_layer: dict[int, dict[str, list[FileEntry]]] = {}
 
-    def source(self, link: FileEntry) -> FileEntry | None:
+    def source(self, link: FileEntry, depth: int = 0) -> FileEntry | None:
         index = self._by_layer.get(link.layer)
         if index is None:
             index = defaultdict(list)
@@ -295,7 +297,16 @@ class _HardlinkSources:
                     index[e.path].append(e)
             self._by_layer[link.layer] = index
         earlier = [e for e in index.get(link.linkname or "", ()) if e.member < link.member]
-        return earlier[-1] if earlier else None
+        if earlier:
+            return earlier[-1]
+        if link.layer == 0 or depth > MAX_HOPS:
+            return None
+        lower = self.analysis.tree_at(link.layer - 1).get(link.linkname or "")
+        if lower is not None and lower.kind == EntryKind.FILE:
+            return lower
+        if lower is not None and lower.kind == EntryKind.HARDLINK:
+            return self.source(lower, depth + 1)
+        return None
 
 
 def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]], writer: Writer) -> None:
@@ -306,26 +317,27 @@ def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]
     try:
         blob = analysis.source.open_layer(ref)
     except Exception as exc:  # noqa: BLE001 - a missing blob skips its files, the rest is written
-        for items in wanted.values():
+        reason = f"layer {layer} cannot be opened ({safe(str(exc))})"
+    else:
+        reason = f"layer {layer} ends before it"
+        stream = LayerStream(blob)
+        try:
+            tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
+            for position, info in enumerate(tar):
+                if position in wanted:
+                    _write_member(tar, info, wanted[position], writer)
+                    done.add(position)
+                    if len(done) == len(wanted):
+                        break
+        except _READ_ERRORS as exc:
+            cause = getattr(stream, "error", None) or exc
+            reason = f"layer {layer} cannot be read ({safe(str(cause) or type(cause).__name__)})"
+        finally:
+            stream.close()
+    for position, items in wanted.items():
+        if position not in done:
             for item in items:
-                tally.skip(item.rel, f"layer {layer} cannot be opened ({safe(str(exc))})")
-        return
-    stream = LayerStream(blob)
-    try:
-        tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
-        for position, info in enumerate(tar):
-            if position in wanted:
-                _write_member(tar, info, wanted[position], writer)
-                done.add(position)
-                if len(done) == len(wanted):
-                    break
-    except _READ_ERRORS as exc:
-        for position, items in wanted.items():
-            if position not in done:
-                for item in items:
-                    tally.skip(item.rel, f"layer {layer} cannot be read ({safe(str(exc) or type(exc).__name__)})")
-    finally:
-        stream.close()
+                tally.skip(item.rel, reason)
 
 
 def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, items: list[Item], writer: Writer) -> None:
@@ -456,4 +468,4 @@ def run_extract(args) -> int:
     where = plan.root if plan.root_entry is not None else os.path.join(plan.root, *plan.items[0].rel)
     print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
           f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped", file=sys.stderr)
-    return 0
+    return 2 if any(problem.kind in DAMAGE for problem in analysis.problems) else 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import stat
 import tracemalloc
 
@@ -188,3 +189,32 @@ def test_subprocess_extract(image, tmp_path):
     assert out == ""
     assert (tmp_path / "c").read_bytes() == b"c\n"
     assert err.splitlines()[-1].startswith("explorer: extracted /srv/c.txt (layer 2)")
+
+
+def test_hard_link_to_a_lower_layer_file_is_a_copy(tmp_path):
+    spec = ImageSpec(layers=[Layer([Entry.file("/usr/bin/python3.11", b"\x7fELF py")]),
+                             Layer([Entry.hardlink("/usr/bin/python3", "/usr/bin/python3.11")])])
+    image = write_image(spec, tmp_path / "img.tar")
+    rc, _out, err = run_inprocess("extract", image, "/usr/bin", "-o", str(tmp_path / "bin"))
+    assert rc == 0, err
+    assert (tmp_path / "bin" / "python3").read_bytes() == b"\x7fELF py"
+    assert "2 files" in err and "0 skipped" in err
+
+
+def test_blob_cut_between_the_two_passes_leaves_no_partial_file(tmp_path):
+    big = random.Random(7).randbytes(300_000)
+    spec = ImageSpec(layers=[Layer([Entry.file("/a", b"small"), Entry.file("/b", big)], compression="none")])
+    image = write_image(spec, tmp_path / "img.tar")
+    dest = tmp_path / "out"
+    with open_image(image) as source:
+        analysis = analyze(source)
+        plan = extract_cmd.make_plan(analysis.final, analysis.final.get("/"), str(dest))
+        data = open(image, "rb").read()
+        with open(image, "r+b") as fh:
+            fh.truncate(data.index(big[:64]) + 100_000)
+        tally = extract_cmd.Tally()
+        extract_cmd.extract(analysis, plan, tally)
+    assert sorted(os.listdir(dest)) == ["a"]
+    assert (dest / "a").read_bytes() == b"small"
+    assert tally.files == 1 and tally.skipped == 1
+    assert tally.warnings[0].startswith("skipped b: layer 0 cannot be read")
