@@ -134,15 +134,29 @@ def oci_flavoured_docker_archive(layout: Path, dest: Path, tag: str) -> Path:
     return dest
 
 
+class Collect:
+    """A layer visitor that takes every regular file and hard link, as a detector would."""
+
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def wants(self, entry) -> bool:
+        return entry.kind in (EntryKind.FILE, EntryKind.HARDLINK)
+
+    def visit(self, entry, data: bytes) -> None:
+        self.seen.append((entry.layer, entry.path, entry.kind, entry.digest, hashlib.sha256(data).hexdigest()))
+
+
 class Read:
-    """What one form gave: the source's kind/config/layer refs and the analysis."""
+    """What one form gave: the source's kind/config/layer refs, the analysis and what a visitor saw."""
 
     def __init__(self, arg: str):
+        self.visited: list[tuple] = []
         with open_image(arg) as source:
             self.kind = source.kind
             self.config = source.config
             self.refs = list(source.layers)
-            self.analysis = analyze(source)
+            self.analysis = analyze(source, visitor_for=lambda _ref: Collect(self.visited))
             self.content = {}
             for path in ("/app/config.txt", "/app/work/again.txt"):
                 entry = self.analysis.final.get(path)
@@ -262,6 +276,18 @@ def test_every_form_reads_the_same_image(reads, name):
     assert numbers(read) == numbers(ref)
     assert sorted(read.analysis.final.entries) == sorted(ref.analysis.final.entries)
     assert read.content == ref.content
+    assert read.visited == ref.visited
+
+
+def test_visitor_gets_every_file_once_with_its_content(reads):
+    read = reads("docker-save")
+    files = [(e.layer, e.path) for e in read.analysis.entries() if e.kind == EntryKind.FILE]
+    assert sorted((layer, path) for layer, path, kind, _d, _h in read.visited if kind == EntryKind.FILE) == sorted(files)
+    for layer, path, kind, digest, content_hash in read.visited:
+        if kind == EntryKind.FILE:
+            assert digest == content_hash, (layer, path)
+    blob = [v for v in read.visited if v[1] == "/app/cache/blob"]
+    assert blob and blob[0][4] == hashlib.sha256(bytes(8192)).hexdigest()
 
 
 @pytest.mark.parametrize("name", FORM_NAMES)
@@ -332,6 +358,13 @@ def test_cli_layers_json(forms, reads, name):
             (report.stats.diff_id, report.stats.size, report.stats.entries, report.ref.created_by)
         assert (layer["added"], layer["modified"], layer["deleted"]) == (added, modified, deleted)
     assert doc["layers"][5]["deleted"] == 2 and doc["layers"][8]["added"] == 1
+
+
+def test_cli_tree_changes_of_the_opaque_layer(forms):
+    done = run_cli("tree", forms["oci-archive-zstd"], "--layer", "8", "--changes", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = {(row["change"], row["path"]) for row in json.loads(done.stdout)}
+    assert rows == {("A", "/app/work/again.txt"), ("D", "/app/work/new.txt")}
 
 
 def test_cli_missing_reference_through_the_daemon(docker_daemon):
