@@ -16,6 +16,14 @@ def opened(args) -> ImageSource:
         source.close()
 
 
+BAD_INPUT_PROBLEMS = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
+"""Problems that make the image bad input (exit 2) although everything readable is still shown."""
+
+
+def exit_status(problems) -> int:
+    return 2 if any(p.kind in BAD_INPUT_PROBLEMS for p in problems) else 0
+
+
 def warn_problems(problems, stream) -> None:
     from explorer.textsafe import safe
     for problem in problems:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from explorer.cli import dump_json
-from explorer.commands import opened, warn_problems
+from explorer.commands import exit_status, opened, warn_problems
 from explorer.errors import ExplorerError
 from explorer.layerfs import analyze
 from explorer.model import EntryKind, FileEntry
@@ -33,7 +33,7 @@ def run_layers(args) -> int:
         doc = layers_document(analysis)
     if args.format == "json":
         dump_json(doc)
-        return 0
+        return exit_status(analysis.problems)
     console = Console(highlight=False, soft_wrap=False)
     table = Table(title=Text(f"{safe(doc['image']['reference'])}  {doc['image']['id'][:19]}"))
     for col, just in (("#", "right"), ("size", "right"), ("entries", "right"), ("+", "right"),
@@ -46,7 +46,7 @@ def run_layers(args) -> int:
     console.print(Text(f"total {human(doc['total_size'])}, final {human(doc['final_size'])}, "
                        f"wasted {human(doc['wasted_bytes'])} ({doc['wasted_bytes']} bytes), "
                        f"efficiency {doc['efficiency'] * 100:.4f} %"))
-    return 0
+    return exit_status(analysis.problems)
 
 
 def describe(entry: FileEntry) -> str:
@@ -85,7 +85,7 @@ def run_tree(args) -> int:
             else:
                 for change, entry in rows:
                     out.write(f"{change} {describe(entry)}\n")
-            return 0
+            return exit_status(analysis.problems)
         tree = analysis.tree_at(layer)
         entries = list(tree.walk("/"))
         if args.format == "json":
@@ -93,4 +93,4 @@ def run_tree(args) -> int:
         else:
             for entry in entries:
                 out.write(describe(entry) + "\n")
-    return 0
+        return exit_status(analysis.problems)

@@ -9,7 +9,7 @@ import sys
 
 from rich.console import Console
 
-from explorer.commands import opened, warn_problems
+from explorer.commands import exit_status, opened, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan, stderr_progress
@@ -41,6 +41,9 @@ def run_scan(args) -> int:
         kept, ignored = apply_ignores(result.findings, ignores)
         result = dataclasses.replace(result, findings=kept)
         write_report(result, ignored, args.format, args.output)
+        status = exit_status(result.analysis.problems)
+    if status:
+        return status
     if args.fail_on and any(at_least(f.severity, args.fail_on) for f in kept):
         return 1
     return 0

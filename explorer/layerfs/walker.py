@@ -129,7 +129,8 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         if ref.digest and ref.digest != stats.digest:
             result.problems.append(Problem(index, "digest-mismatch",
                                            f"layer {index}: blob hashes to {stats.digest}, manifest says {ref.digest}"))
-        if ref.diff_id and ref.diff_id != stats.diff_id:
+        same_hash = stats.diff_id == stats.digest and ref.digest and ref.digest != stats.digest
+        if ref.diff_id and ref.diff_id != stats.diff_id and not same_hash:
             result.problems.append(Problem(index, "diff-id-mismatch",
                                            f"layer {index}: uncompressed stream hashes to {stats.diff_id}, "
                                            f"config says {ref.diff_id}"))
@@ -155,9 +156,14 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
             return FileEntry(path=parent, kind=EntryKind.OPAQUE, **common)
         if base.startswith(".wh..wh."):
             return None  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a change
-        return FileEntry(path=posixpath.join(parent, base[len(WHITEOUT):]), kind=EntryKind.WHITEOUT, **common)
+        target = posixpath.join(parent, base[len(WHITEOUT):])
+        if target == "/" or base == WHITEOUT:
+            return _refuse_root(member, index, result)
+        return FileEntry(path=target, kind=EntryKind.WHITEOUT, **common)
     kind = _kind(member)
-    if path == "/" and kind == EntryKind.DIR:
+    if path == "/":
+        if kind != EntryKind.DIR:
+            return _refuse_root(member, index, result)
         return FileEntry(path="/", kind=kind, **common)
     if kind == EntryKind.FILE:
         return _file(member, path, common, result, digests, tar, visitor)
@@ -179,10 +185,16 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
                      **common)
 
 
+def _refuse_root(member: tarfile.TarInfo, index: int, result: WalkResult) -> None:
+    """A member that would replace or delete the root folder itself: reported and left out."""
+    result.problems.append(Problem(index, "unsafe-path",
+                                   f"layer {index}: member {member.name!r} would replace or delete the root folder"))
+    return None
+
+
 def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
           digests: dict[str, str | None], tar: tarfile.TarFile, visitor: LayerVisitor | None) -> FileEntry:
     size = member.size
-    result.stats.size += size
     probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
     fh = tar.extractfile(member)
     sha = hashlib.sha256()
@@ -197,6 +209,7 @@ def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
         if keep and len(kept) < MAX_CONTENT:
             kept += chunk[: MAX_CONTENT - len(kept)]
         left -= len(chunk)
+    result.stats.size += size  # only once the content was really there
     digest = sha.hexdigest()
     digests[path] = digest
     entry = FileEntry(path=path, kind=EntryKind.FILE, size=size, digest=digest,

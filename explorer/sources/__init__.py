@@ -69,6 +69,9 @@ def _detect(path: str) -> str:
         return "docker-archive"
     if store.exists("index.json"):
         return "oci-archive"
+    if store.truncated:
+        raise SourceError(f"{path}: the archive is truncated or damaged ({store.truncated}); "
+                          "no manifest.json or index.json before the cut")
     raise SourceError(f"{path}: tar archive holds no manifest.json or index.json; not a container image")
 
 

@@ -61,6 +61,17 @@ def _strs(value) -> tuple[str, ...]:
     return ()
 
 
+def _typed(doc: dict, key: str, kind: type, description: str, name: str | None = None):
+    """doc[key] when it has the right JSON type, an empty one when absent or null; else bad input."""
+    value = doc.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        what = "an object" if kind is dict else "a list"
+        raise SourceError(f"{description}: image config field {name or key} is not {what}")
+    return value
+
+
 def parse_config(raw: bytes, description: str) -> ImageConfig:
     """Parse an image config blob (Docker or OCI; they share these fields)."""
     try:
@@ -72,11 +83,12 @@ def parse_config(raw: bytes, description: str) -> ImageConfig:
     cfg = doc.get("config") or doc.get("container_config") or {}
     if not isinstance(cfg, dict):
         cfg = {}
-    rootfs = doc.get("rootfs") or {}
-    diff_ids = tuple(str(d) for d in (rootfs.get("diff_ids") or []) if isinstance(rootfs, dict))
+    rootfs = _typed(doc, "rootfs", dict, description)
+    raw_ids = _typed(rootfs, "diff_ids", list, description, "rootfs.diff_ids")
+    diff_ids = tuple(str(d) for d in raw_ids)
     history = []
     layer = 0
-    for item in doc.get("history") or []:
+    for item in _typed(doc, "history", list, description):
         if not isinstance(item, dict):
             continue
         empty = bool(item.get("empty_layer"))
@@ -90,6 +102,8 @@ def parse_config(raw: bytes, description: str) -> ImageConfig:
         if not empty:
             layer += 1
     labels = cfg.get("Labels") or {}
+    volumes = _typed(cfg, "Volumes", dict, description, "config.Volumes")
+    ports = _typed(cfg, "ExposedPorts", dict, description, "config.ExposedPorts")
     return ImageConfig(
         id="sha256:" + hashlib.sha256(raw).hexdigest(),
         os=str(doc.get("os") or ""),
@@ -101,8 +115,8 @@ def parse_config(raw: bytes, description: str) -> ImageConfig:
         cmd=_strs(cfg.get("Cmd")),
         env=_strs(cfg.get("Env")),
         labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())) if isinstance(labels, dict) else (),
-        volumes=tuple(sorted(str(v) for v in (cfg.get("Volumes") or {}))),
-        exposed_ports=tuple(sorted(str(v) for v in (cfg.get("ExposedPorts") or {}))),
+        volumes=tuple(sorted(str(v) for v in volumes)),
+        exposed_ports=tuple(sorted(str(v) for v in ports)),
         working_dir=str(cfg.get("WorkingDir") or ""),
         diff_ids=diff_ids,
         history=tuple(history),

@@ -39,7 +39,7 @@ def read_small(store: BlobStore, name: str, what: str) -> bytes:
     if store.size(name) > MAX_SMALL:
         raise SourceError(f"{store.description}: {what} {name!r} is too large ({store.size(name)} bytes)")
     with store.open(name) as fh:
-        data = fh.read(MAX_SMALL + 1)
+        data = fh.read(store.size(name))
     if len(data) != store.size(name):
         raise SourceError(f"{store.description}: {what} {name!r} is truncated")
     return data
@@ -105,6 +105,8 @@ class TarBlobStore:
         self.path = path
         self.description = path
         self._members: dict[str, tuple[int, int]] = {}
+        self.truncated: str | None = None
+        """Why the archive's index stops early, when it is cut or damaged."""
         links: dict[str, str] = {}
         try:
             with open(path, "rb") as fh:
@@ -131,6 +133,7 @@ class TarBlobStore:
             if not self._members:
                 raise SourceError(f"{path}: not a readable tar archive ({exc})") from None
             # A truncated archive: keep what was indexed; missing blobs are reported later.
+            self.truncated = str(exc) or type(exc).__name__
         for name in links:
             target = name
             for _ in range(16):

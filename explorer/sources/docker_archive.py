@@ -36,7 +36,7 @@ def _media_types_from_index(store: BlobStore, config_digest: str) -> dict[str, s
             if not store.exists(name):
                 continue
             doc, _ = load_json(store, name, "manifest")
-            if desc.get("mediaType") in INDEX_TYPES:
+            if isinstance(desc.get("mediaType"), str) and desc["mediaType"] in INDEX_TYPES:
                 stack.extend(doc.get("manifests") or [])
                 continue
             if (doc.get("config") or {}).get("digest") == config_digest:
@@ -46,18 +46,23 @@ def _media_types_from_index(store: BlobStore, config_digest: str) -> dict[str, s
     return {}
 
 
+def _repo_tags(entry: dict) -> list[str]:
+    tags = entry.get("RepoTags")
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
 def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind: str = "docker-archive") -> ImageSource:
     manifest, _ = load_json(store, "manifest.json", "manifest.json")
     if not isinstance(manifest, list) or not manifest or not all(isinstance(m, dict) for m in manifest):
         raise SourceError(f"{store.description}: manifest.json does not list any image")
     entries = manifest
     if tag:
-        entries = [m for m in manifest if _tag_matches(list(m.get("RepoTags") or []), tag)]
+        entries = [m for m in manifest if _tag_matches(_repo_tags(m), tag)]
         if not entries:
-            tags = sorted({t for m in manifest for t in (m.get("RepoTags") or [])})
+            tags = sorted({t for m in manifest for t in _repo_tags(m)})
             raise SourceError(f"{store.description}: no image tagged {tag!r} (tags: {', '.join(tags) or 'none'})")
     if len(entries) > 1:
-        names = "; ".join(",".join(m.get("RepoTags") or []) or str(m.get("Config", "?"))[:19] for m in entries)
+        names = "; ".join(",".join(_repo_tags(m)) or str(m.get("Config", "?"))[:19] for m in entries)
         raise SourceError(f"{store.description}: holds {len(entries)} images ({names}); choose one with :TAG")
     entry = entries[0]
     cfg_name = str(entry.get("Config") or "")
@@ -65,8 +70,11 @@ def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind:
         raise SourceError(f"{store.description}: manifest.json names no config")
     config = parse_config(read_small(store, cfg_name, "config"), store.description)
     media_types = _media_types_from_index(store, config.id)
+    layers = entry.get("Layers") or []
+    if not isinstance(layers, list):
+        raise SourceError(f"{store.description}: manifest.json Layers is not a list")
     blobs = []
-    for name in entry.get("Layers") or []:
+    for name in layers:
         name = str(name)
         if not store.exists(name):
             raise SourceError(f"{store.description}: layer {name!r} named in manifest.json is missing")

@@ -24,7 +24,7 @@ def blob_name(digest: str, description: str) -> str:
 
 
 def _platform_of(desc: dict) -> str:
-    plat = desc.get("platform") or {}
+    plat = desc.get("platform")
     if not isinstance(plat, dict) or not plat.get("os"):
         return ""
     text = f"{plat.get('os')}/{plat.get('architecture', '')}"
@@ -33,8 +33,24 @@ def _platform_of(desc: dict) -> str:
     return text
 
 
+def _annotations(desc: dict) -> dict:
+    ann = desc.get("annotations")
+    if ann is None:
+        return {}
+    if not isinstance(ann, dict):
+        raise SourceError(f"index: descriptor annotations of {str(desc.get('digest'))[:80]!r} are not an object")
+    return ann
+
+
+def _is_index(desc: dict) -> bool:
+    media = desc.get("mediaType")
+    if media is not None and not isinstance(media, str):
+        raise SourceError(f"index: descriptor mediaType of {str(desc.get('digest'))[:80]!r} is not a string")
+    return media in INDEX_TYPES
+
+
 def _is_attestation(desc: dict) -> bool:
-    ann = desc.get("annotations") or {}
+    ann = _annotations(desc)
     return ann.get("vnd.docker.reference.type") == "attestation-manifest" or _platform_of(desc) == "unknown/unknown"
 
 
@@ -56,8 +72,8 @@ def _collect(store: BlobStore, doc: dict, depth: int, inherited_tag: str) -> lis
     for desc in manifests:
         if not isinstance(desc, dict):
             continue
-        tag = (desc.get("annotations") or {}).get(REF_NAME) or inherited_tag
-        if desc.get("mediaType") in INDEX_TYPES:
+        tag = str(_annotations(desc).get(REF_NAME) or inherited_tag)
+        if _is_index(desc):
             sub, _ = load_json(store, blob_name(desc.get("digest", ""), store.description), "nested index")
             if isinstance(sub, dict):
                 out.extend(_collect(store, sub, depth + 1, tag))
@@ -107,8 +123,10 @@ def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: s
         if not isinstance(desc, dict):
             continue
         digest = str(desc.get("digest", ""))
-        blobs.append((blob_name(digest, store.description), digest, str(desc.get("mediaType", "")),
-                      int(desc.get("size") or 0)))
+        size = desc.get("size", 0)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise SourceError(f"{store.description}: manifest layer {digest[:80]!r} has an invalid size")
+        blobs.append((blob_name(digest, store.description), digest, str(desc.get("mediaType", "")), size))
     check_layer_count(config, len(blobs), store.description)
     return ImageSource(reference=reference, kind=kind, store=store, config=config,
                        layers=make_layer_refs(config, blobs))

@@ -71,10 +71,6 @@ def _deep_index(tmp):
     return oci_layout(tmp / "layout", {"manifests": [{"mediaType": IDX, "digest": f"sha256:{0:064x}"}]}, blobs)
 
 
-def _crash(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 BAD_INPUT = [
     pytest.param(lambda tmp: str(tmp / "nope.tar"), "no such file or folder", id="missing-file"),
     pytest.param(lambda tmp: "oci:" + str(tmp / "nope"), "no such file or folder", id="missing-oci-layout"),
@@ -91,21 +87,15 @@ BAD_INPUT = [
                  "'gone.tar' named in manifest.json is missing", id="manifest-names-missing-layer"),
     pytest.param(_archive(manifest=[{"Layers": ["layer0.tar"]}]), "names no config", id="manifest-no-config"),
     pytest.param(_archive(manifest=[{"Config": "config.json", "Layers": 5}]), "manifest.json",
-                 id="manifest-layers-not-list", marks=_crash("docker_archive.open_docker_archive iterates Layers: 5")),
+                 id="manifest-layers-not-list"),
     pytest.param(_archive(config=b"not json"), "image config is not valid JSON", id="config-not-json"),
     pytest.param(_archive(config=[1, 2]), "not a JSON object", id="config-not-object"),
-    pytest.param(_config(rootfs=["x"]), "config", id="config-rootfs-list",
-                 marks=_crash("sources.base.parse_config calls rootfs.get on a list")),
-    pytest.param(_config(rootfs={"diff_ids": 5}), "config", id="config-diff-ids-int",
-                 marks=_crash("sources.base.parse_config iterates diff_ids: 5")),
-    pytest.param(_config(history=5), "config", id="config-history-int",
-                 marks=_crash("sources.base.parse_config iterates history: 5")),
-    pytest.param(_config(config_Volumes=5), "config", id="config-volumes-int",
-                 marks=_crash("sources.base.parse_config iterates Volumes: 5")),
-    pytest.param(_config(config_ExposedPorts=5), "config", id="config-ports-int",
-                 marks=_crash("sources.base.parse_config iterates ExposedPorts: 5")),
-    pytest.param(_cut_archive, "truncated", id="archive-cut-in-a-layer",
-                 marks=_crash("blobstore.TarBlobStore swallows the truncation; the line says 'not a container image'")),
+    pytest.param(_config(rootfs=["x"]), "config", id="config-rootfs-list"),
+    pytest.param(_config(rootfs={"diff_ids": 5}), "config", id="config-diff-ids-int"),
+    pytest.param(_config(history=5), "config", id="config-history-int"),
+    pytest.param(_config(config_Volumes=5), "config", id="config-volumes-int"),
+    pytest.param(_config(config_ExposedPorts=5), "config", id="config-ports-int"),
+    pytest.param(_cut_archive, "truncated", id="archive-cut-in-a-layer"),
     pytest.param(_oci(b"{"), "not valid JSON", id="index-not-json"),
     pytest.param(_oci([1]), "not a JSON object", id="index-not-object"),
     pytest.param(_oci({"manifests": "x"}), "no manifests list", id="index-manifests-not-list"),
@@ -116,15 +106,14 @@ BAD_INPUT = [
     pytest.param(_oci({"manifests": [{"mediaType": MAN, "digest": "md5:abc"}]}), "invalid digest", id="index-bad-digest"),
     pytest.param(_oci({"manifests": [{"mediaType": MAN, "digest": H["b"]}]}), "is missing", id="index-missing-manifest"),
     pytest.param(_oci({"manifests": [{"digest": H["c"], "annotations": ["x"]}]}, {H["c"]: b"{}"}), "index",
-                 id="index-annotations-list", marks=_crash("sources.oci._collect calls annotations.get on a list")),
+                 id="index-annotations-list"),
     pytest.param(_oci({"manifests": [{"digest": H["c"], "mediaType": ["x"]}]}, {H["c"]: b"{}"}), "index",
-                 id="index-media-type-list", marks=_crash("sources.oci._collect: unhashable mediaType in a set")),
+                 id="index-media-type-list"),
     pytest.param(_oci({"manifests": [{"digest": H["c"]}]},
                       {H["c"]: json.dumps({"config": {"digest": H["d"]},
                                            "layers": [{"digest": H["e"], "size": "big"}]}).encode(),
                        H["d"]: b"{}"}),
-                 "manifest", id="manifest-layer-size-not-int",
-                 marks=_crash("sources.oci.open_manifest: int('big') raises ValueError")),
+                 "manifest", id="manifest-layer-size-not-int"),
 ]
 
 
@@ -200,9 +189,7 @@ DAMAGED = [
     pytest.param(lambda tmp: _damaged(tmp, wrong_digest=True), "layer 1: blob hashes to", id="digest-mismatch"),
     pytest.param(lambda tmp: _damaged(tmp, wrong_diff_id=True), "layer 1: uncompressed stream hashes to",
                  id="diff-id-mismatch"),
-    pytest.param(_flipped, "layer 1: blob hashes to", id="bit-flip-uncompressed",
-                 marks=_crash("walker.walk_layer reports one corruption of an uncompressed layer twice "
-                              "(digest and diff_id are the same hash)")),
+    pytest.param(_flipped, "layer 1: blob hashes to", id="bit-flip-uncompressed"),
 ]
 
 
@@ -221,8 +208,6 @@ def test_damaged_layer_one_line_and_other_layers_shown(tmp_path, make, fragment,
     assert doc["layers"][0]["added"] == 1 and doc["layers"][2]["added"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="contract: a truncated layer or a digest mismatch is bad input, exit 2; "
-                                       "commands/layers.run_layers returns 0 after the warning")
 @pytest.mark.parametrize("kw", [dict(truncate=100), dict(wrong_digest=True)], ids=["truncated", "digest"])
 def test_damaged_layer_exit_status_is_2(tmp_path, kw):
     rc, out, _err = run_inprocess("layers", _damaged(tmp_path, **kw))
@@ -240,7 +225,6 @@ def test_extract_from_a_damaged_image_writes_readable_layers_and_exits_2(tmp_pat
     assert "2 files" in err.splitlines()[-1]
 
 
-@pytest.mark.xfail(strict=True, reason="walker._file adds a member's declared size before reading its content")
 def test_size_counts_only_bytes_present(tmp_path):
     cut = tar_bytes([member("small", data=b"s"), member("big", data=b"x" * 100, size=10 ** 12)], end=False)
     image = docker_archive(tmp_path / "image.tar", [OK_LAYER, cut])
@@ -279,8 +263,6 @@ def test_damaged_layer_subprocess(tmp_path, make, fragment):
     assert all(f"RUN step {i}" in out for i in range(3))
 
 
-@pytest.mark.xfail(strict=True, reason="tree.Tree.put/remove crash (KeyError '') on a non-folder member that "
-                                       "normalises to / ('.', './', '/', '', '.wh.')")
 @pytest.mark.parametrize("name, kind", [(".", b"0"), ("./", b"0"), ("/", b"0"), ("", b"0"), (".", b"2"), (".wh.", b"0")],
                          ids=["file-dot", "file-dot-slash", "file-slash", "file-empty", "symlink-dot", "whiteout-root"])
 def test_member_naming_the_root_is_not_a_crash(tmp_path, name, kind):
