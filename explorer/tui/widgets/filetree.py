@@ -159,9 +159,13 @@ class FileTree(Tree[NodeData]):
             if match is None:
                 return False
             node = match
-        self.move_cursor(node)
-        self.scroll_to_node(node)
+        self.call_after_refresh(self._move_to, node)
         return True
+
+    def _move_to(self, node: TreeNode[NodeData]) -> None:
+        """Put the cursor on a node once the tree's lines include it (after the expansions refreshed)."""
+        self.move_cursor(node)
+        self.scroll_to_node(node, animate=False)
 
 
 def _is_dir(data: NodeData) -> bool:

@@ -1,0 +1,38 @@
+"""Fixtures for the UI tests: the demo image (and hostile ones) opened in the app, scan finished."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer.demo import write_demo
+from explorer.sources import open_image
+
+
+@pytest.fixture(autouse=True)
+def no_cursor_blink(monkeypatch):
+    """Stable screenshots: the cursor never blinks."""
+    from textual.widgets import Input
+    monkeypatch.setattr(Input, "cursor_blink", False, raising=False)
+
+
+@pytest.fixture
+def demo_source(tmp_path):
+    source = open_image(write_demo(str(tmp_path)))
+    source.reference = "explorer demo image"
+    yield source
+    source.close()
+
+
+async def _wait_for_scan(pilot, app) -> None:
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if app.scan_index is not None:
+            await pilot.pause(0.05)
+            return
+    raise AssertionError("the scan did not finish")
+
+
+@pytest.fixture
+def wait_for_scan():
+    """await wait_for_scan(pilot, app): until the scan worker has delivered its result."""
+    return _wait_for_scan

@@ -1,0 +1,162 @@
+"""The UI on real images: layers, the file tree per layer, findings, help, viewer, hostile names."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from explorer.detectors.base import FileDetector, ScanOptions
+from explorer.engine import DetectorSet
+from explorer.findings import Match
+from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.sources import open_image
+from explorer.tui.app import ExplorerApp
+from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.viewer import FileViewer
+from explorer.tui.widgets.details import Details
+from explorer.tui.widgets.filetree import FileTree
+from explorer.tui.widgets.findings import FindingsTable
+from explorer.tui.widgets.layers import LayerTable
+
+SIZE = (160, 48)
+
+
+class Marker(FileDetector):
+    name = "marker"
+
+    def wants(self, entry):
+        return True
+
+    def scan(self, entry, data):
+        if b"MARK" in data:
+            yield Match("test.marker", "suspicious", "high", "marker", evidence="MARK")
+
+
+def child_paths(tree: FileTree, node=None) -> list[str]:
+    node = node or tree.root
+    return [c.data.path for c in node.children]
+
+
+async def test_demo_opens_on_the_last_layer_with_every_layer_listed(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        layers = app.query_one(LayerTable)
+        assert layers.row_count == len(demo_source.layers) == 6
+        assert app.layer_index == 5
+        assert "efficiency" in app.sub_title and "wasted" in app.sub_title
+        findings = app.query_one(FindingsTable)
+        assert findings.row_count == len(app.scan_index.result.findings) > 0
+
+
+async def test_layer_keys_and_changes_only_view(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        tree = app.query_one(FileTree)
+        await pilot.press("left_square_bracket")
+        assert app.layer_index == 4 and tree.layer_index == 4
+        # layer 4 only deletes: in the merged view the deleted folder shows as a ghost under /tmp
+        await pilot.press("c")
+        assert app.changes_only
+        assert child_paths(tree) == ["/srv", "/tmp"]
+        tmp = next(c for c in tree.root.children if c.data.path == "/tmp")
+        tmp.expand()
+        await pilot.pause()
+        ghost = next(c for c in tmp.children if c.data.path == "/tmp/.x")
+        assert ghost.data.deleted and "strike" in str(ghost.label.style) + "".join(str(s.style) for s in ghost.label.spans)
+        await pilot.press("c")
+        assert "/bin" in child_paths(tree) and "/etc" in child_paths(tree)
+
+
+async def test_choosing_a_finding_shows_its_file_in_its_layer(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        findings = app.scan_index.result.findings
+        row = next(i for i, f in enumerate(findings) if f.path == "/tmp/.x/kworker")
+        table = app.query_one(FindingsTable)
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        assert app.layer_index == findings[row].layer == 3
+        assert tree.cursor_node.data.path == "/tmp/.x/kworker"
+        details = app.query_one(Details)
+        rendered = "\n".join(str(r) for r in details.render().renderables) if hasattr(details.render(), "renderables") else str(details.render())
+        assert "NOT visible in the final image" in rendered
+
+
+async def test_help_lists_every_app_binding(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        from explorer.tui.screens.help import binding_rows
+        described = {text for _where, _key, text in binding_rows(app)}
+        for binding in ExplorerApp.BINDINGS:
+            assert (binding.tooltip or binding.description) in described
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_viewer_shows_a_deleted_copy_of_a_secret_file(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        app.select_layer(2)
+        tree = app.query_one(FileTree)
+        assert tree.reveal("/srv/app/.env")
+        tree.focus()
+        await pilot.pause()
+        await pilot.press("v")
+        assert isinstance(app.screen, FileViewer)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            text = str(app.screen.query_one("#content").render())
+            if "GITHUB_TOKEN" in text:
+                break
+        assert "APP_ENV=production" in text and "GITHUB_TOKEN" in text
+
+
+async def test_hostile_names_are_shown_escaped_never_styled(tmp_path, wait_for_scan):
+    evil = "[bold red]x\x1b[31mred\nline"
+    spec = ImageSpec(layers=[Layer([Entry.dir("/d"), Entry.file("/d/" + evil, b"MARK")],
+                                   created_by="RUN echo \x1b]0;pwned\x07 [link=x]y[/link]")])
+    path = write_image(spec, str(tmp_path / "evil.tar"))
+    with open_image(path) as source:
+        app = ExplorerApp(source, detectors=DetectorSet(file=[Marker()]))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            tree = app.query_one(FileTree)
+            d = tree.root.children[0]
+            d.expand()
+            await pilot.pause()
+            label = d.children[0].label
+            assert isinstance(label, Text)
+            assert label.plain.startswith("[bold red]x") and "\x1b" not in label.plain and "\\x1b" in label.plain
+            assert "\n" not in label.plain
+            cell = app.query_one(LayerTable).get_row_at(0)[-1]
+            assert isinstance(cell, Text) and "\x1b" not in cell.plain and "[link=x]" in cell.plain
+            finding_cell = app.query_one(FindingsTable).get_row_at(0)[3]
+            assert "\x1b" not in finding_cell.plain
+
+
+async def test_command_palette_offers_layers_and_findings(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Go to layer 0" in titles and "Toggle changes only" in titles
+        assert any(t.startswith("Finding: ") for t in titles)
+
+
+async def test_scan_runs_in_a_worker_and_the_ui_answers_meanwhile(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet(), options=ScanOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")  # handled while the scan worker may still run
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await wait_for_scan(pilot, app)
+        assert [w.group for w in app.workers] in ([], ["scan"])
