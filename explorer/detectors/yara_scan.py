@@ -1,0 +1,236 @@
+"""YARA over every file of every layer: the bundled `yara_rules/` plus the user's `--rules` folders.
+
+The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
+compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
+so an edited rule or a new yara-python never reuses a stale cache. Everything about the cache is
+best effort: when it cannot be read or written the rules are simply compiled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import yara
+
+import explorer
+from explorer.detectors.base import FileDetector, ScanOptions
+from explorer.errors import ExplorerError
+from explorer.findings import CATEGORIES, SEVERITIES, Match
+from explorer.model import EntryKind, FileEntry
+from explorer.textsafe import safe
+
+RULES_DIR = Path(explorer.__file__).resolve().parents[1] / "yara_rules"
+RULE_SUFFIXES = (".yar", ".yara")
+MAX_FILE_SIZE = 64 * 1024 * 1024
+SCAN_TIMEOUT = 30
+"""Seconds per file; a file that takes longer is reported (`suspicious.yara-timeout`), not skipped silently."""
+EVIDENCE_CHARS = 80
+SECRET_KEEP = 6
+SECRET_STARS = 24
+
+TIMEOUT_RULE = ("suspicious.yara-timeout", "suspicious", "low",
+                "YARA could not finish scanning this file (timeout or scan error)")
+
+# A private key or token shipped in a test fixture, an example or an installed third-party
+# package is published, not leaked: still reported, at low severity with the reason.
+_TEST_PATH = re.compile(r"/(tests?|testing|testdata|test_data|fixtures?|selftest|spec)/", re.IGNORECASE)
+_DOC_PATH = re.compile(r"^/usr/share/doc/|/(docs?|examples?|samples?)/", re.IGNORECASE)
+_PACKAGE_PATH = re.compile(r"/(site-packages|dist-packages|node_modules)/|^/usr/lib/python3[^/]*/")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    category: str
+    severity: str
+    description: str
+
+
+def rule_info(identifier: str, meta: dict) -> RuleInfo:
+    """The rule's metadata, with the defaults for whatever is missing or invalid."""
+    rid = meta.get("id")
+    category = meta.get("category")
+    severity = meta.get("severity")
+    description = meta.get("description")
+    return RuleInfo(
+        id=rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
+        category=category if category in CATEGORIES else "suspicious",
+        severity=severity if severity in SEVERITIES else "medium",
+        description=description if isinstance(description, str) and description.strip() else identifier,
+    )
+
+
+def published_reason(path: str) -> str:
+    """Why a secret at this path is not a leak ('' when it may well be one)."""
+    if _TEST_PATH.search(path):
+        return "test-fixture path"
+    if _DOC_PATH.search(path):
+        return "documentation or example path"
+    if _PACKAGE_PATH.search(path):
+        return "inside an installed third-party package (published)"
+    return ""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "explorer"
+
+
+def _rule_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise ExplorerError(f"YARA rules folder not found: {safe(str(folder))}")
+    files = sorted(p for p in folder.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file())
+    if not files:
+        raise ExplorerError(f"no .yar/.yara files in YARA rules folder {safe(str(folder))}")
+    return files
+
+
+def _one_line(error: Exception) -> str:
+    return safe(" ".join(str(error).split()))
+
+
+class YaraDetector(FileDetector):
+    name = "yara"
+    version = "1"
+
+    def __init__(self, options: ScanOptions = ScanOptions(), *, timeout: int = SCAN_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._disabled = frozenset(options.disabled)
+        self._files: dict[str, Path] = {}
+        digest = hashlib.sha256()
+        folders = [RULES_DIR, *(Path(d) for d in options.extra_rule_dirs)]
+        for index, folder in enumerate(folders):
+            prefix = "builtin" if index == 0 else f"extra{index}"
+            for path in _rule_files(folder):
+                namespace = f"{prefix}/{path.stem}"
+                try:
+                    source = path.read_bytes()
+                except OSError as exc:
+                    raise ExplorerError(f"cannot read YARA rules {safe(str(path))}: {_one_line(exc)}") from None
+                self._files[namespace] = path
+                for part in (namespace.encode(), source):
+                    digest.update(len(part).to_bytes(8, "big") + part)
+        self.rules_sha256 = digest.hexdigest()
+        """Hash of every rule source (reported as tool.rules)."""
+        key = hashlib.sha256(
+            f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
+        self.cache_path = cache_dir() / f"yara-{key}.yarc"
+        self.loaded_from_cache = False
+        self._rules = self._load_cached() or self._compile_and_cache()
+
+    # -- compile / cache -------------------------------------------------------------------------
+
+    def _load_cached(self) -> yara.Rules | None:
+        try:
+            rules = yara.load(filepath=str(self.cache_path))
+        except (yara.Error, OSError):
+            return None
+        self.loaded_from_cache = True
+        return rules
+
+    def _compile_and_cache(self) -> yara.Rules:
+        filepaths = {ns: str(p) for ns, p in self._files.items()}
+        try:
+            rules = yara.compile(filepaths=filepaths)
+        except yara.Error as exc:
+            raise ExplorerError(self._blame(exc)) from None
+        try:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".yara-", dir=self.cache_path.parent)
+            os.close(fd)
+            try:
+                rules.save(tmp)
+                os.replace(tmp, self.cache_path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except (OSError, yara.Error):
+            pass
+        return rules
+
+    def _blame(self, error: Exception) -> str:
+        """One line naming the rule file that does not compile."""
+        for path in self._files.values():
+            try:
+                yara.compile(filepath=str(path))
+            except yara.Error as exc:
+                return f"bad YARA rules in {safe(str(path))}: {_one_line(exc)}"
+        return f"bad YARA rules: {_one_line(error)}"
+
+    # -- catalog ---------------------------------------------------------------------------------
+
+    def rule_catalog(self) -> list[tuple[str, str, str, str]]:
+        """(id, category, severity, description) of every rule, for SARIF tool.driver.rules."""
+        seen: dict[str, tuple[str, str, str, str]] = {}
+        for rule in self._rules:
+            if rule.is_private:
+                continue
+            info = rule_info(rule.identifier, dict(rule.meta))
+            seen.setdefault(info.id, (info.id, info.category, info.severity, info.description))
+        seen.setdefault(TIMEOUT_RULE[0], TIMEOUT_RULE)
+        return sorted(seen.values())
+
+    # -- scanning --------------------------------------------------------------------------------
+
+    def wants(self, entry: FileEntry) -> bool:
+        return entry.kind is EntryKind.FILE and 0 < entry.size <= MAX_FILE_SIZE
+
+    def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
+        try:
+            found = self._rules.match(data=data, timeout=self.timeout)
+        except yara.Error as exc:  # TimeoutError is a yara.Error
+            if TIMEOUT_RULE[0] in self._disabled:
+                return []
+            rid, category, severity, title = TIMEOUT_RULE
+            return [Match(rule_id=rid, category=category, severity=severity, title=title,
+                          evidence=_one_line(exc)[:EVIDENCE_CHARS])]
+        matches = []
+        for hit in found:
+            info = rule_info(hit.rule, hit.meta)
+            if info.id in self._disabled:
+                continue
+            offset, raw = _first_string(hit)
+            line = data.count(b"\n", 0, offset) + 1 if offset is not None else None
+            evidence = _evidence(raw, secret=info.category == "secret")
+            severity, reason = info.severity, ""
+            if info.category == "secret" and info.severity in ("critical", "high", "medium"):
+                reason = published_reason(entry.path)
+                severity = "low" if reason else severity
+            matches.append(Match(rule_id=info.id, category=info.category, severity=severity,
+                                 title=info.description, evidence=evidence, line=line, reason=reason))
+        matches.sort(key=lambda m: (m.line or 0, m.rule_id))
+        return matches
+
+
+def _first_string(hit) -> tuple[int | None, bytes]:
+    """Offset and bytes of the first matched string; `$ctx*` strings (file-kind markers such as
+    `<?`) only when the rule matched nothing else."""
+    best: tuple[bool, int, bytes] | None = None
+    for string in hit.strings:
+        context = string.identifier.startswith("$ctx")
+        for instance in string.instances:
+            candidate = (context, instance.offset, bytes(instance.matched_data))
+            if best is None or candidate[:2] < best[:2]:
+                best = candidate
+    return (best[1], best[2]) if best is not None else (None, b"")
+
+
+def _decode(raw: bytes) -> str:
+    # `wide` strings match UTF-16LE: every second byte is NUL.
+    if len(raw) >= 4 and raw[1::2].count(0) == len(raw) // 2:
+        return raw.decode("utf-16-le", "replace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _evidence(raw: bytes, *, secret: bool) -> str:
+    text = _decode(raw[: EVIDENCE_CHARS * 2])
+    if secret:
+        hidden = len(text) - SECRET_KEEP
+        text = text[:SECRET_KEEP] + "*" * min(max(hidden, 0), SECRET_STARS)
+    return safe(text[:EVIDENCE_CHARS])
