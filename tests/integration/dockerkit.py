@@ -104,8 +104,7 @@ def stop_daemon(process: subprocess.Popen, root: Path) -> None:
 
 
 def start_daemon() -> Daemon:
-    import docker
-
+    """Start a private dockerd in a fresh short folder and wait (bounded) until it answers a ping."""
     if os.name != "posix" or os.geteuid() != 0:
         raise DockerUnavailable("dockerd must run as root")
     dockerd = shutil.which("dockerd")
@@ -128,28 +127,36 @@ def start_daemon() -> Daemon:
         raise DockerUnavailable(f"cannot run dockerd: {exc}")
     log.close()
     daemon = Daemon(client=None, host=host, root=root, process=process)
+    try:
+        daemon.client = _wait_for_ping(daemon)
+    except BaseException:
+        stop_daemon(process, root)
+        raise
+    return daemon
+
+
+def _wait_for_ping(daemon: Daemon):
+    """A client once the daemon answers; DockerUnavailable (with the log's tail) when it does not."""
+    import docker
+
     deadline = time.monotonic() + START_TIMEOUT
     last_error = "no answer"
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            last_error = f"dockerd exited with status {process.returncode}"
-            break
+        if daemon.process.poll() is not None:
+            raise DockerUnavailable(f"dockerd exited with status {daemon.process.returncode}; "
+                                    f"log:\n{daemon.log_tail()}")
         client = None
         try:
-            client = docker.DockerClient(base_url=host, timeout=120)
+            client = docker.DockerClient(base_url=daemon.host, timeout=120)
             if client.ping():
-                daemon.client = client
-                return daemon
+                return client
         except Exception as exc:  # noqa: BLE001 - not up yet; keep the reason for the message
             last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
         if client is not None:
             client.close()
         time.sleep(0.2)
-    tail = daemon.log_tail()
-    stop_daemon(process, root)
-    if last_error.startswith("dockerd exited"):
-        raise DockerUnavailable(f"{last_error}; log:\n{tail}")
-    raise DockerUnavailable(f"dockerd did not answer a ping within {START_TIMEOUT:.0f}s ({last_error}); log:\n{tail}")
+    raise DockerUnavailable(f"dockerd did not answer a ping within {START_TIMEOUT:.0f}s ({last_error}); "
+                            f"log:\n{daemon.log_tail()}")
 
 
 def busybox_rootfs_tar() -> bytes:
