@@ -21,6 +21,13 @@ def _field(name: str, value: str, style: str = "") -> Text:
 
 
 class Details(Static):
+    plain: str = ""
+    """The text shown, without styles (for tests and copy)."""
+
+    def _show(self, rows: list[Text]) -> None:
+        self.plain = "\n".join(r.plain for r in rows)
+        self.update(Group(*rows))
+
     def show_layer(self, index: ScanIndex, report: LayerReport) -> None:
         ref, stats, ch = report.ref, report.stats, report.changes
         rows = [
@@ -38,7 +45,7 @@ class Details(Static):
         findings = index.by_layer.get(ref.index, [])
         if findings:
             rows.append(_field("findings", str(len(findings)), SEVERITY_STYLE[index.worst(ref.index) or "info"]))
-        self.update(Group(*rows))
+        self._show(rows)
 
     def show_file(self, index: ScanIndex, path: str, entry: FileEntry | None, deleted: bool) -> None:
         analysis = index.analysis
@@ -78,4 +85,4 @@ class Details(Static):
                 line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
                 line.append(f" L{f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
                 rows.append(line)
-        self.update(Group(*rows))
+        self._show(rows)
