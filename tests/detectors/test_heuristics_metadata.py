@@ -105,6 +105,9 @@ def test_setuid_added(path, mode, rule, severity):
 def test_setuid_bit_turned_on_fires_and_plain_upgrades_do_not():
     old, new = entry("/bin/dash", mode=0o755, layer=0), entry("/bin/dash", mode=0o4755)
     assert layer_matches(SetuidAdded(), modified=[(old, new)]) == {"/bin/dash": ("backdoor.setuid.shell", "high")}
+    view = LayerView(index=1, created_by="RUN chmod u+s /bin/dash", modified=[(old, new)])
+    [(_entry, match)] = list(SetuidAdded().scan_layer(view))
+    assert match.evidence == "setuid 4755, owner uid 0, bit turned on (was 0755)"
     upgraded = (entry("/usr/bin/su", mode=0o4755, layer=0), entry("/usr/bin/su", mode=0o4755, digest="b"))
     assert layer_matches(SetuidAdded(), modified=[upgraded]) == {}
     assert layer_matches(SetuidAdded(), added=[entry("/var/mail", EntryKind.DIR, mode=0o2775),

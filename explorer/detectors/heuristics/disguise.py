@@ -92,5 +92,5 @@ class ExtensionMismatch(FileDetector):
         else:
             return
         yield EXTENSION_MISMATCH.match(
-            f"named {_extension(entry.name)}, content {mime} ({description}): {entry.path}",
+            f"named {_extension(entry.name)}, content {mime} ({description})",
             severity=severity, reason=reason)

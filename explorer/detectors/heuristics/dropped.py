@@ -53,7 +53,7 @@ class DroppedExecutables(FileDetector):
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         content = _content(data)
         if entry.name.lower() in KNOWN_NAMES:
-            yield KNOWN_NAME.match(f"{entry.name} ({content or 'not an executable'}): {entry.path}")
+            yield KNOWN_NAME.match(f"{entry.name} ({content or 'not an executable'})")
         if content is None:
             return
         hidden = hidden_part(entry.path)
@@ -72,5 +72,5 @@ class DroppedExecutables(FileDetector):
             reason = "a script, not a binary"
         else:
             detail = "ELF binary"
-        yield TEMP_EXECUTABLE.match(f"{detail} in {where}: {entry.path} ({entry.size} bytes, mode {entry.mode:04o})",
+        yield TEMP_EXECUTABLE.match(f"{detail} in {where} ({entry.size} bytes, mode {entry.mode:04o})",
                                     severity=severity, reason=reason)

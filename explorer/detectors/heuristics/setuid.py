@@ -84,5 +84,5 @@ class SetuidAdded(LayerDetector):
                 continue
             rule, severity = classify(entry)
             owner = entry.uname or f"uid {entry.uid}"
-            yield entry, rule.match(f"{_bits(entry.mode)} {entry.mode:04o} owner {owner}: {entry.path} ({how})",
+            yield entry, rule.match(f"{_bits(entry.mode)} {entry.mode:04o}, owner {owner}, {how}",
                                     severity=severity)

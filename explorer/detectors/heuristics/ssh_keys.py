@@ -49,5 +49,5 @@ class AuthorizedKeysChanged(LayerDetector):
             reason = ""
             if entry.kind != EntryKind.SYMLINK and entry.size == 0:
                 severity, reason = "info", "empty file"
-            yield entry, AUTHORIZED_KEYS.match(f"{how} for {whose}: {entry.path} ({detail})",
+            yield entry, AUTHORIZED_KEYS.match(f"{how} for {whose} ({detail})",
                                                severity=severity, reason=reason)
