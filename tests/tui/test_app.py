@@ -139,7 +139,7 @@ async def test_hostile_names_are_shown_escaped_never_styled(tmp_path, wait_for_s
             assert "\n" not in label.plain
             cell = app.query_one(LayerTable).get_row_at(0)[-1]
             assert isinstance(cell, Text) and "\x1b" not in cell.plain and "[link=x]" in cell.plain
-            finding_cell = app.query_one(FindingsTable).get_row_at(0)[3]
+            finding_cell = app.query_one(FindingsTable).get_row_at(0)[3]  # where
             assert "\x1b" not in finding_cell.plain
 
 

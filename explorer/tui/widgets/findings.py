@@ -21,7 +21,7 @@ class FindingsTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label in ("severity", "rule", "layer", "where", "final", "evidence"):
+        for label in ("severity", "layer", "final", "where", "rule", "evidence"):
             self.add_column(label, key=label)
         self._findings: list[Finding] = []
 
@@ -30,11 +30,11 @@ class FindingsTable(DataTable):
         self._findings = list(findings)
         for i, f in enumerate(self._findings):
             where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
-            self.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]), Text(f.rule_id),
-                         Text("-" if f.layer is None else str(f.layer)), Text(safe(where or "")[:80]),
+            self.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]),
+                         Text("-" if f.layer is None else str(f.layer), justify="right"),
                          Text("yes" if f.in_final_image else "deleted",
                               style="" if f.in_final_image else "bold magenta"),
-                         Text(safe(f.evidence)[:80]), key=str(i))
+                         Text(safe(where or "")[:60]), Text(f.rule_id), Text(safe(f.evidence)[:80]), key=str(i))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
