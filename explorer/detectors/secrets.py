@@ -1,0 +1,389 @@
+"""Secret detectors: file contents, image config (ENV, labels) and history lines.
+
+All three run the rule table of `secret_rules` through one engine (`RuleSet.scan`): keyword prefilter,
+regex, entropy floor, then the precision pass that lowers a match to `low` (with the reason) when it
+sits in a documentation or test path or is a documented example / placeholder value. Evidence never
+holds a whole secret (`mask`, `build_evidence`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import replace
+from collections import Counter
+from typing import Iterable, NamedTuple
+
+from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, ScanOptions
+from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
+from explorer.findings import SEVERITY_RANK, Match
+from explorer.model import EntryKind, FileEntry, ImageConfig
+from explorer.textsafe import safe
+
+MAX_FILE_SIZE = 10 * 1024 * 1024
+EVIDENCE_MAX = 120
+_PREFIX_MAX = 48
+_MAX_MATCHES_PER_RULE = 64
+CATEGORY = "secret"
+
+# --- masking and evidence ------------------------------------------------------------------------
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def mask(secret: str, keep: int = 8) -> str:
+    """First `keep` characters (at most a third of the secret), the rest as `*` (at most 24 shown)."""
+    secret = re.sub(r"\s+|\\[rn]", "", secret)
+    keep = max(0, min(keep, len(secret) // 3))
+    return secret[:keep] + "*" * min(len(secret) - keep, 24)
+
+
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9+/=_.~-]{16,}")
+
+
+def _redact_context(text: str) -> str:
+    """Mask token-like runs in the context too, so that a second secret on the line never leaks."""
+    def sub(m: re.Match) -> str:
+        run = m.group(0)
+        return mask(run, 4) if re.search(r"\d", run) and entropy(run) >= 3.0 else run
+    return _TOKEN_RUN.sub(sub, text)
+
+
+def build_evidence(text: bytes, start: int, secret_start: int, secret_end: int, keep: int = 8) -> str:
+    """One printable line: the context from the start of the match's line up to the secret, then the
+    masked secret. `text[secret_start:secret_end]` is the secret; `start` is where the match begins."""
+    line_start = text.rfind(b"\n", 0, start) + 1
+    prefix = text[line_start:secret_start].decode("utf-8", "replace").lstrip()
+    prefix = _redact_context(re.sub(r"(?:\s|\\[rn])+", " ", prefix))
+    if len(prefix) > _PREFIX_MAX:
+        prefix = "…" + prefix[-_PREFIX_MAX:]
+    secret = text[secret_start:secret_end].decode("utf-8", "replace")
+    out = safe(prefix) + safe(mask(secret, keep))
+    return out if len(out) <= EVIDENCE_MAX else out[:EVIDENCE_MAX - 1] + "…"
+
+
+# --- precision: documentation/test paths and example values --------------------------------------
+
+_DOC_PATH = re.compile(
+    r"^/usr/(?:local/)?share/(?:doc|man|info|gtk-doc|help|devhelp|javascript/[^/]+/docs?)/"
+    r"|/(?:docs?|documentation|examples?|samples?|demos?|tutorials?)/"
+    r"|/(?:readme|changelog|changes|news|history)(?:\.[\w.]+)?$|\.(?:md|rst|adoc|html?|[1-9])$"
+    r"|[._-](?:example|sample|dist|template|tmpl|tpl)(?:\.[\w]+)?$|/(?:examples?|samples?)[^/]*$"
+    r"|\.(?:dist|egg)-info/(?:METADATA|PKG-INFO|DESCRIPTION\.rst)$|/PKG-INFO$", re.I)
+_TEST_PATH = re.compile(
+    r"/(?:tests?|testing|testdata|test[_-]data|__tests__|fixtures?|spec|specs|testcases?|test[_-]?vectors?"
+    r"|vectors|mocks?|__snapshots__|unittests?)/"
+    r"|/(?:test_[^/]*|[^/]*_test\.\w+|[^/]*\.(?:test|spec)\.\w+|conftest\.py)$", re.I)
+_EXAMPLE_MARKERS = ("example", "xxxx", "dummy", "fake", "your_", "your-", "yourkey", "yourtoken", "placeholder",
+                    "changeme", "change_me", "redacted", "sample", "1234567890", "abcdefgh", "...", "…")
+_PLACEHOLDER_VALUES = frozenset({
+    "password", "passwd", "pass", "secret", "changeit", "admin", "root", "test", "tiger", "foobar", "foo", "bar",
+    "123456", "12345678", "qwerty", "none", "null", "nil", "true", "false", "yes", "no", "empty", "default",
+    "required", "optional", "string", "token", "apikey", "api_key", "mypassword", "mysecret", "secretpassword",
+    "mysecretpassword", "letmein", "hunter2", "pa55word", "p@ssw0rd", "passw0rd", "user", "username", "guest",
+    "value", "key", "undefined", "todo", "tbd", "replace_me", "replaceme", "insert_here",
+    "put your unique phrase here", "password_here", "database_name_here", "username_here"})
+_TEMPLATE = re.compile(r"^\$\w+$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
+
+
+def value_reason(secret: str, context: str = "") -> str:
+    """Why a matched value is not a live secret (`documented example value`, `placeholder value`), or ''.
+
+    `context` (the whole match, e.g. a URL's host) is searched for example markers too."""
+    lowered = secret.lower().strip("\"'")
+    if any(marker in lowered or marker in context.lower() for marker in _EXAMPLE_MARKERS):
+        return "documented example value"
+    if lowered in _PLACEHOLDER_VALUES or _TEMPLATE.search(secret):
+        return "placeholder value"
+    body = re.sub(r"[^A-Za-z0-9]", "", secret.split("_")[-1] if "_" in secret[:12] else secret)
+    if len(body) >= 6 and len(set(body.lower())) <= 2:
+        return "placeholder value"
+    return ""
+
+
+def path_reason(path: str) -> str:
+    """Why a file's matches are not taken at face value (`documentation path`, `test fixture path`), or ''."""
+    if _TEST_PATH.search(path):
+        return "test fixture path"
+    if _DOC_PATH.search(path):
+        return "documentation path"
+    if _PACKAGE_DIR.search(path):
+        return PACKAGED
+    return ""
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+def _secret_span(m: re.Match, group: str) -> tuple[int, int]:
+    names = [group] + sorted(n for n in m.re.groupindex if n.startswith("secret") and n != group)
+    for name in names:
+        if name in m.re.groupindex and m.group(name) is not None:
+            return m.span(name)
+    return m.span(0)
+
+
+def _line_of(text: bytes, pos: int) -> int:
+    return text.count(b"\n", 0, pos) + 1
+
+
+def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in spans)
+
+
+_PACKAGE_DIR = re.compile(r"/(?:site-packages|dist-packages|node_modules|gems|vendor/bundle)/")
+PACKAGED = "bundled in an installed package"
+
+
+def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[int, int]],
+                spans: list[tuple[int, int]]) -> Match | None:
+    """The most severe acceptable match of one rule (the first among equals); adds every accepted
+    secret span to `spans`. Spans in `claimed` (taken by earlier rules) are skipped.
+
+    `reason` comes from the path: a doc/test path lowers to `low`; PACKAGED caps the rules that say so."""
+    best: Match | None = None
+    for n, m in enumerate(rule.regex.finditer(text)):
+        if n >= _MAX_MATCHES_PER_RULE:
+            break
+        s, e = _secret_span(m, rule.group)
+        if _overlaps((s, e), claimed):
+            continue
+        secret = text[s:e].decode("utf-8", "replace")
+        why = value_reason(secret, m.group(0).decode("utf-8", "replace"))
+        if not why and rule.entropy and entropy(secret) < rule.entropy:
+            continue
+        spans.append((s, e))
+        severity, why = ("low", why) if why else _path_severity(rule, reason)
+        if best is None or SEVERITY_RANK[severity] > SEVERITY_RANK[best.severity]:
+            start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
+            best = Match(rule_id=rule.id, category=CATEGORY, severity=severity, title=rule.title,
+                         evidence=build_evidence(text, start, s, e), line=_line_of(text, start), reason=why)
+    return best
+
+
+def _path_severity(rule: SecretRule, reason: str) -> tuple[str, str]:
+    if not reason:
+        return rule.severity, ""
+    if reason != PACKAGED:
+        return "low", reason
+    if rule.packaged_severity and SEVERITY_RANK[rule.severity] > SEVERITY_RANK[rule.packaged_severity]:
+        return rule.packaged_severity, reason
+    return rule.severity, ""
+
+
+def _yara_string(keyword: bytes) -> str:
+    return "".join(chr(b) if 0x20 <= b < 0x7f and b not in b'"\\' else f"\\x{b:02x}" for b in keyword)
+
+
+@functools.lru_cache(maxsize=16)
+def _compile_prefilter(keywords: tuple[tuple[bytes, ...], ...]):
+    """YARA rule `r<i>` matches when one of the i-th keyword tuple's keywords occurs (any case)."""
+    import yara  # the project's YARA dependency; imported here so that the table loads without it
+
+    source = []
+    for i, words in enumerate(keywords):
+        strings = " ".join(f'$k{j} = "{_yara_string(k)}" nocase' for j, k in enumerate(words))
+        source.append(f"rule r{i} {{ strings: {strings} condition: any of them }}")
+    return yara.compile(source="\n".join(source)) if source else None
+
+
+class RuleSet:
+    """Rules in run order (specific first, then fallbacks in table order) and one YARA keyword
+    prefilter for all of them: a single Aho-Corasick pass says which rules may match a text."""
+
+    def __init__(self, rules: Iterable[SecretRule]) -> None:
+        self.rules = tuple(sorted(rules, key=lambda r: r.fallback))
+        self._prefilter = _compile_prefilter(tuple(r.keywords for r in self.rules))
+
+    def candidates(self, text: bytes) -> list[SecretRule]:
+        if self._prefilter is None:
+            return []
+        hits = {int(m.rule[1:]) for m in self._prefilter.match(data=text, fast=True)}
+        return [rule for i, rule in enumerate(self.rules) if i in hits]
+
+    def scan(self, text: bytes, *, path: str | None = None,
+             reason: str = "") -> tuple[list[Match], list[tuple[int, int]]]:
+        """One match per rule that fires in text, and the spans of all secrets accepted.
+
+        With `path`, rules whose path condition it fails are skipped (None: conditions ignored).
+        Fallback rules (credential files, URLs, generic assignments) skip secrets an earlier rule
+        claimed. `reason` is the path's reason (doc/test path lowers to `low`)."""
+        matches: list[Match] = []
+        claimed: list[tuple[int, int]] = []
+        for rule in self.candidates(text):
+            if path is not None and rule.path is not None and not rule.path.search(path):
+                continue
+            if rule.requires is not None and not rule.requires.search(text):
+                continue
+            spans: list[tuple[int, int]] = []
+            found = _best_match(rule, text, reason, claimed if rule.fallback else [], spans)
+            if found:
+                matches.append(found)
+            claimed.extend(spans)
+        return matches, claimed
+
+
+def _binary(data: bytes) -> bool:
+    return b"\0" in data[:8192]
+
+
+class SecretFileDetector(FileDetector):
+    """Token formats, private keys and credential files in every regular file of every layer."""
+
+    name = "secrets"
+    version = "1"
+
+    def __init__(self, options: ScanOptions = ScanOptions()) -> None:
+        rules = [r for r in RULES if r.id not in options.disabled and FILE in r.scopes]
+        self._text_rules = RuleSet(rules)
+        self._binary_rules = RuleSet(r for r in rules if r.binary)
+        self._credential_paths = tuple(r.path for r in rules if r.path is not None)
+
+    def _is_credential_file(self, path: str) -> bool:
+        return any(p.search(path) for p in self._credential_paths)
+
+    def wants(self, entry: FileEntry) -> bool:
+        if entry.kind not in (EntryKind.FILE, EntryKind.HARDLINK) or entry.size <= 0:
+            return False
+        return entry.size <= MAX_FILE_SIZE or self._is_credential_file(entry.path)
+
+    def scan(self, entry: FileEntry, data: bytes) -> list[Match]:
+        rules = self._binary_rules if _binary(data) else self._text_rules
+        return rules.scan(data, path=entry.path, reason=path_reason(entry.path))[0]
+
+
+# --- config and history --------------------------------------------------------------------------
+
+_SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "PASSPHRASE", "PASS", "PWD", "SECRET", "SECRETKEY", "TOKEN",
+                           "KEY", "APIKEY", "ACCESSKEY", "PRIVATEKEY", "CREDENTIAL", "CREDENTIALS", "AUTH"})
+_NOT_SECRET_PARTS = frozenset({"GPG", "PGP", "PUBLIC", "PUB", "PUBKEY", "FINGERPRINT", "GPGKEY", "KEYRING"})
+_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD", "KEY", "AUTH"})
+_HEX_FINGERPRINT = re.compile(r"^(?:[0-9A-Fa-f]{16}|[0-9A-Fa-f]{40}|(?:[0-9A-Fa-f]{4}\s*){10})$")
+
+
+def secret_name(name: str) -> bool:
+    """True for variable names that say they hold a secret (`*_TOKEN`, `*_PASSWORD`, `*_KEY`, …)."""
+    upper = name.upper()
+    parts = [p for p in re.split(r"[_.\-]+", upper) if p]
+    if not parts or upper in _NOT_SECRET_NAMES or _NOT_SECRET_PARTS.intersection(parts):
+        return False
+    return parts[-1] in _SECRET_WORDS or "".join(parts[-2:]) in _SECRET_WORDS
+
+
+def _named_value_severity(name: str, value: str) -> str | None:
+    """Severity for a secret-named variable's value, None when the value is no secret."""
+    value = value.strip().strip("\"'")
+    if not value or value_reason(value) or value.startswith(("/", "./", "file:")) or re.fullmatch(r"\d{1,6}", value):
+        return None
+    if name.upper().split("_")[-1] == "KEY" and _HEX_FINGERPRINT.match(value):
+        return None
+    return "high" if len(value) >= 16 and entropy(value) >= 3.5 else "medium"
+
+
+class _NamedRule(NamedTuple):
+    id: str
+    title: str
+    severity: str
+    description: str
+
+
+ENV_RULE = _NamedRule("secret.env-secret-name", "Secret in an ENV variable", "medium",
+                      "An ENV variable whose name says it holds a secret (*_TOKEN, *_PASSWORD, *_KEY…) has a "
+                      "literal value; it is baked into the image config.")
+LABEL_RULE = _NamedRule("secret.label-secret-name", "Secret in an image label", "medium",
+                        "A label whose name says it holds a secret has a literal value.")
+BUILD_ARG_RULE = _NamedRule("secret.build-arg", "Secret passed as a build argument", "medium",
+                            "A build argument (ARG) with a secret-looking name: its value is written into the "
+                            "history line of every RUN that follows.")
+
+_BUILD_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.*)$", re.S)
+_ENV_ARG = re.compile(r"(?:#\(nop\)\s+|^)(ENV|ARG)\s+(.*)$", re.S)
+_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|\S*)""")
+
+
+def _named_match(rule: _NamedRule, name: str, value: str, line: int) -> Match | None:
+    severity = _named_value_severity(name, value) if secret_name(name) else None
+    if severity is None:
+        return None
+    raw = f"{name}={value}".encode("utf-8", "surrogateescape")
+    start = len(name) + 1
+    return Match(rule_id=rule.id, category=CATEGORY, severity=severity, title=rule.title,
+                 evidence=build_evidence(raw, 0, start, len(raw)), line=line)
+
+
+class SecretConfigDetector(ImageDetector):
+    """Secrets in ENV values, labels and history lines (build args, RUN command lines, ENV/ARG)."""
+
+    name = "secrets-config"
+    version = "1"
+
+    def __init__(self, options: ScanOptions = ScanOptions()) -> None:
+        self._disabled = options.disabled
+        self._config_rules = RuleSet(r for r in RULES if r.id not in options.disabled and CONFIG in r.scopes)
+        self._history_rules = RuleSet(r for r in RULES if r.id not in options.disabled and HISTORY in r.scopes)
+
+    @staticmethod
+    def _table(text: str, rules: RuleSet, line: int) -> tuple[list[Match], list[tuple[int, int]]]:
+        matches, spans = rules.scan(text.encode("utf-8", "surrogateescape"))
+        return [replace(m, line=line) for m in matches], spans
+
+    def _items(self, items: Iterable[tuple[str, str]], rule: _NamedRule) -> list[Match]:
+        out: list[Match] = []
+        for position, (name, value) in enumerate(items, 1):
+            matches, _ = self._table(f"{name}={value}", self._config_rules, position)
+            if not matches and rule.id not in self._disabled:
+                named = _named_match(rule, name, value, position)
+                matches = [named] if named else []
+            out.extend(matches)
+        return out
+
+    def scan_config(self, config: ImageConfig) -> list[Match]:
+        env = [tuple(item.split("=", 1)) if "=" in item else (item, "") for item in config.env]
+        return self._items(env, ENV_RULE) + self._items(config.labels, LABEL_RULE)
+
+    def scan_history(self, item: HistoryItem) -> list[Match]:
+        text = item.created_by
+        out, spans = self._table(text, self._history_rules, item.position)
+        raw = text.encode("utf-8", "surrogateescape")
+        covered = [raw[s:e].decode("utf-8", "replace") for s, e in spans]
+        for rule, name, value in self._history_pairs(text):
+            if rule.id in self._disabled or any(c and c in value for c in covered):
+                continue
+            named = _named_match(rule, name, value, item.position)
+            if named and all(m.rule_id != named.rule_id for m in out):
+                out.append(named)
+        return out
+
+    @staticmethod
+    def _history_pairs(text: str) -> Iterable[tuple[_NamedRule, str, str]]:
+        build = _BUILD_ARGS.match(text)
+        if build:
+            count = int(build.group(1))
+            for pair in _PAIR.finditer(build.group(2)):
+                if count <= 0:
+                    break
+                count -= 1
+                yield BUILD_ARG_RULE, pair.group(1), pair.group(2)
+            return
+        decl = _ENV_ARG.search(text)
+        if decl:
+            rule = ENV_RULE if decl.group(1) == "ENV" else BUILD_ARG_RULE
+            body = decl.group(2).strip()
+            pairs = [(p.group(1), p.group(2)) for p in _PAIR.finditer(body)]
+            if not pairs and decl.group(1) == "ENV" and " " in body:
+                pairs = [tuple(body.split(None, 1))]
+            for name, value in pairs:
+                yield rule, name, value
+
+
+def secret_rule_catalog() -> list[_NamedRule]:
+    """(id, title, severity, description) of every rule id the secret detectors can emit."""
+    table = [_NamedRule(r.id, r.title, r.severity, r.description) for r in RULES]
+    return table + [ENV_RULE, LABEL_RULE, BUILD_ARG_RULE]
