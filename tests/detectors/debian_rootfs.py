@@ -7,6 +7,7 @@ never leaves a half tree that later runs would trust. The mirror is debootstrap'
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -23,16 +24,27 @@ class RootfsUnavailable(RuntimeError):
 
 
 def debian_minbase(timeout: int = 900) -> Path:
-    """The cached rootfs, building it first when needed. Raises RootfsUnavailable with the reason."""
+    """The cached rootfs, building it first when needed. Raises RootfsUnavailable with the reason.
+
+    A lock file serialises builders (pytest-xdist workers each run session fixtures).
+    """
     if (ROOTFS / _MARKER).is_file():
         return ROOTFS
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_ROOT / "debian-minbase.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (ROOTFS / _MARKER).is_file():
+            return ROOTFS
+        return _build(timeout)
+
+
+def _build(timeout: int) -> Path:
     tool = shutil.which("debootstrap") or next(
         (p for p in ("/usr/sbin/debootstrap", "/sbin/debootstrap") if os.path.exists(p)), None)
     if tool is None:
         raise RootfsUnavailable("debootstrap is not installed")
     if os.geteuid() != 0:
         raise RootfsUnavailable("debootstrap needs root")
-    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
     work = CACHE_ROOT / f"debian-minbase.tmp{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     try:
