@@ -119,6 +119,28 @@ def build_positives() -> dict[str, tuple[str, str, str]]:
     add("secret.sentry-dsn", "/srv/app/settings.py", f'SENTRY_DSN = "https://{s}@o12345.ingest.sentry.io/123456"\n', s)
     tok("secret.linear-api-key", "lin_api_" + rs(40))
     tok("secret.jwt", "eyJhbGciOiJIUzI1NiJ9.eyJ" + rs(60, URLSAFE) + "." + rs(43, URLSAFE))
+    tok("secret.age-secret-key", "AGE-SECRET-KEY-1" + rs(58, "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L"))
+    tok("secret.doppler-token", "dp.pt." + rs(43))
+    tok("secret.dynatrace-token", "dt0c01." + rs(24, UPNUM) + "." + rs(64, UPNUM))
+    tok("secret.easypost-api-key", "EZAK" + rs(54))
+    tok("secret.duffel-token", "duffel_live_" + rs(43, ALNUM))
+    tok("secret.frameio-token", "fio-u-" + rs(64, ALNUM))
+    tok("secret.planetscale-token", "pscale_tkn_" + rs(43, ALNUM))
+    tok("secret.postman-api-key", "PMAK-" + rs(24, HEX) + "-" + rs(34, HEX))
+    tok("secret.pulumi-token", "pul-" + rs(40, HEX))
+    tok("secret.sendinblue-api-key", "xkeysib-" + rs(64, HEX) + "-" + rs(16))
+    tok("secret.shippo-token", "shippo_live_" + rs(40, HEX))
+    tok("secret.clojars-token", "CLOJARS_" + rs(60, string.ascii_lowercase + string.digits))
+    tok("secret.adobe-client-secret", "p8e-" + rs(32))
+    tok("secret.typeform-token", "tfp_" + rs(59, ALNUM))
+    tok("secret.mapbox-secret-token", "sk.eyJ1Ijoi" + rs(40, ALNUM) + "." + rs(22, ALNUM))
+    tok("secret.flutterwave-secret-key", "FLWSECK-" + rs(32, HEX) + "-X")
+    tok("secret.grafana-api-key", "eyJrIjoi" + rs(80))
+    tok("secret.facebook-secret", rs(32, HEX), name="facebook_app_secret")
+    s = rs(120, B64) + "="
+    add("secret.k8s-dockerconfig-secret", "/srv/k8s/pull-secret.yaml",
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata:\n"
+        f"  .dockerconfigjson: {s}\n", s)
     for kind, label in (("rsa", "RSA PRIVATE KEY"), ("ec", "EC PRIVATE KEY"), ("dsa", "DSA PRIVATE KEY"),
                         ("openssh", "OPENSSH PRIVATE KEY"), ("pkcs8", "PRIVATE KEY"),
                         ("encrypted", "ENCRYPTED PRIVATE KEY")):
@@ -162,6 +184,8 @@ def build_positives() -> dict[str, tuple[str, str, str]]:
     add("secret.url-credentials", "/srv/build.sh", f"git clone https://deploy:{s}@git.internal.net/r.git\n", s)
     s = rs(16)
     add("secret.generic-secret-assignment", "/etc/app/app.yaml", f"db:\n  host: db\n  password: {s}\n", s)
+    s = rs(24, string.ascii_lowercase + string.digits)
+    add("secret.atlassian-api-token/legacy", "/srv/app/jira.py", f'JIRA_API_TOKEN = "{s}"\n', s)
     return p
 
 
@@ -196,12 +220,14 @@ def test_rule_table_shape():
 
 
 def test_every_rule_has_a_positive():
-    assert set(POSITIVES) == set(RULES_BY_ID)
+    assert {key.split("/")[0] for key in POSITIVES} == set(RULES_BY_ID)
 
 
-@pytest.mark.parametrize("rule_id", sorted(POSITIVES))
-def test_positive(rule_id):
-    path, text, secret = POSITIVES[rule_id]
+@pytest.mark.parametrize("key", sorted(POSITIVES))
+def test_positive(key):
+    """`key` is a rule id, or `rule id/variant` for a second form of the same rule."""
+    rule_id = key.split("/")[0]
+    path, text, secret = POSITIVES[key]
     found = by_rule(scan(path, text))
     assert rule_id in found, f"{rule_id} did not fire; got {sorted(found)}"
     m = found[rule_id]
