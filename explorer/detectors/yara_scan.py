@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -25,7 +26,15 @@ from explorer.findings import CATEGORIES, SEVERITIES, Match
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
-RULES_DIR = Path(explorer.__file__).resolve().parents[1] / "yara_rules"
+def _bundled_rules() -> Path:
+    """`yara_rules/` beside the package (a checkout or editable install), else the installed data copy."""
+    beside = Path(explorer.__file__).resolve().parents[1] / "yara_rules"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "explorer" / "yara_rules"
+
+
+RULES_DIR = _bundled_rules()
 RULE_SUFFIXES = (".yar", ".yara")
 MAX_FILE_SIZE = 64 * 1024 * 1024
 SCAN_TIMEOUT = 30
