@@ -305,8 +305,8 @@ RULES: tuple[SecretRule, ...] = (
           ("client-key-data", "token", "password", "client-secret"), requires=rb"""(?m)^\s*kind:\s*["']?Config\b""",
           scopes=frozenset({FILE}), fallback=True),
     _rule("secret.dotenv-secret", "Secret in a .env file", "high",
-          rb"""(?im)^[ \t]*(?:export[ \t]+)?(?P<key>[A-Z0-9_]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|"""
-          rb"""PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)[A-Z0-9_]*)[ \t]*=[ \t]*["']?(?P<secret>[^\s"'#]{4,})""",
+          rb"""(?im)^[ \t]*(?:export[ \t]+)?(?P<key>[A-Z0-9_]{0,64}(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|"""
+          rb"""PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?|AUTH)[A-Z0-9_]{0,64})[ \t]*=[ \t]*["']?(?P<secret>[^\s"'#]{4,})""",
           ("pass", "secret", "token", "key", "credential", "auth"),
           path=r"(?:^|/)(?:\.env(?:\.[A-Za-z0-9_.-]+)?|[\w.-]+\.env)$", scopes=frozenset({FILE}), fallback=True),
     _rule("secret.wordpress-config", "WordPress wp-config.php secret", "high",
@@ -317,9 +317,9 @@ RULES: tuple[SecretRule, ...] = (
           rb"(?m)^(?P<key>[^:\s#]+):(?P<secret>\$(?:apr1|2[aby]|5|6)\$[^\s]+|\{SHA\}[A-Za-z0-9+/=]{28})",
           ("$apr1$", "$2", "$5$", "$6$", "{sha}"), path=r"(?:^|/)\.?htpasswd[^/]*$", scopes=frozenset({FILE}), fallback=True),
     _rule("secret.command-line-credential", "Credential passed on a command line", "high",
-          rb"""(?i)\bcurl\b[^|;&\n]*?\s(?:-u|--user)[\s=]+["']?(?P<key>[^\s:'"]+):(?P<secret>[^\s'"]+)"""
+          rb"""(?i)\bcurl\b[^|;&\n]{0,200}?\s(?:-u|--user)[\s=]+["']?(?P<key>[^\s:'"]+):(?P<secret>[^\s'"]+)"""
           rb"""|--(?P<key2>[\w-]*(?:password|passwd|token|api-?key|secret))(?:=|\s+)["']?(?P<secret2>[^\s"';&|-][^\s"';&|]*)"""
-          rb"""|\b(?:mysql|mysqldump|mysqladmin)\b[^|;&\n]*?\s-p["']?(?P<secret3>[^\s'";&|]{3,})"""
+          rb"""|\b(?:mysql|mysqldump|mysqladmin)\b[^|;&\n]{0,200}?\s-p["']?(?P<secret3>[^\s'";&|]{3,})"""
           rb"""|\bsshpass\s+-p\s*["']?(?P<secret4>[^\s'";&|]+)"""
           rb"""|(?P<key5>_authToken)[=\s]+["']?(?P<secret5>[^\s"';&|]+)""",
           ("curl", "--", "mysql", "sshpass", "_authtoken"), path=_HISTORY_FILES.pattern,

@@ -59,8 +59,9 @@ def _redact_context(text: str) -> str:
 def build_evidence(text: bytes, start: int, secret_start: int, secret_end: int, keep: int = 8) -> str:
     """One printable line: the context from the start of the match's line up to the secret, then the
     masked secret. `text[secret_start:secret_end]` is the secret; `start` is where the match begins."""
-    line_start = text.rfind(b"\n", 0, start) + 1
-    prefix = text[line_start:secret_start].decode("utf-8", "replace").lstrip()
+    line_start = max(text.rfind(b"\n", 0, start) + 1, secret_start - 4 * _PREFIX_MAX)
+    prefix = text[line_start:secret_start].decode("utf-8", "replace")
+    prefix = re.split("[\x00\ufffd]", prefix)[-1].lstrip()  # in binary data, context starts after the garbage
     prefix = _redact_context(re.sub(r"(?:\s|\\[rn])+", " ", prefix))
     if len(prefix) > _PREFIX_MAX:
         prefix = "…" + prefix[-_PREFIX_MAX:]
@@ -74,7 +75,7 @@ def build_evidence(text: bytes, start: int, secret_start: int, secret_end: int, 
 _DOC_PATH = re.compile(
     r"^/usr/(?:local/)?share/(?:doc|man|info|gtk-doc|help|devhelp|javascript/[^/]+/docs?)/"
     r"|/(?:docs?|documentation|examples?|samples?|demos?|tutorials?)/"
-    r"|/(?:readme|changelog|changes|news|history)(?:\.[\w.]+)?$|\.(?:md|rst|adoc|html?|[1-9])$"
+    r"|/(?:readme|changelog|changes|news|history)(?:\.[\w.]+)?$|\.(?:md|rst|adoc|html?)$|/man/man\w*/"
     r"|[._-](?:example|sample|dist|template|tmpl|tpl)(?:\.[\w]+)?$|/(?:examples?|samples?)[^/]*$"
     r"|\.(?:dist|egg)-info/(?:METADATA|PKG-INFO|DESCRIPTION\.rst)$|/PKG-INFO$", re.I)
 _TEST_PATH = re.compile(
@@ -90,7 +91,9 @@ _PLACEHOLDER_VALUES = frozenset({
     "mysecretpassword", "letmein", "hunter2", "pa55word", "p@ssw0rd", "passw0rd", "user", "username", "guest",
     "value", "key", "undefined", "todo", "tbd", "replace_me", "replaceme", "insert_here",
     "put your unique phrase here", "password_here", "database_name_here", "username_here"})
-_TEMPLATE = re.compile(r"^\$\w+$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
+_DOCUMENTED_VALUES = frozenset({"pass:insta"})
+"""Exact values shipped as examples in real packages (Debian's openssl.cnf: the Insta Demo CA secret)."""
+_TEMPLATE = re.compile(r"^(?:env|file|fd):|^\$\w+$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
 
 
 def value_reason(secret: str, context: str = "") -> str:
@@ -98,7 +101,8 @@ def value_reason(secret: str, context: str = "") -> str:
 
     `context` (the whole match, e.g. a URL's host) is searched for example markers too."""
     lowered = secret.lower().strip("\"'")
-    if any(marker in lowered or marker in context.lower() for marker in _EXAMPLE_MARKERS):
+    if lowered in _DOCUMENTED_VALUES or any(marker in lowered or marker in context.lower()
+                                            for marker in _EXAMPLE_MARKERS):
         return "documented example value"
     if lowered in _PLACEHOLDER_VALUES or _TEMPLATE.search(secret):
         return "placeholder value"
@@ -140,6 +144,10 @@ def _overlaps(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
 
 _PACKAGE_DIR = re.compile(r"/(?:site-packages|dist-packages|node_modules|gems|vendor/bundle)/")
 PACKAGED = "bundled in an installed package"
+EMBEDDED = "compiled into a binary"
+_CAPPING_REASONS = {PACKAGED: None, EMBEDDED: "low"}
+"""Reasons that lower only the rules with a `packaged_severity` (private keys): packages ship demo
+keys, and libraries compile in self-test keys (libgnutls); the cap is the rule's, or the one given."""
 
 
 def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[int, int]],
@@ -147,7 +155,8 @@ def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[
     """The most severe acceptable match of one rule (the first among equals); adds every accepted
     secret span to `spans`. Spans in `claimed` (taken by earlier rules) are skipped.
 
-    `reason` comes from the path: a doc/test path lowers to `low`; PACKAGED caps the rules that say so."""
+    `reason` comes from the path: a doc/test path lowers to `low`; PACKAGED and EMBEDDED cap only
+    the rules that have a `packaged_severity`."""
     best: Match | None = None
     for n, m in enumerate(rule.regex.finditer(text)):
         if n >= _MAX_MATCHES_PER_RULE:
@@ -171,10 +180,11 @@ def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[
 def _path_severity(rule: SecretRule, reason: str) -> tuple[str, str]:
     if not reason:
         return rule.severity, ""
-    if reason != PACKAGED:
+    if reason not in _CAPPING_REASONS:
         return "low", reason
-    if rule.packaged_severity and SEVERITY_RANK[rule.severity] > SEVERITY_RANK[rule.packaged_severity]:
-        return rule.packaged_severity, reason
+    cap = _CAPPING_REASONS[reason] or rule.packaged_severity
+    if rule.packaged_severity and cap and SEVERITY_RANK[rule.severity] > SEVERITY_RANK[cap]:
+        return cap, reason
     return rule.severity, ""
 
 
@@ -255,8 +265,12 @@ class SecretFileDetector(FileDetector):
         return entry.size <= MAX_FILE_SIZE or self._is_credential_file(entry.path)
 
     def scan(self, entry: FileEntry, data: bytes) -> list[Match]:
-        rules = self._binary_rules if _binary(data) else self._text_rules
-        return rules.scan(data, path=entry.path, reason=path_reason(entry.path))[0]
+        reason = path_reason(entry.path)
+        if _binary(data):
+            if reason in ("", PACKAGED):
+                reason = EMBEDDED
+            return self._binary_rules.scan(data, path=entry.path, reason=reason)[0]
+        return self._text_rules.scan(data, path=entry.path, reason=reason)[0]
 
 
 # --- config and history --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.secret_rules import RULES, RULES_BY_ID
-from explorer.detectors.secrets import (EVIDENCE_MAX, PACKAGED, SecretFileDetector, build_evidence, mask, path_reason,
+from explorer.detectors.secrets import (EMBEDDED, EVIDENCE_MAX, PACKAGED, SecretFileDetector, build_evidence, mask, path_reason,
                                         secret_rule_catalog, value_reason)
 from explorer.findings import CATEGORIES, SEVERITIES
 from explorer.model import EntryKind, FileEntry
@@ -299,6 +299,8 @@ def test_evidence_masks_a_second_secret_in_the_context():
     ("/app/node_modules/lib/fixtures/conf.js", "test fixture path"),
     ("/opt/lib/examples/client.py", "documentation path"),
     ("/srv/app/.env.example", "documentation path"),
+    ("/usr/share/man/man3/ssl.3", "documentation path"),
+    ("/usr/local/share/man/man1/x.1.gz", "documentation path"),
 ])
 def test_doc_and_test_paths_are_low(path, reason):
     assert path_reason(path) == reason
@@ -310,7 +312,7 @@ def test_doc_and_test_paths_are_low(path, reason):
 
 
 @pytest.mark.parametrize("path", ["/srv/app/config.py", "/etc/ssl/private/server.key", "/root/.ssh/id_rsa",
-                                  "/contest/x.py", "/srv/latest/x.py"])
+                                  "/contest/x.py", "/srv/latest/x.py", "/usr/lib/x86_64-linux-gnu/libx.so.30.3"])
 def test_ordinary_paths_keep_severity(path):
     assert path_reason(path) == ""
 
@@ -358,6 +360,8 @@ def test_generic_assignment_forms(text):
     ("changeme", "documented example value"),
     ("password", "placeholder value"),
     ("$DB_PASSWORD", "placeholder value"),
+    ("pass:insta", "documented example value"),
+    ("env:KEY_PASSPHRASE", "placeholder value"),
 ])
 def test_example_values(value, reason):
     assert value_reason(value) == reason
@@ -386,6 +390,21 @@ def test_entropy_floor_drops_low_entropy_lookalikes():
     assert scan("/srv/x.py", "T = 'hf_" + ("modelcard" * 4)[:34] + "'\n") == []
 
 
+@pytest.mark.parametrize("path,text", [
+    ("/srv/app/.env", "X" + "TOKEN" * 400_000 + "\n"),
+    ("/root/.bash_history", "curl " * 400_000 + "\n"),
+    ("/root/.bash_history", "mysql " * 400_000 + "\n"),
+    ("/srv/k.pem", "-----BEGIN RSA PRIVATE KEY-----" + " " * 2_000_000),
+    ("/etc/app/x.yaml", "password" * 250_000),
+    ("/srv/x.txt", "x" * 2_000_000 + " GITHUB_TOKEN=ghp_" + "".join(random.Random(3).choices(ALNUM, k=36))),
+], ids=["dotenv-key", "curl", "mysql", "pem-whitespace", "generic-key", "long-prefix"])
+def test_hostile_inputs_stay_linear(path, text):
+    """Megabyte-long lines built to make a regex backtrack: the scan must finish (no timing
+    assertion; a quadratic pattern would hang here) and the evidence stays short."""
+    for m in scan(path, text):
+        assert len(m.evidence) <= EVIDENCE_MAX
+
+
 def test_one_match_per_rule_first_line():
     toks = ["ghp_" + rs(36) for _ in range(3)]
     text = "\n".join(["x = 1"] * 4 + [f"T{i} = '{t}'" for i, t in enumerate(toks)]) + "\n"
@@ -401,6 +420,22 @@ def test_binary_files_only_high_signal_rules():
         + jwt.encode() + b"\x00postgres://app:" + rs(16).encode() + b"@db/app\x00"
     found = by_rule(scan("/usr/local/bin/app", blob))
     assert set(found) == {"secret.private-key-openssh", "secret.github-pat"}
+    assert (found["secret.github-pat"].severity, found["secret.github-pat"].reason) == ("high", "")
+    key = found["secret.private-key-openssh"]
+    assert (key.severity, key.reason) == ("low", EMBEDDED)
+    assert key.evidence.startswith("-----BEGIN OPENSSH PRIVATE KEY----- ")  # no binary garbage as context
+
+
+def test_real_libgnutls_self_test_keys_are_low():
+    import glob
+    libs = sorted(p for p in glob.glob("/usr/lib/*/libgnutls.so.30*") + glob.glob("/usr/lib/libgnutls.so.30*"))
+    if not libs:
+        pytest.skip("no libgnutls on this machine")
+    with open(libs[0], "rb") as fh:
+        data = fh.read()
+    found = scan(libs[0], data)
+    assert found, "libgnutls carries PEM self-test keys; the detector should see them"
+    assert {(m.severity, m.reason) for m in found} == {("low", EMBEDDED)}
 
 
 def test_header_without_body_is_not_a_key():

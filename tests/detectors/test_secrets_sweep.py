@@ -1,7 +1,7 @@
 """Precision sweep: the secret file detector over this machine's real files.
 
-CPython's stdlib and site-packages, /etc and /usr/share/doc are full of test keys, documentation
-examples and high-entropy data; none of it may come out high or critical (threats.md: a plain Debian
+CPython's stdlib and site-packages, /etc, /usr/share/doc and the system's libraries and programs are
+full of test keys, documentation examples, compiled-in self-test keys and high-entropy data; none of it may come out high or critical (threats.md: a plain Debian
 or CPython image raises nothing high). Bounded in file count and size so that it stays a unit test.
 """
 
@@ -16,12 +16,13 @@ from explorer.findings import at_least
 from explorer.model import EntryKind, FileEntry
 
 MAX_FILES_PER_ROOT = 12000
-MAX_SIZE = 2 * 1024 * 1024
+MAX_SIZE = 4 * 1024 * 1024
 
 
 def _roots() -> list[str]:
     paths = sysconfig.get_paths()
-    roots = [paths["stdlib"], paths["purelib"], paths["platlib"], "/etc", "/usr/share/doc"]
+    roots = [paths["stdlib"], paths["purelib"], paths["platlib"], "/etc", "/usr/share/doc",
+             "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/bin"]
     out: list[str] = []
     for root in roots:
         real = os.path.realpath(root)
