@@ -301,28 +301,32 @@ def _named_value_severity(name: str, value: str) -> str | None:
     return "high" if len(value) >= 16 and entropy(value) >= 3.5 else "medium"
 
 
-class _NamedRule(NamedTuple):
+class SecretRuleInfo(NamedTuple):
+    """A catalog row, in the (id, category, severity, title, description) order the registry and the
+    heuristics' RuleInfo use."""
+
     id: str
-    title: str
+    category: str
     severity: str
+    title: str
     description: str
 
 
-ENV_RULE = _NamedRule("secret.env-secret-name", "Secret in an ENV variable", "medium",
-                      "An ENV variable whose name says it holds a secret (*_TOKEN, *_PASSWORD, *_KEY…) has a "
-                      "literal value; it is baked into the image config.")
-LABEL_RULE = _NamedRule("secret.label-secret-name", "Secret in an image label", "medium",
-                        "A label whose name says it holds a secret has a literal value.")
-BUILD_ARG_RULE = _NamedRule("secret.build-arg", "Secret passed as a build argument", "medium",
-                            "A build argument (ARG) with a secret-looking name: its value is written into the "
-                            "history line of every RUN that follows.")
+ENV_RULE = SecretRuleInfo("secret.env-secret-name", CATEGORY, "medium", "Secret in an ENV variable",
+                          "An ENV variable whose name says it holds a secret (*_TOKEN, *_PASSWORD, *_KEY…) has a "
+                          "literal value; it is baked into the image config.")
+LABEL_RULE = SecretRuleInfo("secret.label-secret-name", CATEGORY, "medium", "Secret in an image label",
+                            "A label whose name says it holds a secret has a literal value.")
+BUILD_ARG_RULE = SecretRuleInfo("secret.build-arg", CATEGORY, "medium", "Secret passed as a build argument",
+                                "A build argument (ARG) with a secret-looking name: its value is written into the "
+                                "history line of every RUN that follows.")
 
 _BUILD_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.*)$", re.S)
 _ENV_ARG = re.compile(r"(?:#\(nop\)\s+|^)(ENV|ARG)\s+(.*)$", re.S)
 _PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|\S*)""")
 
 
-def _named_match(rule: _NamedRule, name: str, value: str, line: int) -> Match | None:
+def _named_match(rule: SecretRuleInfo, name: str, value: str, line: int) -> Match | None:
     severity = _named_value_severity(name, value) if secret_name(name) else None
     if severity is None:
         return None
@@ -348,7 +352,7 @@ class SecretConfigDetector(ImageDetector):
         matches, spans = rules.scan(text.encode("utf-8", "surrogateescape"))
         return [replace(m, line=line) for m in matches], spans
 
-    def _items(self, items: Iterable[tuple[str, str]], rule: _NamedRule) -> list[Match]:
+    def _items(self, items: Iterable[tuple[str, str]], rule: SecretRuleInfo) -> list[Match]:
         out: list[Match] = []
         for position, (name, value) in enumerate(items, 1):
             matches, _ = self._table(f"{name}={value}", self._config_rules, position)
@@ -376,7 +380,7 @@ class SecretConfigDetector(ImageDetector):
         return out
 
     @staticmethod
-    def _history_pairs(text: str) -> Iterable[tuple[_NamedRule, str, str]]:
+    def _history_pairs(text: str) -> Iterable[tuple[SecretRuleInfo, str, str]]:
         build = _BUILD_ARGS.match(text)
         if build:
             count = int(build.group(1))
@@ -397,7 +401,7 @@ class SecretConfigDetector(ImageDetector):
                 yield rule, name, value
 
 
-def secret_rule_catalog() -> list[_NamedRule]:
-    """(id, title, severity, description) of every rule id the secret detectors can emit."""
-    table = [_NamedRule(r.id, r.title, r.severity, r.description) for r in RULES]
+def secret_rule_catalog() -> list[SecretRuleInfo]:
+    """(id, category, severity, title, description) of every rule id the secret detectors can emit."""
+    table = [SecretRuleInfo(r.id, CATEGORY, r.severity, r.title, r.description) for r in RULES]
     return table + [ENV_RULE, LABEL_RULE, BUILD_ARG_RULE]

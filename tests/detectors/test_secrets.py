@@ -475,5 +475,6 @@ def test_catalog_covers_every_rule():
     assert set(RULES_BY_ID) <= set(ids)
     assert {"secret.env-secret-name", "secret.label-secret-name", "secret.build-arg"} <= set(ids)
     for item in catalog:
-        rule_id, title, severity, description = item
+        rule_id, category, severity, title, description = item   # the registry unpacks it in this order
         assert rule_id.startswith("secret.") and title and description and severity in SEVERITIES
+        assert category == "secret" and item.title == title
