@@ -318,13 +318,15 @@ RULES: tuple[SecretRule, ...] = (
           ("$apr1$", "$2", "$5$", "$6$", "{sha}"), path=r"(?:^|/)\.?htpasswd[^/]*$", scopes=frozenset({FILE}), fallback=True),
     _rule("secret.command-line-credential", "Credential passed on a command line", "high",
           rb"""(?i)\bcurl\b[^|;&\n]{0,200}?\s(?:-u|--user)[\s=]+["']?(?P<key>[^\s:'"]+):(?P<secret>[^\s'"]+)"""
-          rb"""|--(?P<key2>[\w-]*(?:password|passwd|token|api-?key|secret))(?:=|\s+)["']?(?P<secret2>[^\s"';&|-][^\s"';&|]*)"""
+          rb"""|--(?!(?:no|disabled?|skip|ask|prompt|allow|empty|insecure|without|with|use|show|print|reset)-)"""
+          rb"""(?P<key2>[\w-]{0,40}(?:password|passwd|token|api-?key|secret))(?:=|\s+)["']?(?P<secret2>[^\s"';&|-][^\s"';&|]*)"""
           rb"""|\b(?:mysql|mysqldump|mysqladmin)\b[^|;&\n]{0,200}?\s-p["']?(?P<secret3>[^\s'";&|]{3,})"""
           rb"""|\bsshpass\s+-p\s*["']?(?P<secret4>[^\s'";&|]+)"""
-          rb"""|(?P<key5>_authToken)[=\s]+["']?(?P<secret5>[^\s"';&|]+)""",
-          ("curl", "--", "mysql", "sshpass", "_authtoken"), path=_HISTORY_FILES.pattern,
+          rb"""|(?P<key5>_authToken)[=\s]+["']?(?P<secret5>[^\s"';&|]+)"""
+          rb"""|\becho\s+(?:-e\s+)?["']?(?P<key6>[\w.-]+):(?P<secret6>[^\s"':|]+)["']?\s*\|\s*(?:sudo\s+)?chpasswd""",
+          ("curl", "--", "mysql", "sshpass", "_authtoken", "chpasswd"), path=_HISTORY_FILES.pattern,
           scopes=frozenset({FILE, HISTORY}), fallback=True,
-          description="A password or token given to curl, mysql, sshpass or a --password/--token flag; "
+          description="A password or token given to curl, mysql, sshpass, chpasswd or a --password/--token flag; "
                       "RUN lines and shell histories keep it."),
     # --- URLs with credentials -------------------------------------------------------------------
     _rule("secret.database-url", "Database URL with a password", "medium",

@@ -148,6 +148,9 @@ def test_run_line_secrets():
     assert ids(found) == ["secret.command-line-credential"]
     found = history(f"/bin/sh -c mysql -uroot -p{pw} < /init.sql")
     assert ids(found) == ["secret.command-line-credential"]
+    found = history(f"/bin/sh -c echo 'root:{pw}' | chpasswd")
+    assert ids(found) == ["secret.command-line-credential"]
+    assert_masked(found, pw)
     found = history(f"/bin/sh -c git clone https://bot:{pw}@git.internal.net/app.git /app")
     assert ids(found) == ["secret.url-credentials"]
     assert_masked(found, pw)
@@ -165,6 +168,10 @@ def test_run_line_variable_is_low():
     "/bin/sh -c #(nop)  ENV GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
     '/bin/sh -c echo "$PASS" | docker login -u bot --password-stdin registry.internal.net',
     "/bin/sh -c useradd -u 1000 -m app && mkdir -p /app",
+    '/bin/sh -c adduser --disabled-password --gecos "" appuser',
+    "/bin/sh -c adduser --disabled-password appuser && passwd --delete appuser",
+    "/bin/sh -c ./configure --without-password-check --no-password app",
+    "RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci # buildkit",
     "|1 VERSION=1.2.3 /bin/sh -c make install",
     "/bin/sh -c #(nop) ADD file:0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e9f in / ",
     "/bin/sh -c set -eux; gpg --batch --keyserver hkps://keys.openpgp.org --recv-keys "
