@@ -93,7 +93,7 @@ _PLACEHOLDER_VALUES = frozenset({
     "put your unique phrase here", "password_here", "database_name_here", "username_here"})
 _DOCUMENTED_VALUES = frozenset({"pass:insta"})
 """Exact values shipped as examples in real packages (Debian's openssl.cnf: the Insta Demo CA secret)."""
-_TEMPLATE = re.compile(r"^(?:env|file|fd):|^\$\w+$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
+_TEMPLATE = re.compile(r"^(?:env|file|fd):|^\$\w+(?:::\w+)?$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
 
 
 def value_reason(secret: str, context: str = "") -> str:

@@ -362,6 +362,7 @@ def test_generic_assignment_forms(text):
     ("$DB_PASSWORD", "placeholder value"),
     ("pass:insta", "documented example value"),
     ("env:KEY_PASSPHRASE", "placeholder value"),
+    ("$insta::secret", "placeholder value"),
 ])
 def test_example_values(value, reason):
     assert value_reason(value) == reason
