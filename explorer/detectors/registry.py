@@ -25,7 +25,7 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     detectors = DetectorSet()
     detectors.file.append(yara)
     detectors.file.append(SecretFileDetector(options))
-    detectors.image.append(SecretConfigDetector())
+    detectors.image.append(SecretConfigDetector(options))
     for cls in HEURISTICS:
         instance = cls()
         if isinstance(instance, FileDetector):

