@@ -5,6 +5,7 @@ No Textual import here: the headless scanner and the UI both call `scan`.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -15,6 +16,7 @@ from explorer.findings import Finding, Match, dedupe_and_sort
 from explorer.layerfs import ImageAnalysis, analyze
 from explorer.layerfs.analysis import ProgressFn
 from explorer.model import FileEntry, LayerRef, Problem
+from explorer.redact import redact_text
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
 
@@ -88,6 +90,12 @@ def _problem_findings(analysis: ImageAnalysis) -> Iterable[Finding]:
                       layer_digest=layer.stats.digest if layer else "")
 
 
+def _redacted(finding: Finding) -> Finding:
+    """History lines, and the evidence of non-secret rules, can quote a secret: mask it there too."""
+    evidence = finding.evidence if finding.category == "secret" else redact_text(finding.evidence)
+    return dataclasses.replace(finding, created_by=redact_text(finding.created_by), evidence=evidence)
+
+
 def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = ScanOptions(),
          progress: ProgressFn | None = None) -> ScanResult:
     """Read every layer once, feeding the file detectors as it streams, then run the others."""
@@ -143,6 +151,7 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
     findings.extend(_problem_findings(analysis))
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]
+    findings = [_redacted(f) for f in findings]
     return ScanResult(analysis=analysis, findings=dedupe_and_sort(findings), detectors=detectors, errors=errors)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.layerfs import ImageAnalysis
+from explorer.redact import redact_text
 from explorer.sources import ImageSource
 
 
@@ -37,7 +38,7 @@ def layer_json(analysis: ImageAnalysis, *, with_entries: bool = False, with_comp
         if with_entries:
             item["entries"] = stats.entries
         item.update({
-            "created_by": ref.created_by,
+            "created_by": redact_text(ref.created_by),
             "added": len(ch.added),
             "modified": len(ch.modified),
             "deleted": len(ch.deleted),

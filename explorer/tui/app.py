@@ -18,6 +18,7 @@ from explorer.engine import ScanResult
 from explorer.findings import summary
 from explorer.model import EntryKind
 from explorer.sources import ImageSource
+from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.screens.help import HelpScreen
@@ -221,7 +222,7 @@ class ExplorerApp(App[None]):
         yield SystemCommand("Focus findings", "Move to the findings list", self.action_focus_findings)
         if self.scan_index is not None:
             for report in self.scan_index.analysis.layers:
-                created = " ".join(safe(report.ref.created_by).split())[:60]
+                created = " ".join(safe(redact_text(report.ref.created_by)).split())[:60]
                 yield SystemCommand(f"Go to layer {report.index}", created,
                                     lambda i=report.index: self._step_layer(i - self.layer_index))
             for finding in self.scan_index.result.findings[:200]:

@@ -27,7 +27,7 @@ async def _wait_for_scan(pilot, app) -> None:
     for _ in range(400):
         await pilot.pause(0.05)
         if app.scan_index is not None:
-            await pilot.pause(0.05)
+            await pilot.pause(0.2)  # the layer list's own highlight message settles first
             return
     raise AssertionError("the scan did not finish")
 

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.model import FileEntry
+from explorer.redact import redact_content
 from explorer.textsafe import safe
 
 LIMIT = 256 * 1024
@@ -65,7 +66,7 @@ class FileViewer(ModalScreen[None]):
     def load(self) -> None:
         try:
             data = self.analysis.read(self.entry, LIMIT + 1)
-            text = render_content(data[:LIMIT], len(data) > LIMIT)
+            text = render_content(redact_content(data[:LIMIT]), len(data) > LIMIT)
         except Exception as exc:  # noqa: BLE001 - a damaged layer shows an error, not a traceback
             text = Text(f"cannot read this copy: {safe(str(exc))}", style="bold red")
         self.app.call_from_thread(self.query_one("#content", Static).update, text)

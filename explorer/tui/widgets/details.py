@@ -9,6 +9,7 @@ from textual.widgets import Static
 from explorer.commands.layers import human
 from explorer.layerfs.analysis import LayerReport
 from explorer.model import EntryKind, FileEntry
+from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.widgets.layers import SEVERITY_STYLE
@@ -32,7 +33,7 @@ class Details(Static):
         ref, stats, ch = report.ref, report.stats, report.changes
         rows = [
             Text(f"Layer {ref.index}", style="bold underline"),
-            _field("created by", " ".join(safe(ref.created_by).split())),
+            _field("created by", " ".join(safe(redact_text(ref.created_by)).split())),
             _field("digest", stats.digest or ref.digest or "?"),
             _field("diff_id", stats.diff_id or "?"),
             _field("stored", f"{human(stats.compressed_size)} ({stats.compression})"),

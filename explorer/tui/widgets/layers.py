@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from explorer.commands.layers import human
+from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import ScanIndex
 
@@ -42,7 +43,7 @@ class LayerTable(DataTable):
             worst = index.worst(report.index)
             count = len(index.by_layer.get(report.index, []))
             flag = Text(str(count), style=SEVERITY_STYLE[worst]) if worst else Text("")
-            created = " ".join(safe(report.ref.created_by).split())
+            created = " ".join(safe(redact_text(report.ref.created_by)).split())
             for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
                 if created.startswith(prefix):
                     created = ("RUN " if prefix == "/bin/sh -c " else "") + created[len(prefix):]
