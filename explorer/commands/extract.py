@@ -23,7 +23,7 @@ from explorer.commands import opened, warn_problems
 from explorer.errors import ExplorerError
 from explorer.layerfs import ImageAnalysis, Tree, analyze
 from explorer.layerfs.stream import CHUNK, LayerStream
-from explorer.layerfs.walker import _READ_ERRORS
+from explorer.layerfs.walker import READ_ERRORS, members, open_tar
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
@@ -322,15 +322,15 @@ def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]
         reason = f"layer {layer} ends before it"
         stream = LayerStream(blob)
         try:
-            tar = tarfile.open(fileobj=stream.reader, mode="r|", bufsize=CHUNK)
-            for position, info in enumerate(tar):
+            tar = open_tar(stream)
+            for position, info in enumerate(members(tar)):
                 if position in wanted:
                     _write_member(tar, info, wanted[position], writer)
                     done.add(position)
                     if len(done) == len(wanted):
                         break
-        except _READ_ERRORS as exc:
-            cause = getattr(stream, "error", None) or exc
+        except READ_ERRORS as exc:
+            cause = stream.error or exc
             reason = f"layer {layer} cannot be read ({safe(str(cause) or type(cause).__name__)})"
         finally:
             stream.close()

@@ -150,6 +150,72 @@ def decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     return raw
 
 
+class ForwardReader(io.RawIOBase):
+    """A one-way stream that tarfile's regular read mode can use: `seek` forward skips bytes, and a
+    short step back (tarfile re-reads the byte before a header) is served from the last bytes read.
+
+    tarfile's stream mode (`r|`) re-joins and re-slices its buffer on every small read; this keeps
+    the decompressed stream in one buffered reader instead.
+    """
+
+    HISTORY = 4096
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._pos = 0
+        """Where the next read starts."""
+        self._hi = 0
+        """How far the underlying stream has been read."""
+        self._tail = b""
+        """The last bytes of the underlying stream (up to HISTORY), ending at `_hi`."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        data = b""
+        if self._pos < self._hi:
+            start = len(self._tail) - (self._hi - self._pos)
+            data = self._tail[start:] if size is None or size < 0 else self._tail[start:start + size]
+            self._pos += len(data)
+            if size is not None and 0 <= size <= len(data):
+                return data
+            size = -1 if size is None or size < 0 else size - len(data)
+        new = self._raw.read(size)
+        if new:
+            self._hi += len(new)
+            self._pos = self._hi
+            self._tail = new[-self.HISTORY:] if len(new) >= self.HISTORY else (self._tail + new)[-self.HISTORY:]
+        return data + new if data else new
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 1:
+            pos += self._pos
+        elif whence != 0:
+            raise io.UnsupportedOperation("seek from the end of a stream")
+        if pos < self._pos:
+            if self._hi - pos > len(self._tail) or pos < 0:
+                raise io.UnsupportedOperation("cannot seek backwards in a layer stream")
+            self._pos = pos
+            return pos
+        while pos > self._pos:
+            if not self.read(min(CHUNK, pos - self._pos)):
+                break
+        return self._pos
+
+
 class LayerStream:
     """The stored blob → (compressed hash) → decompress → (uncompressed hash) pipeline."""
 
