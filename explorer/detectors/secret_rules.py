@@ -61,6 +61,10 @@ _HISTORY_FILES = re.compile(
     r"|\.histfile|fish_history|Dockerfile[^/]*|Containerfile[^/]*)$")
 
 
+_USERINFO = rb"""://[^\s:/@"'<>]{1,64}:[^\s:/@"'<>]{3,128}@"""
+"""A cheap literal-led pre-check for URLs with `user:password@` (most files with `://` have none)."""
+
+
 def _rule(id: str, title: str, severity: str, pattern: bytes, keywords: tuple[str, ...] | str, *,
           description: str = "", flags: int = 0, path: str | None = None, requires: bytes | None = None,
           **kw) -> SecretRule:
@@ -261,7 +265,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.facebook-secret", "Facebook app secret / access token", "high",
           _B + rb"(?P<secret>EAACEdEose0cBA[0-9A-Za-z]{20,})" + _E
           + rb"|(?i:facebook|fb)[\w.-]{0,20}(?i:secret|token)" + _ASSIGN + rb"(?P<secret2>[a-f0-9]{32})" + _E,
-          ("eaacedeose0cba", "facebook", "fb"), entropy=3.0),
+          ("eaacedeose0cba", "facebook", "fb_", "fb-", "fb."), entropy=3.0),
     _rule("secret.k8s-dockerconfig-secret", "Kubernetes registry secret (.dockerconfigjson)", "high",
           rb"""(?P<key>\.dockerconfigjson|\.dockercfg)["']?\s*:\s*["']?(?P<secret>[A-Za-z0-9+/]{40,}={0,2})""",
           (".dockerconfigjson", ".dockercfg"), entropy=3.5),
@@ -332,10 +336,12 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.database-url", "Database URL with a password", "medium",
           rb"""(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|oracle|"""
           rb"""couchdb|cockroachdb|clickhouse)(?:\+\w+)?://(?P<key>[^\s:/@"'<>]{1,64}):"""
-          rb"""(?P<secret>[^\s:/@"'<>]{3,128})@[^\s/"'<>]+""", "://", entropy=1.5, fallback=True),
+          rb"""(?P<secret>[^\s:/@"'<>]{3,128})@[^\s/"'<>]+""", "://", entropy=1.5, fallback=True,
+          requires=_USERINFO),
     _rule("secret.url-credentials", "URL with embedded credentials", "medium",
           rb"""(?i)\b(?:https?|ftps?|sftp|ssh|git|svn|smb|ldaps?)://(?P<key>[^\s:/@"'<>]{1,64}):"""
-          rb"""(?P<secret>[^\s:/@"'<>]{3,128})@[A-Za-z0-9.-]+""", "://", entropy=1.5, fallback=True),
+          rb"""(?P<secret>[^\s:/@"'<>]{3,128})@[A-Za-z0-9.-]+""", "://", entropy=1.5, fallback=True,
+          requires=_USERINFO),
     # --- generic ---------------------------------------------------------------------------------
     _rule("secret.generic-secret-assignment", "Password or secret assigned in a config file", "medium",
           rb"""(?i)(?<![:/])(?P<key>password|passwd|secret|api[_-]?key|access[_-]?key|auth[_-]?token|client[_-]?secret)"""
