@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -41,26 +43,57 @@ class ScanResult:
 
 
 class _Collector:
-    """The LayerVisitor for one layer: asks each file detector, hands wanted bytes to those that asked."""
+    """The LayerVisitor: asks each file detector, hands wanted bytes to those that asked.
+
+    Detection runs on a worker thread while the walker goes on decompressing, parsing and hashing
+    (YARA, hashlib and the decompressors release the GIL, so two cores are both busy). At most
+    PENDING_BYTES of file content wait for it, so memory stays bounded.
+    """
+
+    PENDING_BYTES = 256 * 1024 * 1024
 
     def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
         self.detectors = detectors
         self.out = out
         self.errors = errors
         self._wanting: list[FileDetector] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
+        self._budget = threading.Condition()
+        self._pending = 0
+        self._futures: list = []
 
     def wants(self, entry: FileEntry) -> bool:
         self._wanting = [d for d in self.detectors if d.wants(entry)]
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
-        for detector in self._wanting:
-            try:
-                for match in detector.scan(entry, data):
-                    self.out.append((entry, match))
-            except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-                self.errors.append(f"{detector.name or type(detector).__name__} failed on layer {entry.layer} "
-                                   f"{safe(entry.path)}: {type(exc).__name__}: {safe(str(exc))[:200]}")
+        cost = len(data) + 4096
+        with self._budget:
+            while self._pending and self._pending + cost > self.PENDING_BYTES:
+                self._budget.wait()
+            self._pending += cost
+        self._futures.append(self._pool.submit(self._run, list(self._wanting), entry, data, cost))
+        if len(self._futures) > 4096:
+            self._futures = [f for f in self._futures if not f.done()]
+
+    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
+        try:
+            for detector in detectors:
+                try:
+                    for match in detector.scan(entry, data):
+                        self.out.append((entry, match))
+                except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
+                    self.errors.append(f"{detector.name or type(detector).__name__} failed on layer "
+                                       f"{entry.layer} {safe(entry.path)}: {type(exc).__name__}: "
+                                       f"{safe(str(exc))[:200]}")
+        finally:
+            with self._budget:
+                self._pending -= cost
+                self._budget.notify_all()
+
+    def finish(self) -> None:
+        """Wait until every handed-over file has been scanned."""
+        self._pool.shutdown(wait=True)
 
 
 PROBLEM_RULES = {
@@ -106,7 +139,11 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
     def visitor_for(_ref: LayerRef):
         return collector
 
-    analysis = analyze(source, visitor_for=visitor_for, progress=progress)
+    try:
+        analysis = analyze(source, visitor_for=visitor_for, progress=progress)
+    finally:
+        if collector is not None:
+            collector.finish()
     findings: list[Finding] = []
 
     def layer_info(index: int) -> tuple[str, str]:

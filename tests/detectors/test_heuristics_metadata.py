@@ -45,11 +45,12 @@ def history_matches(created_by: str) -> dict[str, str]:
 
 # -- registry and catalog -----------------------------------------------------------------------
 
-def test_every_heuristic_has_one_role_and_builds_with_no_arguments():
+def test_every_heuristic_has_a_role_and_builds_with_no_arguments():
     roles = (FileDetector, LayerDetector, ImageDetector)
     for cls in HEURISTICS:
         detector = cls()
-        assert sum(isinstance(detector, role) for role in roles) == 1, cls
+        expected = 2 if cls is SetuidAdded else 1  # notes shell content in the pass, reports per layer
+        assert sum(isinstance(detector, role) for role in roles) == expected, cls
         assert detector.name and cls.RULES
     assert len({cls().name for cls in HEURISTICS}) == len(HEURISTICS)
 
@@ -258,3 +259,35 @@ def test_engine_reports_layer_history_and_final_visibility(make_image):
     history = [f for f in result.findings if f.rule_id == "suspicious.history.download-exec"]
     assert [(f.source, f.layer) for f in history] == [("history", 1)]
     assert ("misconfig.config.root-user", None) in by_key
+
+
+def test_setuid_shell_under_an_innocent_name_is_found_by_its_content(make_image):
+    from explorer.detectors.registry import build_detectors
+    from explorer.engine import scan
+    from explorer.imagewriter import Entry, ImageSpec, Layer
+    from explorer.sources import open_image
+
+    shell = b"\x7fELF\x02\x01\x01" + bytes(40) + b"BusyBox v1.36.1 (2024) multi-call binary" + bytes(200)
+    tool = b"\x7fELF\x02\x01\x01" + bytes(40) + b"mount from util-linux" + bytes(200)
+    spec = ImageSpec(layers=[
+        Layer([Entry.dir("/usr"), Entry.dir("/usr/bin"), Entry.file("/usr/bin/mount", tool, mode=0o4755)]),
+        Layer([Entry.file("/usr/bin/sysinfo", shell, mode=0o4755)], created_by="RUN chmod u+s /usr/bin/sysinfo"),
+    ])
+    with open_image(make_image(spec)) as source:
+        findings = scan(source, build_detectors()).findings
+    by_path = {(f.path, f.rule_id): f for f in findings if f.rule_id.startswith(("backdoor.setuid", "suspicious.setuid"))}
+    assert by_path[("/usr/bin/sysinfo", "backdoor.setuid.shell")].severity == "high"
+    assert by_path[("/usr/bin/mount", "suspicious.setuid.added")].severity == "info"
+
+
+def test_empty_password_of_any_uid0_account_is_high():
+    from explorer.detectors.heuristics.accounts import ShadowPasswords
+    from explorer.model import EntryKind, FileEntry
+
+    detector = ShadowPasswords()
+    passwd = b"root:x:0:0:root:/root:/bin/sh\nsysadm:x:0:0::/root:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n"
+    shadow = b"root:*:19000::::::\nsysadm::19000::::::\nweb::19000::::::\n"
+    assert list(detector.scan(FileEntry("/etc/passwd", EntryKind.FILE, 0, size=len(passwd)), passwd)) == []
+    found = {m.evidence.split(":")[0]: m.severity
+             for m in detector.scan(FileEntry("/etc/shadow", EntryKind.FILE, 0, size=len(shadow)), shadow)}
+    assert found == {"sysadm": "high", "web": "medium"}

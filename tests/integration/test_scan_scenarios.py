@@ -221,7 +221,7 @@ BACKDOOR_EXPECT = [
            floor="high"),
     expect("backdoor.preload.ld-so-preload", "/etc/ld.so.preload", 4, PRELOAD_RUN, floor="high"),
     expect("backdoor.accounts.second-uid0", "/etc/passwd", 5, PASSWD_RUN, floor="high"),
-    expect("backdoor.accounts.empty-password", "/etc/shadow", 6, SHADOW_RUN),
+    expect("backdoor.accounts.empty-password", "/etc/shadow", 6, SHADOW_RUN, floor="high"),  # uid-0 account
     expect("backdoor.accounts.sudoers-nopasswd", "/etc/sudoers.d/ops", 7, " in /etc/sudoers.d/ops"),
     expect("backdoor.ssh.authorized-keys", "/root/.ssh/authorized_keys", 8, " in /root/.ssh/authorized_keys",
            floor="high"),
@@ -389,8 +389,6 @@ def test_planted_artifact_is_found(scenario_image, scan_ref, name, want):
     check(result, want)
 
 
-@pytest.mark.xfail(strict=True, reason="explorer/detectors/heuristics/setuid.py: setuid shells are recognised by "
-                                       "file name only; a setuid busybox copied to /usr/bin/sysinfo is 'low'")
 def test_setuid_shell_under_an_innocent_name(scenario_image, scan_ref):
     check(scan_ref(scenario_image("backdoors")), DISGUISED_SETUID)
 

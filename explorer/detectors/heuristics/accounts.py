@@ -59,20 +59,32 @@ class PasswdAccounts(FileDetector):
 
 
 class ShadowPasswords(FileDetector):
-    """/etc/shadow: an empty hash field (`*`, `!`, `!!`, `!*` are locked accounts and fine)."""
+    """/etc/shadow: an empty hash field (`*`, `!`, `!!`, `!*` are locked accounts and fine).
+
+    It also reads /etc/passwd (which tars list first, and lower layers hold earlier) to know which
+    accounts have uid 0: an empty password on any of them is high, not only on `root`."""
 
     name = "heuristic-shadow"
     RULES = (EMPTY_PASSWORD,)
 
+    def __init__(self) -> None:
+        self._uid0 = {"root"}
+
     def wants(self, entry: FileEntry) -> bool:
-        return entry.path == "/etc/shadow" and entry.size > 0
+        return entry.path in ("/etc/shadow", "/etc/passwd") and entry.size > 0
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
+        if entry.path == "/etc/passwd":
+            for _number, line in active_lines(data):
+                fields = line.split(":")
+                if len(fields) >= 3 and fields[2].strip() == "0":
+                    self._uid0.add(fields[0])
+            return
         for number, line in active_lines(data):
             fields = line.split(":")
             if len(fields) >= 2 and fields[1] == "":
                 yield EMPTY_PASSWORD.match(_masked_line(fields), line=number,
-                                           severity="high" if fields[0] == "root" else "medium")
+                                           severity="high" if fields[0] in self._uid0 else "medium")
 
 
 _STOCK_SUBJECTS = frozenset({"root", "%sudo", "%admin", "%wheel"})

@@ -7,9 +7,10 @@ Debian and Alpine ship (su, passwd, mount…) in standard places are normal.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
-from explorer.detectors.base import LayerDetector, LayerView
+from explorer.detectors.base import FileDetector, LayerDetector, LayerView
 from explorer.detectors.heuristics._paths import hidden_part, in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
 from explorer.findings import Match
@@ -70,9 +71,39 @@ def classify(entry: FileEntry) -> tuple[RuleInfo, str]:
     return SETUID_ADDED, "medium"
 
 
-class SetuidAdded(LayerDetector):
+_SHELL_MARKERS = (b"BusyBox v", b"GNU bash, version", b"BASH_VERSION", b"ZSH_VERSION", b"KSH_VERSION",
+                  b"Py_Initialize", b"perl_parse", b"ruby_init", b"toybox")
+_SCRIPT = re.compile(rb"^#!\s*\S*/(?:env\s+)?(?:ba|da|z|k|mk|a|c|tc|fi)?sh\b|^#!\s*\S*/(?:env\s+)?"
+                     rb"(?:python[0-9.]*|perl|ruby|php|node|lua)\b")
+
+
+def runs_a_shell(data: bytes) -> bool:
+    """True for a shell or interpreter binary (whatever its name), or a script run by one."""
+    if data[:4] == b"\x7fELF":
+        if any(marker in data for marker in _SHELL_MARKERS):
+            return True
+        return b"dash" in data and b"PS1" in data and b"PS2" in data and len(data) < 512 * 1024
+    return bool(_SCRIPT.match(data[:128]))
+
+
+class SetuidAdded(LayerDetector, FileDetector):
+    """Both roles: during the pass it notes which setuid files are shells by their content; after
+    stacking it reports the setuid files each layer adds (a shell under an innocent name included)."""
+
     name = "heuristic-setuid"
     RULES = (SETUID_SHELL, SETUID_HIDDEN, SETUID_ADDED)
+
+    def __init__(self) -> None:
+        self._shells: set[tuple[int, str]] = set()
+        """(layer, path) of setuid/setgid files whose content is a shell or interpreter."""
+
+    def wants(self, entry: FileEntry) -> bool:
+        return entry.kind == EntryKind.FILE and bool(entry.mode & _BITS)
+
+    def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
+        if runs_a_shell(data):
+            self._shells.add((entry.layer, entry.path))
+        return ()
 
     def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
         candidates = [(entry, "added") for entry in layer.added]
@@ -83,6 +114,9 @@ class SetuidAdded(LayerDetector):
             if entry.kind not in _KINDS or not entry.mode & _BITS:
                 continue
             rule, severity = classify(entry)
+            if rule is not SETUID_SHELL and (entry.layer, entry.path) in self._shells:
+                rule = SETUID_SHELL
+                severity = "critical" if in_temp(entry.path) or hidden_part(entry.path) is not None else "high"
             owner = entry.uname or f"uid {entry.uid}"
             yield entry, rule.match(f"{_bits(entry.mode)} {entry.mode:04o}, owner {owner}, {how}",
                                     severity=severity)
