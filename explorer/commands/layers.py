@@ -34,7 +34,8 @@ def run_layers(args) -> int:
     if args.format == "json":
         dump_json(doc)
         return exit_status(analysis.problems)
-    console = Console(highlight=False, soft_wrap=False)
+    tty = sys.stdout.isatty()
+    console = Console(highlight=False, soft_wrap=False, color_system="auto" if tty else None)
     table = Table(title=Text(f"{safe(doc['image']['reference'])}  {doc['image']['id'][:19]}"))
     for col, just in (("#", "right"), ("size", "right"), ("entries", "right"), ("+", "right"),
                       ("~", "right"), ("-", "right"), ("created by", "left")):

@@ -62,8 +62,9 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
             json.dump(sarif_document(result), out, indent=2, ensure_ascii=False)
             out.write("\n")
         else:
-            console = Console(file=out, highlight=False, soft_wrap=False,
-                              width=None if out.isatty() else 200)
+            tty = out.isatty()
+            console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 200,
+                              color_system="auto" if tty else None)
             print_table(result, console)
             if ignored:
                 console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
