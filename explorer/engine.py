@@ -50,7 +50,7 @@ class _Collector:
     PENDING_BYTES of file content wait for it, so memory stays bounded.
     """
 
-    PENDING_BYTES = 256 * 1024 * 1024
+    PENDING_BYTES = 64 * 1024 * 1024
 
     def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
         self.detectors = detectors
@@ -60,7 +60,6 @@ class _Collector:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
         self._budget = threading.Condition()
         self._pending = 0
-        self._futures: list = []
 
     def wants(self, entry: FileEntry) -> bool:
         self._wanting = [d for d in self.detectors if d.wants(entry)]
@@ -72,9 +71,7 @@ class _Collector:
             while self._pending and self._pending + cost > self.PENDING_BYTES:
                 self._budget.wait()
             self._pending += cost
-        self._futures.append(self._pool.submit(self._run, list(self._wanting), entry, data, cost))
-        if len(self._futures) > 4096:
-            self._futures = [f for f in self._futures if not f.done()]
+        self._pool.submit(self._run, list(self._wanting), entry, data, cost)
 
     def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
         try:
