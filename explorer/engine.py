@@ -99,6 +99,8 @@ PROBLEM_RULES = {
     "truncated": ("integrity.truncated-layer", "high", "Layer blob cannot be read to its end"),
     "missing": ("integrity.missing-layer", "high", "Layer blob is missing"),
     "unsafe-path": ("suspicious.unsafe-tar-path", "medium", "Tar member with an absolute or climbing path"),
+    "path-through-link": ("suspicious.tar-path-through-link", "medium",
+                          "Tar member whose path runs through a symlink or file of a lower layer"),
 }
 
 

@@ -153,6 +153,11 @@ def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor 
 
         eff.add_layer(result.entries, tree)
         report.changes = apply_layer(tree, result.entries, on_displaced=displaced)
+        for entry, blocker in report.changes.through_links[:20]:
+            kind = "symlink" if blocker.kind == EntryKind.SYMLINK else blocker.kind.value
+            problems.append(Problem(ref.index, "path-through-link",
+                                    f"layer {ref.index}: member {entry.path!r} lies below {blocker.path!r}, a "
+                                    f"{kind} (from layer {blocker.layer}); shown as if it were a folder"))
         reports.append(report)
 
     return ImageAnalysis(source=source, layers=reports, problems=problems, final=tree, fates=fates,

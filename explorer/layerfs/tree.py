@@ -90,6 +90,16 @@ class Tree:
         self.children[parent_of(path)].add(path)
         return displaced
 
+    def blocking_ancestor(self, path: str) -> FileEntry | None:
+        """The nearest ancestor of `path` that is there but is not a directory (a symlink, a file)."""
+        parent = parent_of(path)
+        while parent:
+            current = self.entries.get(parent)
+            if current is not None:
+                return None if current.kind == EntryKind.DIR else current
+            parent = parent_of(parent)
+        return None
+
     def copy(self) -> "Tree":
         other = Tree.__new__(Tree)
         other.entries = dict(self.entries)
@@ -108,6 +118,9 @@ class LayerChanges:
     """Top-level entries a whiteout or opaque marker removed (their subtrees went with them)."""
     unchanged: list[FileEntry] = field(default_factory=list)
     """Members that restate what was already there (typically parent directories)."""
+    through_links: list[tuple[FileEntry, FileEntry]] = field(default_factory=list)
+    """(member, the symlink or file in its way): a member whose path runs through a non-directory.
+    Container builders never write such members; the layer is stacked as if that were a folder."""
 
 
 def apply_layer(tree: Tree, entries: list[FileEntry],
@@ -141,6 +154,11 @@ def apply_layer(tree: Tree, entries: list[FileEntry],
     for entry in entries:
         if entry.is_whiteout:
             continue
+        parent = tree.get(parent_of(entry.path))
+        if parent is None or parent.kind != EntryKind.DIR:
+            blocker = tree.blocking_ancestor(entry.path)
+            if blocker is not None:
+                changes.through_links.append((entry, blocker))
         prev = tree.get(entry.path)
         if prev is None:
             changes.added.append(entry)
