@@ -17,20 +17,11 @@ sys.path.insert(0, str(HERE.parent))
 
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
-from explorer.tui.app import ExplorerApp  # noqa: E402
+from explorer.tui.app import ExplorerApp, wait_until_scanned  # noqa: E402
 from explorer.tui.widgets.filetree import FileTree  # noqa: E402
 from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)
-
-
-async def until_scanned(pilot, app) -> None:
-    for _ in range(600):
-        await pilot.pause(0.05)
-        if app.scan_index is not None:
-            await pilot.pause(0.1)
-            return
-    raise SystemExit("the scan did not finish")
 
 
 async def main_view(pilot, app):
@@ -92,7 +83,7 @@ async def shoot(name, steps, image: str) -> None:
     app = ExplorerApp(source)
     try:
         async with app.run_test(size=SIZE) as pilot:
-            await until_scanned(pilot, app)
+            await wait_until_scanned(pilot)
             await steps(pilot, app)
             await pilot.pause(0.3)
             app.save_screenshot(f"{name}.svg", str(HERE))

@@ -57,7 +57,7 @@ def test_viewer_content_is_redacted():
 
 async def test_ui_shows_no_raw_secret(demo):
     from explorer.sources import open_image
-    from explorer.tui.app import ExplorerApp
+    from explorer.tui.app import ExplorerApp, wait_until_scanned
     from explorer.tui.screens.viewer import FileViewer
     from explorer.tui.widgets.filetree import FileTree
     from explorer.tui.widgets.layers import LayerTable
@@ -65,11 +65,7 @@ async def test_ui_shows_no_raw_secret(demo):
     with open_image(demo) as source:
         app = ExplorerApp(source)
         async with app.run_test(size=(160, 48)) as pilot:
-            for _ in range(400):
-                await pilot.pause(0.05)
-                if app.scan_index is not None:
-                    break
-            await pilot.pause(0.2)  # let the layer list's own selection settle first
+            await wait_until_scanned(pilot)
             table = app.query_one(LayerTable)
             cells = " ".join(c.plain for r in range(table.row_count) for c in table.get_row_at(r))
             app.select_layer(2)

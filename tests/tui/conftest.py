@@ -23,16 +23,9 @@ def demo_source(tmp_path):
     source.close()
 
 
-async def _wait_for_scan(pilot, app) -> None:
-    for _ in range(400):
-        await pilot.pause(0.05)
-        if app.scan_index is not None:
-            await pilot.pause(0.2)  # the layer list's own highlight message settles first
-            return
-    raise AssertionError("the scan did not finish")
-
-
 @pytest.fixture
 def wait_for_scan():
     """await wait_for_scan(pilot, app): until the scan worker has delivered its result."""
-    return _wait_for_scan
+    from explorer.tui.app import wait_until_scanned
+
+    return lambda pilot, _app: wait_until_scanned(pilot)

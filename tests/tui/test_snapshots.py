@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.tui.app import ExplorerApp
+from explorer.tui.app import ExplorerApp, wait_until_scanned
 
 SIZE = (150, 44)
 
@@ -14,23 +14,13 @@ def demo_app(demo_source):
     return ExplorerApp(demo_source)
 
 
-async def _scanned(pilot):
-    app = pilot.app
-    for _ in range(600):
-        await pilot.pause(0.05)
-        if app.scan_index is not None:
-            await pilot.pause(0.1)
-            return
-    raise AssertionError("the scan did not finish")
-
-
 def test_main_screen(snap_compare, demo_app):
-    assert snap_compare(demo_app, terminal_size=SIZE, run_before=_scanned)
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=wait_until_scanned)
 
 
 def test_cleanup_layer_changes_only(snap_compare, demo_app):
     async def steps(pilot):
-        await _scanned(pilot)
+        await wait_until_scanned(pilot)
         await pilot.press("left_square_bracket", "c", "t")
         await pilot.pause()
 
@@ -39,7 +29,7 @@ def test_cleanup_layer_changes_only(snap_compare, demo_app):
 
 def test_help_screen(snap_compare, demo_app):
     async def steps(pilot):
-        await _scanned(pilot)
+        await wait_until_scanned(pilot)
         await pilot.press("question_mark")
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
