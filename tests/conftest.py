@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,13 @@ DIVE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "div
 
 @pytest.fixture
 def dive_image():
-    """Path of one of dive's test images; the test is skipped when the fixtures are not present."""
+    """Path of one of dive's test images; without the fixtures the test is skipped, or fails under CI."""
 
     def get(name: str) -> str:
         path = DIVE / name
         if not path.is_file():
+            if os.environ.get("CI"):
+                pytest.fail(f"dive fixture {path} is not present (../shared/fixtures/dive beside the checkout)")
             pytest.skip(f"dive fixture {path} is not present")
         return str(path)
 
