@@ -84,6 +84,7 @@ async def test_choosing_a_finding_shows_its_file_in_its_layer(demo_source, wait_
         assert tree.cursor_node.data.path == "/tmp/.x/kworker"
         details = app.query_one(Details)
         assert "NOT visible in the final image" in details.plain
+        assert "deleted  by layer 4: /bin/sh -c rm -rf /srv/app/.env /tmp/.x" in details.plain
         assert "miner.xmrig-strings" in details.plain
 
 

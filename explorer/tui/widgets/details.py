@@ -68,6 +68,11 @@ class Details(Static):
             rows.append(_field("final", "visible in the final image" if visible else
                                "NOT visible in the final image (still shipped in its layer blob)",
                                "" if visible else "bold magenta"))
+            fate = analysis.fates.get((entry.layer, entry.path))
+            if fate is not None and not visible:
+                by = analysis.layers[fate.layer].ref.created_by
+                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split())[:100],
+                                   "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
         for copy in analysis.history(path)[:40]:
