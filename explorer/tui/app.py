@@ -22,6 +22,7 @@ from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
@@ -49,6 +50,7 @@ class ExplorerApp(App[None]):
         Binding("c", "toggle_changes", "Changes only", id="changes",
                 tooltip="Show only what the selected layer added, modified and deleted"),
         Binding("v", "view", "View file", id="view", tooltip="Show the selected copy's content"),
+        Binding("slash", "search", "Find", id="find", tooltip="Find a path in every layer, deleted copies included"),
         Binding("l", "focus_layers", "Layers", id="layers", tooltip="Focus the layer list"),
         Binding("t", "focus_tree", "Files", id="files", tooltip="Focus the file tree"),
         Binding("f", "focus_findings", "Findings", id="findings", tooltip="Focus the findings list"),
@@ -215,6 +217,21 @@ class ExplorerApp(App[None]):
         self.query_one(LayerTable).move_cursor(row=target)
         self.select_layer(target)
 
+    def action_search(self) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        self.push_screen(SearchScreen(self.scan_index.analysis), self._found)
+
+    def _found(self, entry) -> None:
+        if entry is None:
+            return
+        self.query_one(LayerTable).move_cursor(row=entry.layer)
+        self.select_layer(entry.layer)
+        tree = self.query_one(FileTree)
+        tree.reveal(entry.path)
+        tree.focus()
+
     def action_view(self) -> None:
         data = self._selected
         if self.scan_index is None or data is None or data.entry is None:
@@ -231,6 +248,7 @@ class ExplorerApp(App[None]):
         yield SystemCommand("Toggle changes only", "Show only what the selected layer changed",
                             self.action_toggle_changes)
         yield SystemCommand("Focus findings", "Move to the findings list", self.action_focus_findings)
+        yield SystemCommand("Find a path", "Search every layer, deleted copies included", self.action_search)
         if self.scan_index is not None:
             for report in self.scan_index.analysis.layers:
                 created = " ".join(safe(redact_text(report.ref.created_by)).split())[:60]

@@ -161,3 +161,20 @@ async def test_scan_runs_in_a_worker_and_the_ui_answers_meanwhile(demo_source, w
         await pilot.press("escape")
         await wait_for_scan(pilot, app)
         assert [w.group for w in app.workers] in ([], ["scan"])
+
+
+async def test_find_a_path_in_every_layer_including_deleted_copies(demo_source, wait_for_scan):
+    from explorer.tui.screens.search import SearchScreen
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*".env")
+        await pilot.pause()
+        assert [(e.layer, e.path) for e in app.screen.found] == [(2, "/srv/app/.env")]
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        tree = app.query_one(FileTree)
+        assert app.layer_index == 2 and tree.cursor_node.data.path == "/srv/app/.env"
