@@ -25,6 +25,3 @@ def safe(text: str) -> str:
         text = str(text)
     return _CONTROL.sub(_escape, text)
 
-
-def safe_bytes_name(raw: bytes) -> str:
-    return safe(raw.decode("utf-8", "surrogateescape").encode("utf-8", "backslashreplace").decode())

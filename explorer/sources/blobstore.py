@@ -21,8 +21,6 @@ MAX_SMALL = 64 * 1024 * 1024
 class BlobStore(Protocol):
     description: str
 
-    def names(self) -> list[str]: ...
-
     def exists(self, name: str) -> bool: ...
 
     def size(self, name: str) -> int: ...
@@ -142,9 +140,6 @@ class TarBlobStore:
                     self._members[name] = self._members[target]
                     break
 
-    def names(self) -> list[str]:
-        return list(self._members)
-
     def exists(self, name: str) -> bool:
         return _normalise(name) in self._members
 
@@ -177,13 +172,6 @@ class DirBlobStore:
         if full != self.root and not full.startswith(self.root + os.sep):
             raise SourceError(f"{self.description}: blob {name!r} points outside the layout")
         return full
-
-    def names(self) -> list[str]:
-        out = []
-        for dirpath, _dirs, files in os.walk(self.root):
-            for f in files:
-                out.append(os.path.relpath(os.path.join(dirpath, f), self.root).replace(os.sep, "/"))
-        return out
 
     def exists(self, name: str) -> bool:
         try:
