@@ -77,6 +77,7 @@ class ExplorerApp(App[None]):
         self.layer_index = 0
         self.changes_only = False
         self._selected: NodeData | None = None
+        self._programmatic_row: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -147,7 +148,7 @@ class ExplorerApp(App[None]):
         self.query_one(FindingsTable).load(message.result.findings)
         last = max(0, len(analysis.layers) - 1)
         self.select_layer(last)
-        self.query_one(LayerTable).move_cursor(row=last)
+        self._move_layer_cursor(last)
         self.query_one(LayerTable).focus()
 
     # -- selection --------------------------------------------------------------------------
@@ -161,8 +162,21 @@ class ExplorerApp(App[None]):
                                                  (" — changes only" if self.changes_only else ""))
         self.query_one(Details).show_layer(self.scan_index, self.scan_index.analysis.layers[index])
 
+    def _move_layer_cursor(self, row: int) -> None:
+        """Move the layer list's cursor for a selection the app already made; the highlight event
+        that follows (maybe after later selections) must not select that layer again."""
+        table = self.query_one(LayerTable)
+        if table.cursor_row != row:
+            self._programmatic_row = row
+            table.move_cursor(row=row)
+
     @on(LayerTable.LayerSelected)
     def _layer_selected(self, message: LayerTable.LayerSelected) -> None:
+        if message.index != self.query_one(LayerTable).cursor_row:
+            return  # stale: the cursor has moved on since (e.g. the table's first highlight of row 0)
+        if message.index == self._programmatic_row:
+            self._programmatic_row = None
+            return
         if message.index != self.layer_index or self.query_one(FileTree).scan_index is None:
             self.select_layer(message.index)
 
@@ -179,7 +193,7 @@ class ExplorerApp(App[None]):
         if finding.layer is None:
             self.notify(Text(f"{finding.rule_id}: {safe(finding.evidence)}"), title="config finding")
             return
-        self.query_one(LayerTable).move_cursor(row=finding.layer)
+        self._move_layer_cursor(finding.layer)
         self.select_layer(finding.layer)
         if finding.path:
             tree = self.query_one(FileTree)
@@ -214,7 +228,7 @@ class ExplorerApp(App[None]):
         if self.scan_index is None:
             return
         target = max(0, min(self.layer_index + delta, len(self.scan_index.analysis.layers) - 1))
-        self.query_one(LayerTable).move_cursor(row=target)
+        self._move_layer_cursor(target)
         self.select_layer(target)
 
     def action_search(self) -> None:
@@ -226,7 +240,7 @@ class ExplorerApp(App[None]):
     def _found(self, entry) -> None:
         if entry is None:
             return
-        self.query_one(LayerTable).move_cursor(row=entry.layer)
+        self._move_layer_cursor(entry.layer)
         self.select_layer(entry.layer)
         tree = self.query_one(FileTree)
         tree.reveal(entry.path)
