@@ -26,8 +26,9 @@ from explorer.errors import ExplorerError
 from explorer.findings import CATEGORIES, SEVERITIES, at_least
 from explorer.model import EntryKind, FileEntry
 
-FAMILIES = ("miners", "reverse_shells", "webshells", "rootkits", "packers", "persistence")
-"""Private keys and other credentials belong to the secret rules (explorer/detectors/secret_rules.py)."""
+FAMILIES = ("miners", "reverse_shells", "webshells", "rootkits", "credentials", "packers", "persistence")
+"""Private keys and tokens belong to the secret rules (explorer/detectors/secret_rules.py); credentials.yar
+holds only credential material they do not cover (password-hash dumps)."""
 
 
 def J(*parts: str) -> bytes:
@@ -146,6 +147,8 @@ POSITIVES: list[tuple[str, str, bytes]] = [
     ("suspicious.upx-packed-elf", "/usr/local/bin/tool",
      b"\x7fELF\x02\x01\x01" + bytes(0xe0) + b"UPX!" + bytes(64) + random.Random(8).randbytes(5000)
      + J("$Info: This file is packed with the UPX", " executable packer http://upx.sf.net $\n") + b"UPX!" + bytes(8)),
+    ("secret.password-hash-dump", "/etc/shadow",
+     J("root:$6$", "Qx7vK2mN$", "w9Zl0" * 14, ":19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n")),
     ("suspicious.upx-packed-pe", "/opt/win/a.exe",
      b"MZ" + bytes(0x3a) + (0x80).to_bytes(4, "little") + bytes(0x40) + b"PE\0\0" + bytes(0x100)
      + b"UPX0\0\0\0\0" + bytes(32) + b"UPX1\0\0\0\0" + bytes(300) + b"UPX!" + bytes(100)),
@@ -505,3 +508,12 @@ def test_no_high_or_critical_in_cpython_site_packages_and_docs(detector):
 
 
 POSITIVES_BY_ID = {rid: data for rid, _, data in reversed(POSITIVES)}
+
+
+def test_password_hash_dump_needs_a_real_crypt_hash(detector):
+    locked = b"root:*:19000:0:99999:7:::\ndaemon:!:19000::::::\nuser:!$6$abc:19000::::::\n"
+    assert not [m for m in scan(detector, locked, "/etc/shadow") if m.rule_id == "secret.password-hash-dump"]
+    docs = J("root:$6$", "Qx7vK2mN$", "w9Zl0" * 14, ":19000::::::\n")
+    (m,) = [m for m in scan(detector, docs, "/usr/share/doc/shadow/examples/shadow")
+            if m.rule_id == "secret.password-hash-dump"]
+    assert m.severity == "low" and m.reason
