@@ -11,6 +11,7 @@ import random
 import string
 import tempfile
 
+from explorer.detectors.heuristics.monero import make_address
 from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 
 DEMO_TAG = "explorer-demo:latest"
@@ -35,7 +36,7 @@ def demo_spec() -> ImageSpec:
     npm = "npm_" + _token(rng, 36)
     slack = "xoxb-" + "-".join(_token(rng, n, string.digits) for n in (12, 13)) + "-" + _token(rng, 24)
     pool = "stratum+tcp://pool.supportxmr.com:3333"
-    wallet = "4" + _token(rng, 94, "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+    wallet = make_address(18, rng.randbytes(64))  # a well-formed Monero address (valid checksum)
     miner = _elf(b"XMRig 6.21.0\x00--donate-level\x00--randomx-1gb-pages\x00--cpu-priority\x00rx/0\x00"
                  b"cryptonight\x00" + pool.encode() + b"\x00", 16384)
     base = Layer([

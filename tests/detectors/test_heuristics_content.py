@@ -247,24 +247,7 @@ def test_real_png_never_reaches_libmagic(monkeypatch):
 
 # -- Monero --------------------------------------------------------------------------------------
 
-def base58_encode(raw: bytes) -> str:
-    """Monero block base58 (the inverse of monero.base58_decode), for building test addresses."""
-    out = []
-    for start in range(0, len(raw), 8):
-        block = raw[start:start + 8]
-        number = int.from_bytes(block, "big")
-        chars = []
-        for _ in range(monero._BLOCK_SIZES[len(block)]):
-            number, digit = divmod(number, 58)
-            chars.append(monero.ALPHABET[digit])
-        out.append("".join(reversed(chars)))
-    return "".join(out)
-
-
-def make_address(network: int, keys: bytes) -> str:
-    body = bytes([network]) + keys
-    return base58_encode(body + monero.keccak256(body)[:4])
-
+base58_encode, make_address = monero.base58_encode, monero.make_address
 
 needs_keccak = pytest.mark.skipif(monero._keccak is None, reason="pycryptodome (Keccak-256) is not installed")
 

@@ -66,6 +66,29 @@ def base58_decode(text: str) -> bytes | None:
     return bytes(out)
 
 
+def base58_encode(raw: bytes) -> str:
+    """Monero block base58, the inverse of `base58_decode` (tests and the demo image make addresses)."""
+    out = []
+    for start in range(0, len(raw), 8):
+        block = raw[start:start + 8]
+        number = int.from_bytes(block, "big")
+        chars = []
+        for _ in range(_BLOCK_SIZES[len(block)]):
+            number, digit = divmod(number, 58)
+            chars.append(ALPHABET[digit])
+        out.append("".join(reversed(chars)))
+    return "".join(out)
+
+
+def make_address(network: int, keys: bytes) -> str:
+    """An address with a valid checksum: network byte + 64 key bytes + the first 4 bytes of Keccak-256."""
+    body = bytes([network]) + keys
+    digest = keccak256(body)
+    if digest is None:
+        raise RuntimeError("pycryptodome (Keccak-256) is not installed")
+    return base58_encode(body + digest[:4])
+
+
 def keccak256(data: bytes) -> bytes | None:
     if _keccak is None:
         return None
