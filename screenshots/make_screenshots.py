@@ -17,9 +17,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
-from explorer.tui.app import ExplorerApp, wait_until_scanned  # noqa: E402
+from explorer.tui.app import ExplorerApp  # noqa: E402
+from explorer.tui.pilot import choose_finding, wait_until_scanned  # noqa: E402
 from explorer.tui.widgets.filetree import FileTree  # noqa: E402
-from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)
 
@@ -29,12 +29,7 @@ async def main_view(pilot, app):
 
 
 async def deleted_miner(pilot, app):
-    findings = app.scan_index.result.findings
-    row = next(i for i, f in enumerate(findings) if f.path == "/tmp/.x/kworker")
-    table = app.query_one(FindingsTable)
-    table.focus()
-    table.move_cursor(row=row)
-    await pilot.press("enter")
+    await choose_finding(pilot, "/tmp/.x/kworker")
 
 
 async def cleanup_layer_changes(pilot, app):

@@ -30,17 +30,6 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import LayerTable
 
 
-async def wait_until_scanned(pilot, attempts: int = 600) -> None:
-    """Headless driving (tests, the screenshot script): wait until the scan result is on screen and
-    the layer list's own first selection has settled."""
-    for _ in range(attempts):
-        await pilot.pause(0.05)
-        if pilot.app.scan_index is not None:
-            await pilot.pause(0.2)
-            return
-    raise TimeoutError("the scan did not finish")
-
-
 class ExplorerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "explorer"

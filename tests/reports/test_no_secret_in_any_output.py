@@ -57,9 +57,8 @@ def test_viewer_content_is_redacted():
 
 async def test_ui_shows_no_raw_secret(demo):
     from explorer.sources import open_image
-    from explorer.tui.app import ExplorerApp, wait_until_scanned
-    from explorer.tui.screens.viewer import FileViewer
-    from explorer.tui.widgets.filetree import FileTree
+    from explorer.tui.app import ExplorerApp
+    from explorer.tui.pilot import view_copy, wait_until_scanned
     from explorer.tui.widgets.layers import LayerTable
 
     with open_image(demo) as source:
@@ -68,18 +67,7 @@ async def test_ui_shows_no_raw_secret(demo):
             await wait_until_scanned(pilot)
             table = app.query_one(LayerTable)
             cells = " ".join(c.plain for r in range(table.row_count) for c in table.get_row_at(r))
-            app.select_layer(2)
-            assert app.query_one(FileTree).reveal("/srv/app/.env")
-            await pilot.pause()
-            await pilot.press("t")
-            await pilot.pause()
-            await pilot.press("v")
-            assert isinstance(app.screen, FileViewer)
-            for _ in range(100):
-                await pilot.pause(0.05)
-                shown = str(app.screen.query_one("#content").render())
-                if "GITHUB_TOKEN" in shown:
-                    break
+            shown = await view_copy(pilot, 2, "/srv/app/.env")
             palette = " ".join(c.help for c in app.get_system_commands(app.screen) if c.help)
             for secret in demo_secrets():
                 assert secret not in cells and secret not in shown and secret not in palette

@@ -11,6 +11,7 @@ from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.pilot import choose_finding, view_copy
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
@@ -72,15 +73,9 @@ async def test_choosing_a_finding_shows_its_file_in_its_layer(demo_source, wait_
     app = ExplorerApp(demo_source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
-        findings = app.scan_index.result.findings
-        row = next(i for i, f in enumerate(findings) if f.path == "/tmp/.x/kworker")
-        table = app.query_one(FindingsTable)
-        table.focus()
-        table.move_cursor(row=row)
-        await pilot.press("enter")
-        await pilot.pause()
+        await choose_finding(pilot, "/tmp/.x/kworker")
         tree = app.query_one(FileTree)
-        assert app.layer_index == findings[row].layer == 3
+        assert app.layer_index == 3
         assert tree.cursor_node.data.path == "/tmp/.x/kworker"
         details = app.query_one(Details)
         assert "NOT visible in the final image" in details.plain
@@ -106,18 +101,8 @@ async def test_viewer_shows_a_deleted_copy_of_a_secret_file(demo_source, wait_fo
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
-        app.select_layer(2)
-        tree = app.query_one(FileTree)
-        assert tree.reveal("/srv/app/.env")
-        tree.focus()
-        await pilot.pause()
-        await pilot.press("v")
+        text = await view_copy(pilot, 2, "/srv/app/.env")
         assert isinstance(app.screen, FileViewer)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            text = str(app.screen.query_one("#content").render())
-            if "GITHUB_TOKEN" in text:
-                break
         assert "APP_ENV=production" in text and "GITHUB_TOKEN" in text
 
 

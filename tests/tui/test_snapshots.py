@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.tui.app import ExplorerApp, wait_until_scanned
+from explorer.tui.app import ExplorerApp
+from explorer.tui.pilot import wait_until_scanned
 
 SIZE = (150, 44)
 

@@ -53,6 +53,8 @@ class FileViewer(ModalScreen[None]):
         super().__init__()
         self.analysis = analysis
         self.entry = entry
+        self.loaded = False
+        """True once the content (or the error) is on screen."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -69,4 +71,8 @@ class FileViewer(ModalScreen[None]):
             text = render_content(redact_content(data[:LIMIT]), len(data) > LIMIT)
         except Exception as exc:  # noqa: BLE001 - a damaged layer shows an error, not a traceback
             text = Text(f"cannot read this copy: {safe(str(exc))}", style="bold red")
-        self.app.call_from_thread(self.query_one("#content", Static).update, text)
+        self.app.call_from_thread(self._show, text)
+
+    def _show(self, text: Text) -> None:
+        self.query_one("#content", Static).update(text)
+        self.loaded = True
