@@ -42,6 +42,11 @@ class ScanResult:
     """Detector failures (a detector that raised on one file); the scan went on."""
 
 
+def _failure(detector, where: str, exc: Exception) -> str:
+    return (f"{detector.name or type(detector).__name__} failed on {where}: "
+            f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+
+
 class _Collector:
     """The LayerVisitor: asks each file detector, hands wanted bytes to those that asked.
 
@@ -80,9 +85,7 @@ class _Collector:
                     for match in detector.scan(entry, data):
                         self.out.append((entry, match))
                 except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-                    self.errors.append(f"{detector.name or type(detector).__name__} failed on layer "
-                                       f"{entry.layer} {safe(entry.path)}: {type(exc).__name__}: "
-                                       f"{safe(str(exc))[:200]}")
+                    self.errors.append(_failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
         finally:
             with self._budget:
                 self._pending -= cost
@@ -145,29 +148,22 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
             collector.finish()
     findings: list[Finding] = []
 
-    def layer_info(index: int) -> tuple[str, str]:
-        report = analysis.layers[index]
-        return report.ref.created_by, report.stats.digest
+    def file_finding(entry: FileEntry, match: Match) -> Finding:
+        report = analysis.layers[entry.layer]
+        return Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
+                                  in_final_image=analysis.in_final(entry), created_by=report.ref.created_by,
+                                  layer_digest=report.stats.digest)
 
-    for entry, match in raw:
-        created_by, digest = layer_info(entry.layer)
-        findings.append(Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
-                                           in_final_image=analysis.in_final(entry), created_by=created_by,
-                                           layer_digest=digest))
+    findings.extend(file_finding(entry, match) for entry, match in raw)
     for report in analysis.layers:
         view = LayerView(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
                          modified=report.changes.modified, deleted=report.changes.deleted,
                          entries=report.entries)
         for detector in detectors.layer:
             try:
-                for entry, match in detector.scan_layer(view):
-                    findings.append(Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
-                                                       in_final_image=analysis.in_final(entry),
-                                                       created_by=layer_info(entry.layer)[0],
-                                                       layer_digest=layer_info(entry.layer)[1]))
-            except Exception as exc:  # noqa: BLE001
-                errors.append(f"{detector.name or type(detector).__name__} failed on layer {report.index}: "
-                              f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+                findings.extend(file_finding(entry, match) for entry, match in detector.scan_layer(view))
+            except Exception as exc:  # noqa: BLE001 - one failing detector must not end the scan
+                errors.append(_failure(detector, f"layer {report.index}", exc))
     config = source.config
     for detector in detectors.image:
         try:
@@ -177,13 +173,13 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
             for position, entry in enumerate(config.history, start=1):
                 item = HistoryItem(position=position, created_by=entry.created_by, layer=entry.layer)
                 for match in detector.scan_history(item):
-                    digest = layer_info(entry.layer)[1] if entry.layer is not None and entry.layer < len(analysis.layers) else ""
+                    layer = analysis.layers[entry.layer] if entry.layer is not None and entry.layer < len(analysis.layers) else None
+                    digest = layer.stats.digest if layer is not None else ""
                     findings.append(Finding.from_match(match, source="history", layer=entry.layer, path=None,
                                                        in_final_image=True, created_by=entry.created_by,
                                                        layer_digest=digest))
         except Exception as exc:  # noqa: BLE001
-            errors.append(f"{detector.name or type(detector).__name__} failed on the config: "
-                          f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+            errors.append(_failure(detector, "the config", exc))
     findings.extend(_problem_findings(analysis))
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]
