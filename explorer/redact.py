@@ -50,3 +50,26 @@ def redact_content(data: bytes) -> bytes:
     """File content with every secret the file rules find masked (for the viewer)."""
     _matches, spans = _rules(FILE).scan(data)
     return _apply(data, spans) if spans else data
+
+
+def mask_in_place(data: bytes, keep: int = 8) -> tuple[bytes, list[tuple[int, int]]]:
+    """File content with every secret the file rules find masked without moving a byte (for the
+    preview's text and hex views: offsets and line numbers stay true), and the masked spans.
+
+    A secret keeps at most its first `keep` bytes (a third of it at most); newlines inside it stay."""
+    _matches, spans = _rules(FILE).scan(data)
+    if not spans:
+        return data, []
+    out = bytearray(data)
+    done: list[tuple[int, int]] = []
+    last = 0
+    for start, end in sorted(set(spans)):
+        if start < last:
+            continue
+        shown = min(keep, (end - start) // 3)
+        for i in range(start + shown, end):
+            if out[i] not in (0x0A, 0x0D):
+                out[i] = 0x2A  # '*'
+        done.append((start, end))
+        last = end
+    return bytes(out), done

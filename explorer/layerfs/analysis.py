@@ -99,8 +99,9 @@ class ImageAnalysis:
         return self.total_size - self.final_size
 
     # -- content ------------------------------------------------------------------------------
-    def read(self, entry: FileEntry, limit: int | None = None) -> bytes:
-        """Content of one copy of a file, from its own layer blob (resolving hard links there)."""
+    def read(self, entry: FileEntry, limit: int | None = None, offset: int = 0) -> bytes:
+        """Content of one copy of a file, from its own layer blob (resolving hard links there);
+        at most `limit` bytes from `offset` on."""
         target = entry
         if entry.kind == EntryKind.HARDLINK and entry.linkname:
             own = [c for c in self.layers[entry.layer].entries
@@ -110,12 +111,12 @@ class ImageAnalysis:
             elif entry.layer > 0:
                 lower = self.tree_at(entry.layer - 1).get(entry.linkname)
                 if lower is not None and lower.kind in (EntryKind.FILE, EntryKind.HARDLINK):
-                    return self.read(lower, limit)
+                    return self.read(lower, limit, offset)
         if target.kind != EntryKind.FILE:
             return b""
         ref = self.layers[target.layer].ref
         with self.source.open_layer(ref) as blob:
-            return read_member(blob, target.member, limit)
+            return read_member(blob, target.member, limit, offset)
 
     def entries(self) -> Iterator[FileEntry]:
         for report in self.layers:

@@ -236,8 +236,9 @@ def members(tar: tarfile.TarFile | None):
         yield member
 
 
-def read_member(blob, member: int, limit: int | None = None) -> bytes:
-    """Content of the `member`-th tar member of a layer blob (a second, on-demand pass)."""
+def read_member(blob, member: int, limit: int | None = None, offset: int = 0) -> bytes:
+    """Content of the `member`-th tar member of a layer blob (a second, on-demand pass), from
+    `offset` on (the bytes before it are decompressed and skipped, never kept)."""
     stream = LayerStream(blob)
     try:
         tar = open_tar(stream)
@@ -246,6 +247,8 @@ def read_member(blob, member: int, limit: int | None = None) -> bytes:
                 fh = tar.extractfile(info)
                 if fh is None:
                     return b""
+                if offset:
+                    fh.seek(offset)
                 return fh.read(limit if limit is not None else -1)
         raise EOFError(f"member {member} not found")
     finally:

@@ -27,6 +27,9 @@ class ImageSource:
     config: ImageConfig
     layers: list[LayerRef]
     problems: list = field(default_factory=list)
+    documents: dict[str, bytes] = field(default_factory=dict)
+    """The raw JSON documents read to open the image, by role: `manifest`, `config`, `index` (when
+    there is one), as stored; for the config view."""
     cleanup: list[Callable[[], None]] = field(default_factory=list)
 
     def open_layer(self, layer: LayerRef) -> BinaryIO:

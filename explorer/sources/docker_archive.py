@@ -52,7 +52,7 @@ def _repo_tags(entry: dict) -> list[str]:
 
 
 def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind: str = "docker-archive") -> ImageSource:
-    manifest, _ = load_json(store, "manifest.json", "manifest.json")
+    manifest, manifest_raw = load_json(store, "manifest.json", "manifest.json")
     if not isinstance(manifest, list) or not manifest or not all(isinstance(m, dict) for m in manifest):
         raise SourceError(f"{store.description}: manifest.json does not list any image")
     entries = manifest
@@ -68,7 +68,8 @@ def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind:
     cfg_name = str(entry.get("Config") or "")
     if not cfg_name:
         raise SourceError(f"{store.description}: manifest.json names no config")
-    config = parse_config(read_small(store, cfg_name, "config"), store.description)
+    config_raw = read_small(store, cfg_name, "config")
+    config = parse_config(config_raw, store.description)
     media_types = _media_types_from_index(store, config.id)
     layers = entry.get("Layers") or []
     if not isinstance(layers, list):
@@ -87,5 +88,11 @@ def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind:
             media_type = DOCKER_LAYER_GZIP if name.endswith((".gz", ".tgz")) else DOCKER_LAYER_TAR
         blobs.append((name, digest, media_type, store.size(name)))
     check_layer_count(config, len(blobs), store.description)
+    documents = {"manifest": manifest_raw, "config": config_raw}
+    try:
+        if store.exists("index.json"):
+            documents["index"] = read_small(store, "index.json", "index")
+    except SourceError:
+        pass  # only shown in the config view; _media_types_from_index judged it already
     return ImageSource(reference=reference, kind=kind, store=store, config=config,
-                       layers=make_layer_refs(config, blobs))
+                       layers=make_layer_refs(config, blobs), documents=documents)

@@ -113,11 +113,13 @@ def choose_manifest(store: BlobStore, index: dict, tag: str | None, platform: st
 
 def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: str) -> ImageSource:
     """Read an OCI/Docker v2 image manifest and its config from the store."""
-    manifest, _ = load_json(store, blob_name(manifest_desc.get("digest", ""), store.description), "manifest")
+    manifest, manifest_raw = load_json(store, blob_name(manifest_desc.get("digest", ""), store.description),
+                                       "manifest")
     if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
         raise SourceError(f"{store.description}: manifest has no config")
     cfg_name = blob_name(manifest["config"].get("digest", ""), store.description)
-    config = parse_config(read_small(store, cfg_name, "config"), store.description)
+    config_raw = read_small(store, cfg_name, "config")
+    config = parse_config(config_raw, store.description)
     blobs = []
     for desc in manifest.get("layers") or []:
         if not isinstance(desc, dict):
@@ -129,7 +131,8 @@ def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: s
         blobs.append((blob_name(digest, store.description), digest, str(desc.get("mediaType", "")), size))
     check_layer_count(config, len(blobs), store.description)
     return ImageSource(reference=reference, kind=kind, store=store, config=config,
-                       layers=make_layer_refs(config, blobs))
+                       layers=make_layer_refs(config, blobs),
+                       documents={"manifest": manifest_raw, "config": config_raw})
 
 
 def check_layer_count(config, count: int, description: str) -> None:
@@ -139,8 +142,10 @@ def check_layer_count(config, count: int, description: str) -> None:
 
 
 def open_oci(store: BlobStore, reference: str, kind: str, tag: str | None, platform: str | None) -> ImageSource:
-    index, _ = load_json(store, "index.json", "index")
+    index, index_raw = load_json(store, "index.json", "index")
     if not isinstance(index, dict):
         raise SourceError(f"{store.description}: index.json is not a JSON object")
     desc = choose_manifest(store, index, tag, platform)
-    return open_manifest(store, desc, reference, kind)
+    source = open_manifest(store, desc, reference, kind)
+    source.documents["index"] = index_raw
+    return source

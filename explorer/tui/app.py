@@ -21,6 +21,7 @@ from explorer.sources import ImageSource
 from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import ScanIndex
+from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
@@ -39,6 +40,8 @@ class ExplorerApp(App[None]):
         Binding("c", "toggle_changes", "Changes only", id="changes",
                 tooltip="Show only what the selected layer added, modified and deleted"),
         Binding("v", "view", "View file", id="view", tooltip="Show the selected copy's content"),
+        Binding("i", "config", "Image config", id="config",
+                tooltip="The image config, its history as a Dockerfile, the raw JSON, layer concepts explained"),
         Binding("slash", "search", "Find", id="find", tooltip="Find a path in every layer, deleted copies included"),
         Binding("l", "focus_layers", "Layers", id="layers", tooltip="Focus the layer list"),
         Binding("t", "focus_tree", "Files", id="files", tooltip="Focus the file tree"),
@@ -179,6 +182,9 @@ class ExplorerApp(App[None]):
     @on(FindingsTable.FindingChosen)
     def _finding_chosen(self, message: FindingsTable.FindingChosen) -> None:
         finding = message.finding
+        if finding.source == "history" or (finding.source == "config" and finding.layer is None):
+            self.open_config(finding)
+            return
         if finding.layer is None:
             self.notify(Text(f"{finding.rule_id}: {safe(finding.evidence)}"), title="config finding")
             return
@@ -243,7 +249,21 @@ class ExplorerApp(App[None]):
         if data.entry.kind not in (EntryKind.FILE, EntryKind.HARDLINK):
             self.notify("Only regular files have content to show")
             return
-        self.push_screen(FileViewer(self.scan_index.analysis, data.entry))
+        self.push_screen(FileViewer(self.scan_index.analysis, data.entry, self.scan_index.result.findings))
+
+    def action_config(self) -> None:
+        self.open_config(None)
+
+    def open_config(self, finding) -> None:
+        """The config view, at `finding`'s line when given; enter on a history line selects its layer."""
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+
+        def closed(layer: int | None) -> None:
+            if layer is not None:
+                self._step_layer(layer - self.layer_index)
+        self.push_screen(ConfigView(self.scan_index.analysis, self.scan_index.result.findings, finding), closed)
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
@@ -252,6 +272,8 @@ class ExplorerApp(App[None]):
                             self.action_toggle_changes)
         yield SystemCommand("Focus findings", "Move to the findings list", self.action_focus_findings)
         yield SystemCommand("Find a path", "Search every layer, deleted copies included", self.action_search)
+        yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
+                            self.action_config)
         if self.scan_index is not None:
             for report in self.scan_index.analysis.layers:
                 created = " ".join(safe(redact_text(report.ref.created_by)).split())[:60]

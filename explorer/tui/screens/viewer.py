@@ -1,78 +1,457 @@
-"""A read-only view of one copy of a file: text when it is text, a hex dump otherwise."""
+"""The preview of one copy of a file: syntax-highlighted text or a hex view (secrets masked in both),
+its metadata and libmagic type, the findings in it, the path's timeline across layers, and a diff
+between any two versions (deleted and replaced copies included).
+
+Content is read in a worker (at most WINDOW bytes at a time, from the copy's own layer blob) and
+drawn by a virtualised LineView, so neither a 128 MiB file nor a slow layer blocks a key.
+"""
 
 from __future__ import annotations
 
+import re
+
+from rich.style import Style
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
 
+from explorer.commands.layers import human
+from explorer.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
+from explorer.layerfs.content import (HEX_WIDTH, diff_copies, file_type, guess_language, hex_row, looks_binary,
+                                      text_lines)
+from explorer.layerfs.timeline import Version, readable_versions, timeline
 from explorer.model import FileEntry
-from explorer.redact import redact_content
+from explorer.redact import mask_in_place
 from explorer.textsafe import safe
+from explorer.tui.lineview import LineView, Lines
+from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
 
-LIMIT = 256 * 1024
-
-
-def render_content(data: bytes, truncated: bool) -> Text:
-    sample = data[:8192]
-    if b"\x00" not in sample:
-        try:
-            text = data.decode("utf-8")
-            lines = [safe(line) for line in text.split("\n")]
-            out = Text("\n".join(f"{i:>5}  {line}" for i, line in enumerate(lines, start=1)))
-            if truncated:
-                out.append(f"\n… (first {LIMIT} bytes shown)", style="dim")
-            return out
-        except UnicodeDecodeError:
-            pass
-    rows = []
-    for offset in range(0, min(len(data), 16 * 2048), 16):
-        chunk = data[offset:offset + 16]
-        hexpart = " ".join(f"{b:02x}" for b in chunk)
-        asciipart = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        rows.append(f"{offset:08x}  {hexpart:<47}  {asciipart}")
-    out = Text("\n".join(rows))
-    if len(data) > 16 * 2048 or truncated:
-        out.append("\n… (hex dump truncated)", style="dim")
-    return out
+WINDOW = 4 * 1024 * 1024
+"""Bytes read at a time (the hex view pages through bigger files window by window)."""
+TEXT_CAP = 1024 * 1024
+"""Bytes shown as text (the hex view shows the rest)."""
+HIGHLIGHT_CAP = 512 * 1024
+"""Text longer than this is shown without syntax highlighting."""
+SEVERITY_MARK = {"critical": Style(bgcolor="#5f0000"), "high": Style(bgcolor="#5f0000"),
+                 "medium": Style(bgcolor="#5f5f00"), "low": Style(bgcolor="grey30"), "info": Style(bgcolor="grey30")}
+SECRET_MARK = Style(bgcolor="#3a0050")
+DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan", "=": "bold", "!": "yellow italic", " ": ""}
+_MASK_RUN = re.compile(r"\*{3,}")
 
 
-class FileViewer(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,v", "dismiss", "Close viewer")]
+class Loaded:
+    """One window of one copy, masked and ready to draw (built in the worker)."""
+
+    def __init__(self, entry: FileEntry, offset: int, data: bytes, spans: list[tuple[int, int]]) -> None:
+        self.entry = entry
+        self.offset = offset
+        self.data = data
+        self.spans = spans
+        self.binary = looks_binary(data)
+        self.kind = file_type(data) if offset == 0 else ""
+        self.language = guess_language(entry.path, data) if offset == 0 and not self.binary else None
+        self.masked_lines = {data.count(b"\n", 0, start) + i for start, end in spans[:1000]
+                             for i in range(data.count(b"\n", start, end) + 1)}
+        self.text: Lines | None = None
+
+
+class FileViewer(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="preview.back", tooltip="Leave the diff, or close the preview"),
+        Binding("q,v", "close", "Close", id="preview.close", tooltip="Close the preview"),
+        Binding("x", "toggle_hex", "Text/hex", id="preview.hex", tooltip="Switch between the text and the hex view"),
+        Binding("p", "version(-1)", "Older", id="preview.older",
+                tooltip="Show the older version of this path (deleted and replaced copies too)"),
+        Binding("n", "version(1)", "Newer", id="preview.newer", tooltip="Show the newer version of this path"),
+        Binding("d", "diff_previous", "Diff prev", id="preview.diff",
+                tooltip="Diff the shown copy against the previous version (again: back to the content)"),
+        Binding("D", "diff_pick", "Diff any two", id="preview.diff-pick",
+                tooltip="Choose two versions of this path and diff them"),
+        Binding("m", "next_match", "Next match", id="preview.match",
+                tooltip="Go to the next finding or masked secret in the text"),
+        Binding("greater_than_sign", "window(1)", "Next window", show=False, id="preview.window-next",
+                tooltip="Hex view of a big file: the next 4 MiB"),
+        Binding("less_than_sign", "window(-1)", "Prev window", show=False, id="preview.window-prev",
+                tooltip="Hex view of a big file: the previous 4 MiB"),
+    ]
     DEFAULT_CSS = """
-    FileViewer { align: center middle; }
-    FileViewer > VerticalScroll { width: 95%; height: 90%; border: thick $accent; background: $surface; }
+    FileViewer #meta { height: auto; max-height: 8; padding: 0 1; background: $boost; }
+    FileViewer #body { height: 1fr; }
+    FileViewer #content { width: 1fr; border: round $accent; }
+    FileViewer #side { width: 60; }
+    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; }
+    FileViewer #matches { height: 1fr; border: round $secondary; }
     """
 
-    def __init__(self, analysis: ImageAnalysis, entry: FileEntry) -> None:
+    def __init__(self, analysis: ImageAnalysis, entry: FileEntry, findings: list[Finding] = ()) -> None:
         super().__init__()
         self.analysis = analysis
         self.entry = entry
+        self.all_findings = list(findings)
+        self.mode = "text"
+        """`text`, `hex` or `diff`."""
         self.loaded = False
         """True once the content (or the error) is on screen."""
+        self.versions: list[Version] = []
+        self.current: Loaded | None = None
+        self.diff_title = ""
+        self._request = 0
 
+    # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        with VerticalScroll() as scroll:
-            scroll.border_title = f"{safe(self.entry.path)} — layer {self.entry.layer}"
-            yield Static(Text("loading…", style="dim"), id="content")
+        yield Static(id="meta")
+        with Horizontal(id="body"):
+            yield LineView(id="content")
+            with Vertical(id="side"):
+                yield LineView(id="timeline", cursor_rows=True, show_gutter=False)
+                yield LineView(id="matches", cursor_rows=True, show_gutter=False)
+        yield Footer()
 
     def on_mount(self) -> None:
-        self.load()
+        self.query_one("#timeline").border_title = "Timeline (enter: show)"
+        self.query_one("#matches").border_title = "Findings in this copy (enter: go to)"
+        self.query_one("#content").focus()
+        self._show_meta()
+        self._placeholder("loading…")
+        self.load_timeline()
+        self.load(self.entry, 0)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="viewer")
-    def load(self) -> None:
+    # -- loading ---------------------------------------------------------------------------
+    def _placeholder(self, message: str, style: str = "dim") -> None:
+        self.query_one("#content", LineView).set_lines(Lines([Text(message, style=style)]))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview-timeline")
+    def load_timeline(self) -> None:
+        versions = timeline(self.analysis, self.entry.path)
+        self.app.call_from_thread(self._timeline_loaded, versions)
+
+    def _timeline_loaded(self, versions: list[Version]) -> None:
+        self.versions = versions
+        self._show_timeline()
+
+    def load(self, entry: FileEntry, offset: int) -> None:
+        self._request += 1
+        self.loaded = False
+        self._read(entry, offset, self._request)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _read(self, entry: FileEntry, offset: int, request: int) -> None:
+        worker = get_current_worker()
         try:
-            data = self.analysis.read(self.entry, LIMIT + 1)
-            text = render_content(redact_content(data[:LIMIT]), len(data) > LIMIT)
+            raw = self.analysis.read(entry, WINDOW, offset)
+            data, spans = mask_in_place(raw)
+            loaded = Loaded(entry, offset, data, spans)
+            if not loaded.binary:
+                loaded.text = self._text_lines(loaded, highlight=False)
         except Exception as exc:  # noqa: BLE001 - a damaged layer shows an error, not a traceback
-            text = Text(f"cannot read this copy: {safe(str(exc))}", style="bold red")
-        self.app.call_from_thread(self._show, text)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._failed, f"cannot read this copy: {safe(str(exc))}", request)
+            return
+        if worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._loaded, loaded, request)
+        if loaded.text is not None and loaded.language and len(data) <= HIGHLIGHT_CAP:
+            highlighted = self._text_lines(loaded, highlight=True)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._highlighted, loaded, highlighted, request)
 
-    def _show(self, text: Text) -> None:
-        self.query_one("#content", Static).update(text)
+    def _text_lines(self, loaded: Loaded, highlight: bool) -> Lines:
+        lines = text_lines(loaded.data[:TEXT_CAP])
+        if highlight:
+            from rich.syntax import Syntax
+            code = "\n".join(lines)
+            syntax = Syntax(code, loaded.language, theme="monokai", background_color="default")
+            rows = syntax.highlight(code).split("\n", allow_blank=True)[: len(lines)]
+        else:
+            rows = [Text(line) for line in lines]
+        for number in loaded.masked_lines:
+            if number < len(rows):
+                rows[number].highlight_regex(_MASK_RUN, "bold reverse magenta")
+        if len(loaded.data) > TEXT_CAP or loaded.entry.size > len(loaded.data):
+            shown = min(len(loaded.data), TEXT_CAP)
+            rows.append(Text(f"… showing the first {human(shown)} of {human(loaded.entry.size)} as text; "
+                             f"x: hex view (pages through all of it)", style="yellow italic"))
+        return Lines(rows)
+
+    def _failed(self, message: str, request: int) -> None:
+        if request != self._request:
+            return
+        self._placeholder(message, "bold red")
+        self.loaded = True
+
+    def _loaded(self, loaded: Loaded, request: int) -> None:
+        if request != self._request:
+            return
+        self.current = loaded
+        self.entry = loaded.entry
+        if self.mode == "diff":
+            self.mode = "text"
+        if loaded.binary and self.mode == "text" and loaded.offset == 0:
+            self.mode = "hex"
+        self._show_content()
+        self._show_meta()
+        self._show_timeline()
+        self._show_matches()
+        self.loaded = True
+
+    def _highlighted(self, loaded: Loaded, lines: Lines, request: int) -> None:
+        if request != self._request or self.current is not loaded:
+            return
+        loaded.text = lines
+        if self.mode == "text":
+            view = self.query_one("#content", LineView)
+            top, cursor = view.scroll_offset.y, view.cursor
+            view.set_lines(lines, self._marks(), cursor)
+            view.scroll_to(y=top, animate=False)
+
+    # -- showing ---------------------------------------------------------------------------
+    def _copy_findings(self) -> list[Finding]:
+        return [f for f in self.all_findings
+                if f.source == "file" and f.layer == self.entry.layer and f.path == self.entry.path]
+
+    def _marks(self) -> dict[int, Style]:
+        marks: dict[int, Style] = {}
+        if self.current is not None:
+            marks.update({n: SECRET_MARK for n in self.current.masked_lines})
+        for f in self._copy_findings():
+            if f.line:
+                marks[f.line - 1] = SEVERITY_MARK[f.severity]
+        return marks
+
+    def _show_content(self) -> None:
+        view = self.query_one("#content", LineView)
+        loaded = self.current
+        if loaded is None:
+            return
+        if self.mode == "text" and loaded.text is None:
+            loaded.text = self._text_lines(loaded, highlight=False)
+        if self.mode == "text":
+            view.set_lines(loaded.text, self._marks())
+            view.border_title = "text" + (f" · {loaded.language}" if loaded.language else "")
+        else:
+            view.set_lines(self._hex_lines(loaded), self._hex_marks(loaded))
+            end = loaded.offset + len(loaded.data)
+            view.border_title = (f"hex · bytes {loaded.offset:,}–{end:,} of {loaded.entry.size:,}" +
+                                 (" · > next window" if end < loaded.entry.size else "") +
+                                 (" · < previous window" if loaded.offset else ""))
+
+    @staticmethod
+    def _hex_lines(loaded: Loaded) -> Lines:
+        data, base = loaded.data, loaded.offset
+        count = (len(data) + HEX_WIDTH - 1) // HEX_WIDTH
+
+        def build(i: int) -> Text:
+            return Text(hex_row(data[i * HEX_WIDTH:(i + 1) * HEX_WIDTH], base + i * HEX_WIDTH))
+        return Lines(count=count, build=build, width=78)
+
+    @staticmethod
+    def _hex_marks(loaded: Loaded) -> dict[int, Style]:
+        marks = {}
+        for start, end in loaded.spans[:1000]:
+            for row in range(start // HEX_WIDTH, (end - 1) // HEX_WIDTH + 1):
+                marks[row] = SECRET_MARK
+        return marks
+
+    def _show_meta(self) -> None:
+        entry, analysis = self.entry, self.analysis
+        rows = [Text(safe(entry.path), style="bold")]
+        layer = Text(f"layer {entry.layer}  ", style="bold")
+        layer.append(created_by(analysis, entry.layer, 150), style="cyan")
+        rows.append(layer)
+        fate = analysis.fates.get((entry.layer, entry.path))
+        if analysis.in_final(entry):
+            rows.append(Text("visible in the final image", style="green"))
+        elif fate is not None:
+            rows.append(Text(f"{fate.how} in layer {fate.layer} by `{created_by(analysis, fate.layer, 100)}` — "
+                             f"not visible in the final image, still shipped in layer {entry.layer}'s blob",
+                             style="bold magenta"))
+        else:
+            rows.append(Text("not visible in the final image", style="bold magenta"))
+        names = f" ({safe(entry.uname)}:{safe(entry.gname)})" if entry.uname or entry.gname else ""
+        rows.append(Text(f"{human(entry.size)} ({entry.size:,} bytes) · mode {entry.mode:04o} · owner "
+                         f"{entry.uid}:{entry.gid}{names} · sha256 {entry.digest or '?'}",
+                         style="bold red" if entry.mode & 0o6000 else ""))
+        loaded = self.current
+        if loaded is not None and loaded.entry is entry:
+            kind = Text("type ", style="bold")
+            kind.append((loaded.kind or ("binary data" if loaded.binary else "text")) + " ")
+            if loaded.spans:
+                kind.append(f" · {len(loaded.spans)} secret(s) masked", style="magenta")
+            findings = self._copy_findings()
+            if findings:
+                kind.append(f" · {len(findings)} finding(s)", style="bold red")
+            rows.append(kind)
+        if self.mode == "diff":
+            rows.append(Text(f"diff {self.diff_title} · escape: back to the content", style="bold yellow"))
+        self.query_one("#meta", Static).update(Text("\n").join(rows))
+
+    def _show_timeline(self) -> None:
+        view = self.query_one("#timeline", LineView)
+        if not self.versions:
+            view.set_lines(Lines([Text("reading the timeline…", style="dim")]))
+            return
+        rows, cursor = [], 0
+        for i, version in enumerate(self.versions):
+            current = version.entry is self.entry
+            if current:
+                cursor = i
+            rows.append(version_row(self.analysis, version, current, 30))
+        view.set_lines(Lines(rows), cursor=cursor)
+        view.go_to(cursor, center=False)
+
+    def _show_matches(self) -> None:
+        view = self.query_one("#matches", LineView)
+        rows = []
+        self._match_lines: list[int | None] = []
+        for f in self._copy_findings():
+            row = Text(f"{f.severity:<8} ", style=SEVERITY_MARK[f.severity] + Style(bold=True))
+            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {safe(f.evidence)[:80]}")
+            rows.append(row)
+            self._match_lines.append(f.line - 1 if f.line else None)
+        if self.current is not None and not self.current.binary:
+            for number in sorted(self.current.masked_lines)[:200]:
+                if number not in self._match_lines:
+                    rows.append(Text(f"secret   L{number + 1:<5} masked", style="magenta"))
+                    self._match_lines.append(number)
+        if not rows:
+            rows.append(Text("no findings in this copy", style="dim"))
+            self._match_lines.append(None)
+        view.set_lines(Lines(rows))
+
+    # -- choosing rows ---------------------------------------------------------------------
+    @on(LineView.Chosen, "#timeline")
+    def _version_chosen(self, message: LineView.Chosen) -> None:
+        version = self.versions[message.row]
+        if not version.readable:
+            self.notify(Text(f"layer {version.layer} deleted this path: its older copies stay readable"))
+            return
+        self.load(version.entry, 0)
+
+    @on(LineView.Chosen, "#matches")
+    def _match_chosen(self, message: LineView.Chosen) -> None:
+        line = self._match_lines[message.row] if message.row < len(self._match_lines) else None
+        self._go_to_line(line)
+
+    def _go_to_line(self, line: int | None) -> None:
+        if line is None or self.current is None:
+            return
+        if self.mode != "text":
+            self.mode = "text"
+            self._show_content()
+        view = self.query_one("#content", LineView)
+        view.go_to(line)
+        view.focus()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_back(self) -> None:
+        if self.mode == "diff":
+            self.mode = "hex" if self.current is not None and self.current.binary else "text"
+            self._show_content()
+            self._show_meta()
+            return
+        self.dismiss()
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_toggle_hex(self) -> None:
+        if self.current is None:
+            return
+        self.mode = "hex" if self.mode != "hex" else "text"
+        if self.mode == "text" and self.current.offset:
+            self.load(self.entry, 0)
+            return
+        self._show_content()
+        self._show_meta()
+        self._show_matches()
+
+    def action_window(self, direction: int) -> None:
+        loaded = self.current
+        if loaded is None or self.mode != "hex":
+            return
+        offset = loaded.offset + direction * WINDOW
+        if offset < 0 or offset >= max(1, loaded.entry.size):
+            return
+        self._placeholder(f"reading bytes {offset:,}–{min(offset + WINDOW, loaded.entry.size):,}…")
+        self.load(loaded.entry, offset)
+
+    def _readable_index(self) -> tuple[list[Version], int]:
+        readable = readable_versions(self.versions)
+        index = next((i for i, v in enumerate(readable) if v.entry is self.entry), -1)
+        return readable, index
+
+    def action_version(self, delta: int) -> None:
+        readable, index = self._readable_index()
+        target = index + delta
+        if not readable or index < 0 or not 0 <= target < len(readable):
+            self.notify("no " + ("newer" if delta > 0 else "older") + " version of this path")
+            return
+        self._placeholder(f"reading layer {readable[target].layer}…")
+        self.load(readable[target].entry, 0)
+
+    def action_diff_previous(self) -> None:
+        if self.mode == "diff":
+            self.action_back()
+            return
+        readable, index = self._readable_index()
+        if index <= 0:
+            self.notify("no older version of this path to compare with")
+            return
+        self.diff(readable[index - 1], readable[index])
+
+    def action_diff_pick(self) -> None:
+        readable = readable_versions(self.versions)
+        if len(readable) < 2:
+            self.notify("this path has one version only")
+            return
+
+        def picked(choice: tuple[int, int] | None) -> None:
+            if choice is not None:
+                self.diff(readable[choice[0]], readable[choice[1]])
+        self.app.push_screen(DiffPicker(self.analysis, readable), picked)
+
+    def action_next_match(self) -> None:
+        lines = sorted({n for n in getattr(self, "_match_lines", []) if n is not None})
+        if not lines:
+            self.notify("no findings or masked secrets in this text")
+            return
+        cursor = self.query_one("#content", LineView).cursor
+        self._go_to_line(next((n for n in lines if n > cursor), lines[0]))
+
+    # -- diff ------------------------------------------------------------------------------
+    def diff(self, old: Version, new: Version) -> None:
+        self._request += 1
+        self.loaded = False
+        self.mode = "diff"
+        self.diff_title = f"layer {old.layer} → layer {new.layer}"
+        self._show_meta()
+        self._placeholder(f"comparing layer {old.layer} with layer {new.layer}…")
+        self._diff(old.entry, new.entry, self._request)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _diff(self, old: FileEntry, new: FileEntry, request: int) -> None:
+        from explorer.layerfs.content import DIFF_CAP
+        worker = get_current_worker()
+        try:
+            lines = diff_copies(self.analysis.read(old, DIFF_CAP), self.analysis.read(new, DIFF_CAP),
+                                f"{old.path} (layer {old.layer})", f"{new.path} (layer {new.layer})",
+                                old.size, new.size)
+            rows = [Text(line.text, style=DIFF_STYLE.get(line.kind, "")) for line in lines]
+        except Exception as exc:  # noqa: BLE001
+            rows = [Text(f"cannot compare: {safe(str(exc))}", style="bold red")]
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._diffed, Lines(rows), request)
+
+    def _diffed(self, lines: Lines, request: int) -> None:
+        if request != self._request or self.mode != "diff":
+            return
+        view = self.query_one("#content", LineView)
+        view.set_lines(lines)
+        view.border_title = f"diff · {self.diff_title}"
         self.loaded = True

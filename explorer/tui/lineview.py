@@ -1,0 +1,175 @@
+"""A virtualised view of many lines (file text, hex rows, diffs, JSON): only the rows on screen are
+rendered, through `render_line`, with an LRU cache of rendered rows. Lines are rich `Text` objects
+built from escaped strings — never markup.
+
+A `Lines` source says how many rows there are and builds one on demand (a hex dump row from a
+window of bytes, say), so a 16 MiB window costs nothing until it is scrolled to.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+MARK_STYLE = Style(bgcolor="grey30")
+CURSOR_STYLE = Style(bgcolor="dark_blue")
+
+
+class Lines:
+    """Rows of a LineView: a list of Text, or a count and a function that builds row i."""
+
+    def __init__(self, rows: Sequence[Text] | None = None, *, count: int = 0,
+                 build: Callable[[int], Text] | None = None, width: int | None = None) -> None:
+        self._rows = rows
+        self._build = build
+        self.count = len(rows) if rows is not None else count
+        self.width = width if width is not None else max((r.cell_len for r in rows or ()), default=0)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def row(self, index: int) -> Text:
+        if self._rows is not None:
+            return self._rows[index]
+        return self._build(index) if self._build else Text()
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(self.row(i).plain for i in range(self.count))
+
+
+class LineView(ScrollView, can_focus=True):
+    """Rows with a line-number gutter, a highlighted cursor row (when `cursor_rows`) and marked rows."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False, tooltip="Previous line"),
+        Binding("down", "cursor(1)", "Down", show=False, tooltip="Next line"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="Previous page"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="Next page"),
+        Binding("home", "edge(0)", "Top", show=False, tooltip="First line"),
+        Binding("end", "edge(1)", "Bottom", show=False, tooltip="Last line"),
+        Binding("enter", "choose", "Choose", show=False, tooltip="Choose the line under the cursor"),
+    ]
+    DEFAULT_CSS = "LineView { height: 1fr; background: $surface; }"
+
+    cursor = reactive(0, always_update=True, repaint=True)
+
+    class Chosen(Message):
+        """Enter on a row (cursor mode)."""
+
+        def __init__(self, view: "LineView", row: int) -> None:
+            super().__init__()
+            self.view = view
+            self.row = row
+
+        @property
+        def control(self) -> "LineView":
+            return self.view
+
+    def __init__(self, *, cursor_rows: bool = False, show_gutter: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.lines = Lines([])
+        self.marks: dict[int, Style] = {}
+        """Rows drawn with a background (matches, findings)."""
+        self.cursor_rows = cursor_rows
+        self.show_gutter = show_gutter
+        self._generation = 0
+        self._render_row = lru_cache(maxsize=1024)(self._render_row_uncached)
+
+    # -- content ---------------------------------------------------------------------------
+    def set_lines(self, lines: Lines, marks: dict[int, Style] | None = None, cursor: int = 0) -> None:
+        self.lines = lines
+        self.marks = marks or {}
+        self._generation += 1
+        self._render_row.cache_clear()
+        self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines))
+        self.cursor = max(0, min(cursor, len(lines) - 1))
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def render(self) -> Text:
+        """The whole content as one Text (what tests and copy read; drawing goes through render_line)."""
+        return Text(self.lines.plain)
+
+    def _gutter_width(self) -> int:
+        return len(str(len(self.lines))) + 2 if self.show_gutter else 0
+
+    # -- drawing ---------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.size.width
+        if row >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        return self._render_row(row, scroll_x, width, self._generation,
+                                self.cursor_rows and row == self.cursor)
+
+    def _render_row_uncached(self, row: int, scroll_x: int, width: int, _generation: int, is_cursor: bool) -> Strip:
+        console = self.app.console
+        gutter_w = self._gutter_width()
+        text = self.lines.row(row)
+        body = Strip(list(text.render(console, end="")), text.cell_len)
+        body = body.crop(scroll_x, scroll_x + max(0, width - gutter_w))
+        segments = []
+        if gutter_w:
+            segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(dim=True)))
+        strip = Strip.join([Strip(segments, gutter_w), body]).extend_cell_length(width)
+        base = self.rich_style
+        if is_cursor:
+            base = base + CURSOR_STYLE
+        elif row in self.marks:
+            base = base + self.marks[row]
+        return strip.apply_style(base).crop(0, width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._render_row.cache_clear()
+
+    # -- moving ----------------------------------------------------------------------------
+    def go_to(self, row: int, *, center: bool = True) -> None:
+        """Move the cursor to `row` (and show it)."""
+        if not len(self.lines):
+            return
+        row = max(0, min(row, len(self.lines) - 1))
+        self.cursor = row
+        height = max(1, self.size.height)
+        if center:
+            self.scroll_to(y=max(0, row - height // 3), animate=False)
+        elif row < self.scroll_offset.y:
+            self.scroll_to(y=row, animate=False)
+        elif row >= self.scroll_offset.y + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.cursor_rows:
+            self.go_to(self.cursor + delta, center=False)
+        else:
+            self.scroll_to(y=self.scroll_offset.y + delta, animate=False)
+
+    def action_page(self, direction: int) -> None:
+        step = max(1, self.size.height - 1) * direction
+        if self.cursor_rows:
+            self.go_to(self.cursor + step, center=False)
+        else:
+            self.scroll_to(y=self.scroll_offset.y + step, animate=False)
+
+    def action_edge(self, end: int) -> None:
+        target = len(self.lines) - 1 if end else 0
+        if self.cursor_rows:
+            self.go_to(target, center=False)
+        else:
+            self.scroll_to(y=max(0, target), animate=False)
+
+    def action_choose(self) -> None:
+        if self.cursor_rows and len(self.lines):
+            self.post_message(self.Chosen(self, self.cursor))
