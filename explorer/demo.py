@@ -6,10 +6,12 @@ from a fixed seed at run time, so this source file holds no token that a scanner
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import string
 import tempfile
+from pathlib import Path
 
 from explorer.detectors.heuristics.monero import make_address
 from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
@@ -28,7 +30,10 @@ def _elf(marker: bytes, size: int = 4096) -> bytes:
     return body + b"\x00" * max(0, size - len(body))
 
 
-def demo_spec() -> ImageSpec:
+def demo_spec(integrity: bool = False) -> ImageSpec:
+    """The demo image. With `integrity`, layer 1's diff_id in the config is wrong (the layer still reads
+    fine): the UI's demo shows an integrity finding too, while `explorer scan` on the plain demo
+    exits 1, not 2 (a damaged image is bad input)."""
     rng = random.Random(20261128)
     github = "ghp_" + _token(rng, 36)
     aws_id = "AKIA" + _token(rng, 16, string.ascii_uppercase + "234567")
@@ -53,7 +58,8 @@ def demo_spec() -> ImageSpec:
         Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl"), 0o755),
         Entry.dir("/var"), Entry.dir("/var/lib"), Entry.dir("/var/lib/apt"), Entry.dir("/var/lib/apt/lists"),
         Entry.file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"Origin: Debian\n" * 200),
-    ], created_by="/bin/sh -c apt-get update && apt-get install -y curl", compression="zstd")
+    ], created_by="/bin/sh -c apt-get update && apt-get install -y curl", compression="zstd",
+        wrong_diff_id=integrity)
     app = Layer([
         Entry.dir("/srv/app"),
         Entry.file("/srv/app/app.py", b"import os\n\nTOKEN = os.environ.get('GITHUB_TOKEN')\nprint('hello')\n"),
@@ -102,9 +108,40 @@ def demo_spec() -> ImageSpec:
     )
 
 
-def write_demo(folder: str | None = None) -> str:
+def cached_demo() -> str:
+    """The demo image in the user cache ($XDG_CACHE_HOME/explorer), written there on first use.
+
+    Its name carries a hash of the code that makes it, so a changed demo is written anew. Falls back
+    to a temporary folder when the cache cannot be written.
+    """
+    import explorer.detectors.heuristics.monero as monero
+    import explorer.imagewriter as imagewriter
+
+    digest = hashlib.sha256()
+    for module in (__file__, imagewriter.__file__, monero.__file__):
+        digest.update(Path(module).read_bytes())
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
+    path = folder / f"explorer-demo-{digest.hexdigest()[:16]}.tar"
+    if path.is_file():
+        return str(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=".explorer-demo-", suffix=".tar", dir=folder)
+        os.close(fd)
+        try:
+            write_image(demo_spec(integrity=True), partial, format="docker-archive")
+            os.replace(partial, path)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+    except OSError:
+        return write_demo(integrity=True)
+    return str(path)
+
+
+def write_demo(folder: str | None = None, integrity: bool = False) -> str:
     """Write the demo image as a docker-archive and return its path."""
     folder = folder or tempfile.mkdtemp(prefix="explorer-demo-")
     path = os.path.join(folder, "explorer-demo.tar")
-    write_image(demo_spec(), path, format="docker-archive")
+    write_image(demo_spec(integrity), path, format="docker-archive")
     return path

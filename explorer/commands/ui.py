@@ -1,12 +1,10 @@
 """`explorer IMAGE`, `explorer open IMAGE` and `explorer demo`: the Textual UI.
 
-The image is opened before the UI starts, so that bad input still gives one line and exit 2.
+The image is opened before the UI starts, so that bad input still gives one line and exit 2. The demo
+image is written into the user cache on first use.
 """
 
 from __future__ import annotations
-
-import shutil
-import tempfile
 
 from explorer.sources import open_image
 
@@ -14,12 +12,9 @@ from explorer.sources import open_image
 def run_ui(args) -> int:
     from explorer.tui.app import ExplorerApp
 
-    cleanup = None
     if args.command == "demo":
-        from explorer.demo import write_demo
-        folder = tempfile.mkdtemp(prefix="explorer-demo-")
-        cleanup = folder
-        source = open_image(write_demo(folder))
+        from explorer.demo import cached_demo
+        source = open_image(cached_demo())
         source.reference = "explorer demo image"
     else:
         source = open_image(args.image, args.platform)
@@ -27,6 +22,4 @@ def run_ui(args) -> int:
         ExplorerApp(source).run()
     finally:
         source.close()
-        if cleanup:
-            shutil.rmtree(cleanup, ignore_errors=True)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -10,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, LoadingIndicator, Static
+from textual.widgets import Footer, Header, LoadingIndicator, ProgressBar, Static
 
 from explorer.commands.layers import human
 from explorer.detectors.base import ScanOptions
@@ -20,8 +21,9 @@ from explorer.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
 from explorer.textsafe import safe
-from explorer.tui.index import ScanIndex
+from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.screens.config import ConfigView
+from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
@@ -29,6 +31,7 @@ from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import LayerTable
+from explorer.tui.widgets.summary import ImageSummary
 
 
 class ExplorerApp(App[None]):
@@ -38,7 +41,21 @@ class ExplorerApp(App[None]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Leave explorer"),
         Binding("question_mark", "help", "Help", id="help", tooltip="List every key"),
         Binding("c", "toggle_changes", "Changes only", id="changes",
-                tooltip="Show only what the selected layer added, modified and deleted"),
+                tooltip="Show only what the selected layer added, modified and deleted (hide unchanged)"),
+        Binding("a", "toggle_status('added')", "Added", show=False, id="filter-added",
+                tooltip="Show or hide what the selected layer added (A)"),
+        Binding("m", "toggle_status('modified')", "Modified", show=False, id="filter-modified",
+                tooltip="Show or hide what the selected layer modified (M)"),
+        Binding("d", "toggle_status('deleted')", "Deleted", show=False, id="filter-deleted",
+                tooltip="Show or hide what the selected layer deleted (D)"),
+        Binding("u", "toggle_status('unchanged')", "Unchanged", show=False, id="filter-unchanged",
+                tooltip="Show or hide what the selected layer left unchanged"),
+        Binding("exclamation_mark", "toggle_flagged", "Flagged only", id="filter-flagged",
+                tooltip="Show only paths with findings (! and the worst severity)"),
+        Binding("0", "clear_filters", "All files", show=False, id="filter-none",
+                tooltip="Clear the file filters: show every path"),
+        Binding("x", "export", "Export", id="export",
+                tooltip="Write the selected copy (file or folder) to a folder, as explorer extract does"),
         Binding("v", "view", "View file", id="view", tooltip="Show the selected copy's content"),
         Binding("i", "config", "Image config", id="config",
                 tooltip="The image config, its history as a Dockerfile, the raw JSON, layer concepts explained"),
@@ -50,11 +67,20 @@ class ExplorerApp(App[None]):
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
                 tooltip="Select the layer above"),
+        Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
+                tooltip="Switch between the light and the dark theme"),
     ]
 
     @dataclass
     class ScanDone(Message):
         result: ScanResult
+        index: ScanIndex | None = None
+        """Built on the scan worker, with the last layer's view (None: built on arrival)."""
+
+    @dataclass
+    class ViewReady(Message):
+        view: LayerView
+        reveal: str | None = None
 
     @dataclass
     class ScanFailed(Message):
@@ -67,20 +93,25 @@ class ExplorerApp(App[None]):
         self._detectors = detectors
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
-        self.changes_only = False
+        self.tree_filter = TreeFilter()
         self._selected: NodeData | None = None
+        self.timings: dict[str, float] = {}
+        """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
+                yield ImageSummary(id="summary")
                 yield LayerTable(id="layers")
                 yield FindingsTable(id="findings")
             with Vertical(id="right"):
                 yield FileTree(id="files")
                 yield Details(id="details")
         yield LoadingIndicator(id="loading")
+        yield ProgressBar(id="progress", total=max(1, sum(r.compressed_size for r in self.source.layers)),
+                          show_eta=False)
         yield Static(id="status")
         yield Footer()
 
@@ -92,6 +123,7 @@ class ExplorerApp(App[None]):
         self.query_one("#files").border_title = "Files"
         self.query_one("#details").border_title = "Details"
         self.query_one("#main").display = False
+        self._started = time.perf_counter()
         self.run_scan()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
@@ -107,30 +139,43 @@ class ExplorerApp(App[None]):
                 self.call_from_thread(self._progress, layer, done, total)
 
             result = scan(self.source, detectors, self.options, progress=progress)
+            self.call_from_thread(self._status, "indexing…")
+            index = ScanIndex(result)
+            if index.layers:
+                index.view(len(index.layers) - 1)
         except Exception as exc:  # noqa: BLE001 - shown in the UI, not as a traceback
             self.post_message(self.ScanFailed(f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.ScanDone(result))
+        self.post_message(self.ScanDone(result, index))
+
+    def _status(self, text: str) -> None:
+        self.query_one("#status", Static).update(Text(text))
 
     def _progress(self, layer: int, done: int, total: int) -> None:
-        self.query_one("#status", Static).update(
-            Text(f"reading layer {layer + 1}/{len(self.source.layers)}: {human(done)} of {human(total)}"))
+        before = sum(r.compressed_size for r in self.source.layers[:layer])
+        self.query_one("#progress", ProgressBar).update(progress=before + min(done, total))
+        self._status(f"reading layer {layer + 1}/{len(self.source.layers)}: {human(done)} of {human(total)}")
 
     @on(ScanFailed)
     def _scan_failed(self, message: ScanFailed) -> None:
         self.query_one("#loading").display = False
+        self.query_one("#progress").display = False
         self.query_one("#status", Static).update(Text(f"scan failed: {safe(message.error)}", style="bold red"))
 
     @on(ScanDone)
     def _scan_done(self, message: ScanDone) -> None:
-        self.scan_index = ScanIndex(message.result)
+        done = time.perf_counter()
+        self.timings["scan"] = done - self._started
+        self.scan_index = message.index or ScanIndex(message.result)
         analysis = self.scan_index.analysis
         counts = summary(message.result.findings)
         self.sub_title = (f"{len(analysis.layers)} layers · {human(analysis.total_size)} · wasted "
                           f"{human(analysis.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
                           + " ".join(f"{n} {s}" for s, n in counts.items() if n))
         self.query_one("#loading").display = False
+        self.query_one("#progress").display = False
         self.query_one("#main").display = True
+        self.query_one(ImageSummary).show(self.scan_index)
         status = self.query_one("#status", Static)
         problems = analysis.problems
         status.update(Text(f"{len(problems)} problem(s): {safe(problems[0].message)}", style="bold red")
@@ -142,17 +187,81 @@ class ExplorerApp(App[None]):
         self.select_layer(last)
         self._move_layer_cursor(last)
         self.query_one(LayerTable).focus()
+        self.call_after_refresh(self._painted, done)
+
+    def _painted(self, since: float) -> None:
+        self.timings["first_paint"] = time.perf_counter() - since
+        self.log(f"scan {self.timings['scan']:.2f} s; layer list and tree drawn "
+                 f"{self.timings['first_paint'] * 1000:.0f} ms after the result")
 
     # -- selection --------------------------------------------------------------------------
-    def select_layer(self, index: int) -> None:
+    @property
+    def changes_only(self) -> bool:
+        return "unchanged" not in self.tree_filter.statuses
+
+    def select_layer(self, index: int, reveal: str | None = None) -> None:
+        """Show a layer's files (its merged tree is built on a worker when it is big) and details;
+        then put the tree's cursor on `reveal`, if given."""
         if self.scan_index is None or not self.scan_index.analysis.layers:
             return
         index = max(0, min(index, len(self.scan_index.analysis.layers) - 1))
         self.layer_index = index
-        self.query_one(FileTree).show(self.scan_index, index, self.changes_only)
-        self.query_one(FileTree).border_title = (f"Files at layer {index}" +
-                                                 (" — changes only" if self.changes_only else ""))
+        tree = self.query_one(FileTree)
+        if self.scan_index.cheap(index):
+            tree.loading = False
+            self._show_view(self.scan_index.view(index), reveal)
+        else:
+            tree.loading = True
+            self._build_view(index, reveal)
         self.query_one(Details).show_layer(self.scan_index, self.scan_index.analysis.layers[index])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="view")
+    def _build_view(self, index: int, reveal: str | None) -> None:
+        assert self.scan_index is not None
+        self.post_message(self.ViewReady(self.scan_index.view(index), reveal))
+
+    @on(ViewReady)
+    def _view_ready(self, message: ViewReady) -> None:
+        if message.view.layer == self.layer_index:
+            self.query_one(FileTree).loading = False
+            self._show_view(message.view, message.reveal)
+
+    def _show_view(self, view: LayerView, reveal: str | None) -> None:
+        self.query_one(FileTree).show(view, self.tree_filter)
+        if reveal:
+            self._reveal(reveal)
+        self._prewarm(view.layer)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="prewarm")
+    def _prewarm(self, layer: int) -> None:
+        """Build the neighbours' views ahead of time, so that [ and ] answer at once."""
+        from textual.worker import get_current_worker
+        index = self.scan_index
+        for neighbour in (layer - 1, layer + 1):
+            if index is None or get_current_worker().is_cancelled:
+                return
+            if 0 <= neighbour < len(index.layers) and index.cached_view(neighbour) is None:
+                index.view(neighbour)
+
+    def _reveal(self, path: str) -> bool:
+        """Put the tree's cursor on `path`, clearing the file filters if they hide it."""
+        tree = self.query_one(FileTree)
+        if tree.reveal(path):
+            return True
+        if not self.tree_filter.everything:
+            self.tree_filter = TreeFilter()
+            tree.refilter(self.tree_filter)
+            self.notify(Text(f"Filters cleared to show {safe(path)}"))
+            if tree.reveal(path):
+                return True
+        self.notify(Text(f"{safe(path)} is not visible at layer {tree.layer_index}"))
+        return False
+
+    def show_copy(self, layer: int, path: str) -> None:
+        """Select `layer` and put the file tree's cursor on `path` there (findings, search results)."""
+        self._move_layer_cursor(layer)
+        self.select_layer(layer, reveal=path)
+        self.query_one(FileTree).focus()
 
     def _move_layer_cursor(self, row: int) -> None:
         """Move the layer list's cursor for a selection the app already made; the highlight event
@@ -169,7 +278,7 @@ class ExplorerApp(App[None]):
         if message.index == self._programmatic_row:
             self._programmatic_row = None
             return
-        if message.index != self.layer_index or self.query_one(FileTree).scan_index is None:
+        if message.index != self.layer_index or self.query_one(FileTree).view is None:
             self.select_layer(message.index)
 
     @on(FileTree.FileHighlighted)
@@ -188,21 +297,43 @@ class ExplorerApp(App[None]):
         if finding.layer is None:
             self.notify(Text(f"{finding.rule_id}: {safe(finding.evidence)}"), title="config finding")
             return
-        self._move_layer_cursor(finding.layer)
-        self.select_layer(finding.layer)
         if finding.path:
-            tree = self.query_one(FileTree)
-            if not tree.reveal(finding.path):
-                self.notify(Text(f"{safe(finding.path)} is not visible at layer {finding.layer}"))
-            tree.focus()
+            self.show_copy(finding.layer, finding.path)
+        else:
+            self._move_layer_cursor(finding.layer)
+            self.select_layer(finding.layer)
 
     # -- actions ----------------------------------------------------------------------------
+    ANYWHERE = frozenset({"quit", "help", "toggle_dark", "command_palette"})
+    """Actions that also work over another screen (the viewer, the config view); the others act on the
+    main screen's panes and wait until it is back."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.ANYWHERE or len(self.screen_stack) <= 1:
+            return True
+        return action not in {b.action.split("(")[0] for b in self.BINDINGS if isinstance(b, Binding)}
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    def _set_filter(self, flt: TreeFilter) -> None:
+        self.tree_filter = flt
+        self.query_one(FileTree).refilter(flt)
+
     def action_toggle_changes(self) -> None:
-        self.changes_only = not self.changes_only
-        self.select_layer(self.layer_index)
+        self._set_filter(TreeFilter() if self.tree_filter == CHANGES_ONLY else CHANGES_ONLY)
+
+    def action_toggle_status(self, status: str) -> None:
+        self._set_filter(self.tree_filter.toggle(status))
+
+    def action_toggle_flagged(self) -> None:
+        self._set_filter(TreeFilter(self.tree_filter.statuses, not self.tree_filter.flagged_only))
+
+    def action_clear_filters(self) -> None:
+        self._set_filter(TreeFilter())
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_focus_layers(self) -> None:
         self.query_one(LayerTable).focus()
@@ -235,14 +366,14 @@ class ExplorerApp(App[None]):
     def _found(self, entry) -> None:
         if entry is None:
             return
-        self._move_layer_cursor(entry.layer)
-        self.select_layer(entry.layer)
-        tree = self.query_one(FileTree)
-        tree.reveal(entry.path)
-        tree.focus()
+        self.show_copy(entry.layer, entry.path)
+
+    def _cursor_data(self) -> NodeData | None:
+        node = self.query_one(FileTree).cursor_node
+        return node.data if node is not None and node.data is not None and not node.data.more else None
 
     def action_view(self) -> None:
-        data = self._selected
+        data = self._cursor_data()
         if self.scan_index is None or data is None or data.entry is None:
             self.notify("Select a file in the file tree first")
             return
@@ -250,6 +381,37 @@ class ExplorerApp(App[None]):
             self.notify("Only regular files have content to show")
             return
         self.push_screen(FileViewer(self.scan_index.analysis, data.entry, self.scan_index.result.findings))
+
+    def action_export(self) -> None:
+        data = self._cursor_data()
+        tree = self.query_one(FileTree)
+        if self.scan_index is None or data is None or data.entry is None or tree.view is None:
+            self.notify("Select a file or folder in the file tree first")
+            return
+        entry = data.entry
+        if entry.kind in NEVER_WRITTEN:
+            self.notify(f"{entry.kind.value} nodes are never written", severity="warning")
+            return
+        # a deleted copy is exported as it was just before the layer that deleted it
+        as_of = tree.view.layer - 1 if data.deleted else tree.view.layer
+
+        def chosen(dest: str | None) -> None:
+            if dest:
+                self._export(entry, as_of, dest)
+        self.push_screen(ExportScreen(entry, as_of), chosen)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def _export(self, entry, as_of: int, dest: str) -> None:
+        assert self.scan_index is not None
+        try:
+            where, tally = export_copy(self.scan_index.analysis, entry, as_of, dest)
+        except Exception as exc:  # noqa: BLE001 - ExplorerError or OSError: said in the UI
+            self.call_from_thread(self.notify, Text(f"export failed: {safe(str(exc))}"), severity="error",
+                                  timeout=10)
+            return
+        message = Text(f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} "
+                       f"symlinks; {tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
+        self.call_from_thread(self.notify, message, title="exported", timeout=10)
 
     def action_config(self) -> None:
         self.open_config(None)
@@ -271,6 +433,19 @@ class ExplorerApp(App[None]):
         yield SystemCommand("Toggle changes only", "Show only what the selected layer changed",
                             self.action_toggle_changes)
         yield SystemCommand("Focus findings", "Move to the findings list", self.action_focus_findings)
+        for status in ("added", "modified", "deleted", "unchanged"):
+            yield SystemCommand(f"Files: show or hide {status}", "Filter the file tree by what the layer did",
+                                lambda s=status: self.action_toggle_status(s))
+        yield SystemCommand("Files: flagged only", "Show only paths with findings", self.action_toggle_flagged)
+        yield SystemCommand("Files: show everything", "Clear the file filters", self.action_clear_filters)
+        yield SystemCommand("Files: sort by name or size", "Cycle the file tree's sort",
+                            lambda: self.query_one(FileTree).action_cycle_sort())
+        yield SystemCommand("Findings: sort by severity, layer or category", "Cycle the findings' sort",
+                            lambda: self.query_one(FindingsTable).action_cycle_sort())
+        yield SystemCommand("Export the selected copy", "Write it to a folder (as explorer extract)",
+                            self.action_export)
+        yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
+                            self.action_toggle_dark)
         yield SystemCommand("Find a path", "Search every layer, deleted copies included", self.action_search)
         yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
                             self.action_config)

@@ -1,14 +1,36 @@
-"""A read-only index over a finished scan, shaped for the screens (no Textual import)."""
+"""A read-only index over a finished scan, shaped for the screens (no Textual import).
+
+`ScanIndex` is built once, on the scan worker: per-layer change sets, findings by layer and path,
+and every copy of every path (so a path's history is a lookup, not a walk over every layer).
+`LayerView`s (the merged tree as of a layer, what is flagged in it, folder sizes) are built on
+demand — on a worker for big images — and kept in a small LRU cache.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from explorer.engine import ScanResult
 from explorer.findings import SEVERITY_RANK, Finding
-from explorer.layerfs.tree import parent_of
-from explorer.model import FileEntry
+from explorer.layerfs.tree import Tree as FsTree, parent_of
+from explorer.model import EntryKind, FileEntry
+
+STATUSES = ("added", "modified", "deleted", "unchanged")
+MARKER = {"added": "A", "modified": "M", "deleted": "D", "unchanged": " "}
+SEVERITY_LETTER = {"critical": "C", "high": "H", "medium": "M", "low": "L", "info": "I"}
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+CHEAP_ENTRIES = 20_000
+"""Merged trees over fewer entries than this are built on the UI thread (a few ms); bigger ones on a worker."""
+VIEW_CACHE = 8
+
+
+def ancestors(path: str):
+    p = parent_of(path)
+    while p:
+        yield p
+        p = parent_of(p)
 
 
 @dataclass
@@ -17,8 +39,104 @@ class LayerIndex:
     modified: set[str] = field(default_factory=set)
     deleted: dict[str, FileEntry] = field(default_factory=dict)
     """Deleted path → the copy that was removed."""
-    changed_dirs: set[str] = field(default_factory=set)
-    """Every ancestor of a changed path (to build the changes-only tree)."""
+    deleted_under: dict[str, list[FileEntry]] = field(default_factory=dict)
+    """Folder → the removed copies directly in it (the 'ghosts' the tree shows)."""
+
+    def status(self, path: str, deleted: bool = False) -> str:
+        if deleted:
+            return "deleted"
+        if path in self.added:
+            return "added"
+        if path in self.modified:
+            return "modified"
+        return "unchanged"
+
+
+@dataclass(frozen=True)
+class TreeFilter:
+    """Which paths the file tree shows: by their status in the selected layer, and flagged ones only."""
+
+    statuses: frozenset[str] = frozenset(STATUSES)
+    flagged_only: bool = False
+
+    @property
+    def everything(self) -> bool:
+        return self.statuses == frozenset(STATUSES) and not self.flagged_only
+
+    @property
+    def explicit(self) -> bool:
+        """True when the shown paths are a small set (changes, or flagged paths) plus their folders."""
+        return "unchanged" not in self.statuses or self.flagged_only
+
+    def toggle(self, status: str) -> "TreeFilter":
+        return TreeFilter(self.statuses ^ {status}, self.flagged_only)
+
+    def describe(self) -> str:
+        parts = []
+        if not self.everything:
+            if self.statuses != frozenset(STATUSES):
+                parts.append("showing " + " ".join(MARKER[s] if s != "unchanged" else "U" for s in STATUSES
+                                                   if s in self.statuses) if self.statuses else "showing nothing")
+            if self.flagged_only:
+                parts.append("flagged only")
+        return ", ".join(parts)
+
+
+CHANGES_ONLY = TreeFilter(frozenset({"added", "modified", "deleted"}))
+
+
+@dataclass
+class LayerView:
+    """The merged filesystem as of one layer, with what the tree needs to label, filter and sort it."""
+
+    layer: int
+    tree: FsTree
+    changes: LayerIndex
+    flagged: dict[str, str]
+    """Path → worst severity among findings on copies visible here (or on a copy under a ghost),
+    folders included (the worst below them)."""
+    flagged_paths: set[str]
+    """The paths themselves that findings name (no folders added)."""
+    dir_size: dict[str, int]
+    """Folder → bytes of regular files below it."""
+    _shown: dict[TreeFilter, set[str]] = field(default_factory=dict)
+
+    def status(self, path: str, deleted: bool = False) -> str:
+        return self.changes.status(path, deleted)
+
+    def shown(self, flt: TreeFilter) -> set[str] | None:
+        """For an explicit filter: every path to show (the matches and their folders); else None."""
+        if not flt.explicit:
+            return None
+        if flt not in self._shown:
+            ch = self.changes
+            if flt.flagged_only:
+                candidates = self.flagged_paths
+            else:
+                candidates = set()
+                if "added" in flt.statuses:
+                    candidates |= ch.added
+                if "modified" in flt.statuses:
+                    candidates |= ch.modified
+                if "deleted" in flt.statuses:
+                    candidates |= set(ch.deleted)
+            out: set[str] = set()
+            for path in candidates:
+                if ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
+                    out.add(path)
+                    for p in ancestors(path):
+                        if p in out:
+                            break
+                        out.add(p)
+            out.add("/")
+            self._shown[flt] = out
+        return self._shown[flt]
+
+    def passes(self, flt: TreeFilter, path: str, is_dir: bool, deleted: bool) -> bool:
+        shown = self.shown(flt)
+        if shown is not None:
+            return path in shown
+        return (is_dir and not deleted) or self.status(path, deleted) in flt.statuses
 
 
 class ScanIndex:
@@ -26,38 +144,118 @@ class ScanIndex:
         self.result = result
         self.analysis = result.analysis
         self.layers: list[LayerIndex] = []
+        self.copies: dict[str, list[FileEntry]] = defaultdict(list)
+        """Path → every copy of it and every whiteout naming it, lowest layer first."""
+        entries_so_far = 0
+        self.entries_upto: list[int] = []
         for report in self.analysis.layers:
             li = LayerIndex()
             ch = report.changes
             li.added = {e.path for e in ch.added}
             li.modified = {new.path for _old, new in ch.modified}
             li.deleted = {e.path: e for e in ch.deleted}
-            for path in li.added | li.modified | set(li.deleted):
-                p = parent_of(path)
-                while p and p not in li.changed_dirs:
-                    li.changed_dirs.add(p)
-                    p = parent_of(p)
+            for entry in ch.deleted:
+                li.deleted_under.setdefault(parent_of(entry.path), []).append(entry)
             self.layers.append(li)
+            for entry in report.entries:
+                self.copies[entry.path].append(entry)
+            entries_so_far += len(report.entries)
+            self.entries_upto.append(entries_so_far)
         self.by_path: dict[tuple[int | None, str | None], list[Finding]] = defaultdict(list)
         self.by_layer: dict[int | None, list[Finding]] = defaultdict(list)
-        self.paths_with_findings: dict[int, set[str]] = defaultdict(set)
+        self.by_file: dict[str, list[Finding]] = defaultdict(list)
         for f in result.findings:
             self.by_path[(f.layer, f.path)].append(f)
             self.by_layer[f.layer].append(f)
             if f.path:
-                p = f.path
-                while p:
-                    self.paths_with_findings[f.layer].add(p)
-                    p = parent_of(p)
+                self.by_file[f.path].append(f)
+        self._views: OrderedDict[int, LayerView] = OrderedDict()
+        self._lock = threading.Lock()
 
+    # -- findings ---------------------------------------------------------------------------
     def worst(self, layer: int | None) -> str | None:
         findings = self.by_layer.get(layer) or []
         if not findings:
             return None
         return max(findings, key=lambda f: SEVERITY_RANK[f.severity]).severity
 
+    def severity_counts(self, layer: int | None) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for f in self.by_layer.get(layer) or []:
+            counts[f.severity] += 1
+        return {s: n for s, n in counts.items() if n}
+
     def findings_at(self, layer: int, path: str) -> list[Finding]:
         return list(self.by_path.get((layer, path), []))
 
     def findings_for_path(self, path: str) -> list[Finding]:
-        return [f for (layer, p), fs in self.by_path.items() if p == path for f in fs]
+        return list(self.by_file.get(path, []))
+
+    # -- copies -----------------------------------------------------------------------------
+    def history(self, path: str) -> list[FileEntry]:
+        """Every copy of a path and every whiteout of it or of a folder above it, lowest layer first
+        (the same answer as ImageAnalysis.history, from the index)."""
+        out = list(self.copies.get(path, ()))
+        for p in ancestors(path):
+            out += [e for e in self.copies.get(p, ()) if e.is_whiteout]
+        out.sort(key=lambda e: (e.layer, e.member))
+        return out
+
+    # -- layer views ------------------------------------------------------------------------
+    def cheap(self, layer: int) -> bool:
+        """Whether building this layer's view is quick enough for the UI thread."""
+        return layer in self._views or self.entries_upto[layer] < CHEAP_ENTRIES
+
+    def cached_view(self, layer: int) -> LayerView | None:
+        return self._views.get(layer)
+
+    def view(self, layer: int) -> LayerView:
+        """The view of a layer (built now if needed; call from a worker unless `cheap(layer)`)."""
+        with self._lock:
+            view = self._views.get(layer)
+            if view is None:
+                view = self._build_view(layer)
+                self._views[layer] = view
+                while len(self._views) > VIEW_CACHE:
+                    self._views.popitem(last=False)
+            else:
+                self._views.move_to_end(layer)
+            return view
+
+    def _build_view(self, layer: int) -> LayerView:
+        tree = self.analysis.tree_at(layer)
+        li = self.layers[layer]
+        flagged: dict[str, str] = {}
+        flagged_paths: set[str] = set()
+        for f in self.result.findings:
+            if f.path is None or f.layer is None or f.layer > layer:
+                continue
+            current = tree.get(f.path)
+            where = f.path if current is not None and current.layer == f.layer else None
+            if where is None and f.path in li.deleted:
+                where = f.path
+            if where is None:
+                where = next((p for p in ancestors(f.path) if p in li.deleted), None)
+            if where is None:
+                continue
+            flagged_paths.add(where)
+            for p in (where, *ancestors(where)):
+                old = flagged.get(p)
+                if old is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[old]:
+                    flagged[p] = f.severity
+        return LayerView(layer, tree, li, flagged, flagged_paths, folder_sizes(tree))
+
+
+def folder_sizes(tree: FsTree) -> dict[str, int]:
+    """Bytes of regular files below each folder: files add to their folder, folders to theirs, deepest first."""
+    sizes: dict[str, int] = dict.fromkeys(tree.children, 0)
+    for path, entry in tree.entries.items():
+        if entry.kind == EntryKind.FILE and entry.size:
+            parent = parent_of(path)
+            if parent in sizes:
+                sizes[parent] += entry.size
+    for folder in sorted(sizes, key=lambda p: p.count("/"), reverse=True):
+        parent = parent_of(folder)
+        if parent and parent in sizes and folder != "/":
+            sizes[parent] += sizes[folder]
+    return sizes

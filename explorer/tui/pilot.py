@@ -13,17 +13,38 @@ async def wait_until_scanned(pilot, attempts: int = 600) -> None:
     raise TimeoutError("the scan did not finish")
 
 
+async def wait_for_tree(pilot, attempts: int = 200) -> None:
+    """Until the file tree shows the selected layer (big layers are built on a worker) and has settled."""
+    from explorer.tui.widgets.filetree import FileTree
+
+    app = pilot.app
+    tree = app.query_one(FileTree)
+    for _ in range(attempts):
+        await pilot.pause()
+        if tree.view is not None and tree.view.layer == app.layer_index and not tree.loading:
+            await pilot.pause()
+            return
+        await pilot.pause(0.02)
+    raise TimeoutError("the file tree did not show the selected layer")
+
+
+async def go_to(pilot, layer: int, path: str) -> None:
+    """Select `layer` and put the file tree's cursor on `path` (as choosing a finding or a search result does)."""
+    pilot.app.show_copy(layer, path)
+    await wait_for_tree(pilot)
+
+
 async def choose_finding(pilot, path: str) -> None:
     """Select the first finding on `path` in the findings table and press enter, as a person would."""
     from explorer.tui.widgets.findings import FindingsTable
 
     app = pilot.app
-    row = next(i for i, f in enumerate(app.scan_index.result.findings) if f.path == path)
     table = app.query_one(FindingsTable)
+    row = next(i for i, f in enumerate(table.findings) if f.path == path)
     table.focus()
     table.move_cursor(row=row)
     await pilot.press("enter")
-    await pilot.pause()
+    await wait_for_tree(pilot)
 
 
 async def view_copy(pilot, layer: int, path: str, attempts: int = 100) -> str:
@@ -32,9 +53,8 @@ async def view_copy(pilot, layer: int, path: str, attempts: int = 100) -> str:
     from explorer.tui.widgets.filetree import FileTree
 
     app = pilot.app
-    app.select_layer(layer)
-    assert app.query_one(FileTree).reveal(path), path
-    await pilot.pause()
+    await go_to(pilot, layer, path)
+    assert app.query_one(FileTree).cursor_node.data.path == path, path
     await pilot.press("t")
     await pilot.pause()
     await pilot.press("v")

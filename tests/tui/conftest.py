@@ -17,7 +17,7 @@ def no_cursor_blink(monkeypatch):
 
 @pytest.fixture
 def demo_source(tmp_path):
-    source = open_image(write_demo(str(tmp_path)))
+    source = open_image(write_demo(str(tmp_path), integrity=True))
     source.reference = "explorer demo image"
     yield source
     source.close()

@@ -121,7 +121,7 @@ async def test_hostile_names_are_shown_escaped_never_styled(tmp_path, wait_for_s
             await pilot.pause()
             label = d.children[0].label
             assert isinstance(label, Text)
-            assert label.plain.startswith("[bold red]x") and "\x1b" not in label.plain and "\\x1b" in label.plain
+            assert label.plain.startswith("A [bold red]x") and "\x1b" not in label.plain and "\\x1b" in label.plain
             assert "\n" not in label.plain
             cell = app.query_one(LayerTable).get_row_at(0)[-1]
             assert isinstance(cell, Text) and "\x1b" not in cell.plain and "[link=x]" in cell.plain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import wait_until_scanned
+from explorer.tui.pilot import go_to, wait_until_scanned
 
 SIZE = (150, 44)
 
@@ -32,5 +32,42 @@ def test_help_screen(snap_compare, demo_app):
     async def steps(pilot):
         await wait_until_scanned(pilot)
         await pilot.press("question_mark")
+
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
+
+
+def test_flagged_only_tree(snap_compare, demo_app):
+    """Layer 5, only the paths with findings, every folder open: the A/M/D markers and !severity badges."""
+    async def steps(pilot):
+        await wait_until_scanned(pilot)
+        await pilot.press("exclamation_mark", "t")
+        tree = pilot.app.query_one("#files")
+        for path in ("/bin/ps", "/etc/ld.so.preload", "/root/.ssh/authorized_keys", "/var/www/html/up.php"):
+            tree.reveal(path)
+        await pilot.pause()
+        await go_to(pilot, 5, "/var/www/html/up.php")
+
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
+
+
+def test_search_results(snap_compare, demo_app):
+    """'/' and a glob: every copy in every layer, deleted and replaced ones with the layer that did it."""
+    async def steps(pilot):
+        await wait_until_scanned(pilot)
+        await pilot.press("slash", *"*/tmp/.x/*")
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if pilot.app.screen.searched == "*/tmp/.x/*":
+                break
+        await pilot.pause()
+
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
+
+
+def test_findings_sorted_by_layer(snap_compare, demo_app):
+    async def steps(pilot):
+        await wait_until_scanned(pilot)
+        await pilot.press("f", "s")
+        await pilot.pause()
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)

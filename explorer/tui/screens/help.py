@@ -1,38 +1,80 @@
-"""A help screen listing every binding of the app and its widgets, generated from BINDINGS."""
+"""A help screen listing every binding of the app, its widgets and its screens, generated from BINDINGS.
+
+The widget and screen classes are found by importing every module of `explorer.tui.widgets` and
+`explorer.tui.screens`, so a new screen's keys are listed without touching this file.
+"""
 
 from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings", "FileViewer": "preview",
+         "SearchScreen": "find", "ExportScreen": "export", "HelpScreen": "help", "ConfigView": "config"}
+"""Shorter names for the help table's first column; other classes show their own name."""
+GENERAL = [
+    ("tables", "↑ ↓ PgUp PgDn Home End", "move"),
+    ("files", "↑ ↓ PgUp PgDn, enter", "move; enter expands a folder or loads the next rows of a big one"),
+    ("findings", "enter", "show the finding's file in its layer (or the config view for config/history findings)"),
+    ("layers", "↑ ↓", "select a layer: its files, details and changes"),
+    ("anywhere", "ctrl+p", "command palette (go to a layer or finding, filters, sort, export, theme, …)"),
+    ("anywhere", "ctrl+q", "quit"),
+]
+
+
+def ui_classes() -> list[type]:
+    """Every widget and screen class of explorer.tui that declares its own BINDINGS."""
+    import explorer.tui.screens
+    import explorer.tui.widgets
+
+    found: dict[str, type] = {}
+    for package in (explorer.tui.widgets, explorer.tui.screens):
+        for info in pkgutil.iter_modules(package.__path__):
+            try:
+                module = importlib.import_module(f"{package.__name__}.{info.name}")
+            except Exception:  # noqa: BLE001 - one broken module must not take the help screen down
+                continue
+            for _name, cls in inspect.getmembers(module, inspect.isclass):
+                if (issubclass(cls, DOMNode) and cls.__module__ == module.__name__
+                        and "BINDINGS" in cls.__dict__):
+                    found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[k] for k in sorted(found)]
+
+
+def _keys(app, binding: Binding) -> str:
+    shown = []
+    for key in binding.key.split(","):
+        one = Binding(key.strip(), binding.action, binding.description, key_display=binding.key_display)
+        shown.append(app.get_key_display(one) if hasattr(app, "get_key_display") else key.strip())
+    return " / ".join(shown)
+
 
 def binding_rows(app) -> list[tuple[str, str, str]]:
-    """(where, key, description) for the app's bindings and those of its widget classes."""
-    from explorer.tui.widgets.filetree import FileTree
-    from explorer.tui.widgets.layers import LayerTable
-
+    """(where, key, description) for the app's bindings and those of its widget and screen classes."""
     rows = []
-    for where, bindings in (("anywhere", app.BINDINGS), ("layers", LayerTable.BINDINGS),
-                            ("files", FileTree.BINDINGS)):
+    for where, bindings in [("anywhere", type(app).BINDINGS)] + [
+            (WHERE.get(cls.__name__, cls.__name__), cls.__dict__["BINDINGS"]) for cls in ui_classes()]:
         for b in bindings:
             if isinstance(b, Binding):
-                key = app.get_key_display(b) if hasattr(app, "get_key_display") else b.key
-                rows.append((where, key, b.tooltip or b.description))
-    rows += [("tables", "↑ ↓ PgUp PgDn", "move"), ("findings", "enter", "show the finding's file in its layer"),
-             ("anywhere", "ctrl+p", "command palette (go to layer, toggle views, …)")]
-    return rows
+                rows.append((where, _keys(app, b), b.tooltip or b.description))
+    return rows + GENERAL
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help", tooltip="Close the help screen")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; height: 80%; border: thick $accent; background: $surface; padding: 1 2; }
+    HelpScreen > VerticalScroll { width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 2; }
     """
 
     def compose(self) -> ComposeResult:
@@ -43,8 +85,9 @@ class HelpScreen(ModalScreen[None]):
         for where, key, text in binding_rows(self.app):
             table.add_row(Text(where), Text(key), Text(text))
         legend = Text.assemble(
-            ("\nColours: ", "bold"), ("added", "green"), "  ", ("modified", "yellow"), "  ",
-            ("deleted", "red strike"), "  ● finding (colour = severity)\n",
+            ("\nFile tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
+            ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
+            " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
             "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
             "in the layer blob.")
         with VerticalScroll():

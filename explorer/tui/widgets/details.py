@@ -36,16 +36,21 @@ class Details(Static):
             _field("created by", " ".join(safe(redact_text(ref.created_by)).split())),
             _field("digest", stats.digest or ref.digest or "?"),
             _field("diff_id", stats.diff_id or "?"),
-            _field("stored", f"{human(stats.compressed_size)} ({stats.compression})"),
+            _field("stored", f"{human(stats.compressed_size or ref.compressed_size)} ({stats.compression})"),
+            _field("media type", safe(ref.media_type or "?")),
             _field("size", f"{human(stats.size)} in {stats.entries} entries"),
             _field("changes", f"+{len(ch.added)} ~{len(ch.modified)} -{len(ch.deleted)}"),
         ]
         problems = [p for p in index.analysis.problems if p.layer == ref.index]
+        if not problems:
+            rows.append(_field("integrity", "ok: blob digest and diff_id match" if stats.complete
+                               else "incomplete", "green" if stats.complete else "bold red"))
         for p in problems:
-            rows.append(_field("problem", safe(p.message), "bold red"))
+            rows.append(_field("integrity", safe(p.message), "bold red"))
         findings = index.by_layer.get(ref.index, [])
         if findings:
-            rows.append(_field("findings", str(len(findings)), SEVERITY_STYLE[index.worst(ref.index) or "info"]))
+            counts = ", ".join(f"{n} {s}" for s, n in index.severity_counts(ref.index).items())
+            rows.append(_field("findings", counts, SEVERITY_STYLE[index.worst(ref.index) or "info"]))
         self._show(rows)
 
     def show_file(self, index: ScanIndex, path: str, entry: FileEntry | None, deleted: bool) -> None:
@@ -75,7 +80,7 @@ class Details(Static):
                                    "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
-        for copy in analysis.history(path)[:40]:
+        for copy in index.history(path)[:40]:
             what = copy.kind.value
             if copy.is_whiteout:
                 what = "deleted" if copy.path == path else f"deleted with {safe(copy.path)}"

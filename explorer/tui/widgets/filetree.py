@@ -1,10 +1,14 @@
-"""The file tree of one layer: the merged filesystem as of that layer, or only what it changed.
+"""The file tree of one layer: the merged filesystem as of that layer, filtered and sorted.
 
-Children are added when a folder is expanded, so that huge images open at once.
+Every row says in text what the layer did to the path (`A` added, `M` modified, `D` deleted, blank
+unchanged), its size, mode, owner, link target and, with `!` and a letter, the worst finding on or
+below it. Children are added when a folder is expanded, at most CHUNK at a time (a placeholder row
+loads the next ones), so that folders with tens of thousands of files open at once.
 """
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -14,11 +18,19 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from explorer.commands.layers import human
-from explorer.layerfs.tree import Tree as FsTree, parent_of
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
-from explorer.tui.index import ScanIndex
+from explorer.tui.index import MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
+
+CHUNK = 500
+"""Children added to the tree at once; the rest wait behind a 'more' row."""
+STATUS_STYLE = {"added": "green", "modified": "yellow", "deleted": "red strike", "unchanged": ""}
+MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bold red", "unchanged": ""}
+_TYPE_BITS = {EntryKind.FILE: stat.S_IFREG, EntryKind.DIR: stat.S_IFDIR, EntryKind.SYMLINK: stat.S_IFLNK,
+              EntryKind.HARDLINK: stat.S_IFREG, EntryKind.CHAR: stat.S_IFCHR, EntryKind.BLOCK: stat.S_IFBLK,
+              EntryKind.FIFO: stat.S_IFIFO}
+SORTS = ("name", "size")
 
 
 @dataclass(frozen=True)
@@ -26,13 +38,22 @@ class NodeData:
     path: str
     entry: FileEntry | None
     deleted: bool = False
+    """A copy this layer deleted (a 'ghost' row)."""
+    more: int = 0
+    """For a placeholder row: the position in its folder's listing where the rest begins."""
+
+
+def mode_string(entry: FileEntry) -> str:
+    return stat.filemode(_TYPE_BITS.get(entry.kind, 0) | (entry.mode & 0o7777))
 
 
 class FileTree(Tree[NodeData]):
     BINDINGS = [
-        Binding("space", "toggle_node", "Expand", show=False),
-        Binding("right", "expand_node", "Expand", show=False),
-        Binding("left", "collapse_or_parent", "Collapse", show=False),
+        Binding("space", "toggle_node", "Expand", show=False, tooltip="Expand or collapse the folder"),
+        Binding("right", "expand_node", "Expand", show=False, tooltip="Expand the folder"),
+        Binding("left", "collapse_or_parent", "Collapse", show=False,
+                tooltip="Collapse the folder, or go to the parent folder"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort the files by name or by size (largest first)"),
     ]
 
     @dataclass
@@ -41,95 +62,151 @@ class FileTree(Tree[NodeData]):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(Text("/"), data=NodeData("/", None), **kwargs)
-        self.scan_index: ScanIndex | None = None
-        self.layer_index = 0
-        self.changes_only = False
-        self._fs: FsTree | None = None
+        self.view: LayerView | None = None
+        self.filter = TreeFilter()
+        self.sort_by = "name"
+        self._listings: dict[str, list[NodeData]] = {}
+        self._loaded: dict[str, int] = {}
         self.show_root = True
         self.guide_depth = 3
 
-    def show(self, index: ScanIndex, layer: int, changes_only: bool) -> None:
-        self.scan_index, self.layer_index, self.changes_only = index, layer, changes_only
-        self._fs = index.analysis.tree_at(layer)
+    @property
+    def layer_index(self) -> int:
+        return self.view.layer if self.view is not None else 0
+
+    def show(self, view: LayerView, flt: TreeFilter | None = None, keep: str | None = None) -> None:
+        """Show a layer's view (with a new filter, if given), keeping the cursor on `keep` if it is shown."""
+        self.view = view
+        if flt is not None:
+            self.filter = flt
+        self._listings.clear()
+        self._loaded.clear()
         self.clear()
-        self.root.data = NodeData("/", self._fs.get("/"))
-        self.root.set_label(Text("/" + ("  (changes only)" if changes_only else ""), style="bold"))
+        root = view.tree.get("/")
+        self.root.data = NodeData("/", root)
+        label = Text("/", style="bold")
+        label.append(f"  {human(view.dir_size.get('/', 0))}", style="dim")
+        self.root.set_label(label)
         self._fill(self.root)
         self.root.expand()
+        self._set_title()
+        if keep and keep != "/":
+            self.reveal(keep)
+
+    def refilter(self, flt: TreeFilter) -> None:
+        if self.view is not None:
+            self.show(self.view, flt, keep=self._cursor_path())
+
+    def action_cycle_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        if self.view is not None:
+            self.show(self.view, keep=self._cursor_path())
+
+    def _cursor_path(self) -> str | None:
+        node = self.cursor_node
+        return node.data.path if node is not None and node.data is not None and not node.data.more else None
+
+    def _set_title(self) -> None:
+        title = f"Files at layer {self.layer_index}"
+        extra = [self.filter.describe()] if not self.filter.everything else []
+        if self.sort_by != "name":
+            extra.append(f"by {self.sort_by}")
+        self.border_title = title + (" — " + ", ".join(extra) if extra else "")
 
     # -- building ---------------------------------------------------------------------------
-    def _children(self, path: str) -> list[NodeData]:
-        assert self.scan_index is not None and self._fs is not None
-        li = self.scan_index.layers[self.layer_index]
-        out = []
-        for entry in self._fs.list(path):
-            if self.changes_only and not (entry.path in li.added or entry.path in li.modified
-                                          or entry.path in li.changed_dirs):
-                continue
-            out.append(NodeData(entry.path, entry))
-        for deleted_path, entry in li.deleted.items():
-            if parent_of(deleted_path) == path:
-                out.append(NodeData(deleted_path, entry, deleted=True))
-        out.sort(key=lambda d: (not _is_dir(d), d.path))
-        return out
+    def listing(self, path: str) -> list[NodeData]:
+        """The folder's rows under the current filter and sort (computed once per show)."""
+        rows = self._listings.get(path)
+        if rows is not None:
+            return rows
+        view = self.view
+        assert view is not None
+        flt = self.filter
+        rows = [NodeData(e.path, e) for e in view.tree.list(path)
+                if view.passes(flt, e.path, e.kind == EntryKind.DIR, False)]
+        rows += [NodeData(e.path, e, deleted=True) for e in view.changes.deleted_under.get(path, ())
+                 if view.passes(flt, e.path, e.kind == EntryKind.DIR, True)]
+        if self.sort_by == "size":
+            rows.sort(key=lambda d: (-self._row_size(d), d.path))
+        else:
+            rows.sort(key=lambda d: (not _is_dir(d), d.path))
+        self._listings[path] = rows
+        return rows
 
-    def _fill(self, node: TreeNode[NodeData]) -> None:
-        node.remove_children()
-        for data in self._children(node.data.path):
+    def _row_size(self, data: NodeData) -> int:
+        if _is_dir(data) and not data.deleted and self.view is not None:
+            return self.view.dir_size.get(data.path, 0)
+        return data.entry.size if data.entry is not None else 0
+
+    def _fill(self, node: TreeNode[NodeData], upto: int = 0) -> None:
+        """Add the next CHUNK children of a folder (or up to position `upto`, if later)."""
+        path = node.data.path
+        rows = self.listing(path)
+        start = self._loaded.get(path, 0)
+        if start and node.children and node.children[-1].data is not None and node.children[-1].data.more:
+            node.children[-1].remove()
+        end = min(len(rows), max(start + CHUNK, upto + 1))
+        for data in rows[start:end]:
             label = self._label(data)
             if _is_dir(data) and not data.deleted:
                 node.add(label, data=data, allow_expand=True)
             else:
                 node.add_leaf(label, data=data)
+        self._loaded[path] = end
+        if end < len(rows):
+            node.add_leaf(Text(f"… {len(rows) - end} more (enter shows {min(CHUNK, len(rows) - end)} more)",
+                               style="italic dim"), data=NodeData(path, None, more=end))
 
     def _label(self, data: NodeData) -> Text:
-        assert self.scan_index is not None
-        li = self.scan_index.layers[self.layer_index]
+        view = self.view
+        assert view is not None
         entry = data.entry
-        name = safe(data.path.rsplit("/", 1)[-1])
-        style = ""
-        if data.deleted:
-            style = "red strike"
-        elif data.path in li.added:
-            style = "green"
-        elif data.path in li.modified:
-            style = "yellow"
-        text = Text(name + ("/" if _is_dir(data) else ""), style=style)
-        if entry is not None and entry.kind == EntryKind.SYMLINK:
-            text.append(f" → {safe(entry.linkname or '')}", style="dim")
-        elif entry is not None and entry.kind == EntryKind.HARDLINK:
-            text.append(f" ⇒ {safe(entry.linkname or '')}", style="dim")
-        if entry is not None and entry.kind == EntryKind.FILE:
-            text.append(f"  {human(entry.size)}", style="dim")
-        if entry is not None and entry.mode & 0o6000 and not _is_dir(data):
+        status = view.status(data.path, data.deleted)
+        text = Text()
+        text.append(MARKER[status], style=MARKER_STYLE[status])
+        text.append(" ")
+        text.append(safe(data.path.rsplit("/", 1)[-1]) + ("/" if _is_dir(data) else ""), style=STATUS_STYLE[status])
+        if entry is None:
+            return text
+        if entry.kind == EntryKind.SYMLINK:
+            text.append(f" -> {safe(entry.linkname or '')}", style="dim")
+        elif entry.kind == EntryKind.HARDLINK:
+            text.append(f" => {safe(entry.linkname or '')}", style="dim")
+        size = self._row_size(data)
+        if entry.kind == EntryKind.FILE or (_is_dir(data) and size):
+            text.append(f"  {human(size)}", style="dim")
+        text.append(f"  {mode_string(entry)} {entry.uid}:{entry.gid}", style="dim")
+        if entry.mode & 0o6000 and not _is_dir(data):
             text.append("  setuid" if entry.mode & 0o4000 else "  setgid", style="bold red")
-        flagged = self._finding_severity(data)
+        flagged = view.flagged.get(data.path)
         if flagged:
-            text.append("  ●", style=SEVERITY_STYLE[flagged])
+            text.append("  ")
+            text.append(f"!{SEVERITY_LETTER[flagged]}", style=SEVERITY_STYLE[flagged])
         return text
-
-    def _finding_severity(self, data: NodeData) -> str | None:
-        assert self.scan_index is not None
-        from explorer.findings import SEVERITY_RANK
-        entry = data.entry
-        layer = entry.layer if entry is not None else self.layer_index
-        if data.path not in self.scan_index.paths_with_findings.get(layer, ()):
-            return None
-        found = [f for f in self.scan_index.by_layer.get(layer, []) if f.path and
-                 (f.path == data.path or f.path.startswith(data.path.rstrip("/") + "/"))]
-        return max(found, key=lambda f: SEVERITY_RANK[f.severity]).severity if found else None
 
     # -- events -----------------------------------------------------------------------------
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
         event.stop()
         node = event.node
-        if node is not self.root and not node.children:
+        if node.data is not None and node.data.path not in self._loaded:
             self._fill(node)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
         event.stop()
-        if event.node.data is not None:
+        if event.node.data is not None and not event.node.data.more:
             self.post_message(self.FileHighlighted(event.node.data))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
+        event.stop()
+        data = event.node.data
+        if data is not None and data.more and event.node.parent is not None:
+            parent = event.node.parent
+            self._fill(parent)
+            self.call_after_refresh(self._move_to_row, parent, data.more)
+
+    def _move_to_row(self, parent: TreeNode[NodeData], position: int) -> None:
+        if position < len(parent.children):
+            self.move_cursor(parent.children[position])
 
     def action_expand_node(self) -> None:
         node = self.cursor_node
@@ -146,19 +223,24 @@ class FileTree(Tree[NodeData]):
             self.move_cursor(node.parent)
 
     def reveal(self, path: str) -> bool:
-        """Expand down to `path` and put the cursor on it."""
+        """Expand down to `path` and put the cursor on it; False when the current filter hides it."""
+        if self.view is None:
+            return False
         node = self.root
         parts = [p for p in path.split("/") if p]
         current = ""
         for part in parts:
             current += "/" + part
-            if node.allow_expand and not node.children:
-                self._fill(node)
-            node.expand()
-            match = next((c for c in node.children if c.data is not None and c.data.path == current), None)
-            if match is None:
+            folder = node.data.path
+            rows = self.listing(folder)
+            position = next((i for i, d in enumerate(rows) if d.path == current), None)
+            if position is None:
                 return False
-            node = match
+            if folder not in self._loaded or self._loaded[folder] <= position:
+                self._fill(node, upto=position)
+            node.expand()
+            node = next(c for c in node.children if c.data is not None and c.data.path == current
+                        and not c.data.more)
         self.call_after_refresh(self._move_to, node)
         return True
 

@@ -12,10 +12,29 @@ from textual.widgets import DataTable
 from explorer.commands.layers import human
 from explorer.redact import redact_text
 from explorer.textsafe import safe
-from explorer.tui.index import ScanIndex
+from explorer.tui.index import SEVERITY_LETTER, ScanIndex
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
+
+
+def short_created_by(created_by: str) -> str:
+    """The history line as a Dockerfile reader knows it: secrets masked, shell prefixes dropped, one line."""
+    created = " ".join(safe(redact_text(created_by)).split())
+    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
+        if created.startswith(prefix):
+            created = ("RUN " if prefix == "/bin/sh -c " else "") + created[len(prefix):].lstrip()
+    return created
+
+
+def severity_counts(counts: dict[str, int]) -> Text:
+    """`2C 1H 3M`: findings by severity, each in its severity's colour."""
+    text = Text()
+    for severity, n in counts.items():
+        if text:
+            text.append(" ")
+        text.append(f"{n}{SEVERITY_LETTER[severity]}", style=SEVERITY_STYLE[severity])
+    return text
 
 
 class LayerTable(DataTable):
@@ -32,25 +51,21 @@ class LayerTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label, key in (("#", "idx"), ("size", "size"), ("+", "add"), ("~", "mod"), ("-", "del"),
-                           ("!", "find"), ("created by", "cmd")):
+        for label, key in (("#", "idx"), ("size", "size"), ("+added ~mod -del", "changes"),
+                           ("findings", "find"), ("created by", "cmd")):
             self.add_column(label, key=key)
 
     def load(self, index: ScanIndex) -> None:
         self.clear()
+        problems = {p.layer for p in index.analysis.problems}
         for report in index.analysis.layers:
             ch = report.changes
-            worst = index.worst(report.index)
-            count = len(index.by_layer.get(report.index, []))
-            flag = Text(str(count), style=SEVERITY_STYLE[worst]) if worst else Text("")
-            created = " ".join(safe(redact_text(report.ref.created_by)).split())
-            for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
-                if created.startswith(prefix):
-                    created = ("RUN " if prefix == "/bin/sh -c " else "") + created[len(prefix):]
-            self.add_row(Text(str(report.index)), Text(human(report.stats.size), justify="right"),
-                         Text(str(len(ch.added)), style="green"), Text(str(len(ch.modified)), style="yellow"),
-                         Text(str(len(ch.deleted)), style="red"), flag, Text(created[:120]),
-                         key=str(report.index))
+            changes = Text.assemble((f"+{len(ch.added)}", "green"), " ", (f"~{len(ch.modified)}", "yellow"), " ",
+                                    (f"-{len(ch.deleted)}", "red"))
+            number = Text(str(report.index), style="bold red" if report.index in problems else "")
+            self.add_row(number, Text(human(report.stats.size), justify="right"), changes,
+                         severity_counts(index.severity_counts(report.index)),
+                         Text(short_created_by(report.ref.created_by)[:120]), key=str(report.index))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
