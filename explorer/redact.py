@@ -52,24 +52,50 @@ def redact_content(data: bytes) -> bytes:
     return _apply(data, spans) if spans else data
 
 
+MASK_CHUNK = 128 * 1024
+"""Secret rules run over this much content at a time: a regex holds the GIL for a whole call, and the
+preview's worker must not freeze the UI thread for the length of a 4 MiB scan."""
+MASK_OVERLAP = 16 * 1024
+"""Chunks overlap by this much (whole lines when it can), so a secret across a cut is still seen."""
+
+
+def _secret_spans(data: bytes) -> list[tuple[int, int]]:
+    rules = _rules(FILE)
+    if len(data) <= MASK_CHUNK:
+        return rules.scan(data)[1]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(len(data), start + MASK_CHUNK)
+        if end < len(data):
+            cut = data.rfind(b"\n", start + MASK_CHUNK // 2, end)
+            end = cut + 1 if cut != -1 else end
+        spans.extend((a + start, b + start) for a, b in rules.scan(data[start:end])[1])
+        if end >= len(data):
+            return spans
+        back = data.rfind(b"\n", end - MASK_OVERLAP, end - 1)
+        start = back + 1 if back != -1 else end - MASK_OVERLAP
+
+
 def mask_in_place(data: bytes, keep: int = 8) -> tuple[bytes, list[tuple[int, int]]]:
     """File content with every secret the file rules find masked without moving a byte (for the
     preview's text and hex views: offsets and line numbers stay true), and the masked spans.
 
-    A secret keeps at most its first `keep` bytes (a third of it at most); newlines inside it stay."""
-    _matches, spans = _rules(FILE).scan(data)
+    A secret keeps at most its first `keep` bytes (a third of it at most); newlines inside it stay.
+    Big content is scanned in overlapping chunks (see MASK_CHUNK)."""
+    spans = _secret_spans(data)
     if not spans:
         return data, []
     out = bytearray(data)
     done: list[tuple[int, int]] = []
     last = 0
     for start, end in sorted(set(spans)):
-        if start < last:
+        if end <= last:
             continue
         shown = min(keep, (end - start) // 3)
-        for i in range(start + shown, end):
+        for i in range(max(start + shown, last), end):
             if out[i] not in (0x0A, 0x0D):
                 out[i] = 0x2A  # '*'
-        done.append((start, end))
+        done.append((max(start, last), end))
         last = end
     return bytes(out), done

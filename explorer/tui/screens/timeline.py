@@ -14,14 +14,19 @@ from explorer.commands.layers import human
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.timeline import Version
 from explorer.redact import redact_text
+from explorer.reports.imageconfig import instruction
 from explorer.textsafe import safe
 
 CHANGE_STYLE = {"added": "green", "modified": "yellow", "unchanged": "dim", "deleted": "red"}
 
 
-def created_by(analysis: ImageAnalysis, layer: int, width: int = 200) -> str:
-    """The layer's `created_by`, redacted, escaped, on one line, at most `width` characters."""
-    text = " ".join(safe(redact_text(analysis.layers[layer].ref.created_by)).split())
+def created_by(analysis: ImageAnalysis, layer: int, width: int = 200, short: bool = False) -> str:
+    """The layer's `created_by`, redacted, escaped, on one line, at most `width` characters; `short`:
+    as a Dockerfile instruction (`RUN make` for `/bin/sh -c make`)."""
+    text = analysis.layers[layer].ref.created_by
+    if short:
+        text = instruction(text)[0]
+    text = " ".join(safe(redact_text(text)).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -35,7 +40,7 @@ def version_row(analysis: ImageAnalysis, version: Version, current: bool = False
         row.append(f"{size:>9}  ")
     else:
         row.append(f"{safe(version.detail)[:20]:>9}  ", style="red")
-    row.append(created_by(analysis, version.layer, width), style="dim")
+    row.append(created_by(analysis, version.layer, width, short=True), style="dim")
     return row
 
 

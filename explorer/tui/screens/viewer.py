@@ -32,7 +32,7 @@ from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
 
-WINDOW = 4 * 1024 * 1024
+WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
 TEXT_CAP = 1024 * 1024
 """Bytes shown as text (the hex view shows the rest)."""
@@ -76,16 +76,16 @@ class FileViewer(Screen[None]):
         Binding("m", "next_match", "Next match", id="preview.match",
                 tooltip="Go to the next finding or masked secret in the text"),
         Binding("greater_than_sign", "window(1)", "Next window", show=False, id="preview.window-next",
-                tooltip="Hex view of a big file: the next 4 MiB"),
+                tooltip="Hex view of a big file: the next 2 MiB"),
         Binding("less_than_sign", "window(-1)", "Prev window", show=False, id="preview.window-prev",
-                tooltip="Hex view of a big file: the previous 4 MiB"),
+                tooltip="Hex view of a big file: the previous 2 MiB"),
     ]
     DEFAULT_CSS = """
     FileViewer #meta { height: auto; max-height: 8; padding: 0 1; background: $boost; }
     FileViewer #body { height: 1fr; }
     FileViewer #content { width: 1fr; border: round $accent; }
     FileViewer #side { width: 60; }
-    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; }
+    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
     """
 
@@ -102,6 +102,7 @@ class FileViewer(Screen[None]):
         self.current: Loaded | None = None
         self.diff_title = ""
         self._request = 0
+        self._pick_view = True
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -135,9 +136,11 @@ class FileViewer(Screen[None]):
         self.versions = versions
         self._show_timeline()
 
-    def load(self, entry: FileEntry, offset: int) -> None:
+    def load(self, entry: FileEntry, offset: int, pick_view: bool = True) -> None:
+        """Read a window of `entry` in a worker; `pick_view`: show binary content as hex."""
         self._request += 1
         self.loaded = False
+        self._pick_view = pick_view
         self._read(entry, offset, self._request)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
@@ -179,6 +182,21 @@ class FileViewer(Screen[None]):
                              f"x: hex view (pages through all of it)", style="yellow italic"))
         return Lines(rows)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def _decode(self, loaded: Loaded, request: int) -> None:
+        """Text lines of a copy first shown as hex (`x`), built off the UI thread."""
+        lines = self._text_lines(loaded, highlight=False)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._decoded, loaded, lines, request)
+
+    def _decoded(self, loaded: Loaded, lines: Lines, request: int) -> None:
+        if request != self._request or self.current is not loaded:
+            return
+        loaded.text = lines
+        self.loaded = True
+        if self.mode == "text":
+            self._show_content()
+
     def _failed(self, message: str, request: int) -> None:
         if request != self._request:
             return
@@ -192,13 +210,13 @@ class FileViewer(Screen[None]):
         self.entry = loaded.entry
         if self.mode == "diff":
             self.mode = "text"
-        if loaded.binary and self.mode == "text" and loaded.offset == 0:
+        if loaded.binary and self.mode == "text" and self._pick_view:
             self.mode = "hex"
+        self.loaded = True
         self._show_content()
         self._show_meta()
         self._show_timeline()
         self._show_matches()
-        self.loaded = True
 
     def _highlighted(self, loaded: Loaded, lines: Lines, request: int) -> None:
         if request != self._request or self.current is not loaded:
@@ -230,7 +248,10 @@ class FileViewer(Screen[None]):
         if loaded is None:
             return
         if self.mode == "text" and loaded.text is None:
-            loaded.text = self._text_lines(loaded, highlight=False)
+            self._placeholder("decoding as text…")
+            self.loaded = False
+            self._decode(loaded, self._request)
+            return
         if self.mode == "text":
             view.set_lines(loaded.text, self._marks())
             view.border_title = "text" + (f" · {loaded.language}" if loaded.language else "")
@@ -301,7 +322,7 @@ class FileViewer(Screen[None]):
             current = version.entry is self.entry
             if current:
                 cursor = i
-            rows.append(version_row(self.analysis, version, current, 30))
+            rows.append(version_row(self.analysis, version, current, 28))
         view.set_lines(Lines(rows), cursor=cursor)
         view.go_to(cursor, center=False)
 
@@ -365,7 +386,7 @@ class FileViewer(Screen[None]):
             return
         self.mode = "hex" if self.mode != "hex" else "text"
         if self.mode == "text" and self.current.offset:
-            self.load(self.entry, 0)
+            self.load(self.entry, 0, pick_view=False)
             return
         self._show_content()
         self._show_meta()
@@ -379,7 +400,7 @@ class FileViewer(Screen[None]):
         if offset < 0 or offset >= max(1, loaded.entry.size):
             return
         self._placeholder(f"reading bytes {offset:,}–{min(offset + WINDOW, loaded.entry.size):,}…")
-        self.load(loaded.entry, offset)
+        self.load(loaded.entry, offset, pick_view=False)
 
     def _readable_index(self) -> tuple[list[Version], int]:
         readable = readable_versions(self.versions)
