@@ -118,7 +118,11 @@ class LineView(ScrollView, can_focus=True):
         console = self.app.console
         gutter_w = self._gutter_width()
         text = self.lines.row(row)
-        body = Strip(list(text.render(console, end="")), text.cell_len)
+        segments = text.render(console, end="")
+        if text.style:  # Text.render leaves the Text's own (base) style out
+            base_style = console.get_style(text.style)
+            segments = Segment.apply_style(segments, base_style)
+        body = Strip(list(segments), text.cell_len)
         body = body.crop(scroll_x, scroll_x + max(0, width - gutter_w))
         segments = []
         if gutter_w:

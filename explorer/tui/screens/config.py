@@ -247,7 +247,7 @@ class ConfigView(Screen[int | None]):
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
         if not self.query(f"#{tab}"):
-            self.notify(f"this image has no {tab} document")
+            self.notify(f"this image has no {tab} document", markup=False)
             return
         tabs.active = tab
         self._active_view()[1].focus()

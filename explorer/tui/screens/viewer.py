@@ -350,7 +350,7 @@ class FileViewer(Screen[None]):
     def _version_chosen(self, message: LineView.Chosen) -> None:
         version = self.versions[message.row]
         if not version.readable:
-            self.notify(Text(f"layer {version.layer} deleted this path: its older copies stay readable"))
+            self.notify(f"layer {version.layer} deleted this path: its older copies stay readable", markup=False)
             return
         self.load(version.entry, 0)
 

@@ -1,0 +1,55 @@
+"""The config for people: Dockerfile-like settings with secrets masked, history as a Dockerfile,
+raw JSON redacted — everything escaped."""
+
+from __future__ import annotations
+
+import json
+
+from explorer.findings import Finding
+from explorer.model import HistoryEntry, ImageConfig
+from explorer.reports.imageconfig import config_rows, dockerfile, instruction, locate, redacted_json
+
+TOKEN = "ghp_Zq8ZkX4mP2vR7tY9wB3nL6hJ1sD5fG0aQ2eC"
+
+
+def config_finding(rule: str, evidence: str, line: int | None = None, category: str = "misconfig") -> Finding:
+    return Finding(rule_id=rule, category=category, severity="medium", title="t", source="config", layer=None,
+                   path=None, line=line, in_final_image=True, evidence=evidence, created_by="")
+
+
+def test_history_entries_become_dockerfile_lines():
+    assert instruction("/bin/sh -c #(nop)  ENV A=1") == ("ENV A=1", "")
+    assert instruction("RUN |1 NPM_TOKEN=x /bin/sh -c npm ci # buildkit") == ("RUN npm ci", "NPM_TOKEN=x")
+    assert instruction("/bin/bash -o pipefail -c make") == ("RUN /bin/bash -o pipefail -c make", "")
+    assert instruction("something odd") == ("# something odd", "")
+    config = ImageConfig(id="sha256:x", history=(
+        HistoryEntry("/bin/sh -c echo " + TOKEN + " \x1b[2J", layer=0),
+        HistoryEntry("|1 API_TOKEN=" + TOKEN + " /bin/sh -c #(nop) ARG API_TOKEN", empty_layer=True)))
+    lines = dockerfile(config)
+    assert [(l.position, l.layer) for l in lines] == [(1, 0), (2, None)]
+    assert lines[0].instruction.startswith("RUN echo ghp_") and TOKEN not in lines[0].instruction
+    assert "\\x1b[2J" in lines[0].instruction and "\x1b" not in lines[0].instruction
+    assert lines[1].instruction == "ARG API_TOKEN" and TOKEN not in lines[1].build_args
+
+
+def test_config_rows_mask_secret_values_and_locate_findings():
+    config = ImageConfig(id="sha256:x", user="", env=("PATH=/bin", "DB_PASSWORD=correcthorsebatterystaple1",
+                                                      "PLAIN=" + TOKEN),
+                         labels=(("maintainer", "[b]me[/b]"),), volumes=("/var/run/docker.sock",))
+    flagged = config_finding("secret.github-pat", "PLAIN=ghp_Zq8Z***", 3, "secret")
+    rows = config_rows(config, [flagged])
+    text = "\n".join(r.text for r in rows)
+    assert "correcthorsebatterystaple1" not in text and TOKEN not in text and "ENV PATH=/bin" in text
+    assert 'LABEL maintainer="[b]me[/b]"' in text and "# no USER: runs as root" in text
+    assert rows[locate(rows, flagged)].text.startswith("ENV PLAIN=ghp_")
+    assert rows[locate(rows, config_finding("v", "VOLUME /var/run/docker.sock"))].kind == "volume"
+    assert rows[locate(rows, config_finding("u", "no USER set"))].kind == "user"
+
+
+def test_raw_json_is_pretty_redacted_and_escaped():
+    raw = json.dumps({"config": {"Env": ["API_TOKEN=" + TOKEN], "Labels": {"db.password": "hunter2hunter2x",
+                                                                          "k\u202e": "v"}}}).encode()
+    text = "\n".join(redacted_json(raw))
+    assert TOKEN not in text and "hunter2hunter2x" not in text and '"Env": [' in text
+    assert "\u202e" not in text
+    assert redacted_json(b"not json \x1b[31m") == ["not json \\x1b[31m"]
