@@ -227,7 +227,9 @@ class ExplorerApp(App[None]):
             self._show_view(message.view, message.reveal)
 
     def _show_view(self, view: LayerView, reveal: str | None) -> None:
-        self.query_one(FileTree).show(view, self.tree_filter)
+        tree = self.query_one(FileTree)
+        if tree.view is not view or tree.filter != self.tree_filter:
+            tree.show(view, self.tree_filter)
         if reveal:
             self._reveal(reveal)
         self._prewarm(view.layer)
@@ -247,15 +249,23 @@ class ExplorerApp(App[None]):
         """Put the tree's cursor on `path`, clearing the file filters if they hide it."""
         tree = self.query_one(FileTree)
         if tree.reveal(path):
+            self.call_after_refresh(self._details_at_cursor)
             return True
         if not self.tree_filter.everything:
             self.tree_filter = TreeFilter()
             tree.refilter(self.tree_filter)
-            self.notify(Text(f"Filters cleared to show {safe(path)}"))
+            self.notify(f"Filters cleared to show {safe(path)}", markup=False)
             if tree.reveal(path):
+                self.call_after_refresh(self._details_at_cursor)
                 return True
-        self.notify(Text(f"{safe(path)} is not visible at layer {tree.layer_index}"))
+        self.notify(f"{safe(path)} is not visible at layer {tree.layer_index}", markup=False)
         return False
+
+    def _details_at_cursor(self) -> None:
+        """The cursor's file in the details pane (a jump may land where the cursor already was: no highlight event)."""
+        data = self._cursor_data()
+        if data is not None and self.scan_index is not None:
+            self.query_one(Details).show_file(self.scan_index, data.path, data.entry, data.deleted)
 
     def show_copy(self, layer: int, path: str) -> None:
         """Select `layer` and put the file tree's cursor on `path` there (findings, search results)."""
@@ -295,7 +305,7 @@ class ExplorerApp(App[None]):
             self.open_config(finding)
             return
         if finding.layer is None:
-            self.notify(Text(f"{finding.rule_id}: {safe(finding.evidence)}"), title="config finding")
+            self.notify(f"{safe(finding.rule_id)}: {safe(finding.evidence)}", title="config finding", markup=False)
             return
         if finding.path:
             self.show_copy(finding.layer, finding.path)
@@ -406,12 +416,12 @@ class ExplorerApp(App[None]):
         try:
             where, tally = export_copy(self.scan_index.analysis, entry, as_of, dest)
         except Exception as exc:  # noqa: BLE001 - ExplorerError or OSError: said in the UI
-            self.call_from_thread(self.notify, Text(f"export failed: {safe(str(exc))}"), severity="error",
-                                  timeout=10)
+            self.call_from_thread(self.notify, f"export failed: {safe(str(exc))}", severity="error",
+                                  timeout=10, markup=False)
             return
-        message = Text(f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} "
-                       f"symlinks; {tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
-        self.call_from_thread(self.notify, message, title="exported", timeout=10)
+        message = (f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} symlinks; "
+                   f"{tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
+        self.call_from_thread(self.notify, message, title="exported", timeout=10, markup=False)
 
     def action_config(self) -> None:
         self.open_config(None)

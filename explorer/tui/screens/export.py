@@ -48,7 +48,7 @@ class ExportScreen(ModalScreen[str | None]):
     def __init__(self, entry: FileEntry, layer: int, default: str | None = None) -> None:
         super().__init__()
         self.entry = entry
-        self.layer = layer
+        self.as_of = layer
         self.default = default if default is not None else os.getcwd()
 
     def compose(self) -> ComposeResult:
@@ -56,7 +56,7 @@ class ExportScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = "Export a copy"
             yield Static(Text.assemble(f"Write the {what} ", (safe(self.entry.path), "bold"),
-                                       f" as it is in layer {self.layer} into this folder (nothing is "
+                                       f" as it is in layer {self.as_of} into this folder (nothing is "
                                        "overwritten; setuid bits and device nodes are dropped):"))
             yield Input(value=self.default, id="dest")
 

@@ -141,7 +141,10 @@ class SearchScreen(ModalScreen[FileEntry | None]):
     def on_key(self, event) -> None:
         if event.key == "down" and self.query_one("#query", Input).has_focus and self.found:
             event.stop()
-            self.query_one(OptionList).focus()
+            results = self.query_one(OptionList)
+            results.focus()
+            if results.highlighted is None:
+                results.highlighted = 0
 
     @on(OptionList.OptionSelected, "#results")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
