@@ -114,8 +114,13 @@ class ImageAnalysis:
                     return self.read(lower, limit, offset)
         if target.kind != EntryKind.FILE:
             return b""
-        ref = self.layers[target.layer].ref
-        with self.source.open_layer(ref) as blob:
+        report = self.layers[target.layer]
+        with self.source.open_layer(report.ref) as blob:
+            if report.stats.compression == "none" and target.data_offset >= 0 and blob.seekable():
+                # an uncompressed layer: the content sits at data_offset, no need to walk the tar to it
+                blob.seek(target.data_offset + offset)
+                left = max(0, target.size - offset)
+                return blob.read(left if limit is None else min(limit, left))
             return read_member(blob, target.member, limit, offset)
 
     def entries(self) -> Iterator[FileEntry]:

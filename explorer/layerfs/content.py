@@ -130,7 +130,9 @@ def diff_copies(old: bytes, new: bytes, old_label: str, new_label: str,
     out = [DiffLine("=", f"--- {safe(old_label)}"), DiffLine("=", f"+++ {safe(new_label)}"), *notes]
     body = list(difflib.unified_diff(a, b, lineterm="", n=3))[2:]
     if not body:
-        out.append(DiffLine("!", "no difference in the compared content"))
+        cut = len(out) > 2 + binary or (old_size is not None and new_size is not None and old_size != new_size)
+        out.append(DiffLine("!", "no difference in the compared part: the copies differ after it" if cut
+                            else "no difference"))
     for line in body:
         kind = line[:1] if line[:1] in "+- @" else " "
         out.append(DiffLine(kind, line))

@@ -252,6 +252,7 @@ class FileViewer(Screen[None]):
             self.loaded = False
             self._decode(loaded, self._request)
             return
+        view.show_gutter = self.mode == "text"  # hex rows carry their offset
         if self.mode == "text":
             view.set_lines(loaded.text, self._marks())
             view.border_title = "text" + (f" · {loaded.language}" if loaded.language else "")
@@ -331,7 +332,9 @@ class FileViewer(Screen[None]):
         rows = []
         self._match_lines: list[int | None] = []
         for f in self._copy_findings():
-            row = Text(f"{f.severity:<8} ", style=SEVERITY_MARK[f.severity] + Style(bold=True))
+            row = Text()
+            row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
+            row.append(" ")
             row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {safe(f.evidence)[:80]}")
             rows.append(row)
             self._match_lines.append(f.line - 1 if f.line else None)
@@ -473,6 +476,7 @@ class FileViewer(Screen[None]):
         if request != self._request or self.mode != "diff":
             return
         view = self.query_one("#content", LineView)
+        view.show_gutter = True
         view.set_lines(lines)
         view.border_title = f"diff · {self.diff_title}"
         self.loaded = True
