@@ -34,13 +34,24 @@ def looks_binary(data: bytes) -> bool:
     return False
 
 
+MAX_LINE = 4000
+"""Characters shown of one line (a minified file is one huge line; the hex view shows all of it)."""
+
+
 def text_lines(data: bytes) -> list[str]:
-    """Decoded lines, tabs expanded, a CR before the newline dropped, control characters escaped."""
+    """Decoded lines, tabs expanded, a CR before the newline dropped, control characters escaped,
+    lines cut at MAX_LINE characters."""
     text = data.decode("utf-8", "replace")
     lines = text.split("\n")
     if lines and lines[-1] == "" and len(lines) > 1:
         lines.pop()
-    return [safe(line.removesuffix("\r").expandtabs(4)) for line in lines]
+    return [_line(line) for line in lines]
+
+
+def _line(line: str) -> str:
+    if len(line) > MAX_LINE:
+        return safe(line[:MAX_LINE].expandtabs(4)) + f" … ({len(line) - MAX_LINE} more characters)"
+    return safe(line.removesuffix("\r").expandtabs(4))
 
 
 def hex_row(data: bytes, offset: int) -> str:

@@ -73,3 +73,10 @@ def test_diff_is_masked_and_bounded():
     assert any("compared its first" in n for n in notes)
     binary = [d for d in diff_copies(b"\x00AB", b"\x00AC", "x", "y") if d.kind in "+-!"]
     assert binary[0].text.startswith("binary content") and binary[1].text.startswith("-00000000")
+
+
+def test_a_huge_line_is_cut():
+    from explorer.layerfs.content import MAX_LINE
+
+    [line] = text_lines(b"a" * (MAX_LINE + 10))
+    assert line == "a" * MAX_LINE + " … (10 more characters)"

@@ -37,7 +37,8 @@ WINDOW = 2 * 1024 * 1024
 TEXT_CAP = 1024 * 1024
 """Bytes shown as text (the hex view shows the rest)."""
 HIGHLIGHT_CAP = 512 * 1024
-"""Text longer than this is shown without syntax highlighting."""
+HIGHLIGHT_LINES = 20000
+"""Text longer than this (bytes or lines) is shown without syntax highlighting."""
 SEVERITY_MARK = {"critical": Style(bgcolor="#5f0000"), "high": Style(bgcolor="#5f0000"),
                  "medium": Style(bgcolor="#5f5f00"), "low": Style(bgcolor="grey30"), "info": Style(bgcolor="grey30")}
 SECRET_MARK = Style(bgcolor="#3a0050")
@@ -164,23 +165,33 @@ class FileViewer(Screen[None]):
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._highlighted, loaded, highlighted, request)
 
-    def _text_lines(self, loaded: Loaded, highlight: bool) -> Lines:
+    @staticmethod
+    def _text_lines(loaded: Loaded, highlight: bool) -> Lines:
+        """The text rows, built on demand from escaped strings (a million short lines cost a list of
+        strings, not a million Text objects); highlighted rows are kept when the text is small."""
         lines = text_lines(loaded.data[:TEXT_CAP])
-        if highlight:
+        styled: list[Text] | None = None
+        if highlight and len(lines) <= HIGHLIGHT_LINES:
             from rich.syntax import Syntax
             code = "\n".join(lines)
             syntax = Syntax(code, loaded.language, theme="monokai", background_color="default")
-            rows = syntax.highlight(code).split("\n", allow_blank=True)[: len(lines)]
-        else:
-            rows = [Text(line) for line in lines]
-        for number in loaded.masked_lines:
-            if number < len(rows):
-                rows[number].highlight_regex(_MASK_RUN, "bold reverse magenta")
+            styled = syntax.highlight(code).split("\n", allow_blank=True)[: len(lines)]
+        masked = loaded.masked_lines
+        note = None
         if len(loaded.data) > TEXT_CAP or loaded.entry.size > len(loaded.data):
             shown = min(len(loaded.data), TEXT_CAP)
-            rows.append(Text(f"… showing the first {human(shown)} of {human(loaded.entry.size)} as text; "
-                             f"x: hex view (pages through all of it)", style="yellow italic"))
-        return Lines(rows)
+            note = Text(f"… showing the first {human(shown)} of {human(loaded.entry.size)} as text; "
+                        f"x: hex view (pages through all of it)", style="yellow italic")
+
+        def build(i: int) -> Text:
+            if i >= len(lines):
+                return note or Text()
+            row = styled[i].copy() if styled is not None and i < len(styled) else Text(lines[i])
+            if i in masked:
+                row.highlight_regex(_MASK_RUN, "bold reverse magenta")
+            return row
+        return Lines(count=len(lines) + (note is not None), build=build,
+                     width=max(map(len, lines), default=0))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _decode(self, loaded: Loaded, request: int) -> None:
