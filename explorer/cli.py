@@ -28,8 +28,17 @@ def _parser() -> argparse.ArgumentParser:
                              "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
 
+    def speed_args(sp):
+        sp.add_argument("--no-cache", action="store_true",
+                        help="neither use nor fill the layer-result cache ($EXPLORER_CACHE_DIR, else "
+                             "$XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
+        sp.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
+                        help="worker processes reading layers (default: one per core, for big images; "
+                             "1: everything in this process)")
+
     sp = sub.add_parser("open", help="the Textual UI on an image")
     image_arg(sp)
+    speed_args(sp)
     sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
 
     sp = sub.add_parser("scan", help="run every detector over every layer")
@@ -43,16 +52,19 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--ignore-file", metavar="FILE",
                     help="accepted findings (default: .explorer-ignore in the current folder, if present)")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    speed_args(sp)
 
     sp = sub.add_parser("layers", help="per-layer summary, efficiency, wasted bytes")
     image_arg(sp)
     sp.add_argument("--format", choices=("table", "json"), default="table")
+    speed_args(sp)
 
     sp = sub.add_parser("tree", help="list the merged tree as of a layer, or one layer's changes")
     image_arg(sp)
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the last)")
     sp.add_argument("--changes", action="store_true", help="only what layer N added, modified and deleted")
     sp.add_argument("--format", choices=("text", "json"), default="text")
+    speed_args(sp)
 
     sp = sub.add_parser("extract", help="write a file (or folder) as it was in layer N")
     image_arg(sp)
@@ -60,6 +72,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
     return p
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of jobs")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

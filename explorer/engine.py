@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
                                      ScanOptions)
 from explorer.findings import Finding, Match, dedupe_and_sort
-from explorer.layerfs import ImageAnalysis, analyze
-from explorer.layerfs.analysis import ProgressFn
-from explorer.model import FileEntry, LayerRef, Problem
+from explorer.cache import LayerCache
+from explorer.layerfs import ImageAnalysis
+from explorer.layerfs.analysis import ProgressFn, stack
+from explorer.layerjobs import read_layers
+from explorer.layerpass import failure as _failure, settings_key
+from explorer.model import FileEntry, Problem
 from explorer.redact import redact_text
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
@@ -31,6 +32,9 @@ class DetectorSet:
     rules_sha256: str = ""
     catalog: list[dict] = field(default_factory=list)
     """Every rule id the detectors can emit: {id, category, severity, title, description}."""
+    factory: Callable[[], "DetectorSet"] | None = None
+    """A picklable way to build this same set again (in a worker process); None: layers are read
+    in this process only."""
 
 
 @dataclass
@@ -40,60 +44,8 @@ class ScanResult:
     detectors: DetectorSet
     errors: list[str] = field(default_factory=list)
     """Detector failures (a detector that raised on one file); the scan went on."""
-
-
-def _failure(detector, where: str, exc: Exception) -> str:
-    return (f"{detector.name or type(detector).__name__} failed on {where}: "
-            f"{type(exc).__name__}: {safe(str(exc))[:200]}")
-
-
-class _Collector:
-    """The LayerVisitor: asks each file detector, hands wanted bytes to those that asked.
-
-    Detection runs on a worker thread while the walker goes on decompressing, parsing and hashing
-    (YARA, hashlib and the decompressors release the GIL, so two cores are both busy). At most
-    PENDING_BYTES of file content wait for it, so memory stays bounded.
-    """
-
-    PENDING_BYTES = 64 * 1024 * 1024
-
-    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
-        self.detectors = detectors
-        self.out = out
-        self.errors = errors
-        self._wanting: list[FileDetector] = []
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
-        self._budget = threading.Condition()
-        self._pending = 0
-
-    def wants(self, entry: FileEntry) -> bool:
-        self._wanting = [d for d in self.detectors if d.wants(entry)]
-        return bool(self._wanting)
-
-    def visit(self, entry: FileEntry, data: bytes) -> None:
-        cost = len(data) + 4096
-        with self._budget:
-            while self._pending and self._pending + cost > self.PENDING_BYTES:
-                self._budget.wait()
-            self._pending += cost
-        self._pool.submit(self._run, list(self._wanting), entry, data, cost)
-
-    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
-        try:
-            for detector in detectors:
-                try:
-                    for match in detector.scan(entry, data):
-                        self.out.append((entry, match))
-                except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-                    self.errors.append(_failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
-        finally:
-            with self._budget:
-                self._pending -= cost
-                self._budget.notify_all()
-
-    def finish(self) -> None:
-        """Wait until every handed-over file has been scanned."""
-        self._pool.shutdown(wait=True)
+    cached_layers: list[int] = field(default_factory=list)
+    """Layers whose results came from the layer cache (their blobs were only hashed, not read)."""
 
 
 PROBLEM_RULES = {
@@ -131,21 +83,25 @@ def _redacted(finding: Finding) -> Finding:
     return dataclasses.replace(finding, created_by=redact_text(finding.created_by), evidence=evidence)
 
 
+def analyze_image(source: ImageSource, progress: ProgressFn | None = None, *, cache: LayerCache | None = None,
+                  jobs: int | None = 1) -> ImageAnalysis:
+    """`layerfs.analyze` with the layer cache and worker processes: the layers, no detectors."""
+    outcomes = read_layers(source, [], settings=settings_key([]), progress=progress, cache=cache, jobs=jobs)
+    return stack(source, [o.walk for o in outcomes])
+
+
 def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = ScanOptions(),
-         progress: ProgressFn | None = None) -> ScanResult:
-    """Read every layer once, feeding the file detectors as it streams, then run the others."""
-    raw: list[tuple[FileEntry, Match]] = []
-    errors: list[str] = []
-    collector = _Collector(detectors.file, raw, errors) if detectors.file else None
+         progress: ProgressFn | None = None, *, cache: LayerCache | None = None, jobs: int | None = 1) -> ScanResult:
+    """Read every layer once, feeding the file detectors as it streams, then run the others.
 
-    def visitor_for(_ref: LayerRef):
-        return collector
-
-    try:
-        analysis = analyze(source, visitor_for=visitor_for, progress=progress)
-    finally:
-        if collector is not None:
-            collector.finish()
+    `cache`: reuse (and store) per-layer results; `jobs`: worker processes for the layers
+    (1: all in this process; None: as many as cores when there is enough to read)."""
+    outcomes = read_layers(source, detectors.file, factory=detectors.factory, rules=detectors.rules_sha256,
+                           settings=settings_key(detectors.file, options.disabled), progress=progress,
+                           cache=cache, jobs=jobs)
+    raw: list[tuple[FileEntry, Match]] = [pair for o in outcomes for pair in o.matches]
+    errors: list[str] = [e for o in outcomes for e in o.errors]
+    analysis = stack(source, [o.walk for o in outcomes])
     findings: list[Finding] = []
 
     def file_finding(entry: FileEntry, match: Match) -> Finding:
@@ -184,7 +140,8 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]
     findings = [_redacted(f) for f in findings]
-    return ScanResult(analysis=analysis, findings=dedupe_and_sort(findings), detectors=detectors, errors=errors)
+    return ScanResult(analysis=analysis, findings=dedupe_and_sort(findings), detectors=detectors, errors=errors,
+                      cached_layers=[i for i, o in enumerate(outcomes) if o.cached])
 
 
 def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None]]:
@@ -207,4 +164,4 @@ def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None
     return progress, bar.stop
 
 
-__all__ = ["DetectorSet", "ScanResult", "scan", "stderr_progress", "problem_catalog", "Problem"]
+__all__ = ["DetectorSet", "ScanResult", "analyze_image", "scan", "stderr_progress", "problem_catalog", "Problem"]

@@ -15,6 +15,18 @@ DIVE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "div
 """dive's test images, kept outside the repo (`../shared/fixtures/dive`)."""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_layer_cache(tmp_path_factory):
+    """Command-line runs in the tests use a layer cache of their own, never the user's."""
+    old = os.environ.get("EXPLORER_CACHE_DIR")
+    os.environ["EXPLORER_CACHE_DIR"] = str(tmp_path_factory.mktemp("layer-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EXPLORER_CACHE_DIR", None)
+    else:
+        os.environ["EXPLORER_CACHE_DIR"] = old
+
+
 @pytest.fixture
 def dive_image():
     """Path of one of dive's test images; without the fixtures the test is skipped, or fails under CI."""

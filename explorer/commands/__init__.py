@@ -16,6 +16,25 @@ def opened(args) -> ImageSource:
         source.close()
 
 
+@contextlib.contextmanager
+def layer_cache(args):
+    """The layer-result cache the command line asked for (None with --no-cache); says on stderr when
+    it could not be used."""
+    import sys
+
+    from explorer.cache import LayerCache
+
+    cache = None if getattr(args, "no_cache", False) else LayerCache()
+    try:
+        yield cache
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.warning:
+                from explorer.textsafe import safe
+                print(f"explorer: warning: {safe(cache.warning)}", file=sys.stderr)
+
+
 BAD_INPUT_PROBLEMS = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
 """Problems that make the image bad input (exit 2) although everything readable is still shown."""
 

@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from explorer.cli import dump_json
-from explorer.commands import exit_status, opened, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, warn_problems
 from explorer.errors import ExplorerError
-from explorer.layerfs import analyze
+from explorer.engine import analyze_image
 from explorer.model import EntryKind, FileEntry
 from explorer.reports.image import layers_document
 from explorer.textsafe import safe
@@ -27,8 +27,8 @@ def human(n: int) -> str:
 
 
 def run_layers(args) -> int:
-    with opened(args) as source:
-        analysis = analyze(source)
+    with opened(args) as source, layer_cache(args) as cache:
+        analysis = analyze_image(source, cache=cache, jobs=args.jobs)
         warn_problems(analysis.problems, sys.stderr)
         doc = layers_document(analysis)
     if args.format == "json":
@@ -68,8 +68,8 @@ def _entry_json(entry: FileEntry) -> dict:
 
 
 def run_tree(args) -> int:
-    with opened(args) as source:
-        analysis = analyze(source)
+    with opened(args) as source, layer_cache(args) as cache:
+        analysis = analyze_image(source, cache=cache, jobs=args.jobs)
         warn_problems(analysis.problems, sys.stderr)
         n = len(analysis.layers)
         layer = n - 1 if args.layer is None else args.layer

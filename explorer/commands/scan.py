@@ -9,7 +9,7 @@ import sys
 
 from rich.console import Console
 
-from explorer.commands import exit_status, opened, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan, stderr_progress
@@ -29,10 +29,10 @@ def run_scan(args) -> int:
     ignores = load_ignore_file(args.ignore_file)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules))
     detectors = build_detectors(options)
-    with opened(args) as source:
+    with opened(args) as source, layer_cache(args) as cache:
         progress, stop = stderr_progress(not args.no_progress)
         try:
-            result = scan(source, detectors, options, progress=progress)
+            result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs)
         finally:
             stop()
         warn_problems(result.analysis.problems, sys.stderr)

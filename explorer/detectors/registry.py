@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from explorer.detectors.base import ScanOptions
@@ -42,4 +43,5 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
                                key=lambda r: r["id"])
     versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)
     detectors.rules_sha256 = hashlib.sha256((yara.rules_sha256 + "\0" + versions).encode()).hexdigest()
+    detectors.factory = functools.partial(build_detectors, options)
     return detectors

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
-from explorer.layerfs.walker import LayerVisitor, read_member, walk_layer
+from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
 from explorer.sources import ImageSource
 
 
@@ -128,26 +128,35 @@ class ImageAnalysis:
             yield from report.entries
 
 
+def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None = None,
+               progress: ProgressFn | None = None) -> WalkResult:
+    """One streaming pass over one layer blob; a blob that cannot be opened is reported as missing."""
+    cb = (lambda n: progress(ref.index, n, ref.compressed_size)) if progress else None
+    try:
+        blob = source.open_layer(ref)
+    except Exception as exc:  # noqa: BLE001 - a missing blob is reported, the rest still read
+        result = WalkResult(LayerStats(index=ref.index, complete=False))
+        result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
+        return result
+    return walk_layer(blob, ref, visitor, cb)
+
+
 def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor | None] | None = None,
             progress: ProgressFn | None = None) -> ImageAnalysis:
     """Read every layer once, in order, and stack them."""
+    return stack(source, (read_layer(source, ref, visitor_for(ref) if visitor_for else None, progress)
+                          for ref in source.layers))
+
+
+def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
+    """Stack the layers' walk results (one per `source.layers`, in that order) into the image."""
     reports: list[LayerReport] = []
     problems: list[Problem] = list(source.problems)
     tree = Tree()
     fates: dict[tuple[int, str], Fate] = {}
     eff = _Efficiency()
 
-    for ref in source.layers:
-        visitor = visitor_for(ref) if visitor_for else None
-        cb = (lambda n, _r=ref: progress(_r.index, n, _r.compressed_size)) if progress else None
-        try:
-            blob = source.open_layer(ref)
-        except Exception as exc:  # noqa: BLE001 - a missing blob is reported, the rest still read
-            problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
-            stats = LayerStats(index=ref.index, complete=False)
-            reports.append(LayerReport(ref, stats, []))
-            continue
-        result = walk_layer(blob, ref, visitor, cb)
+    for ref, result in zip(source.layers, results):
         problems.extend(result.problems)
         _link_lower_hardlinks(result.entries, tree)
         report = LayerReport(ref, result.stats, result.entries)

@@ -1,0 +1,191 @@
+"""Every layer's outcome, from the cache or from one pass, in parallel worker processes when it pays.
+
+1. Cache look-up by what the image claims (diff_id, blob digest) plus rule set, code and settings.
+   A row found is taken only once the stored blob hashes to the digest it was written for
+   (`explorer.cache` explains why); the hashing runs in threads, one blob each.
+2. The layers left are read: in this process (`jobs=1`, or little to read), or in worker
+   processes (forkserver: nothing is forked from a process that runs threads). Each worker opens
+   the blob itself from the source's blob store, builds its own detectors from the picklable
+   factory, and sends back the encoded outcome, which is also what the cache stores.
+3. Outcomes come back in layer order whatever order the workers finished in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import queue
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from typing import Callable
+
+from explorer.cache import LayerCache
+from explorer.layerfs.analysis import ProgressFn
+from explorer.layerfs.stream import CHUNK
+from explorer.layerpass import LayerOutcome, decode, encode, read_outcome
+from explorer.model import LayerRef
+from explorer.sources import ImageSource
+
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""With `jobs=None` (automatic), worker processes start only when this much is left to read:
+below it, starting them costs more than it saves."""
+
+
+def auto_jobs(refs: list[LayerRef], jobs: int | None) -> int:
+    if jobs is not None:
+        return max(1, min(jobs, len(refs)))
+    if sum(max(r.compressed_size, 0) for r in refs) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(len(refs), os.cpu_count() or 1))
+
+
+def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) -> bool:
+    """Does the stored blob hash to `digest` (and have `size` bytes)? Any read error: no."""
+    sha = hashlib.sha256()
+    count = 0
+    try:
+        with source.open_layer(ref) as blob:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            while True:
+                n = blob.readinto(buf)
+                if not n:
+                    break
+                sha.update(view[:n])
+                count += n
+                if count > size:
+                    return False
+    except Exception:  # noqa: BLE001 - an unreadable blob is read (and reported) the normal way
+        return False
+    return count == size and "sha256:" + sha.hexdigest() == digest
+
+
+def read_layers(source: ImageSource, detectors: list, *, factory: Callable | None = None, rules: str = "none",
+                settings: str = "", progress: ProgressFn | None = None, cache: LayerCache | None = None,
+                jobs: int | None = 1) -> list[LayerOutcome]:
+    """One outcome per `source.layers`, in order."""
+    refs = list(source.layers)
+    outcomes: dict[int, LayerOutcome] = {}
+    keys: dict[int, str] = {}
+    if cache is not None:
+        _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
+    todo = [r for r in refs if r.index not in outcomes]
+    workers = auto_jobs(todo, jobs)
+    if workers > 1 and (factory is not None or not detectors):
+        fresh = _read_in_workers(source, todo, factory, detectors, progress, workers)
+    else:
+        fresh = ((ref, read_outcome(source, ref, detectors, progress), None) for ref in todo)
+    for ref, outcome, payload in fresh:
+        outcomes[ref.index] = outcome
+        if cache is not None and ref.index in keys and outcome.cacheable(ref):
+            cache.store(keys[ref.index], outcome.walk.stats.digest, outcome.walk.stats.compressed_size,
+                        payload if payload is not None else encode(outcome))
+    return [outcomes[r.index] for r in refs]
+
+
+def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) -> None:
+    claims = {}
+    for ref in refs:
+        if ref.diff_id is None:
+            continue
+        keys[ref.index] = cache.key(ref.diff_id, ref.digest or "", rules, settings)
+        row = cache.lookup(keys[ref.index])
+        if row is not None and (ref.digest is None or ref.digest == row[0]):
+            claims[ref.index] = (ref, row)
+    if not claims:
+        return
+    with ThreadPoolExecutor(max_workers=min(len(claims), os.cpu_count() or 1)) as pool:
+        checks = {i: pool.submit(_blob_matches, source, ref, *row) for i, (ref, row) in claims.items()}
+    for i, check in checks.items():
+        ref, (digest, size) = claims[i]
+        payload = cache.payload(keys[i]) if check.result() else None
+        if payload is None:
+            continue
+        try:
+            outcome = decode(payload, i)
+        except ValueError:
+            continue
+        outcome.cached = True
+        outcomes[i] = outcome
+        if progress is not None:
+            progress(i, size, size)
+
+
+# -- worker processes -----------------------------------------------------------------------------
+
+_worker: dict = {}
+
+
+def _init_worker(factory, progress_queue) -> None:
+    _worker["detectors"] = factory().file if factory is not None else []
+    _worker["queue"] = progress_queue
+
+
+def _work(source: ImageSource, ref: LayerRef) -> bytes:
+    q = _worker["queue"]
+    last = [0]
+
+    def progress(layer: int, done: int, total: int) -> None:
+        if done - last[0] >= 4 * CHUNK or done >= total:
+            last[0] = done
+            try:
+                q.put_nowait((layer, done, total))
+            except Exception:  # noqa: BLE001 - progress is best effort
+                pass
+
+    return encode(read_outcome(source, ref, _worker["detectors"], progress))
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods and sys.platform != "darwin"
+                                       else "spawn")
+
+
+def _read_in_workers(source, todo, factory, detectors, progress, workers):
+    """(ref, outcome, payload) in layer order; the largest blobs are started first. A layer whose
+    worker failed (a crashed process, an unpicklable store) is read again in this process."""
+    ctx = _context()
+    progress_queue = ctx.Queue() if progress is not None else None
+    portable = _portable(source)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(factory, progress_queue))
+    try:
+        order = sorted(todo, key=lambda r: -max(r.compressed_size, 0))
+        futures = {pool.submit(_work, portable, ref): ref for ref in order}
+        by_index = {ref.index: f for f, ref in futures.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _drain(progress_queue, progress)
+        _drain(progress_queue, progress)
+        for ref in todo:
+            try:
+                payload = by_index[ref.index].result()
+                outcome = decode(payload, ref.index)
+            except Exception:  # noqa: BLE001 - BrokenProcessPool, pickling errors, a bad payload
+                yield ref, read_outcome(source, ref, detectors, progress), None
+                continue
+            yield ref, outcome, payload
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if progress_queue is not None:
+            progress_queue.close()
+
+
+def _drain(progress_queue, progress) -> None:
+    if progress_queue is None:
+        return
+    while True:
+        try:
+            layer, done, total = progress_queue.get_nowait()
+        except (queue.Empty, OSError, ValueError):
+            return
+        progress(layer, done, total)
+
+
+def _portable(source: ImageSource) -> ImageSource:
+    """The parts of the source a worker needs to open blobs (no cleanup callbacks, no problems)."""
+    return ImageSource(reference=source.reference, kind=source.kind, store=source.store, config=source.config,
+                       layers=list(source.layers))

@@ -1,0 +1,165 @@
+"""One layer's pass as a unit of work: walk the blob once, feed the file detectors, and keep
+everything the image-level stages need (entries, stats, problems, file matches, detector failures).
+
+The outcome has one compact encoding (`encode` / `decode`): it is what a worker process sends back
+and what the layer cache stores, so a cached layer and a freshly read one are the same bytes.
+"""
+
+from __future__ import annotations
+
+import marshal
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from explorer.detectors.base import FileDetector
+from explorer.findings import Match
+from explorer.layerfs.analysis import ProgressFn, read_layer
+from explorer.layerfs.walker import MAX_CONTENT, WalkResult
+from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
+from explorer.sources import ImageSource
+from explorer.textsafe import safe
+
+FORMAT = 1
+"""Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
+
+BAD_LAYER = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
+"""Problems that keep a layer's outcome out of the cache."""
+
+
+def failure(detector, where: str, exc: Exception) -> str:
+    return (f"{detector.name or type(detector).__name__} failed on {where}: "
+            f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+
+
+@dataclass
+class LayerOutcome:
+    walk: WalkResult
+    matches: list[tuple[FileEntry, Match]] = field(default_factory=list)
+    """File-detector matches; each entry is the very object in `walk.entries`."""
+    errors: list[str] = field(default_factory=list)
+    """Detector failures on this layer's files."""
+    cached: bool = False
+    """True when the outcome came from the layer cache (the blob was only hashed)."""
+
+    def cacheable(self, ref: LayerRef) -> bool:
+        """Only a layer read to its end, matching every digest the image claims, with no detector
+        failure (a failure, or a timeout, may not repeat)."""
+        stats = self.walk.stats
+        return (stats.complete and not self.errors and ref.diff_id is not None and stats.diff_id == ref.diff_id
+                and (ref.digest is None or ref.digest == stats.digest)
+                and not any(p.kind in BAD_LAYER for p in self.walk.problems))
+
+
+class Collector:
+    """The LayerVisitor: asks each file detector, hands wanted bytes to those that asked.
+
+    Detection runs on a worker thread while the walker goes on decompressing, parsing and hashing
+    (YARA, hashlib and the decompressors release the GIL, so two cores are both busy). At most
+    PENDING_BYTES of file content wait for it (one larger file is let through alone), so memory
+    stays bounded.
+    """
+
+    PENDING_BYTES = 32 * 1024 * 1024
+
+    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
+        self.detectors = detectors
+        self.out = out
+        self.errors = errors
+        self._wanting: list[FileDetector] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
+        self._budget = threading.Condition()
+        self._pending = 0
+
+    def wants(self, entry: FileEntry) -> bool:
+        self._wanting = [d for d in self.detectors if d.wants(entry)]
+        return bool(self._wanting)
+
+    def visit(self, entry: FileEntry, data: bytes) -> None:
+        cost = len(data) + 4096
+        with self._budget:
+            while self._pending and self._pending + cost > self.PENDING_BYTES:
+                self._budget.wait()
+            self._pending += cost
+        self._pool.submit(self._run, list(self._wanting), entry, data, cost)
+
+    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
+        try:
+            for detector in detectors:
+                try:
+                    for match in detector.scan(entry, data):
+                        self.out.append((entry, match))
+                except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
+                    self.errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
+        finally:
+            with self._budget:
+                self._pending -= cost
+                self._budget.notify_all()
+
+    def finish(self) -> None:
+        """Wait until every handed-over file has been scanned."""
+        self._pool.shutdown(wait=True)
+
+
+def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
+                 progress: ProgressFn | None = None) -> LayerOutcome:
+    """The one streaming pass over `ref`, with the file detectors fed as it goes."""
+    matches: list[tuple[FileEntry, Match]] = []
+    errors: list[str] = []
+    collector = Collector(detectors, matches, errors) if detectors else None
+    try:
+        walk = read_layer(source, ref, collector, progress)
+    finally:
+        if collector is not None:
+            collector.finish()
+    order = {id(e): i for i, e in enumerate(walk.entries)}
+    matches.sort(key=lambda pair: (order.get(id(pair[0]), -1), pair[1].line or 0, pair[1].rule_id))
+    return LayerOutcome(walk, matches, errors)
+
+
+# -- encoding -------------------------------------------------------------------------------------
+
+_KINDS = {k.value: k for k in EntryKind}
+
+
+def encode(outcome: LayerOutcome) -> bytes:
+    """marshal + zlib of plain tuples; the layer index is left out (a shared layer may sit at
+    another index in another image) and put back by `decode`."""
+    walk = outcome.walk
+    s = walk.stats
+    index = s.index
+    prefix = f"layer {index}: "
+    problems = [(p.kind, p.message[len(prefix):] if p.message.startswith(prefix) else p.message,
+                 p.message.startswith(prefix), p.layer is not None) for p in walk.problems]
+    entries = [(e.path, e.kind.value, e.mode, e.uid, e.gid, e.size, e.digest, e.linkname, e.mtime, e.member,
+                e.data_offset, e.uname, e.gname, e.devmajor, e.devminor) for e in walk.entries]
+    order = {id(e): i for i, e in enumerate(walk.entries)}
+    matches = [(order[id(e)], m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason)
+               for e, m in outcome.matches]
+    doc = (FORMAT, (s.digest, s.diff_id, s.compression, s.compressed_size, s.size, s.entries, s.complete),
+           problems, entries, matches, list(outcome.errors))
+    return zlib.compress(marshal.dumps(doc), 1)
+
+
+def decode(payload: bytes, index: int) -> LayerOutcome:
+    """The outcome for layer `index`; raises ValueError on anything malformed."""
+    try:
+        doc = marshal.loads(zlib.decompress(payload))
+        version, stats, problems, entries, matches, errors = doc
+        if version != FORMAT:
+            raise ValueError(f"encoding {version}")
+        walk = WalkResult(LayerStats(index, *stats))
+        walk.problems = [Problem(index if has_layer else None, kind, f"layer {index}: {text}" if prefixed else text)
+                         for kind, text, prefixed, has_layer in problems]
+        walk.entries = [FileEntry(t[0], _KINDS[t[1]], index, *t[2:]) for t in entries]
+        found = [(walk.entries[t[0]], Match(*t[1:])) for t in matches]
+        return LayerOutcome(walk, found, list(errors))
+    except (ValueError, TypeError, EOFError, KeyError, IndexError, zlib.error) as exc:
+        raise ValueError(f"malformed layer result: {exc}") from None
+
+
+def settings_key(detectors: list[FileDetector], disabled: frozenset[str] = frozenset()) -> str:
+    """Everything besides the rule set and the code that changes a layer's outcome."""
+    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
+    return f"max_content={MAX_CONTENT};detectors={names};disabled={','.join(sorted(disabled))}"
