@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 
 from explorer.model import EntryKind, FileEntry
 
 
 def parent_of(path: str) -> str:
-    return posixpath.dirname(path) if path != "/" else ""
+    """The parent folder of an absolute normalised path; "" for the root."""
+    if path == "/":
+        return ""
+    return path.rpartition("/")[0] or "/"
 
 
 def implied_dir(path: str, layer: int) -> FileEntry:
