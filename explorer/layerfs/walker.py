@@ -196,18 +196,27 @@ def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
           digests: dict[str, str | None], tar: tarfile.TarFile, visitor: LayerVisitor | None) -> FileEntry:
     size = member.size
     probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
-    fh = tar.extractfile(member)
     sha = hashlib.sha256()
     keep = visitor is not None and visitor.wants(probe)
-    kept = bytearray()
+    if member.sparse is None:
+        fh = tar.fileobj  # the content, straight from the stream (tarfile seeks past it afterwards)
+        fh.seek(member.offset_data)
+    else:
+        fh = tar.extractfile(member)
+    kept = b""
     left = size
+    if keep:
+        # the prefix the detectors get, read in one piece: held once, never copied
+        kept = fh.read(min(size, MAX_CONTENT))
+        if len(kept) < min(size, MAX_CONTENT):
+            raise EOFError(f"{path}: content ends early")
+        sha.update(kept)
+        left -= len(kept)
     while left > 0:
         chunk = fh.read(min(CHUNK, left))
         if not chunk:
             raise EOFError(f"{path}: content ends early")
         sha.update(chunk)
-        if keep and len(kept) < MAX_CONTENT:
-            kept += chunk[: MAX_CONTENT - len(kept)]
         left -= len(chunk)
     result.stats.size += size  # only once the content was really there
     digest = sha.hexdigest()
@@ -215,7 +224,7 @@ def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
     entry = FileEntry(path=path, kind=EntryKind.FILE, size=size, digest=digest,
                       data_offset=member.offset_data, **common)
     if keep:
-        visitor.visit(entry, bytes(kept))
+        visitor.visit(entry, kept)
     return entry
 
 
