@@ -138,9 +138,13 @@ def _work(source: ImageSource, ref: LayerRef) -> bytes:
 
 
 def _context():
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods and sys.platform != "darwin"
-                                       else "spawn")
+    """forkserver where there is one: workers fork from a clean server that has imported this module
+    (and so the detectors) once, not from this process and its threads."""
+    if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["explorer.layerjobs", "explorer.detectors.registry"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _read_in_workers(source, todo, factory, detectors, progress, workers):
@@ -156,10 +160,14 @@ def _read_in_workers(source, todo, factory, detectors, progress, workers):
         futures = {pool.submit(_work, portable, ref): ref for ref in order}
         by_index = {ref.index: f for f, ref in futures.items()}
         pending = set(futures)
+        finished: set[int] = set()
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _drain(progress_queue, progress)
-        _drain(progress_queue, progress)
+            _drain(progress_queue, progress, finished)
+            for future in done if progress is not None else ():
+                ref = futures[future]  # its last progress event may still sit in the queue's pipe
+                finished.add(ref.index)
+                progress(ref.index, ref.compressed_size, ref.compressed_size)
         for ref in todo:
             try:
                 payload = by_index[ref.index].result()
@@ -174,7 +182,8 @@ def _read_in_workers(source, todo, factory, detectors, progress, workers):
             progress_queue.close()
 
 
-def _drain(progress_queue, progress) -> None:
+def _drain(progress_queue, progress, finished: set[int]) -> None:
+    """Pass the workers' progress events on (none for a layer already reported finished)."""
     if progress_queue is None:
         return
     while True:
@@ -182,7 +191,8 @@ def _drain(progress_queue, progress) -> None:
             layer, done, total = progress_queue.get_nowait()
         except (queue.Empty, OSError, ValueError):
             return
-        progress(layer, done, total)
+        if layer not in finished:
+            progress(layer, done, total)
 
 
 def _portable(source: ImageSource) -> ImageSource:
