@@ -313,7 +313,7 @@ class FileViewer(Screen[None]):
         loaded = self.current
         if loaded is not None and loaded.entry is entry:
             kind = Text("type ", style="bold")
-            kind.append((loaded.kind or ("binary data" if loaded.binary else "text")) + " ")
+            kind.append(loaded.kind or ("binary data" if loaded.binary else "text"))
             if loaded.spans:
                 kind.append(f" · {len(loaded.spans)} secret(s) masked", style="magenta")
             findings = self._copy_findings()
