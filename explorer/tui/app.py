@@ -60,9 +60,9 @@ class ExplorerApp(App[None]):
         Binding("i", "config", "Image config", id="config",
                 tooltip="The image config, its history as a Dockerfile, the raw JSON, layer concepts explained"),
         Binding("slash", "search", "Find", id="find", tooltip="Find a path in every layer, deleted copies included"),
-        Binding("l", "focus_layers", "Layers", id="layers", tooltip="Focus the layer list"),
-        Binding("t", "focus_tree", "Files", id="files", tooltip="Focus the file tree"),
-        Binding("f", "focus_findings", "Findings", id="findings", tooltip="Focus the findings list"),
+        Binding("l", "focus_layers", "Layers", show=False, id="layers", tooltip="Focus the layer list"),
+        Binding("t", "focus_tree", "Files", show=False, id="files", tooltip="Focus the file tree"),
+        Binding("f", "focus_findings", "Findings", show=False, id="findings", tooltip="Focus the findings list"),
         Binding("left_square_bracket", "prev_layer", "Prev layer", show=False, id="prev",
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
@@ -94,6 +94,7 @@ class ExplorerApp(App[None]):
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
         self.tree_filter = TreeFilter()
+        self._prewarmed = False
         self._selected: NodeData | None = None
         self.timings: dict[str, float] = {}
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
@@ -236,13 +237,23 @@ class ExplorerApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prewarm")
     def _prewarm(self, layer: int) -> None:
-        """Build the neighbours' views ahead of time, so that [ and ] answer at once."""
+        """Build views ahead of time, so that [ and ] answer at once: the first time, the layers below
+        the last (lowest first, each from the one below it); later, the selected layer's neighbours."""
         from textual.worker import get_current_worker
+        from explorer.tui.index import VIEW_CACHE
         index = self.scan_index
-        for neighbour in (layer - 1, layer + 1):
-            if index is None or get_current_worker().is_cancelled:
+        if index is None:
+            return
+        count = len(index.layers)
+        if not self._prewarmed:
+            self._prewarmed = True
+            wanted = list(range(max(0, count - VIEW_CACHE + 1), count))
+        else:
+            wanted = [layer - 1, layer + 1]
+        for neighbour in wanted:
+            if get_current_worker().is_cancelled:
                 return
-            if 0 <= neighbour < len(index.layers) and index.cached_view(neighbour) is None:
+            if 0 <= neighbour < count and index.cached_view(neighbour) is None:
                 index.view(neighbour)
 
     def _reveal(self, path: str) -> bool:
