@@ -84,7 +84,8 @@ def guess_language(path: str, data: bytes) -> str | None:
     Deliberately no content guessing over the whole file: pygments' guesser runs every lexer."""
     name = path.rsplit("/", 1)[-1].lower()
     if name in _NAMES or name.endswith(".env"):
-        return _NAMES.get(name, "bash")
+        language = _NAMES.get(name, "bash")
+        return None if language == "text" else language
     if data.startswith(b"#!"):
         words = data[2:120].split(b"\n", 1)[0].decode("ascii", "replace").split()
         if words:
@@ -106,7 +107,8 @@ def guess_language(path: str, data: bytes) -> str | None:
         lexer = get_lexer_for_filename(name)
     except ClassNotFound:
         return None
-    return lexer.aliases[0] if lexer.aliases else None
+    alias = lexer.aliases[0] if lexer.aliases else None
+    return None if alias in ("text", None) else alias
 
 
 @dataclass(frozen=True)
