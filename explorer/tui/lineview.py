@@ -174,6 +174,20 @@ class LineView(ScrollView, can_focus=True):
         else:
             self.scroll_to(y=max(0, target), animate=False)
 
+    def on_click(self, event) -> None:
+        """A click puts the cursor on a row; a click on the cursor row chooses it."""
+        if not self.cursor_rows or not len(self.lines):
+            return
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row = offset.y + self.scroll_offset.y
+        if 0 <= row < len(self.lines):
+            if row == self.cursor:
+                self.action_choose()
+            else:
+                self.go_to(row, center=False)
+
     def action_choose(self) -> None:
         if self.cursor_rows and len(self.lines):
             self.post_message(self.Chosen(self, self.cursor))

@@ -117,6 +117,10 @@ async def test_timeline_walks_versions_and_d_diffs_against_the_previous_one(demo
         assert viewer.entry.layer == 1
         await press(pilot, viewer, "n")
         assert viewer.entry.layer == 5
+        await pilot.click("#timeline", offset=(4, 1))  # the L1 row: the cursor goes there
+        await pilot.click("#timeline", offset=(4, 1))  # again: show it
+        await until(pilot, lambda: viewer.loaded and viewer.entry.layer == 1)
+        await press(pilot, viewer, "n")
         await press(pilot, viewer, "d")
         assert viewer.mode == "diff"
         diff = shown(viewer)
@@ -192,6 +196,25 @@ async def test_big_binary_is_paged_window_by_window_in_hex(tmp_path, wait_for_sc
             assert shown(viewer).startswith(f"{WINDOW:08x}  00 01 02 03")
             await press(pilot, viewer, "less_than_sign")
             assert viewer.current.offset == 0
+
+
+async def test_hostile_name_and_content_are_plain_text_in_the_preview(tmp_path, wait_for_scan):
+    evil = "/d/[bold red]x\x1b[31m\u202e.sh"
+    spec = ImageSpec(layers=[Layer([Entry.dir("/d"), Entry.file(evil, b"#!/bin/sh\n[link=http://x]y[/link] \x1b]0;t\x07\n")],
+                                   created_by="COPY . /d")])
+    with open_image(write_image(spec, str(tmp_path / "evil.tar"))) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            viewer = await open_preview(pilot, 0, evil)
+            meta = str(viewer.query_one("#meta").render())
+            assert "[bold red]x\\x1b[31m\\u202e.sh" in meta and "\x1b" not in meta and "\u202e" not in meta
+            text = shown(viewer)
+            assert viewer.current.language == "bash"  # highlighted, yet never interpreted as markup
+            assert "[link=http://x]y[/link] \\x1b]0;t\\x07" in text and "\x07" not in text
+            rows = viewer.query_one("#content", LineView).lines
+            assert all(not any(span.style and "link" in str(span.style) for span in rows.row(i).spans)
+                       for i in range(len(rows)))
 
 
 # -- config view ----------------------------------------------------------------------------------
