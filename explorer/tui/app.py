@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Header, LoadingIndicator, ProgressBar, Static
+from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
 from explorer.commands.layers import human
 from explorer.detectors.base import ScanOptions
@@ -30,6 +30,7 @@ from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
+from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
 
@@ -54,6 +55,9 @@ class ExplorerApp(App[None]):
                 tooltip="Show only paths with findings (! and the worst severity)"),
         Binding("0", "clear_filters", "All files", show=False, id="filter-none",
                 tooltip="Clear the file filters: show every path"),
+        Binding("s", "sort", "Sort", id="sort",
+                tooltip="Sort the findings (severity, layer, category) when they have the focus, else the files "
+                        "(name, size)"),
         Binding("x", "export", "Export", id="export",
                 tooltip="Write the selected copy (file or folder) to a folder, as explorer extract does"),
         Binding("v", "view", "View file", id="view", tooltip="Show the selected copy's content"),
@@ -114,7 +118,7 @@ class ExplorerApp(App[None]):
         yield ProgressBar(id="progress", total=max(1, sum(r.compressed_size for r in self.source.layers)),
                           show_eta=False)
         yield Static(id="status")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.title = f"explorer — {safe(self.source.reference)}"
@@ -352,6 +356,13 @@ class ExplorerApp(App[None]):
 
     def action_clear_filters(self) -> None:
         self._set_filter(TreeFilter())
+
+    def action_sort(self) -> None:
+        findings = self.query_one(FindingsTable)
+        if findings.has_focus:
+            findings.action_cycle_sort()
+        else:
+            self.query_one(FileTree).action_cycle_sort()
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

@@ -62,30 +62,34 @@ def _keys(app, binding: Binding) -> str:
 def binding_rows(app) -> list[tuple[str, str, str]]:
     """(where, key, description) for the app's bindings and those of its widget and screen classes."""
     rows = []
-    for where, bindings in [("anywhere", type(app).BINDINGS)] + [
+    anywhere = getattr(type(app), "ANYWHERE", frozenset())
+    for where, bindings in [("main", type(app).BINDINGS)] + [
             (WHERE.get(cls.__name__, cls.__name__), cls.__dict__["BINDINGS"]) for cls in ui_classes()]:
         for b in bindings:
             if isinstance(b, Binding):
-                rows.append((where, _keys(app, b), b.tooltip or b.description))
+                here = "anywhere" if where == "main" and b.action in anywhere else where
+                rows.append((here, _keys(app, b), b.tooltip or b.description))
     return rows + GENERAL
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help", tooltip="Close the help screen")]
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
+    HelpScreen { align: center middle; background: $background; }
     HelpScreen > VerticalScroll { width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 2; }
     """
 
     def compose(self) -> ComposeResult:
         table = Table(title="explorer — keys", expand=True)
-        table.add_column("where")
-        table.add_column("key", style="bold")
-        table.add_column("does")
+        table.add_column("where", no_wrap=True, width=9)
+        table.add_column("key", style="bold", no_wrap=True, width=12)
+        table.add_column("does", ratio=1)
         for where, key, text in binding_rows(self.app):
             table.add_row(Text(where), Text(key), Text(text))
         legend = Text.assemble(
-            ("\nFile tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
+            ("\nmain", "bold"), ": keys of the main screen (layers, findings, files); ", ("anywhere", "bold"),
+            ": also over the preview and the config view.\n",
+            ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
             ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
             " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
             "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "

@@ -72,7 +72,7 @@ class Results:
 class SearchScreen(ModalScreen[FileEntry | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close search", tooltip="Close the search")]
     DEFAULT_CSS = """
-    SearchScreen { align: center middle; }
+    SearchScreen { align: center middle; background: $background; }
     SearchScreen > Vertical { width: 110; height: 80%; border: thick $accent; background: $surface; }
     SearchScreen #count { height: 1; padding: 0 1; color: $text-muted; }
     SearchScreen OptionList { height: 1fr; }

@@ -23,7 +23,7 @@ from explorer.textsafe import safe
 from explorer.tui.index import MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
-CHUNK = 500
+CHUNK = 200
 """Children added to the tree at once; the rest wait behind a 'more' row."""
 STATUS_STYLE = {"added": "green", "modified": "yellow", "deleted": "red strike", "unchanged": ""}
 MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bold red", "unchanged": ""}
@@ -53,7 +53,6 @@ class FileTree(Tree[NodeData]):
         Binding("right", "expand_node", "Expand", show=False, tooltip="Expand the folder"),
         Binding("left", "collapse_or_parent", "Collapse", show=False,
                 tooltip="Collapse the folder, or go to the parent folder"),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort the files by name or by size (largest first)"),
     ]
 
     @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -32,10 +31,6 @@ def sort_key(by: str):
 
 
 class FindingsTable(DataTable):
-    BINDINGS = [
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort the findings by severity, layer or category"),
-    ]
-
     @dataclass
     class FindingChosen(Message):
         finding: Finding
