@@ -84,6 +84,7 @@ class LineView(ScrollView, can_focus=True):
         self.cursor_rows = cursor_rows
         self.show_gutter = show_gutter
         self._generation = 0
+        self._base_style: Style | None = None
         self._render_row = lru_cache(maxsize=1024)(self._render_row_uncached)
 
     # -- content ---------------------------------------------------------------------------
@@ -128,7 +129,9 @@ class LineView(ScrollView, can_focus=True):
         if gutter_w:
             segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(dim=True)))
         strip = Strip.join([Strip(segments, gutter_w), body]).extend_cell_length(width)
-        base = self.rich_style
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        base = self._base_style
         if is_cursor:
             base = base + CURSOR_STYLE
         elif row in self.marks:
@@ -137,6 +140,7 @@ class LineView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base_style = None
         self._render_row.cache_clear()
 
     # -- moving ----------------------------------------------------------------------------

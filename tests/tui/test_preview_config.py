@@ -200,8 +200,8 @@ async def test_big_binary_is_paged_window_by_window_in_hex(tmp_path, wait_for_sc
 
 async def test_hostile_name_and_content_are_plain_text_in_the_preview(tmp_path, wait_for_scan):
     evil = "/d/[bold red]x\x1b[31m\u202e.sh"
-    spec = ImageSpec(layers=[Layer([Entry.dir("/d"), Entry.file(evil, b"#!/bin/sh\n[link=http://x]y[/link] \x1b]0;t\x07\n")],
-                                   created_by="COPY . /d")])
+    content = b"#!/bin/sh\n[link=http://x]y[/link] \x1b]0;t\x07\n"
+    spec = ImageSpec(layers=[Layer([Entry.dir("/d"), Entry.file(evil, content)], created_by="COPY . /d")])
     with open_image(write_image(spec, str(tmp_path / "evil.tar"))) as source:
         app = ExplorerApp(source, detectors=DetectorSet())
         async with app.run_test(size=SIZE) as pilot:
@@ -245,7 +245,7 @@ async def test_i_opens_the_config_view_with_masked_env_and_every_tab(demo_source
         assert ".wh..wh..opq" in texts["concepts"] and "diff_id" in texts["concepts"]
         for tab in ("3", "4", "5", "6"):
             await pilot.press(tab)
-        assert view.query_one("#tabs").active == "concepts"
+        assert view.active == "concepts"
         for text in texts.values():
             for secret in demo_secrets():
                 assert secret not in text
@@ -269,7 +269,7 @@ async def test_config_and_history_findings_open_the_config_view_at_their_line(de
         await choose(pilot, "suspicious.history.download-exec")
         view = app.screen
         await until(pilot, lambda: view.ready)
-        assert view.query_one("#tabs").active == "history"
+        assert view.active == "history"
         history = view.query_one("#view-history", LineView)
         assert history.cursor == 5 and "RUN curl -fsSL" in history.lines.row(5).plain
         await pilot.press("p")  # previous line with a finding

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from explorer.commands.layers import human
 from explorer.findings import SEVERITIES, Finding
@@ -74,20 +74,24 @@ class ConfigView(Screen[int | None]):
 
     BINDINGS = [
         Binding("escape,q,i", "dismiss(None)", "Close", id="config.close", tooltip="Close the config view"),
-        Binding("1", "tab('config')", "Config", id="config.tab-config", tooltip="Config: ENV, entrypoint, user…"),
-        Binding("2", "tab('history')", "History", id="config.tab-history",
+        Binding("1", "tab('config')", "Config", show=False, id="config.tab-config",
+                tooltip="Config: ENV, entrypoint, user…"),
+        Binding("2", "tab('history')", "History", show=False, id="config.tab-history",
                 tooltip="History as a Dockerfile, with finding badges"),
-        Binding("3", "tab('manifest')", "Manifest", id="config.tab-manifest", tooltip="The raw manifest JSON"),
-        Binding("4", "tab('config-json')", "Config JSON", id="config.tab-json", tooltip="The raw config JSON"),
-        Binding("5", "tab('index')", "Index", id="config.tab-index", tooltip="The raw index JSON (when there is one)"),
-        Binding("6", "tab('concepts')", "Concepts", id="config.tab-concepts",
+        Binding("3", "tab('manifest')", "Manifest", show=False, id="config.tab-manifest",
+                tooltip="The raw manifest JSON"),
+        Binding("4", "tab('config-json')", "Config JSON", show=False, id="config.tab-json",
+                tooltip="The raw config JSON"),
+        Binding("5", "tab('index')", "Index", show=False, id="config.tab-index",
+                tooltip="The raw index JSON (when there is one)"),
+        Binding("6", "tab('concepts')", "Concepts", show=False, id="config.tab-concepts",
                 tooltip="Whiteouts, opaque folders, digest vs diff_id, empty layers explained"),
         Binding("n", "finding(1)", "Next finding", id="config.next", tooltip="Go to the next line with a finding"),
         Binding("p", "finding(-1)", "Prev finding", id="config.prev", tooltip="Go to the previous line with a finding"),
     ]
     DEFAULT_CSS = """
-    ConfigView TabbedContent { height: 1fr; }
-    ConfigView TabPane { padding: 0; height: 1fr; }
+    ConfigView #tabs { height: 1fr; }
+    ConfigView #tab-bar { height: 1; padding: 0 1; }
     ConfigView #help-line { height: 1; padding: 0 1; background: $boost; }
     """
 
@@ -103,24 +107,20 @@ class ConfigView(Screen[int | None]):
         self.documents = dict(getattr(analysis.source, "documents", {}) or {})
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("1 config · 2 history · 3 manifest · 4 config JSON · 5 index · 6 concepts · "
-                          "n/p: next/previous finding · enter on a history line: show its layer", style="dim"),
-                     id="help-line")
-        with TabbedContent(id="tabs", initial="config"):
-            with TabPane("Config", id="config"):
-                yield LineView(id="view-config", cursor_rows=True)
-            with TabPane("History (Dockerfile)", id="history"):
-                yield LineView(id="view-history", cursor_rows=True)
-            for key, title in JSON_TABS:
+        yield Static(Text("1–6: tabs · n/p: next/previous line with a finding · enter on a history line: show its "
+                          "layer · escape: close", style="dim"), id="help-line")
+        yield Static(id="tab-bar")
+        with ContentSwitcher(id="tabs", initial="view-config"):
+            yield LineView(id="view-config", cursor_rows=True)
+            yield LineView(id="view-history", cursor_rows=True)
+            for key, _title in JSON_TABS:
                 if key in self.documents:
-                    tab = _json_tab(key)
-                    with TabPane(title, id=tab):
-                        yield LineView(id=f"view-{tab}", cursor_rows=True)
-            with TabPane("Concepts", id="concepts"):
-                yield LineView(id="view-concepts", show_gutter=False)
+                    yield LineView(id=f"view-{_json_tab(key)}", cursor_rows=True)
+            yield LineView(id="view-concepts", show_gutter=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._show_tab_bar()
         for view in self.query(LineView):
             view.set_lines(Lines([Text("loading…", style="dim")]))
         self.build()
@@ -240,16 +240,32 @@ class ConfigView(Screen[int | None]):
             self.query_one("#view-config", LineView).go_to(row)
 
     # -- actions ---------------------------------------------------------------------------
+    @property
+    def active(self) -> str:
+        """The tab shown: `config`, `history`, `manifest`, `config-json`, `index` or `concepts`."""
+        return (self.query_one(ContentSwitcher).current or "view-config").removeprefix("view-")
+
     def _active_view(self) -> tuple[str, LineView]:
-        active = self.query_one(TabbedContent).active
+        active = self.active
         return active, self.query_one(f"#view-{active}", LineView)
 
+    def _show_tab_bar(self) -> None:
+        bar = Text()
+        titles = [("config", "Config"), ("history", "History (Dockerfile)")]
+        titles += [(_json_tab(key), title) for key, title in JSON_TABS if key in self.documents]
+        titles.append(("concepts", "Concepts"))
+        numbers = {"config": 1, "history": 2, "manifest": 3, "config-json": 4, "index": 5, "concepts": 6}
+        for tab, title in titles:
+            bar.append(f" {numbers[tab]} {title} ", style="bold reverse" if tab == self.active else "dim")
+            bar.append(" ")
+        self.query_one("#tab-bar", Static).update(bar)
+
     def action_tab(self, tab: str) -> None:
-        tabs = self.query_one(TabbedContent)
-        if not self.query(f"#{tab}"):
+        if not self.query(f"#view-{tab}"):
             self.notify(f"this image has no {tab} document", markup=False)
             return
-        tabs.active = tab
+        self.query_one(ContentSwitcher).current = f"view-{tab}"
+        self._show_tab_bar()
         self._active_view()[1].focus()
 
     def action_finding(self, direction: int) -> None:
