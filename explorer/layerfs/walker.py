@@ -17,6 +17,7 @@ import zstandard
 
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
+from explorer.layerfs.tarheaders import Member, TarHeaders
 
 MAX_CONTENT = 64 * 1024 * 1024
 """Largest prefix of one file handed to a visitor."""
@@ -59,7 +60,7 @@ def normalise(name: str) -> tuple[str, bool]:
     return path, unsafe
 
 
-def _kind(member: tarfile.TarInfo) -> EntryKind:
+def _kind(member: Member) -> EntryKind:
     if member.isreg():
         return EntryKind.FILE
     if member.isdir():
@@ -96,15 +97,9 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     stats.compression = stream.compression
     digests: dict[str, str | None] = {}
     try:
-        try:
-            tar = open_tar(stream)
-        except tarfile.ReadError as exc:
-            if stream.stored.count == 0 and not stream.stored.peek_head(1):
-                tar = None  # an empty blob: a layer with nothing in it
-            else:
-                raise exc
+        tar = TarHeaders(stream.reader)
         position = 0
-        for member in members(tar):
+        for member in tar:
             stats.entries += 1
             entry = _entry(member, index, position, result, digests, tar, visitor)
             position += 1
@@ -139,8 +134,8 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     return result
 
 
-def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResult,
-           digests: dict[str, str | None], tar: tarfile.TarFile,
+def _entry(member: Member, index: int, position: int, result: WalkResult,
+           digests: dict[str, str | None], tar: TarHeaders,
            visitor: LayerVisitor | None) -> FileEntry | None:
     path, unsafe = normalise(member.name)
     if unsafe:
@@ -185,24 +180,20 @@ def _entry(member: tarfile.TarInfo, index: int, position: int, result: WalkResul
                      **common)
 
 
-def _refuse_root(member: tarfile.TarInfo, index: int, result: WalkResult) -> None:
+def _refuse_root(member: Member, index: int, result: WalkResult) -> None:
     """A member that would replace or delete the root folder itself: reported and left out."""
     result.problems.append(Problem(index, "unsafe-path",
                                    f"layer {index}: member {member.name!r} would replace or delete the root folder"))
     return None
 
 
-def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
-          digests: dict[str, str | None], tar: tarfile.TarFile, visitor: LayerVisitor | None) -> FileEntry:
+def _file(member: Member, path: str, common: dict, result: WalkResult,
+          digests: dict[str, str | None], tar: TarHeaders, visitor: LayerVisitor | None) -> FileEntry:
     size = member.size
     probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
     sha = hashlib.sha256()
     keep = visitor is not None and visitor.wants(probe)
-    if member.sparse is None:
-        fh = tar.fileobj  # the content, straight from the stream (tarfile seeks past it afterwards)
-        fh.seek(member.offset_data)
-    else:
-        fh = tar.extractfile(member)
+    fh = tar  # the content, straight from the stream (the next header is found past it)
     kept = b""
     left = size
     if keep:
@@ -229,7 +220,7 @@ def _file(member: tarfile.TarInfo, path: str, common: dict, result: WalkResult,
 
 
 def open_tar(stream: LayerStream) -> tarfile.TarFile:
-    """tarfile's regular read mode over the one-way layer stream (much faster than its `r|` mode)."""
+    """For a second, on-demand pass (`read_member`, `extract`): tarfile's regular read mode over the one-way layer stream (much faster than its `r|` mode)."""
     return tarfile.open(fileobj=ForwardReader(stream.reader), mode="r:")
 
 
