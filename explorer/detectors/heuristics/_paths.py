@@ -29,6 +29,8 @@ def temp_dir_of(path: str) -> str | None:
 
 def hidden_part(path: str, *, include_name: bool = True) -> str | None:
     """The first path component that starts with a dot and is no known tool directory, else None."""
+    if "/." not in path and not path.startswith("."):
+        return None  # the common case, without splitting
     parts = [p for p in posixpath.normpath(path).split("/") if p]
     if not include_name:
         parts = parts[:-1]
