@@ -64,3 +64,18 @@ async def view_copy(pilot, layer: int, path: str, attempts: int = 100) -> str:
         if app.screen.loaded:
             break
     return str(app.screen.query_one("#content").render())
+
+
+async def search(pilot, query: str, attempts: int = 200):
+    """Open the search ('/'), type `query` and wait for its results; returns the search screen."""
+    from explorer.tui.screens.search import SearchScreen
+
+    await pilot.press("slash")
+    screen = pilot.app.screen
+    assert isinstance(screen, SearchScreen)
+    await pilot.press(*query)
+    for _ in range(attempts):
+        await pilot.pause(0.02)
+        if screen.searched == query:
+            return screen
+    raise TimeoutError("the search did not answer")

@@ -11,7 +11,7 @@ from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.help import HelpScreen
-from explorer.tui.pilot import choose_finding, view_copy
+from explorer.tui.pilot import choose_finding, search, view_copy
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
@@ -154,11 +154,9 @@ async def test_find_a_path_in_every_layer_including_deleted_copies(demo_source, 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
-        await pilot.press("slash")
-        assert isinstance(app.screen, SearchScreen)
-        await pilot.press(*".env")
-        await pilot.pause()
-        assert [(e.layer, e.path) for e in app.screen.found] == [(2, "/srv/app/.env")]
+        screen = await search(pilot, ".env")
+        assert isinstance(screen, SearchScreen)
+        assert [(e.layer, e.path) for e in screen.found] == [(2, "/srv/app/.env")]
         await pilot.press("enter")
         await pilot.pause(0.2)
         tree = app.query_one(FileTree)

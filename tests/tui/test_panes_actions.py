@@ -9,26 +9,14 @@ from explorer.engine import DetectorSet
 from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, wait_for_tree
+from explorer.tui.pilot import go_to, search, wait_for_tree
 from explorer.tui.screens.export import ExportScreen
 from explorer.tui.screens.help import HelpScreen, binding_rows, ui_classes
-from explorer.tui.screens.search import SearchScreen, matcher
+from explorer.tui.screens.search import matcher
 from explorer.tui.widgets.filetree import CHUNK, FileTree
 from explorer.tui.widgets.summary import ImageSummary
 
 SIZE = (160, 48)
-
-
-async def search(pilot, query: str) -> SearchScreen:
-    await pilot.press("slash")
-    screen = pilot.app.screen
-    assert isinstance(screen, SearchScreen)
-    await pilot.press(*query)
-    for _ in range(200):
-        await pilot.pause(0.02)
-        if screen.searched == query:
-            return screen
-    raise AssertionError("the search did not answer")
 
 
 def notes(app) -> list[str]:

@@ -24,7 +24,9 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.model import FileEntry
 from explorer.textsafe import safe
 
-LIMIT = 500
+LIMIT = 300
+DEBOUNCE = 0.12
+"""Seconds of no typing before a search starts (each keystroke would start one)."""
 
 
 def matcher(query: str):
@@ -85,6 +87,7 @@ class SearchScreen(ModalScreen[FileEntry | None]):
         self.searched: str | None = None
         """The query the results on screen answer (None before the first search)."""
         self._initial = query
+        self._timer = None
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -101,7 +104,9 @@ class SearchScreen(ModalScreen[FileEntry | None]):
             self._show(Results(query, []))
             return
         self.query_one("#count", Static).update(Text("searching…"))
-        self._search(query)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE, lambda: self._search(query))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def _search(self, query: str) -> None:
