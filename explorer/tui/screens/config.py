@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from explorer.commands.layers import human
 from explorer.findings import SEVERITIES, Finding
@@ -24,6 +24,7 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
+from explorer.tui.widgets.footer import SteadyFooter
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
@@ -117,7 +118,7 @@ class ConfigView(Screen[int | None]):
                 if key in self.documents:
                     yield LineView(id=f"view-{_json_tab(key)}", cursor_rows=True)
             yield LineView(id="view-concepts", show_gutter=False)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self._show_tab_bar()

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from explorer.commands.layers import human
@@ -30,6 +30,7 @@ from explorer.model import FileEntry
 from explorer.redact import mask_in_place
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
+from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
 
 WINDOW = 2 * 1024 * 1024
@@ -113,7 +114,7 @@ class FileViewer(Screen[None]):
             with Vertical(id="side"):
                 yield LineView(id="timeline", cursor_rows=True, show_gutter=False)
                 yield LineView(id="matches", cursor_rows=True, show_gutter=False)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#timeline").border_title = "Timeline (enter: show)"
