@@ -11,7 +11,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.markup import escape as markup_escape
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
@@ -21,7 +20,6 @@ from explorer.engine import ScanResult
 from explorer.findings import summary
 from explorer.model import EntryKind
 from explorer.sources import ImageSource
-from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.screens.config import ConfigView
@@ -35,6 +33,12 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable, short_created_by
 from explorer.tui.widgets.summary import ImageSummary
+
+
+def palette_text(text: str) -> str:
+    """Text for the command palette, which reads titles and help as markup: every '[' escaped, so that
+    image text shows as written (textual.markup.escape leaves '[2J' alone, and the '[' after it opens a tag)."""
+    return text.replace("[", "\\[")
 
 
 class ExplorerApp(App[None]):
@@ -489,11 +493,11 @@ class ExplorerApp(App[None]):
         if self.scan_index is not None:
             for report in self.scan_index.analysis.layers:
                 # the palette reads titles and help as markup: image text is escaped
-                created = markup_escape(short_created_by(report.ref.created_by)[:60])
+                created = palette_text(short_created_by(report.ref.created_by)[:60])
                 yield SystemCommand(f"Go to layer {report.index}", created,
                                     lambda i=report.index: self._step_layer(i - self.layer_index))
             for finding in self.scan_index.result.findings[:200]:
                 if finding.layer is not None:
-                    yield SystemCommand(markup_escape(f"Finding: {finding.rule_id} {safe(finding.path or '')}"),
+                    yield SystemCommand(palette_text(f"Finding: {finding.rule_id} {safe(finding.path or '')}"),
                                         f"{finding.severity} in layer {finding.layer}",
                                         lambda f=finding: self.post_message(FindingsTable.FindingChosen(f)))

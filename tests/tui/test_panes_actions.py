@@ -172,6 +172,13 @@ async def test_hostile_config_and_names_stay_plain_text(tmp_path, wait_for_scan)
         app = ExplorerApp(source, detectors=DetectorSet())
         async with app.run_test(size=SIZE) as pilot:
             await wait_for_scan(pilot, app)
+            from textual.content import Content
+            for command in app.get_system_commands(app.screen):  # the palette reads these as markup
+                for text in (command.title, command.help):
+                    assert Content.from_markup(text).spans == [] or "[bold]" not in text
+            shown = [Content.from_markup(c.help).plain for c in app.get_system_commands(app.screen)
+                     if c.title == "Go to layer 0"]
+            assert shown == ["RUN [bold]x\\x1b[2J[link=http://e]y[/link]"]
             summary = app.query_one(ImageSummary).plain
             assert "[bold]x\\x1b[2J[link=http://e]y[/link]" in summary and "\x1b" not in summary
             screen = await search(pilot, "link=")
