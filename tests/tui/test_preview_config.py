@@ -246,6 +246,8 @@ async def test_i_opens_the_config_view_with_masked_env_and_every_tab(demo_source
         for tab in ("3", "4", "5", "6"):
             await pilot.press(tab)
         assert view.active == "concepts"
+        await pilot.click("#tab-bar", offset=(3, 0))  # the first title: Config
+        assert view.active == "config"
         for text in texts.values():
             for secret in demo_secrets():
                 assert secret not in text

@@ -69,6 +69,29 @@ def badge(findings: list[Finding], label: str = "") -> Text:
     return out
 
 
+class TabBar(Static):
+    """`1 Config  2 History …`, the shown tab reversed; a click on a title shows that tab."""
+
+    def show(self, titles: list[tuple[str, str]], active: str) -> None:
+        bar = Text()
+        self._spans: list[tuple[int, int, str]] = []
+        for tab, title in titles:
+            start = bar.cell_len
+            bar.append(f" {TAB_KEYS[tab]} {title} ", style="bold reverse" if tab == active else "dim")
+            self._spans.append((start, bar.cell_len, tab))
+            bar.append(" ")
+        self.update(bar)
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        for start, end, tab in getattr(self, "_spans", []):
+            if offset is not None and start <= offset.x < end:
+                self.screen.action_tab(tab)
+
+
+TAB_KEYS = {"config": 1, "history": 2, "manifest": 3, "config-json": 4, "index": 5, "concepts": 6}
+
+
 class ConfigView(Screen[int | None]):
     """Dismisses with a layer index when enter is pressed on a history line (the main screen selects
     it), else None."""
@@ -110,7 +133,7 @@ class ConfigView(Screen[int | None]):
     def compose(self) -> ComposeResult:
         yield Static(Text("1–6: tabs · n/p: next/previous line with a finding · enter on a history line: show its "
                           "layer · escape: close", style="dim"), id="help-line")
-        yield Static(id="tab-bar")
+        yield TabBar(id="tab-bar")
         with ContentSwitcher(id="tabs", initial="view-config"):
             yield LineView(id="view-config", cursor_rows=True)
             yield LineView(id="view-history", cursor_rows=True)
@@ -251,15 +274,10 @@ class ConfigView(Screen[int | None]):
         return active, self.query_one(f"#view-{active}", LineView)
 
     def _show_tab_bar(self) -> None:
-        bar = Text()
         titles = [("config", "Config"), ("history", "History (Dockerfile)")]
         titles += [(_json_tab(key), title) for key, title in JSON_TABS if key in self.documents]
         titles.append(("concepts", "Concepts"))
-        numbers = {"config": 1, "history": 2, "manifest": 3, "config-json": 4, "index": 5, "concepts": 6}
-        for tab, title in titles:
-            bar.append(f" {numbers[tab]} {title} ", style="bold reverse" if tab == self.active else "dim")
-            bar.append(" ")
-        self.query_one("#tab-bar", Static).update(bar)
+        self.query_one(TabBar).show(titles, self.active)
 
     def action_tab(self, tab: str) -> None:
         if not self.query(f"#view-{tab}"):
