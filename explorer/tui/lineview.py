@@ -82,6 +82,8 @@ class LineView(ScrollView, can_focus=True):
         self.marks: dict[int, Style] = {}
         """Rows drawn with a background (matches, findings)."""
         self.cursor_rows = cursor_rows
+        self.show_cursor = cursor_rows
+        """Draw the cursor row (always with `cursor_rows`; in a scrolling view, once something jumped there)."""
         self.show_gutter = show_gutter
         self._generation = 0
         self._base_style: Style | None = None
@@ -95,6 +97,7 @@ class LineView(ScrollView, can_focus=True):
         self._render_row.cache_clear()
         self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines))
         self.cursor = max(0, min(cursor, len(lines) - 1))
+        self.show_cursor = self.cursor_rows
         self.scroll_to(0, 0, animate=False)
         self.refresh()
 
@@ -113,7 +116,7 @@ class LineView(ScrollView, can_focus=True):
         if row >= len(self.lines):
             return Strip.blank(width, self.rich_style)
         return self._render_row(row, scroll_x, width, self._generation,
-                                self.cursor_rows and row == self.cursor)
+                                self.show_cursor and row == self.cursor)
 
     def _render_row_uncached(self, row: int, scroll_x: int, width: int, _generation: int, is_cursor: bool) -> Strip:
         console = self.app.console
@@ -149,6 +152,7 @@ class LineView(ScrollView, can_focus=True):
         if not len(self.lines):
             return
         row = max(0, min(row, len(self.lines) - 1))
+        self.show_cursor = True
         self.cursor = row
         height = max(1, self.size.height)
         if center:

@@ -85,6 +85,10 @@ async def test_text_preview_masks_secrets_lists_the_copys_findings_and_its_fate(
         content.go_to(0)
         await pilot.press("m")
         assert content.cursor == 1
+        await pilot.press("slash", *"slack", "enter")  # find text: typed keys are not bindings
+        assert content.cursor == 2 and viewer.entry.layer == 2 and viewer.mode == "text"
+        await pilot.press("escape")  # closes the find box only
+        assert isinstance(app.screen, FileViewer) and not viewer.query_one("#find").display
         await pilot.press("escape")
         assert not isinstance(app.screen, FileViewer)
 
@@ -99,7 +103,11 @@ async def test_binary_copy_opens_as_hex_and_x_toggles_text(demo_source, wait_for
         assert hexdump.startswith("00000000  7f 45 4c 46 02 01 01 00") and "|.ELF....|" not in hexdump
         assert "|.ELF............|" in hexdump and "XMRig" in hexdump
         assert "ELF 64-bit" in str(viewer.query_one("#meta").render())
+        await pilot.press("slash", *"supportxmr", "enter")  # in hex: bytes of the window
+        assert viewer.query_one("#content", LineView).cursor == 0xa0 // 16
+        await pilot.press("escape")
         await pilot.press("x")
+        await until(pilot, lambda: viewer.loaded)
         assert viewer.mode == "text" and "\\x00" in shown(viewer)  # NULs shown escaped, not raw
         assert "\x00" not in shown(viewer)
 

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from explorer.commands.layers import human
@@ -61,6 +61,8 @@ class Loaded:
         self.masked_lines = {data.count(b"\n", 0, start) + i for start, end in spans[:1000]
                              for i in range(data.count(b"\n", start, end) + 1)}
         self.text: Lines | None = None
+        self.plain: list[str] = []
+        """The text rows as shown (escaped), for finding text."""
 
 
 class FileViewer(Screen[None]):
@@ -77,6 +79,8 @@ class FileViewer(Screen[None]):
                 tooltip="Choose two versions of this path and diff them"),
         Binding("m", "next_match", "Next match", id="preview.match",
                 tooltip="Go to the next finding or masked secret in the text"),
+        Binding("slash", "find", "Find text", id="preview.find",
+                tooltip="Find text in this copy (text rows, or bytes in the hex window); enter again: the next one"),
         Binding("greater_than_sign", "window(1)", "Next window", show=False, id="preview.window-next",
                 tooltip="Hex view of a big file: the next 2 MiB"),
         Binding("less_than_sign", "window(-1)", "Prev window", show=False, id="preview.window-prev",
@@ -89,6 +93,7 @@ class FileViewer(Screen[None]):
     FileViewer #side { width: 60; }
     FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
+    FileViewer #find { dock: bottom; display: none; }
     """
 
     def __init__(self, analysis: ImageAnalysis, entry: FileEntry, findings: list[Finding] = ()) -> None:
@@ -105,6 +110,7 @@ class FileViewer(Screen[None]):
         self.diff_title = ""
         self._request = 0
         self._pick_view = True
+        self._pending_line: int | None = None
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -114,6 +120,7 @@ class FileViewer(Screen[None]):
             with Vertical(id="side"):
                 yield LineView(id="timeline", cursor_rows=True, show_gutter=False)
                 yield LineView(id="matches", cursor_rows=True, show_gutter=False)
+        yield Input(placeholder="find text in this copy (enter: next match, escape: close)", id="find")
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -171,6 +178,7 @@ class FileViewer(Screen[None]):
         """The text rows, built on demand from escaped strings (a million short lines cost a list of
         strings, not a million Text objects); highlighted rows are kept when the text is small."""
         lines = text_lines(loaded.data[:TEXT_CAP])
+        loaded.plain = lines
         styled: list[Text] | None = None
         if highlight and len(lines) <= HIGHLIGHT_LINES:
             from rich.syntax import Syntax
@@ -208,6 +216,8 @@ class FileViewer(Screen[None]):
         self.loaded = True
         if self.mode == "text":
             self._show_content()
+            line, self._pending_line = self._pending_line, None
+            self._go_to_line(line)
 
     def _failed(self, message: str, request: int) -> None:
         if request != self._request:
@@ -380,6 +390,10 @@ class FileViewer(Screen[None]):
         if self.mode != "text":
             self.mode = "text"
             self._show_content()
+            self._show_meta()
+        if self.current.text is None:
+            self._pending_line = line  # shown once the text is decoded
+            return
         view = self.query_one("#content", LineView)
         view.go_to(line)
         view.focus()
@@ -459,6 +473,42 @@ class FileViewer(Screen[None]):
             return
         cursor = self.query_one("#content", LineView).cursor
         self._go_to_line(next((n for n in lines if n > cursor), lines[0]))
+
+    def action_find(self) -> None:
+        box = self.query_one("#find", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#find")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        needle = event.value
+        loaded = self.current
+        if not needle or loaded is None or self.mode == "diff":
+            return
+        view = self.query_one("#content", LineView)
+        start = view.cursor + 1 if view.show_cursor else 0
+        if self.mode == "hex":
+            data = loaded.data
+            at = data.find(needle.encode(), start * HEX_WIDTH)
+            if at < 0:
+                at = data.find(needle.encode())
+            row = at // HEX_WIDTH if at >= 0 else None
+        else:
+            rows = loaded.plain
+            lowered = needle.lower()
+            order = list(range(start, len(rows))) + list(range(0, min(start, len(rows))))
+            row = next((i for i in order if lowered in rows[i].lower()), None)
+        if row is None:
+            self.notify("not found in the shown content", markup=False)
+            return
+        view.go_to(row)
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#find", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            box.display = False
+            self.query_one("#content", LineView).focus()
 
     # -- diff ------------------------------------------------------------------------------
     def diff(self, old: Version, new: Version) -> None:
