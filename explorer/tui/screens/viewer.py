@@ -90,7 +90,7 @@ class FileViewer(Screen[None]):
     FileViewer #meta { height: auto; max-height: 8; padding: 0 1; background: $boost; }
     FileViewer #body { height: 1fr; }
     FileViewer #content { width: 1fr; border: round $accent; }
-    FileViewer #side { width: 60; }
+    FileViewer #side { width: 40%; max-width: 60; }
     FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
     FileViewer #find { dock: bottom; display: none; }
