@@ -189,3 +189,29 @@ async def test_hostile_config_and_names_stay_plain_text(tmp_path, wait_for_scan)
             await go_to(pilot, 0, "/d/" + evil)
             await pilot.press("x")
             assert "\x1b" not in app.screen.query_one("Static").render().plain
+
+
+async def test_thousands_of_findings_load_in_batches_and_stop_at_a_bound():
+    from textual.app import App
+
+    from explorer.findings import Finding
+    from explorer.tui.widgets import findings as findings_module
+    from explorer.tui.widgets.findings import FindingsTable
+
+    class One(App):
+        def compose(self):
+            yield FindingsTable()
+
+    many = [Finding(rule_id="secret.x", category="secret", severity=("low", "high")[i % 2], title="t",
+                    source="file", layer=i % 3, path=f"/f{i}", line=1, in_final_image=True, evidence="e",
+                    created_by="", layer_digest="") for i in range(findings_module.MAX_ROWS + 200)]
+    app = One()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(FindingsTable)
+        table.load(many)
+        assert table.row_count == findings_module.BATCH  # the first batch at once, the UI free meanwhile
+        await wait_for(pilot, lambda: table.row_count == findings_module.MAX_ROWS, "rows did not arrive")
+        await pilot.pause(0.2)
+        assert table.row_count == findings_module.MAX_ROWS
+        assert f"first {findings_module.MAX_ROWS} of {len(many)}" in table.border_subtitle
+        assert [f.severity for f in table.findings[:findings_module.MAX_ROWS]] == ["high"] * 600 + ["low"] * 400
