@@ -33,6 +33,9 @@ import explorer
 SCHEMA = 1
 ENV_DIR = "EXPLORER_CACHE_DIR"
 BUSY_TIMEOUT_MS = 10_000
+MAX_BYTES = 2 << 30
+"""Payload bytes the cache keeps; past that, the rows used longest ago go (a row is a few MB for a
+big layer: 4 MB for the 1.6 GB bench image)."""
 
 
 def cache_folder() -> Path:
@@ -126,22 +129,30 @@ class LayerCache:
         return self._row("blob_digest, blob_size", key)
 
     def payload(self, key: str) -> bytes | None:
-        """The stored payload, when its checksum holds."""
+        """The stored payload, when its checksum holds; the row counts as just used."""
         row = self._row("checksum, payload", key)
         if row is None:
             return None
         checksum, payload = row
         if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
             return None
+        self._execute("UPDATE layers SET written = ? WHERE key = ?", (time.time(), key))
         return payload
 
-    def store(self, key: str, blob_digest: str, blob_size: int, payload: bytes) -> None:
+    def store(self, key: str, blob_digest: str, blob_size: int, payload: bytes, max_bytes: int = MAX_BYTES) -> None:
+        """Insert one row (atomically: a reader sees the whole row or none), then drop the rows used
+        longest ago while the payloads add up to more than `max_bytes`."""
+        self._execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)",
+                      (key, blob_digest, blob_size, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+        self._execute("DELETE FROM layers WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
+                      "OVER (ORDER BY written DESC, key) AS kept FROM layers) WHERE kept > ?)", (max_bytes,))
+
+    def _execute(self, sql: str, params: tuple) -> None:
         db = self._connect()
         if db is None:
             return
         try:
-            db.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)",
-                       (key, blob_digest, blob_size, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+            db.execute(sql, params)
         except sqlite3.Error as exc:
             self._fail(exc)
 

@@ -97,19 +97,26 @@ def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) 
         return
     with ThreadPoolExecutor(max_workers=min(len(claims), os.cpu_count() or 1)) as pool:
         checks = {i: pool.submit(_blob_matches, source, ref, *row) for i, (ref, row) in claims.items()}
-    for i, check in checks.items():
-        ref, (digest, size) = claims[i]
-        payload = cache.payload(keys[i]) if check.result() else None
-        if payload is None:
-            continue
-        try:
-            outcome = decode(payload, i)
-        except ValueError:
-            continue
-        outcome.cached = True
-        outcomes[i] = outcome
-        if progress is not None:
-            progress(i, size, size)
+        decoded = {i: _decoded(cache, keys[i], i) for i in claims}  # while the blobs are being hashed
+        for i, check in checks.items():
+            outcome = decoded[i]
+            if outcome is None or not check.result():
+                continue
+            outcome.cached = True
+            outcomes[i] = outcome
+            if progress is not None:
+                size = claims[i][1][1]
+                progress(i, size, size)
+
+
+def _decoded(cache: LayerCache, key: str, index: int) -> LayerOutcome | None:
+    payload = cache.payload(key)
+    if payload is None:
+        return None
+    try:
+        return decode(payload, index)
+    except ValueError:
+        return None
 
 
 # -- worker processes -----------------------------------------------------------------------------

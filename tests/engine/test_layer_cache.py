@@ -208,3 +208,12 @@ def test_detectors_without_a_factory_run_in_this_process(make_image, walks):
         result = scan(source, DETECTORS, jobs=2)
     assert walks == [0, 1, 2] and any(f.rule_id == "test.needle" for f in result.findings)
     assert isinstance(DETECTORS, DetectorSet)
+
+
+def test_the_rows_used_longest_ago_go_first_past_the_size_cap(cache):
+    for name in ("a", "b", "c"):
+        cache.store(name, "sha256:" + name, 1, name.encode() * 100, max_bytes=250)
+    assert cache.lookup("a") is None and cache.lookup("b") and cache.lookup("c")
+    assert cache.payload("b") == b"b" * 100  # b is now the row used last
+    cache.store("d", "sha256:d", 1, b"d" * 100, max_bytes=250)
+    assert cache.lookup("c") is None and cache.lookup("b") and cache.lookup("d")
