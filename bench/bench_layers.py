@@ -2,7 +2,7 @@
 """`explorer layers` against the `tar -tvf` floor, in one run, on the same warm page cache.
 
 floor    = sum over the image's layer blobs of `tar -tvf BLOB` (`tar -tzvf` for gzip blobs)
-explorer = `python -m explorer layers IMAGE --format json` (decompresses, walks, hashes every file and
+explorer = `python -m explorer layers IMAGE --format json --no-cache` (decompresses, walks, hashes every file and
            every stream, stacks the layers, computes the diff and efficiency)
 Both: one warm-up run, then best of N. Goal: explorer within 3x of the floor.
 
@@ -37,7 +37,7 @@ def floor_once(blobs) -> tuple[float, float, int]:
 
 def explorer_once(image: str, out_path: str) -> tuple[float, float, int]:
     with open(out_path, "wb") as out:
-        r = run_timed([sys.executable, "-m", "explorer", "layers", image, "--format", "json"],
+        r = run_timed([sys.executable, "-m", "explorer", "layers", image, "--format", "json", "--no-cache"],
                       stdout=out, env=explorer_env())
     if r.returncode != 0:
         raise SystemExit(f"explorer layers exited {r.returncode}: {r.stderr.strip()[-2000:]}")  # type: ignore

