@@ -23,6 +23,8 @@ _CACHES = (
     ("yum/dnf cache", re.compile(r"^(/var/cache/(?:yum|dnf))/.+\.(?:rpm|sqlite|solv|xml\.gz|xml\.zst)$")),
     ("npm cache", re.compile(r"^(/root/\.npm/_cacache|/home/[^/]+/\.npm/_cacache)/.+")),
 )
+_CACHE_ROOTS = ("/var/lib/apt/lists/", "/var/cache/", "/root/.", "/home/")
+"""Where every pattern above starts: other paths skip the regexes."""
 
 
 class PackageCaches(LayerDetector):
@@ -32,7 +34,7 @@ class PackageCaches(LayerDetector):
     def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
         found: dict[str, tuple[str, FileEntry, int, int]] = {}
         for entry in layer.added + [new for _old, new in layer.modified]:
-            if entry.kind != EntryKind.FILE:
+            if entry.kind != EntryKind.FILE or not entry.path.startswith(_CACHE_ROOTS):
                 continue
             for label, pattern in _CACHES:
                 hit = pattern.match(entry.path)
