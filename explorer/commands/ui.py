@@ -6,6 +6,7 @@ image is written into the user cache on first use.
 
 from __future__ import annotations
 
+from explorer.commands import layer_cache
 from explorer.sources import open_image
 
 
@@ -19,7 +20,8 @@ def run_ui(args) -> int:
     else:
         source = open_image(args.image, args.platform)
     try:
-        ExplorerApp(source).run()
+        with layer_cache(args) as cache:
+            ExplorerApp(source, cache=cache, jobs=getattr(args, "jobs", None)).run()
     finally:
         source.close()
     return 0

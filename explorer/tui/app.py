@@ -96,11 +96,15 @@ class ExplorerApp(App[None]):
     class ScanFailed(Message):
         error: str
 
-    def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None) -> None:
+    def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
+                 cache=None, jobs: int | None = 1) -> None:
         super().__init__()
         self.source = source
         self.options = options
         self._detectors = detectors
+        self._cache = cache
+        """The layer-result cache (explorer.cache.LayerCache) or None; `jobs`: as for engine.scan."""
+        self._jobs = jobs
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
         self.tree_filter = TreeFilter()
@@ -149,7 +153,8 @@ class ExplorerApp(App[None]):
             def progress(layer: int, done: int, total: int) -> None:
                 self.call_from_thread(self._progress, layer, done, total)
 
-            result = scan(self.source, detectors, self.options, progress=progress)
+            result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
+                          jobs=self._jobs)
             self.call_from_thread(self._status, "indexing…")
             index = ScanIndex(result)
             if index.layers:
