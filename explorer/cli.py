@@ -9,6 +9,7 @@ import sys
 
 from explorer import __version__
 from explorer.errors import ExplorerError
+from explorer.limits import add_limit_flags
 
 COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help")
 
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
                              "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
+        add_limit_flags(sp)
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",

@@ -18,6 +18,7 @@ from explorer.layerfs import ImageAnalysis
 from explorer.layerfs.analysis import ProgressFn, stack
 from explorer.layerjobs import read_layers
 from explorer.layerpass import failure as _failure, settings_key
+from explorer.limits import DEFAULT, Limits
 from explorer.model import FileEntry, Problem
 from explorer.redact import redact_text
 from explorer.sources import ImageSource
@@ -56,6 +57,12 @@ PROBLEM_RULES = {
     "unsafe-path": ("suspicious.unsafe-tar-path", "medium", "Tar member with an absolute or climbing path"),
     "path-through-link": ("suspicious.tar-path-through-link", "medium",
                           "Tar member whose path runs through a symlink or file of a lower layer"),
+    "decompression-bomb": ("suspicious.decompression-bomb", "high",
+                           "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
+    "too-many-entries": ("integrity.layer-too-many-entries", "medium",
+                         "Layer holds more tar members than --max-entries allows; not read to its end"),
+    "too-large": ("integrity.image-too-large", "medium",
+                  "Image holds more uncompressed data than --max-total allows; not read to its end"),
 }
 
 
@@ -84,21 +91,23 @@ def _redacted(finding: Finding) -> Finding:
 
 
 def analyze_image(source: ImageSource, progress: ProgressFn | None = None, *, cache: LayerCache | None = None,
-                  jobs: int | None = 1) -> ImageAnalysis:
+                  jobs: int | None = 1, limits: Limits = DEFAULT) -> ImageAnalysis:
     """`layerfs.analyze` with the layer cache and worker processes: the layers, no detectors."""
-    outcomes = read_layers(source, [], settings=settings_key([]), progress=progress, cache=cache, jobs=jobs)
+    outcomes = read_layers(source, [], settings=settings_key([], limits=limits), progress=progress, cache=cache,
+                           jobs=jobs, limits=limits)
     return stack(source, [o.walk for o in outcomes])
 
 
 def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = ScanOptions(),
-         progress: ProgressFn | None = None, *, cache: LayerCache | None = None, jobs: int | None = 1) -> ScanResult:
+         progress: ProgressFn | None = None, *, cache: LayerCache | None = None, jobs: int | None = 1,
+         limits: Limits = DEFAULT) -> ScanResult:
     """Read every layer once, feeding the file detectors as it streams, then run the others.
 
     `cache`: reuse (and store) per-layer results; `jobs`: worker processes for the layers
     (1: all in this process; None: as many as cores when there is enough to read)."""
     outcomes = read_layers(source, detectors.file, factory=detectors.factory, rules=detectors.rules_sha256,
-                           settings=settings_key(detectors.file, options.disabled), progress=progress,
-                           cache=cache, jobs=jobs)
+                           settings=settings_key(detectors.file, options.disabled, limits), progress=progress,
+                           cache=cache, jobs=jobs, limits=limits)
     raw: list[tuple[FileEntry, Match]] = [pair for o in outcomes for pair in o.matches]
     errors: list[str] = [e for o in outcomes for e in o.errors]
     analysis = stack(source, [o.walk for o in outcomes])

@@ -21,7 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolE
 from typing import Callable
 
 from explorer.cache import LayerCache
-from explorer.layerfs.analysis import ProgressFn
+from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
+from explorer.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
 from explorer.layerpass import LayerOutcome, decode, encode, read_outcome
 from explorer.model import LayerRef
@@ -63,8 +64,8 @@ def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) ->
 
 def read_layers(source: ImageSource, detectors: list, *, factory: Callable | None = None, rules: str = "none",
                 settings: str = "", progress: ProgressFn | None = None, cache: LayerCache | None = None,
-                jobs: int | None = 1) -> list[LayerOutcome]:
-    """One outcome per `source.layers`, in order."""
+                jobs: int | None = 1, limits: Limits = DEFAULT) -> list[LayerOutcome]:
+    """One outcome per `source.layers`, in order, within `limits` (`settings` must include them)."""
     refs = list(source.layers)
     outcomes: dict[int, LayerOutcome] = {}
     keys: dict[int, str] = {}
@@ -73,15 +74,28 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     todo = [r for r in refs if r.index not in outcomes]
     workers = auto_jobs(todo, jobs)
     if workers > 1 and (factory is not None or not detectors):
-        fresh = _read_in_workers(source, todo, factory, detectors, progress, workers)
+        fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
-        fresh = ((ref, read_outcome(source, ref, detectors, progress), None) for ref in todo)
+        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes), None) for ref in todo)
     for ref, outcome, payload in fresh:
         outcomes[ref.index] = outcome
         if cache is not None and ref.index in keys and outcome.cacheable(ref):
             cache.store(keys[ref.index], outcome.walk.stats.digest, outcome.walk.stats.compressed_size,
                         payload if payload is not None else encode(outcome))
-    return [outcomes[r.index] for r in refs]
+    ordered = [outcomes[r.index] for r in refs]
+    capped = cap_total([o.walk for o in ordered], limits)
+    for outcome, walk in zip(ordered, capped):
+        if walk is not outcome.walk:
+            outcome.walk, outcome.matches, outcome.errors = walk, [], []
+    return ordered
+
+
+def _in_order(source, ref, detectors, progress, limits, outcomes) -> LayerOutcome:
+    """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
+    below = [outcomes[i].walk for i in range(ref.index) if i in outcomes]
+    if len(below) == ref.index and over_total(below, limits) is not None:
+        return LayerOutcome(not_read(ref.index, limits))
+    return read_outcome(source, ref, detectors, progress, limits)
 
 
 def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) -> None:
@@ -129,7 +143,7 @@ def _init_worker(factory, progress_queue) -> None:
     _worker["queue"] = progress_queue
 
 
-def _work(source: ImageSource, ref: LayerRef) -> bytes:
+def _work(source: ImageSource, ref: LayerRef, limits: Limits) -> bytes:
     q = _worker["queue"]
     last = [0]
 
@@ -141,7 +155,7 @@ def _work(source: ImageSource, ref: LayerRef) -> bytes:
             except Exception:  # noqa: BLE001 - progress is best effort
                 pass
 
-    return encode(read_outcome(source, ref, _worker["detectors"], progress))
+    return encode(read_outcome(source, ref, _worker["detectors"], progress, limits))
 
 
 def _context():
@@ -154,7 +168,7 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _read_in_workers(source, todo, factory, detectors, progress, workers):
+def _read_in_workers(source, todo, factory, detectors, progress, workers, limits):
     """(ref, outcome, payload) in layer order; the largest blobs are started first. A layer whose
     worker failed (a crashed process, an unpicklable store) is read again in this process."""
     ctx = _context()
@@ -164,7 +178,7 @@ def _read_in_workers(source, todo, factory, detectors, progress, workers):
                                initargs=(factory, progress_queue))
     try:
         order = sorted(todo, key=lambda r: -max(r.compressed_size, 0))
-        futures = {pool.submit(_work, portable, ref): ref for ref in order}
+        futures = {pool.submit(_work, portable, ref, limits): ref for ref in order}
         by_index = {ref.index: f for f, ref in futures.items()}
         pending = set(futures)
         finished: set[int] = set()
@@ -180,7 +194,7 @@ def _read_in_workers(source, todo, factory, detectors, progress, workers):
                 payload = by_index[ref.index].result()
                 outcome = decode(payload, ref.index)
             except Exception:  # noqa: BLE001 - BrokenProcessPool, pickling errors, a bad payload
-                yield ref, read_outcome(source, ref, detectors, progress), None
+                yield ref, read_outcome(source, ref, detectors, progress, limits), None
                 continue
             yield ref, outcome, payload
     finally:

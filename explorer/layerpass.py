@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from explorer.detectors.base import FileDetector
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
-from explorer.layerfs.walker import MAX_CONTENT, WalkResult
+from explorer.layerfs.walker import WalkResult
+from explorer.limits import DEFAULT, Limits, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
 
-FORMAT = 1
+FORMAT = 2
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
 
 BAD_LAYER = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
@@ -103,13 +104,13 @@ class Collector:
 
 
 def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
-                 progress: ProgressFn | None = None) -> LayerOutcome:
-    """The one streaming pass over `ref`, with the file detectors fed as it goes."""
+                 progress: ProgressFn | None = None, limits: Limits = DEFAULT) -> LayerOutcome:
+    """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`."""
     matches: list[tuple[FileEntry, Match]] = []
     errors: list[str] = []
     collector = Collector(detectors, matches, errors) if detectors else None
     try:
-        walk = read_layer(source, ref, collector, progress)
+        walk = read_layer(source, ref, collector, progress, limits)
     finally:
         if collector is not None:
             collector.finish()
@@ -137,7 +138,8 @@ def encode(outcome: LayerOutcome) -> bytes:
     order = {id(e): i for i, e in enumerate(walk.entries)}
     matches = [(order[id(e)], m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason)
                for e, m in outcome.matches]
-    doc = (FORMAT, (s.digest, s.diff_id, s.compression, s.compressed_size, s.size, s.entries, s.complete),
+    doc = (FORMAT, (s.digest, s.diff_id, s.compression, s.compressed_size, s.size, s.entries, s.complete,
+                    s.uncompressed),
            problems, entries, matches, list(outcome.errors))
     return zlib.compress(marshal.dumps(doc), 1)
 
@@ -159,7 +161,8 @@ def decode(payload: bytes, index: int) -> LayerOutcome:
         raise ValueError(f"malformed layer result: {exc}") from None
 
 
-def settings_key(detectors: list[FileDetector], disabled: frozenset[str] = frozenset()) -> str:
+def settings_key(detectors: list[FileDetector], disabled: frozenset[str] = frozenset(),
+                 limits: Limits = DEFAULT) -> str:
     """Everything besides the rule set and the code that changes a layer's outcome."""
     names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
-    return f"max_content={MAX_CONTENT};detectors={names};disabled={','.join(sorted(disabled))}"
+    return f"{ReadBudget.settings(limits)};detectors={names};disabled={','.join(sorted(disabled))}"

@@ -158,3 +158,5 @@ class LayerStats:
     """Tar members, whiteouts included."""
     complete: bool = True
     """False when the blob could not be read to its end."""
+    uncompressed: int = 0
+    """Bytes of the uncompressed stream read (what the `--max-total` cap counts)."""

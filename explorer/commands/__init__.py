@@ -35,8 +35,10 @@ def layer_cache(args):
                 print(f"explorer: warning: {safe(cache.warning)}", file=sys.stderr)
 
 
-BAD_INPUT_PROBLEMS = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
-"""Problems that make the image bad input (exit 2) although everything readable is still shown."""
+BAD_INPUT_PROBLEMS = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch",
+                                "decompression-bomb", "too-many-entries", "too-large"})
+"""Problems that make the image bad input (exit 2) although everything readable is still shown:
+damage, and layers cut short by a resource cap (explorer.limits)."""
 
 
 def exit_status(problems) -> int:

@@ -19,11 +19,12 @@ import tarfile
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 
-from explorer.commands import opened, warn_problems
+from explorer.commands import exit_status, opened, warn_problems
 from explorer.errors import ExplorerError
 from explorer.layerfs import ImageAnalysis, Tree, analyze
 from explorer.layerfs.stream import CHUNK, LayerStream
 from explorer.layerfs.walker import READ_ERRORS, members, open_tar
+from explorer.limits import limits_from_args
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
@@ -31,8 +32,6 @@ MAX_HOPS = 40
 """Symlinks followed while resolving one path, as the kernel allows."""
 MAX_WARNINGS = 50
 """Skipped entries reported one by one; the rest are only counted."""
-DAMAGE = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
-"""Problems that make the image bad input (exit 2) even when what was asked could be written."""
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -452,7 +451,7 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
 
 def run_extract(args) -> int:
     with opened(args) as source:
-        analysis = analyze(source)
+        analysis = analyze(source, limits=limits_from_args(args))
         warn_problems(analysis.problems, sys.stderr)
         layer = _layer_index(args.layer, len(analysis.layers))
         path = posixpath.normpath("/" + args.path.lstrip("/"))
@@ -468,4 +467,4 @@ def run_extract(args) -> int:
     where = plan.root if plan.root_entry is not None else os.path.join(plan.root, *plan.items[0].rel)
     print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
           f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped", file=sys.stderr)
-    return 2 if any(problem.kind in DAMAGE for problem in analysis.problems) else 0
+    return exit_status(analysis.problems)

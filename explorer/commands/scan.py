@@ -16,6 +16,7 @@ from explorer.engine import scan, stderr_progress
 from explorer.errors import ExplorerError
 from explorer.findings import at_least
 from explorer.ignorefile import apply_ignores, load_ignore_file
+from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
 from explorer.reports.table import print_table
@@ -32,7 +33,8 @@ def run_scan(args) -> int:
     with opened(args) as source, layer_cache(args) as cache:
         progress, stop = stderr_progress(not args.no_progress)
         try:
-            result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs)
+            result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs,
+                          limits=limits_from_args(args))
         finally:
             stop()
         warn_problems(result.analysis.problems, sys.stderr)

@@ -7,6 +7,7 @@ image is written into the user cache on first use.
 from __future__ import annotations
 
 from explorer.commands import layer_cache
+from explorer.limits import limits_from_args
 from explorer.sources import open_image
 
 
@@ -21,7 +22,7 @@ def run_ui(args) -> int:
         source = open_image(args.image, args.platform)
     try:
         with layer_cache(args) as cache:
-            ExplorerApp(source, cache=cache, jobs=getattr(args, "jobs", None)).run()
+            ExplorerApp(source, cache=cache, jobs=getattr(args, "jobs", None), limits=limits_from_args(args)).run()
     finally:
         source.close()
     return 0

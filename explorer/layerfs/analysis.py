@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from explorer.limits import DEFAULT, Limits, ReadBudget, human_size
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
 from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
@@ -129,8 +130,9 @@ class ImageAnalysis:
 
 
 def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None = None,
-               progress: ProgressFn | None = None) -> WalkResult:
-    """One streaming pass over one layer blob; a blob that cannot be opened is reported as missing."""
+               progress: ProgressFn | None = None, limits: Limits = DEFAULT) -> WalkResult:
+    """One streaming pass over one layer blob, within `limits`; a blob that cannot be opened is
+    reported as missing."""
     cb = (lambda n: progress(ref.index, n, ref.compressed_size)) if progress else None
     try:
         blob = source.open_layer(ref)
@@ -138,14 +140,55 @@ def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None 
         result = WalkResult(LayerStats(index=ref.index, complete=False))
         result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
         return result
-    return walk_layer(blob, ref, visitor, cb)
+    return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
 
 
 def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor | None] | None = None,
-            progress: ProgressFn | None = None) -> ImageAnalysis:
-    """Read every layer once, in order, and stack them."""
-    return stack(source, (read_layer(source, ref, visitor_for(ref) if visitor_for else None, progress)
-                          for ref in source.layers))
+            progress: ProgressFn | None = None, limits: Limits = DEFAULT) -> ImageAnalysis:
+    """Read every layer once, in order, and stack them; no more than `limits.max_total` in all."""
+    results: list[WalkResult] = []
+    for ref in source.layers:
+        if over_total(results, limits) is not None:
+            results.append(not_read(ref.index, limits))
+        else:
+            results.append(read_layer(source, ref, visitor_for(ref) if visitor_for else None, progress, limits))
+    return stack(source, cap_total(results, limits))
+
+
+def over_total(results: list[WalkResult], limits: Limits) -> int | None:
+    """The first layer at which the uncompressed bytes read so far, in layer order, pass `limits.max_total`."""
+    total = 0
+    for result in results:
+        total += result.stats.uncompressed
+        if total > limits.max_total:
+            return result.stats.index
+    return None
+
+
+def not_read(index: int, limits: Limits) -> WalkResult:
+    result = WalkResult(LayerStats(index=index, complete=False))
+    result.problems.append(Problem(index, "too-large", (
+        f"layer {index}: not read, the layers below already hold more than {human_size(limits.max_total)} of "
+        "uncompressed data (raise --max-total to read it)")))
+    return result
+
+
+def cap_total(results: list[WalkResult], limits: Limits) -> list[WalkResult]:
+    """The image-wide cap, applied in layer order whatever order the layers were read in: the layer
+    that passes `max_total` is reported, the ones above it are left out (the same result whether
+    they were read in parallel or skipped)."""
+    crossing = over_total(results, limits)
+    if crossing is None:
+        return results
+    out = []
+    for result in results:
+        index = result.stats.index
+        if index == crossing and not any(p.kind == "too-large" for p in result.problems):
+            result.problems.append(Problem(index, "too-large", (
+                f"layer {index}: the image holds more than {human_size(limits.max_total)} of uncompressed data "
+                "up to this layer (raise --max-total to read the layers above)")))
+        out.append(result if index <= crossing else not_read(index, limits))
+    return out
 
 
 def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:

@@ -7,7 +7,7 @@ import hashlib
 import io
 import lzma
 import zlib
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import zstandard
 
@@ -33,6 +33,8 @@ class HashingReader(io.RawIOBase):
         self._peeked = b""
         self.error: Exception | None = None
         """The error that ended the stream early; reading stops there, and the bytes before it count."""
+        self.on_read: Callable[[int], None] | None = None
+        """Told the size of every block passed through (resource caps); may raise to stop the read."""
 
     def peek_head(self, n: int) -> bytes:
         """The first n bytes, without consuming them (valid before any read)."""
@@ -64,6 +66,8 @@ class HashingReader(io.RawIOBase):
                 return 0
         self.sha.update(view[:n])
         self.count += n
+        if self.on_read is not None:
+            self.on_read(n)
         return n
 
     def _fallback(self, view) -> int:

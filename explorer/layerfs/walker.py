@@ -15,12 +15,10 @@ from typing import Callable, Protocol
 
 import zstandard
 
+from explorer.limits import LimitExceeded, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaders
-
-MAX_CONTENT = 64 * 1024 * 1024
-"""Largest prefix of one file handed to a visitor."""
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -34,7 +32,7 @@ class LayerVisitor(Protocol):
         """Cheap check, before content is read: should `visit` get this file's bytes?"""
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
-        """Called with the entry (digest filled in) and up to MAX_CONTENT bytes of content."""
+        """Called with the entry (digest filled in) and up to `Limits.max_file_scan` bytes of content."""
 
 
 def clean_text(text: str) -> str:
@@ -88,26 +86,32 @@ class WalkResult:
 
 
 def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
-               progress: Callable[[int], None] | None = None) -> WalkResult:
-    """Read one layer blob to its end and return its entries, stats and problems."""
+               progress: Callable[[int], None] | None = None, budget: ReadBudget | None = None) -> WalkResult:
+    """Read one layer blob to its end (or to a resource cap) and return its entries, stats and problems."""
     index = ref.index
     result = WalkResult(LayerStats(index=index))
     stats = result.stats
+    budget = budget or ReadBudget()
     stream = LayerStream(blob)
+    stream.plain.on_read = budget.guard(index, stream.stored, stream.plain, stream.plain is not stream.stored)
     stats.compression = stream.compression
     digests: dict[str, str | None] = {}
     try:
         tar = TarHeaders(stream.reader)
         position = 0
         for member in tar:
+            budget.check_entries(index, stats.entries + 1)
             stats.entries += 1
-            entry = _entry(member, index, position, result, digests, tar, visitor)
+            entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1
             if entry is not None:
                 result.entries.append(entry)
             if progress is not None and position % 256 == 0:
                 progress(stream.stored.count)
         stream.finish()
+    except LimitExceeded as exc:
+        stats.complete = False
+        result.problems.append(Problem(index, exc.kind, f"{exc}; {len(result.entries)} entries read"))
     except READ_ERRORS as exc:
         stats.complete = False
         cause = stream.error or exc
@@ -118,6 +122,7 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     finally:
         stream.close()
     stats.compressed_size = stream.stored.count
+    stats.uncompressed = stream.plain.count
     stats.digest = stream.stored.hexdigest()
     stats.diff_id = stream.plain.hexdigest() if stream.plain is not stream.stored else stats.digest
     if stats.complete:
@@ -136,7 +141,7 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
 
 def _entry(member: Member, index: int, position: int, result: WalkResult,
            digests: dict[str, str | None], tar: TarHeaders,
-           visitor: LayerVisitor | None) -> FileEntry | None:
+           visitor: LayerVisitor | None, max_content: int) -> FileEntry | None:
     path, unsafe = normalise(member.name)
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",
@@ -161,7 +166,7 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
             return _refuse_root(member, index, result)
         return FileEntry(path="/", kind=kind, **common)
     if kind == EntryKind.FILE:
-        return _file(member, path, common, result, digests, tar, visitor)
+        return _file(member, path, common, result, digests, tar, visitor, max_content)
     linkname = None
     digest = None
     if kind == EntryKind.SYMLINK:
@@ -188,7 +193,8 @@ def _refuse_root(member: Member, index: int, result: WalkResult) -> None:
 
 
 def _file(member: Member, path: str, common: dict, result: WalkResult,
-          digests: dict[str, str | None], tar: TarHeaders, visitor: LayerVisitor | None) -> FileEntry:
+          digests: dict[str, str | None], tar: TarHeaders, visitor: LayerVisitor | None,
+          max_content: int) -> FileEntry:
     size = member.size
     probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
     sha = hashlib.sha256()
@@ -198,8 +204,8 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
     left = size
     if keep:
         # the prefix the detectors get, read in one piece: held once, never copied
-        kept = fh.read(min(size, MAX_CONTENT))
-        if len(kept) < min(size, MAX_CONTENT):
+        kept = fh.read(min(size, max_content))
+        if len(kept) < min(size, max_content):
             raise EOFError(f"{path}: content ends early")
         sha.update(kept)
         left -= len(kept)

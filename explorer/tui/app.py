@@ -18,6 +18,7 @@ from explorer.commands.layers import human
 from explorer.detectors.base import ScanOptions
 from explorer.engine import ScanResult
 from explorer.findings import summary
+from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
 from explorer.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
@@ -97,10 +98,11 @@ class ExplorerApp(App[None]):
         error: str
 
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
-                 cache=None, jobs: int | None = 1) -> None:
+                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__()
         self.source = source
         self.options = options
+        self.limits = limits
         self._detectors = detectors
         self._cache = cache
         """The layer-result cache (explorer.cache.LayerCache) or None; `jobs`: as for engine.scan."""
@@ -154,7 +156,7 @@ class ExplorerApp(App[None]):
                 self.call_from_thread(self._progress, layer, done, total)
 
             result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
-                          jobs=self._jobs)
+                          jobs=self._jobs, limits=self.limits)
             self.call_from_thread(self._status, "indexing…")
             index = ScanIndex(result)
             if index.layers:

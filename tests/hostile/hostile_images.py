@@ -7,6 +7,8 @@ documents can be anything at all; well-formed images come from `explorer.imagewr
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import hashlib
 import io
 import json
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+import zstandard
 
 from explorer.cli import main
 
@@ -88,6 +92,27 @@ def oci_layout(path: Path, index: dict | bytes, blobs: dict[str, bytes]) -> str:
     for digest, data in blobs.items():
         (path / "blobs" / "sha256" / digest.split(":", 1)[1]).write_bytes(data)
     return str(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _zero_frame(kind: str, size: int) -> bytes:
+    return gzip.compress(bytes(size), 9, mtime=0) if kind == "gzip" else zstandard.ZstdCompressor(19).compress(bytes(size))
+
+
+def zero_bomb(size: int, kind: str = "gzip", name: str = "zeros.img") -> tuple[bytes, str]:
+    """(blob, diff_id) of a layer holding one file of `size` zero bytes (a multiple of 16 MiB), made
+    cheaply from repeated gzip members or zstd frames (both formats allow several back to back)."""
+    step = 16 << 20
+    assert size % step == 0
+    head = member(name, size=size)[0].tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    frame = (lambda data: gzip.compress(data, mtime=0)) if kind == "gzip" else zstandard.ZstdCompressor().compress
+    blob = frame(head) + _zero_frame(kind, step) * (size // step) + frame(bytes(1024))
+    digest = hashlib.sha256(head)
+    zeros = bytes(step)
+    for _ in range(size // step):
+        digest.update(zeros)
+    digest.update(bytes(1024))
+    return blob, "sha256:" + digest.hexdigest()
 
 
 # -- looking at what was written -----------------------------------------------------------------
