@@ -53,6 +53,7 @@ PROBLEM_RULES = {
     "digest-mismatch": ("integrity.digest-mismatch", "high", "Layer blob does not match the manifest digest"),
     "diff-id-mismatch": ("integrity.diff-id-mismatch", "high", "Uncompressed layer does not match the config diff_id"),
     "truncated": ("integrity.truncated-layer", "high", "Layer blob cannot be read to its end"),
+    "corrupt": ("integrity.corrupt-layer", "high", "Layer tar has a damaged header; what follows it is not read"),
     "missing": ("integrity.missing-layer", "high", "Layer blob is missing"),
     "unsafe-path": ("suspicious.unsafe-tar-path", "medium", "Tar member with an absolute or climbing path"),
     "path-through-link": ("suspicious.tar-path-through-link", "medium",

@@ -35,7 +35,7 @@ def layer_cache(args):
                 print(f"explorer: warning: {safe(cache.warning)}", file=sys.stderr)
 
 
-BAD_INPUT_PROBLEMS = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch",
+BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
                                 "decompression-bomb", "too-many-entries", "too-large"})
 """Problems that make the image bad input (exit 2) although everything readable is still shown:
 damage, and layers cut short by a resource cap (explorer.limits)."""

@@ -18,7 +18,7 @@ import zstandard
 from explorer.limits import LimitExceeded, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
-from explorer.layerfs.tarheaders import Member, TarHeaders
+from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -108,7 +108,15 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
                 result.entries.append(entry)
             if progress is not None and position % 256 == 0:
                 progress(stream.stored.count)
+        damage = None if stream.error else false_end(tar)
+        if damage:
+            raise TarHeaderError(damage)
         stream.finish()
+    except TarHeaderError as exc:
+        stats.complete = False
+        kind = "truncated" if stream.error else "corrupt"
+        result.problems.append(Problem(index, kind, f"layer {index}: {stream.error or exc}; members after it are "
+                                                    f"not read, {len(result.entries)} entries read"))
     except LimitExceeded as exc:
         stats.complete = False
         result.problems.append(Problem(index, exc.kind, f"{exc}; {len(result.entries)} entries read"))
@@ -156,9 +164,10 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
             return FileEntry(path=parent, kind=EntryKind.OPAQUE, **common)
         if base.startswith(".wh..wh."):
             return None  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a change
-        target = posixpath.join(parent, base[len(WHITEOUT):])
-        if target == "/" or base == WHITEOUT:
-            return _refuse_root(member, index, result)
+        name = base[len(WHITEOUT):]
+        if name in ("", ".", ".."):
+            return _refuse_root(member, index, result, f"is a whiteout of {name or 'nothing'!r}, never a real name")
+        target = posixpath.join(parent, name)
         return FileEntry(path=target, kind=EntryKind.WHITEOUT, **common)
     kind = _kind(member)
     if path == "/":
@@ -185,10 +194,10 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                      **common)
 
 
-def _refuse_root(member: Member, index: int, result: WalkResult) -> None:
-    """A member that would replace or delete the root folder itself: reported and left out."""
-    result.problems.append(Problem(index, "unsafe-path",
-                                   f"layer {index}: member {member.name!r} would replace or delete the root folder"))
+def _refuse_root(member: Member, index: int, result: WalkResult,
+                 why: str = "would replace or delete the root folder") -> None:
+    """A member that would replace or delete the root folder, or a folder above its own: reported, left out."""
+    result.problems.append(Problem(index, "unsafe-path", f"layer {index}: member {member.name!r} {why}"))
     return None
 
 
@@ -240,6 +249,18 @@ def members(tar: tarfile.TarFile | None):
             return
         tar.members.clear()
         yield member
+
+
+def false_end(tar: TarHeaders) -> str | None:
+    """After the last member: is the zero block that ended the archive followed by more data?
+
+    tarfile (and TarHeaders) stop at the first zero block; whatever follows would be hidden from
+    every detector. Docker's reader refuses a zero block followed by a non-zero one."""
+    at = tar.offset - 512
+    after = tar.read(512)
+    if after.count(0) != len(after):
+        return f"a zero block at byte {at} is followed by more data (a false end of archive)"
+    return None
 
 
 def read_member(blob, member: int, limit: int | None = None, offset: int = 0) -> bytes:
