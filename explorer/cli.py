@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -136,5 +135,5 @@ def _run(args) -> int:
 
 def dump_json(doc, fh=None) -> None:
     fh = fh or sys.stdout
-    json.dump(doc, fh, indent=2, ensure_ascii=False)
-    fh.write("\n")
+    from explorer.textsafe import json_text
+    fh.write(json_text(doc) + "\n")

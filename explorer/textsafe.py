@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+"""What json.dumps(ensure_ascii=False) leaves raw but a terminal would act on (C1 controls, bidi
+overrides) or cannot encode (lone surrogates from undecodable bytes)."""
 
 
 def _escape(match: re.Match) -> str:
@@ -16,6 +20,8 @@ def _escape(match: re.Match) -> str:
         return "\\t"
     if ch == "\r":
         return "\\r"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -25,3 +31,9 @@ def safe(text: str) -> str:
         text = str(text)
     return _CONTROL.sub(_escape, text)
 
+
+def json_text(doc) -> str:
+    """`doc` as indented JSON, UTF-8 text kept readable but every character a terminal would act on, or
+    could not encode, written as a `\\uXXXX` escape: the same document for a program, inert on a terminal."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

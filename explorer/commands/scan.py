@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 
@@ -20,7 +19,7 @@ from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
 from explorer.reports.table import print_table
-from explorer.textsafe import safe
+from explorer.textsafe import json_text, safe
 
 
 def run_scan(args) -> int:
@@ -57,12 +56,9 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
     except OSError as exc:
         raise ExplorerError(f"--output {output}: {exc.strerror}") from None
     try:
-        if fmt == "json":
-            json.dump(scan_document(result, ignored), out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        elif fmt == "sarif":
-            json.dump(sarif_document(result), out, indent=2, ensure_ascii=False)
-            out.write("\n")
+        if fmt in ("json", "sarif"):
+            doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
+            out.write(json_text(doc) + "\n")
         else:
             tty = out.isatty()
             console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 200,

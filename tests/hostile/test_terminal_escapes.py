@@ -80,3 +80,20 @@ def test_layers_json_keeps_names_exact(image):
     assert rc == 0
     assert "\x1b" not in out and "\n INJECTED" not in out
     assert json.loads(out)["layers"][0]["created_by"] == HISTORY
+
+
+def test_json_escapes_what_a_terminal_would_act_on_and_stays_exact(image):
+    """C1 controls and bidi overrides are valid JSON text, but raw they still act on a terminal."""
+    import json
+    rc, out, _err = run_inprocess("tree", image, "--layer", "0", "--format", "json")
+    assert rc == 0
+    _assert_clean(out)
+    assert "\\u009b" in out and "\\u202e" in out
+    paths = {entry["path"] for entry in json.loads(out)}
+    assert "/d/c1\x9b31mcsi" in paths and "/d/rtl\u202etxt.exe" in paths
+
+
+def test_undecodable_bytes_print_as_the_bytes_they_were():
+    from explorer.textsafe import json_text, safe
+    assert safe("RUN \udcff\udce9") == "RUN \\xff\\xe9"
+    assert json_text("\udcff") == '"\\udcff"'
