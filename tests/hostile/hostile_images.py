@@ -99,6 +99,7 @@ def _zero_frame(kind: str, size: int) -> bytes:
     return gzip.compress(bytes(size), 9, mtime=0) if kind == "gzip" else zstandard.ZstdCompressor(19).compress(bytes(size))
 
 
+@functools.lru_cache(maxsize=8)
 def zero_bomb(size: int, kind: str = "gzip", name: str = "zeros.img") -> tuple[bytes, str]:
     """(blob, diff_id) of a layer holding one file of `size` zero bytes (a multiple of 16 MiB), made
     cheaply from repeated gzip members or zstd frames (both formats allow several back to back)."""
