@@ -10,6 +10,7 @@ from the layer blobs in chunks, each blob read at most once.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import posixpath
@@ -66,7 +67,13 @@ class Tally:
     def skip(self, rel: tuple[str, ...] | str, why: str) -> None:
         self.skipped += 1
         where = rel if isinstance(rel, str) else "/".join(rel)
+        if len(where) > 300:  # 4 KB names: the start and the end say which
+            where = f"{where[:200]}…{where[-80:]}"
         self.warnings.append(f"skipped {safe(where)}: {why}")
+
+
+class CannotCreate(Exception):
+    """This one entry cannot be created in DEST (name too long for the file system, …); skip it."""
 
 
 # -- finding PATH in the image ---------------------------------------------------------------------
@@ -152,6 +159,9 @@ def _check_free(plan: Plan) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
+            if exc.errno == errno.ENAMETOOLONG:
+                continue  # longer than PATH_MAX: the writer goes one folder at a time, with O_EXCL
+
             raise ExplorerError(f"{full}: {exc.strerror}") from None
         if item.entry.kind == EntryKind.DIR and stat.S_ISDIR(st.st_mode):
             continue
@@ -206,6 +216,8 @@ class Writer:
             created = True
         except FileExistsError:
             created = False
+        except OSError as exc:
+            raise CannotCreate(exc.strerror or str(exc)) from None
         st = os.stat(rel[-1], dir_fd=parent, follow_symlinks=False)
         if not stat.S_ISDIR(st.st_mode):
             raise ExplorerError(f"{self.where(rel)}: exists and is not a folder")
@@ -222,6 +234,8 @@ class Writer:
             return os.open(rel[-1], _NEW_FILE_FLAGS, 0o600, dir_fd=self.dir_fd(rel[:-1]))
         except FileExistsError:
             raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
+        except OSError as exc:
+            raise CannotCreate(exc.strerror or str(exc)) from None
 
     def remove_file(self, rel: tuple[str, ...]) -> None:
         try:
@@ -234,6 +248,8 @@ class Writer:
             os.symlink(target, rel[-1], dir_fd=self.dir_fd(rel[:-1]))
         except FileExistsError:
             raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
+        except OSError as exc:
+            raise CannotCreate(exc.strerror or str(exc)) from None
 
     def resolves_inside(self, rel: tuple[str, ...], target: str) -> bool:
         """Would a symlink at rel with this target, resolved from its folder, stay below the root?
@@ -350,7 +366,10 @@ def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, items: list[Item]
     sha = hashlib.sha256()
     try:
         for item in items:
-            fds.append((item, writer.create_file(item.rel)))
+            try:
+                fds.append((item, writer.create_file(item.rel)))
+            except CannotCreate as exc:
+                writer.tally.skip(item.rel, f"cannot be created ({exc})")
         left = info.size
         while left > 0:
             chunk = fh.read(min(CHUNK, left))
@@ -413,12 +432,20 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
         by_layer: dict[int, dict[int, list[Item]]] = defaultdict(lambda: defaultdict(list))
         links: list[Item] = []
         sources = _HardlinkSources(analysis)
+        failed: set[tuple[str, ...]] = set()
+        """Folders that could not be created: nothing below them is tried."""
         for item in plan.items:
             kind = item.entry.kind
-            if kind == EntryKind.DIR:
-                if writer.mkdir(item.rel):
-                    tally.dirs += 1
-                    dirs.append(item)
+            if any(item.rel[:n] in failed for n in range(1, len(item.rel))):
+                tally.skip(item.rel, "its folder could not be created")
+            elif kind == EntryKind.DIR:
+                try:
+                    if writer.mkdir(item.rel):
+                        tally.dirs += 1
+                        dirs.append(item)
+                except CannotCreate as exc:
+                    failed.add(item.rel)
+                    tally.skip(item.rel, f"cannot be created ({exc})")
             elif kind == EntryKind.FILE:
                 by_layer[item.entry.layer][item.entry.member].append(item)
             elif kind == EntryKind.HARDLINK:
@@ -437,8 +464,11 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
         for item in links:
             target = item.entry.linkname or ""
             if writer.resolves_inside(item.rel, target):
-                writer.symlink(item.rel, target)
-                tally.symlinks += 1
+                try:
+                    writer.symlink(item.rel, target)
+                    tally.symlinks += 1
+                except CannotCreate as exc:
+                    tally.skip(item.rel, f"cannot be created ({exc})")
             else:
                 tally.skip(item.rel, f"symlink to {safe(target)} leads outside {safe(plan.root)}")
         for item in reversed(dirs):

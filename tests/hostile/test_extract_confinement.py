@@ -187,3 +187,22 @@ def test_hostile_names_are_written_verbatim_and_printed_escaped(sandbox):
     assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
     assert len(err.splitlines()) == 2  # one skipped fifo, one summary
     assert "skipped \\x1b]0;title\\x07: fifo nodes are never created" in err
+
+
+def test_names_too_long_for_the_file_system_skip_only_themselves(sandbox):
+    """A component over NAME_MAX is skipped with its subtree; a path over PATH_MAX is still written."""
+    deep = "/".join(["n" * 250] * 18)  # ~4.5 KB: longer than PATH_MAX, each component fine
+    image = docker_archive(sandbox / "image.tar", [tar_bytes([
+        member("a", data=b"a"), member("f" * 300, data=b"long"), member("g" * 300 + "/inner", data=b"x"),
+        member(deep + "/leaf", data=b"deep"), member("s" * 300, SYM, linkname="a"), member("z", data=b"z")])])
+    dest = sandbox / "dest"
+    before = snapshot(sandbox, exclude=dest)
+    rc, _out, err = run_inprocess("extract", image, "/", "-o", str(dest))
+    assert rc == 0, err
+    assert snapshot(sandbox, exclude=dest) == before
+    assert (dest / "a").read_bytes() == b"a" and (dest / "z").read_bytes() == b"z"
+    skipped = [line for line in err.splitlines() if " skipped " in line]
+    assert len(skipped) == 4 and all(len(line) < 400 for line in skipped)
+    assert sum("cannot be created (File name too long)" in line for line in skipped) == 3
+    assert sum("its folder could not be created" in line for line in skipped) == 1
+    assert err.splitlines()[-1].endswith("3 files, 19 folders, 0 symlinks written; 4 skipped")
