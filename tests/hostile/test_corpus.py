@@ -109,12 +109,12 @@ def test_extract_writes_nothing_outside_dest(case, work):
         return _check_bad_input(case, rc, out, err)
     assert rc == case.status, err
     assert (dest / "srv" / "last").read_bytes() == b"last"
-    for dirpath, dirnames, filenames in os.walk(dest):
+    for dirpath, dirnames, filenames, dirfd in os.fwalk(dest):  # by folder fd: paths may pass PATH_MAX
         for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            mode = os.lstat(full).st_mode
-            assert stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode), full
+            mode = os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode
+            assert stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode), name
             if stat.S_ISLNK(mode):
+                full = os.path.join(dirpath, name)
                 assert os.path.realpath(full).startswith(str(dest) + os.sep), full
 
 
