@@ -142,11 +142,114 @@ class GzipReader(io.RawIOBase):
         self._tail = self._d.unconsumed_tail
 
 
+class ZstdFrames(io.RawIOBase):
+    """Passes compressed bytes through while following the zstd frame structure (headers and block
+    sizes only, nothing decoded), so that a cut stream can be told from a complete one: zstandard's
+    stream reader just stops where the input stops."""
+
+    _ZSTD, _SKIP = 0xFD2FB528, 0x184D2A50
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._head = b""
+        """Bytes of the structure being read (magic, frame header, block header)."""
+        self._want = 4
+        self._state = "magic"
+        self._skip = 0
+        """Payload bytes to pass before the next structure."""
+        self._checksum = False
+        self.frames = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._raw.readinto(buffer)
+        if n:
+            self._feed(memoryview(buffer)[:n])
+        return n
+
+    @property
+    def complete(self) -> bool:
+        """At a frame boundary, after at least one frame."""
+        return self._state == "magic" and not self._head and not self._skip and self.frames > 0
+
+    def _feed(self, data) -> None:
+        i, n = 0, len(data)
+        while i < n:
+            if self._skip:
+                step = min(self._skip, n - i)
+                self._skip -= step
+                i += step
+                continue
+            take = min(self._want - len(self._head), n - i)
+            self._head += bytes(data[i:i + take])
+            i += take
+            if len(self._head) == self._want:
+                self._step()
+
+    def _step(self) -> None:
+        head, state = self._head, self._state
+        self._head = b""
+        if state == "magic":
+            magic = int.from_bytes(head, "little")
+            if magic == self._ZSTD:
+                self._state, self._want = "descriptor", 1
+            elif magic & 0xFFFFFFF0 == self._SKIP:
+                self._state, self._want = "skip-size", 4
+            else:
+                raise zstandard.ZstdError("not a zstd frame")
+        elif state == "skip-size":
+            self._skip = int.from_bytes(head, "little")
+            self._state, self._want = "magic", 4
+            self.frames += 1
+        elif state == "descriptor":
+            fhd = head[0]
+            single = (fhd >> 5) & 1
+            self._checksum = bool((fhd >> 2) & 1)
+            fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+            self._skip = (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+            self._state, self._want = "block", 3
+        elif state == "block":
+            header = int.from_bytes(head, "little")
+            kind, size = (header >> 1) & 3, header >> 3
+            if kind == 3:
+                raise zstandard.ZstdError("reserved zstd block type")
+            self._skip = 1 if kind == 1 else size
+            if header & 1:  # the last block of the frame
+                self._skip += 4 if self._checksum else 0
+                self._state, self._want = "magic", 4
+                self.frames += 1
+            else:
+                self._want = 3
+
+
+class ZstdReader(io.RawIOBase):
+    """zstd (several frames allowed) with bounded output per read; a stream that stops inside a
+    frame raises EOFError once everything before the cut has been handed out."""
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._frames = ZstdFrames(raw)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(self._frames, read_size=CHUNK,
+                                                                   read_across_frames=True)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self._reader.readinto(buffer)
+        if not n and not self._frames.complete:
+            raise EOFError("compressed layer ends before the end of its zstd stream")
+        return n
+
+
 def decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     if kind == "gzip":
         return GzipReader(raw)
     if kind == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_size=CHUNK, read_across_frames=True)
+        return ZstdReader(raw)
     if kind == "xz":
         return lzma.LZMAFile(raw)
     if kind == "bzip2":

@@ -112,11 +112,6 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         if damage:
             raise TarHeaderError(damage)
         stream.finish()
-    except TarHeaderError as exc:
-        stats.complete = False
-        kind = "truncated" if stream.error else "corrupt"
-        result.problems.append(Problem(index, kind, f"layer {index}: {stream.error or exc}; members after it are "
-                                                    f"not read, {len(result.entries)} entries read"))
     except LimitExceeded as exc:
         stats.complete = False
         result.problems.append(Problem(index, exc.kind, f"{exc}; {len(result.entries)} entries read"))
@@ -124,9 +119,10 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         stats.complete = False
         cause = stream.error or exc
         reason = str(cause) or type(cause).__name__
-        result.problems.append(Problem(index, "truncated",
-                                       f"layer {index}: cannot be read to its end ({reason}); "
-                                       f"{len(result.entries)} entries read"))
+        # a damaged tar header in a sound stream hides what follows it; a cut stream is truncated
+        kind = "corrupt" if isinstance(exc, TarHeaderError) and stream.error is None else "truncated"
+        result.problems.append(Problem(index, kind, f"layer {index}: cannot be read to its end ({reason}); "
+                                                    f"{len(result.entries)} entries read"))
     finally:
         stream.close()
     stats.compressed_size = stream.stored.count

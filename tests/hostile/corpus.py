@@ -286,7 +286,7 @@ CASES = [
     Case("truncated-gzip", _truncated("gzip", "docker-archive"), 2, frozenset({"integrity.truncated-layer"})),
     Case("truncated-zstd-oci-archive", _truncated("zstd", "oci-archive"), 2, frozenset({"integrity.truncated-layer"})),
     Case("corrupt-tar-headers", _corrupt_header, 2, frozenset({"integrity.corrupt-layer"}),
-         stderr=("damaged tar header at offset 1024", "false end of archive")),
+         stderr=("tar header at byte 1024: checksum is not a number", "false end of archive")),
     Case("garbage-tar-header-oci", _garbage_header, 2, frozenset({"integrity.corrupt-layer"})),
     Case("manifest-not-json", _bad_json("manifest"), 2, layers=None, error="manifest.json"),
     Case("config-not-json", _bad_json("config"), 2, layers=None, error="image config is not valid JSON"),

@@ -20,12 +20,12 @@ def _bad_checksum() -> bytes:
 
 
 @pytest.mark.parametrize("middle, message", [
-    (_bad_checksum(), "layer 1: tar header at byte 1024: bad checksum (a damaged or not a tar stream); "
-                      "members after it are not read, 1 entries read"),
-    (b"\xff" * 512, "layer 1: tar header at byte 1024: checksum is not a number; "
-                    "members after it are not read, 1 entries read"),
-    (bytes(512), "layer 1: a zero block at byte 1024 is followed by more data (a false end of archive); "
-                 "members after it are not read, 1 entries read"),
+    (_bad_checksum(), "layer 1: cannot be read to its end (tar header at byte 1024: checksum is not a number); "
+                      "1 entries read"),
+    (b"\xff" * 512, "layer 1: cannot be read to its end (tar header at byte 1024: bad checksum (a damaged or not "
+                    "a tar stream)); 1 entries read"),
+    (bytes(512), "layer 1: cannot be read to its end (a zero block at byte 1024 is followed by more data (a false "
+                 "end of archive)); 1 entries read"),
 ], ids=["bad-checksum", "garbage", "false-end"])
 def test_members_hidden_after_damage_are_reported(tmp_path, middle, message):
     image = docker_archive(tmp_path / "image.tar", [OK, FIRST + middle + HIDDEN + bytes(1024), OK])
@@ -52,3 +52,18 @@ def test_whiteout_of_dot_or_dotdot_is_refused(tmp_path, name):
     assert rc == 0
     assert [e["path"] for e in json.loads(out)] == ["/etc", "/etc/ok", "/x"]
     assert "never a real name" in err
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.99], ids=["half", "last-bytes"])
+def test_a_cut_zstd_layer_is_truncated_not_empty(tmp_path, cut):
+    """zstandard's stream reader stops silently where a cut frame stops (a small layer: no output at all)."""
+    import os
+
+    import zstandard
+
+    layer = tar_bytes([member(f"f{i}", data=os.urandom(2000)) for i in range(20)])
+    blob = zstandard.ZstdCompressor().compress(layer)
+    image = docker_archive(tmp_path / "image.tar", [OK, blob[: int(len(blob) * cut)], OK])
+    rc, _out, err = run_inprocess("layers", image)
+    assert rc == 2
+    assert "layer 1: cannot be read to its end (compressed layer ends before the end of its zstd stream)" in err
