@@ -220,3 +220,14 @@ async def test_the_demo_is_written_once_into_the_user_cache(tmp_path, monkeypatc
     assert cached_demo() == first
     assert (tmp_path / "explorer" / first.rsplit("/", 1)[-1]).stat().st_mtime_ns == mtime
     assert [p.name for p in (tmp_path / "explorer").iterdir()] == [first.rsplit("/", 1)[-1]]
+
+
+async def test_clicking_a_column_header_sorts_the_findings(demo):
+    app, pilot = demo
+    table = app.query_one(FindingsTable)
+    await pilot.click(FindingsTable, offset=(28, 1))  # the "category" header, below the border
+    await pilot.pause()
+    assert table.sort_by == "category"
+    await pilot.click(FindingsTable, offset=(13, 1))  # "layer"
+    await pilot.pause()
+    assert table.sort_by == "layer"
