@@ -103,8 +103,9 @@ def config_rows(config: ImageConfig, findings: list[Finding] = ()) -> list[Confi
     rows.append(ConfigRow("user", _clean(f"USER {config.user}") if config.user else "# no USER: runs as root"))
     if config.working_dir:
         rows.append(ConfigRow("workdir", _clean(f"WORKDIR {config.working_dir}")))
-    rows.append(ConfigRow("entrypoint", _clean("ENTRYPOINT " + json.dumps(list(config.entrypoint)))))
-    rows.append(ConfigRow("cmd", _clean("CMD " + json.dumps(list(config.cmd)))))
+    for kind, word, value in (("entrypoint", "ENTRYPOINT", config.entrypoint), ("cmd", "CMD", config.cmd)):
+        text = f"{word} " + json.dumps(list(value), ensure_ascii=False) if value else f"# no {word}"
+        rows.append(ConfigRow(kind, _clean(text)))
     flagged = {(f.line, f.evidence.split("=", 1)[0].removeprefix("label ").strip())
                for f in findings if f.source == "config" and f.category == "secret" and f.layer is None}
     for i, item in enumerate(config.env, start=1):

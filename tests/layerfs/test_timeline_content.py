@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.layerfs import analyze
 from explorer.layerfs.content import (DIFF_CAP, diff_copies, guess_language, hex_row, looks_binary,
@@ -37,11 +39,19 @@ def test_timeline_says_added_modified_deleted_and_how(tmp_path):
         assert [analysis.read(v.entry) for v in readable] == [b"v1\n", b"v2\n", b"v3\n"]
 
 
-def test_read_from_an_offset(tmp_path):
-    with open_image(history_image(tmp_path)) as source:
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_read_from_an_offset(tmp_path, compression):
+    """Uncompressed layers are read at the copy's data offset, compressed ones by walking the tar."""
+    files = [Entry.file(f"/f{i}", bytes([65 + i]) * (1000 + i)) for i in range(5)]
+    path = write_image(ImageSpec(layers=[Layer(files, compression=compression)]), str(tmp_path / "x.tar"))
+    with open_image(path) as source:
         analysis = analyze(source)
-        entry = analysis.final.get("/srv")
-        assert analysis.read(entry, 3, 4) == b"a f" and analysis.read(entry, offset=6) == b"file"
+        assert analysis.layers[0].stats.compression == compression
+        for i in range(5):
+            entry = analysis.final.get(f"/f{i}")
+            data = bytes([65 + i]) * (1000 + i)
+            assert analysis.read(entry) == data
+            assert analysis.read(entry, 3, 998) == data[998:1001] and analysis.read(entry, offset=1000) == data[1000:]
 
 
 def test_text_binary_and_hex_rows():
