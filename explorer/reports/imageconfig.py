@@ -77,8 +77,16 @@ def dockerfile(config: ImageConfig) -> list[HistoryLine]:
     return out
 
 
+MAX_LINE = 4000
+"""Characters shown of one line: a hostile config can hold a megabyte-long history line or value."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE] + f" … ({len(text) - MAX_LINE} more characters)"
+
+
 def _clean(text: str) -> str:
-    return safe(redact_text(text))
+    return _cut(safe(redact_text(text)))
 
 
 @dataclass(frozen=True)
@@ -122,7 +130,7 @@ def config_rows(config: ImageConfig, findings: list[Finding] = ()) -> list[Confi
         value = raw.get(key)
         if value:
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            rows.append(ConfigRow(kind, _clean(f"{word} {shown}")[:2000]))
+            rows.append(ConfigRow(kind, _clean(f"{word} {shown}")))
     return rows
 
 
@@ -133,7 +141,7 @@ def _masked(name: str, value: str, flagged: bool, quote: bool = False) -> str:
     name_part, _, value_part = pair.partition("=")
     if quote:
         value_part = json.dumps(value_part, ensure_ascii=False)
-    return safe(f"{name_part}={value_part}")
+    return _cut(safe(f"{name_part}={value_part}"))
 
 
 def locate(rows: list[ConfigRow], finding: Finding) -> int | None:
@@ -171,7 +179,7 @@ def redacted_json(raw: bytes) -> list[str]:
     except (ValueError, UnicodeDecodeError):
         return [_clean(line) for line in raw.decode("utf-8", "replace").splitlines()]
     text = json.dumps(_redact_value(doc, None), indent=2, ensure_ascii=False)
-    return [safe(line) for line in text.splitlines()]
+    return [_cut(safe(line)) for line in text.splitlines()]
 
 
 def _redact_value(value, key: str | None):

@@ -53,3 +53,11 @@ def test_raw_json_is_pretty_redacted_and_escaped():
     assert TOKEN not in text and "hunter2hunter2x" not in text and '"Env": [' in text
     assert "\u202e" not in text
     assert redacted_json(b"not json \x1b[31m") == ["not json \\x1b[31m"]
+
+
+def test_huge_lines_are_cut():
+    huge = "RUN echo " + "a" * 100_000
+    config = ImageConfig(id="sha256:x", env=("BIG=" + "b" * 100_000,), history=(HistoryEntry(huge, layer=0),))
+    assert len(dockerfile(config)[0].instruction) < 4100 and "more characters" in dockerfile(config)[0].instruction
+    assert all(len(r.text) < 4100 for r in config_rows(config))
+    assert all(len(line) < 4100 for line in redacted_json(json.dumps({"v": "c" * 100_000}).encode()))
