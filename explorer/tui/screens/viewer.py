@@ -8,8 +8,6 @@ drawn by a virtualised LineView, so neither a 128 MiB file nor a slow layer bloc
 
 from __future__ import annotations
 
-import re
-
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
@@ -23,46 +21,21 @@ from textual.worker import get_current_worker
 from explorer.commands.layers import human
 from explorer.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.layerfs.content import (HEX_WIDTH, diff_copies, file_type, guess_language, hex_row, looks_binary,
-                                      text_lines)
+from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, diff_copies
 from explorer.layerfs.timeline import Version, readable_versions, timeline
 from explorer.model import FileEntry
 from explorer.redact import mask_in_place
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
+from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
+                                       text_rows)
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
 
 WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
-TEXT_CAP = 1024 * 1024
-"""Bytes shown as text (the hex view shows the rest)."""
-HIGHLIGHT_CAP = 512 * 1024
-HIGHLIGHT_LINES = 20000
-"""Text longer than this (bytes or lines) is shown without syntax highlighting."""
 SEVERITY_MARK = {"critical": Style(bgcolor="#5f0000"), "high": Style(bgcolor="#5f0000"),
                  "medium": Style(bgcolor="#5f5f00"), "low": Style(bgcolor="grey30"), "info": Style(bgcolor="grey30")}
-SECRET_MARK = Style(bgcolor="#3a0050")
-DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan", "=": "bold", "!": "yellow italic", " ": ""}
-_MASK_RUN = re.compile(r"\*{3,}")
-
-
-class Loaded:
-    """One window of one copy, masked and ready to draw (built in the worker)."""
-
-    def __init__(self, entry: FileEntry, offset: int, data: bytes, spans: list[tuple[int, int]]) -> None:
-        self.entry = entry
-        self.offset = offset
-        self.data = data
-        self.spans = spans
-        self.binary = looks_binary(data)
-        self.kind = file_type(data) if offset == 0 else ""
-        self.language = guess_language(entry.path, data) if offset == 0 and not self.binary else None
-        self.masked_lines = {data.count(b"\n", 0, start) + i for start, end in spans[:1000]
-                             for i in range(data.count(b"\n", start, end) + 1)}
-        self.text: Lines | None = None
-        self.plain: list[str] = []
-        """The text rows as shown (escaped), for finding text."""
 
 
 class FileViewer(Screen[None]):
@@ -160,7 +133,7 @@ class FileViewer(Screen[None]):
             data, spans = mask_in_place(raw)
             loaded = Loaded(entry, offset, data, spans)
             if not loaded.binary:
-                loaded.text = self._text_lines(loaded, highlight=False)
+                loaded.text = text_rows(loaded, highlight=False)
         except Exception as exc:  # noqa: BLE001 - a damaged layer shows an error, not a traceback
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._failed, f"cannot read this copy: {safe(str(exc))}", request)
@@ -169,43 +142,14 @@ class FileViewer(Screen[None]):
             return
         self.app.call_from_thread(self._loaded, loaded, request)
         if loaded.text is not None and loaded.language and len(data) <= HIGHLIGHT_CAP:
-            highlighted = self._text_lines(loaded, highlight=True)
+            highlighted = text_rows(loaded, highlight=True)
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._highlighted, loaded, highlighted, request)
-
-    @staticmethod
-    def _text_lines(loaded: Loaded, highlight: bool) -> Lines:
-        """The text rows, built on demand from escaped strings (a million short lines cost a list of
-        strings, not a million Text objects); highlighted rows are kept when the text is small."""
-        lines = text_lines(loaded.data[:TEXT_CAP])
-        loaded.plain = lines
-        styled: list[Text] | None = None
-        if highlight and len(lines) <= HIGHLIGHT_LINES:
-            from rich.syntax import Syntax
-            code = "\n".join(lines)
-            syntax = Syntax(code, loaded.language, theme="monokai", background_color="default")
-            styled = syntax.highlight(code).split("\n", allow_blank=True)[: len(lines)]
-        masked = loaded.masked_lines
-        note = None
-        if len(loaded.data) > TEXT_CAP or loaded.entry.size > len(loaded.data):
-            shown = min(len(loaded.data), TEXT_CAP)
-            note = Text(f"… showing the first {human(shown)} of {human(loaded.entry.size)} as text; "
-                        f"x: hex view (pages through all of it)", style="yellow italic")
-
-        def build(i: int) -> Text:
-            if i >= len(lines):
-                return note or Text()
-            row = styled[i].copy() if styled is not None and i < len(styled) else Text(lines[i])
-            if i in masked:
-                row.highlight_regex(_MASK_RUN, "bold reverse magenta")
-            return row
-        return Lines(count=len(lines) + (note is not None), build=build,
-                     width=max(map(len, lines), default=0))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _decode(self, loaded: Loaded, request: int) -> None:
         """Text lines of a copy first shown as hex (`x`), built off the UI thread."""
-        lines = self._text_lines(loaded, highlight=False)
+        lines = text_rows(loaded, highlight=False)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._decoded, loaded, lines, request)
 
@@ -279,28 +223,11 @@ class FileViewer(Screen[None]):
             view.set_lines(loaded.text, self._marks())
             view.border_title = "text" + (f" · {loaded.language}" if loaded.language else "")
         else:
-            view.set_lines(self._hex_lines(loaded), self._hex_marks(loaded))
+            view.set_lines(hex_rows(loaded), hex_marks(loaded))
             end = loaded.offset + len(loaded.data)
             view.border_title = (f"hex · bytes {loaded.offset:,}–{end:,} of {loaded.entry.size:,}" +
                                  (" · > next window" if end < loaded.entry.size else "") +
                                  (" · < previous window" if loaded.offset else ""))
-
-    @staticmethod
-    def _hex_lines(loaded: Loaded) -> Lines:
-        data, base = loaded.data, loaded.offset
-        count = (len(data) + HEX_WIDTH - 1) // HEX_WIDTH
-
-        def build(i: int) -> Text:
-            return Text(hex_row(data[i * HEX_WIDTH:(i + 1) * HEX_WIDTH], base + i * HEX_WIDTH))
-        return Lines(count=count, build=build, width=78)
-
-    @staticmethod
-    def _hex_marks(loaded: Loaded) -> dict[int, Style]:
-        marks = {}
-        for start, end in loaded.spans[:1000]:
-            for row in range(start // HEX_WIDTH, (end - 1) // HEX_WIDTH + 1):
-                marks[row] = SECRET_MARK
-        return marks
 
     def _show_meta(self) -> None:
         entry, analysis = self.entry, self.analysis
@@ -522,7 +449,6 @@ class FileViewer(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _diff(self, old: FileEntry, new: FileEntry, request: int) -> None:
-        from explorer.layerfs.content import DIFF_CAP
         worker = get_current_worker()
         try:
             lines = diff_copies(self.analysis.read(old, DIFF_CAP), self.analysis.read(new, DIFF_CAP),
