@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -23,6 +23,7 @@ from explorer.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
+from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
@@ -32,14 +33,8 @@ from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
-from explorer.tui.widgets.layers import LayerTable, short_created_by
+from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
-
-
-def palette_text(text: str) -> str:
-    """Text for the command palette, which reads titles and help as markup: every '[' escaped, so that
-    image text shows as written (textual.markup.escape leaves '[2J' alone, and the '[' after it opens a tag)."""
-    return text.replace("[", "\\[")
 
 
 class ExplorerApp(App[None]):
@@ -477,34 +472,4 @@ class ExplorerApp(App[None]):
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Help: list every key", "Show the help screen", self.action_help)
-        yield SystemCommand("Toggle changes only", "Show only what the selected layer changed",
-                            self.action_toggle_changes)
-        yield SystemCommand("Focus findings", "Move to the findings list", self.action_focus_findings)
-        for status in ("added", "modified", "deleted", "unchanged"):
-            yield SystemCommand(f"Files: show or hide {status}", "Filter the file tree by what the layer did",
-                                lambda s=status: self.action_toggle_status(s))
-        yield SystemCommand("Files: flagged only", "Show only paths with findings", self.action_toggle_flagged)
-        yield SystemCommand("Files: show everything", "Clear the file filters", self.action_clear_filters)
-        yield SystemCommand("Files: sort by name or size", "Cycle the file tree's sort",
-                            lambda: self.query_one(FileTree).action_cycle_sort())
-        yield SystemCommand("Findings: sort by severity, layer or category", "Cycle the findings' sort",
-                            lambda: self.query_one(FindingsTable).action_cycle_sort())
-        yield SystemCommand("Export the selected copy", "Write it to a folder (as explorer extract)",
-                            self.action_export)
-        yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
-                            self.action_toggle_dark)
-        yield SystemCommand("Find a path", "Search every layer, deleted copies included", self.action_search)
-        yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
-                            self.action_config)
-        if self.scan_index is not None:
-            for report in self.scan_index.analysis.layers:
-                # the palette reads titles and help as markup: image text is escaped
-                created = palette_text(short_created_by(report.ref.created_by)[:60])
-                yield SystemCommand(f"Go to layer {report.index}", created,
-                                    lambda i=report.index: self._step_layer(i - self.layer_index))
-            for finding in self.scan_index.result.findings[:200]:
-                if finding.layer is not None:
-                    yield SystemCommand(palette_text(f"Finding: {finding.rule_id} {safe(finding.path or '')}"),
-                                        f"{finding.severity} in layer {finding.layer}",
-                                        lambda f=finding: self.post_message(FindingsTable.FindingChosen(f)))
+        yield from palette_commands(self)

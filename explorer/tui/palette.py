@@ -1,0 +1,53 @@
+"""The command palette's entries: every action, each layer, and the first findings.
+
+The palette reads entry titles and help as markup, so image text goes through `palette_text`.
+"""
+
+from __future__ import annotations
+
+from textual.app import SystemCommand
+
+from explorer.textsafe import safe
+from explorer.tui.widgets.filetree import FileTree
+from explorer.tui.widgets.findings import FindingsTable
+from explorer.tui.widgets.layers import short_created_by
+
+
+def palette_text(text: str) -> str:
+    """Text for the command palette, which reads titles and help as markup: every '[' escaped, so that
+    image text shows as written (textual.markup.escape leaves '[2J' alone, and the '[' after it opens a tag)."""
+    return text.replace("[", "\\[")
+
+
+def palette_commands(app):
+    """SystemCommands for the explorer app (after Textual's own)."""
+    yield SystemCommand("Help: list every key", "Show the help screen", app.action_help)
+    yield SystemCommand("Toggle changes only", "Show only what the selected layer changed",
+                        app.action_toggle_changes)
+    yield SystemCommand("Focus findings", "Move to the findings list", app.action_focus_findings)
+    for status in ("added", "modified", "deleted", "unchanged"):
+        yield SystemCommand(f"Files: show or hide {status}", "Filter the file tree by what the layer did",
+                            lambda s=status: app.action_toggle_status(s))
+    yield SystemCommand("Files: flagged only", "Show only paths with findings", app.action_toggle_flagged)
+    yield SystemCommand("Files: show everything", "Clear the file filters", app.action_clear_filters)
+    yield SystemCommand("Files: sort by name or size", "Cycle the file tree's sort",
+                        lambda: app.query_one(FileTree).action_cycle_sort())
+    yield SystemCommand("Findings: sort by severity, layer or category", "Cycle the findings' sort",
+                        lambda: app.query_one(FindingsTable).action_cycle_sort())
+    yield SystemCommand("Export the selected copy", "Write it to a folder (as explorer extract)",
+                        app.action_export)
+    yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
+                        app.action_toggle_dark)
+    yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
+    yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
+                        app.action_config)
+    if app.scan_index is not None:
+        for report in app.scan_index.analysis.layers:
+            created = palette_text(short_created_by(report.ref.created_by)[:60])
+            yield SystemCommand(f"Go to layer {report.index}", created,
+                                lambda i=report.index: app._step_layer(i - app.layer_index))
+        for finding in app.scan_index.result.findings[:200]:
+            if finding.layer is not None:
+                yield SystemCommand(palette_text(f"Finding: {finding.rule_id} {safe(finding.path or '')}"),
+                                    f"{finding.severity} in layer {finding.layer}",
+                                    lambda f=finding: app.post_message(FindingsTable.FindingChosen(f)))
