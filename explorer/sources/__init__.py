@@ -75,6 +75,12 @@ def _detect(path: str) -> str:
     raise SourceError(f"{path}: tar archive holds no manifest.json or index.json; not a container image")
 
 
+def _file_or_folder(path: str) -> None:
+    """A fifo or a device as IMAGE would block the read or never end."""
+    if not (os.path.isfile(path) or os.path.isdir(path)):
+        raise SourceError(f"{path}: not a file or folder (a fifo or device?)")
+
+
 def open_image(arg: str, platform: str | None = None) -> ImageSource:
     """Open IMAGE as the contract describes: explicit transports win, then auto-detection."""
     transport, rest, tag = split_transport(arg)
@@ -84,11 +90,13 @@ def open_image(arg: str, platform: str | None = None) -> ImageSource:
     if transport:
         if not os.path.exists(rest):
             raise SourceError(f"{rest}: no such file or folder")
+        _file_or_folder(rest)
         return _open_path(transport, rest, tag, platform, arg)
     path, tag = _split_existing(arg)
     if os.path.exists(path):
         if not os.access(path, os.R_OK):
             raise SourceError(f"{path}: permission denied")
+        _file_or_folder(path)
         return _open_path(_detect(path), path, tag, platform, arg)
     if _PATHLIKE.search(arg):
         raise SourceError(f"{arg}: no such file or folder")

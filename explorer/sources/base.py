@@ -54,6 +54,8 @@ def load_json(store: BlobStore, name: str, what: str) -> tuple[object, bytes]:
         return json.loads(data), data
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceError(f"{store.description}: {what} {name!r} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SourceError(f"{store.description}: {what} {name!r} is JSON nested too deeply") from None
 
 
 def _strs(value) -> tuple[str, ...]:
@@ -81,6 +83,8 @@ def parse_config(raw: bytes, description: str) -> ImageConfig:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceError(f"{description}: image config is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise SourceError(f"{description}: image config is JSON nested too deeply") from None
     if not isinstance(doc, dict):
         raise SourceError(f"{description}: image config is not a JSON object")
     cfg = doc.get("config") or doc.get("container_config") or {}

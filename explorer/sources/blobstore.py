@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import stat
 import tarfile
 from typing import BinaryIO, Protocol
 
@@ -183,10 +184,17 @@ class DirBlobStore:
         return os.path.getsize(self._path(name))
 
     def open(self, name: str) -> BinaryIO:
+        """Only a regular file: a fifo or device in a layout would block the read or never end
+        (opened without blocking, checked on the open descriptor)."""
         try:
-            return open(self._path(name), "rb", buffering=1 << 20)
+            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as exc:
             raise SourceError(f"{self.description}: cannot open blob {name!r}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SourceError(f"{self.description}: blob {name!r} is not a regular file")
+        os.set_blocking(fd, True)
+        return open(fd, "rb", buffering=1 << 20)
 
     def close(self) -> None:
         pass

@@ -271,3 +271,40 @@ def test_member_naming_the_root_is_not_a_crash(tmp_path, name, kind):
     rc, out, err = run_inprocess("layers", image, "--format", "json")
     assert rc in (0, 2)
     assert [layer["index"] for layer in json.loads(out)["layers"]] == [0, 1]
+
+
+def _fifo(tmp):
+    os.mkfifo(tmp / "image.tar")
+    return str(tmp / "image.tar")
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("make, fragment", [
+    pytest.param(_archive(config=DEEP), "image config is JSON nested too deeply", id="config-deeply-nested"),
+    pytest.param(_archive(manifest=DEEP), "manifest.json 'manifest.json' is JSON nested too deeply",
+                 id="manifest-deeply-nested"),
+    pytest.param(_oci(b'{"manifests": ' + DEEP + b"}"), "index 'index.json' is JSON nested too deeply",
+                 id="index-deeply-nested"),
+    pytest.param(_fifo, "not a file or folder", id="image-is-a-fifo"),
+    pytest.param(lambda tmp: "docker-archive:" + _fifo(tmp), "not a file or folder", id="transport-to-a-fifo"),
+])
+def test_more_bad_input_is_one_line_exit_2(tmp_path, make, fragment):
+    test_bad_input_is_one_line_exit_2(tmp_path, make, fragment)
+
+
+def test_a_fifo_blob_in_a_layout_is_reported_not_waited_for(tmp_path):
+    ok = tar_bytes([member("x", data=b"x")])
+    config = json.dumps(config_doc([ok, ok])).encode()
+    digest = "sha256:" + "f" * 64
+    manifest = json.dumps({"config": {"digest": H["d"]}, "layers": [
+        {"digest": H["e"], "size": len(ok)}, {"digest": digest, "size": 1}]}).encode()
+    layout = oci_layout(tmp_path / "layout", {"manifests": [{"mediaType": MAN, "digest": H["c"]}]},
+                        {H["c"]: manifest, H["d"]: config, H["e"]: ok})
+    os.mkfifo(tmp_path / "layout" / "blobs" / "sha256" / ("f" * 64))
+    rc, out, err = run_subprocess("layers", layout, "--format", "json")
+    assert rc == 2 and TRACEBACK not in err
+    assert err.splitlines()[-1] == (f"explorer: warning: layer 1: {layout}: blob 'blobs/sha256/{'f' * 64}' is "
+                                    "not a regular file")
+    assert [layer["added"] for layer in json.loads(out)["layers"]] == [1, 0]
