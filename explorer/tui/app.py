@@ -184,8 +184,8 @@ class ExplorerApp(App[None]):
         # them took 0.2-0.7 s on a 1.5 GB image, each one a frozen key press
         analysis = self.scan_index.analysis
         counts = summary(message.result.findings)
-        self.sub_title = (f"{len(analysis.layers)} layers · {human(analysis.total_size)} · wasted "
-                          f"{human(analysis.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
+        self.sub_title = (f"{len(analysis.layers)} layers · {human(self.scan_index.total_size)} · wasted "
+                          f"{human(self.scan_index.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
                           + " ".join(f"{n} {s}" for s, n in counts.items() if n))
         self.query_one("#loading").display = False
         self.query_one("#progress").display = False
@@ -208,6 +208,7 @@ class ExplorerApp(App[None]):
         self.timings["first_paint"] = time.perf_counter() - since
         self.log(f"scan {self.timings['scan']:.2f} s; layer list and tree drawn "
                  f"{self.timings['first_paint'] * 1000:.0f} ms after the result")
+        self._prewarm(self.layer_index)
 
     # -- selection --------------------------------------------------------------------------
     @property
@@ -247,7 +248,8 @@ class ExplorerApp(App[None]):
             tree.show(view, self.tree_filter)
         if reveal:
             self._reveal(reveal)
-        self._prewarm(view.layer)
+        if "first_paint" in self.timings:  # the first time, after the first paint (a busy worker slows it)
+            self._prewarm(view.layer)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prewarm")
     def _prewarm(self, layer: int) -> None:

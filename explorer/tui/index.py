@@ -175,6 +175,10 @@ class ScanIndex:
             self.by_layer[f.layer].append(f)
             if f.path:
                 self.by_file[f.path].append(f)
+        self.total_size = self.analysis.total_size
+        self.final_size = self.analysis.final_size
+        """Computed here, on the scan worker: a walk over every file of the final image."""
+        self.wasted_bytes = self.total_size - self.final_size
         self._views: OrderedDict[int, LayerView] = OrderedDict()
         self._lock = threading.Lock()
 

@@ -26,9 +26,9 @@ class ImageSummary(Static):
         config = analysis.source.config
         text = Text()
         for i, (name, value, style) in enumerate((
-                ("total", f"{human(analysis.total_size)} in {len(analysis.layers)} layers", ""),
-                ("final", human(analysis.final_size), ""),
-                ("wasted", human(analysis.wasted_bytes), "yellow" if analysis.wasted_bytes else ""),
+                ("total", f"{human(index.total_size)} in {len(analysis.layers)} layers", ""),
+                ("final", human(index.final_size), ""),
+                ("wasted", human(index.wasted_bytes), "yellow" if index.wasted_bytes else ""),
                 ("efficiency", f"{analysis.efficiency * 100:.1f}%", ""))):
             text.append(("  " if i else "") + name + " ", style="bold")
             text.append(value, style=style)
