@@ -352,7 +352,9 @@ class ExplorerApp(App[None]):
         return action not in {b.action.split("(")[0] for b in self.BINDINGS if isinstance(b, Binding)}
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        if not self.is_screen_installed("help"):
+            self.install_screen(HelpScreen(), "help")  # composed once: its table takes ~100 ms to lay out
+        self.push_screen("help")
 
     def _set_filter(self, flt: TreeFilter) -> None:
         self.tree_filter = flt

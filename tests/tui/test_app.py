@@ -95,6 +95,10 @@ async def test_help_lists_every_app_binding(demo_source, wait_for_scan):
             assert (binding.tooltip or binding.description) in described
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")  # again: the same screen, shown again
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_viewer_shows_a_deleted_copy_of_a_secret_file(demo_source, wait_for_scan):
