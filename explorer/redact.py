@@ -52,10 +52,10 @@ def redact_content(data: bytes) -> bytes:
     return _apply(data, spans) if spans else data
 
 
-MASK_CHUNK = 128 * 1024
+MASK_CHUNK = 64 * 1024
 """Secret rules run over this much content at a time: a regex holds the GIL for a whole call, and the
 preview's worker must not freeze the UI thread for the length of a 4 MiB scan."""
-MASK_OVERLAP = 16 * 1024
+MASK_OVERLAP = 8 * 1024
 """Chunks overlap by this much (whole lines when it can), so a secret across a cut is still seen."""
 
 
@@ -77,13 +77,31 @@ def _secret_spans(data: bytes) -> list[tuple[int, int]]:
         start = back + 1 if back != -1 else end - MASK_OVERLAP
 
 
+_PEM_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _private_key_bodies(data: bytes) -> list[tuple[int, int]]:
+    """The whole body of every PEM private key (the secret rules' span covers its first line only)."""
+    spans = []
+    at = data.find(b"PRIVATE KEY")
+    while at != -1:
+        begin = _PEM_BEGIN.search(data, max(0, at - 60), at + 40)
+        if begin is not None:
+            end = data.find(b"-----END", begin.end(), begin.end() + 64 * 1024)
+            stop = end if end != -1 else min(len(data), begin.end() + 64 * 1024)
+            if stop > begin.end():
+                spans.append((begin.end(), stop))
+        at = data.find(b"PRIVATE KEY", at + 11)
+    return spans
+
+
 def mask_in_place(data: bytes, keep: int = 8) -> tuple[bytes, list[tuple[int, int]]]:
     """File content with every secret the file rules find masked without moving a byte (for the
     preview's text and hex views: offsets and line numbers stay true), and the masked spans.
 
     A secret keeps at most its first `keep` bytes (a third of it at most); newlines inside it stay.
     Big content is scanned in overlapping chunks (see MASK_CHUNK)."""
-    spans = _secret_spans(data)
+    spans = _secret_spans(data) + _private_key_bodies(data)
     if not spans:
         return data, []
     out = bytearray(data)

@@ -90,3 +90,18 @@ def test_a_huge_line_is_cut():
 
     [line] = text_lines(b"a" * (MAX_LINE + 10))
     assert line == "a" * MAX_LINE + " … (10 more characters)"
+
+
+def test_a_private_key_is_masked_whole_wherever_the_chunks_cut():
+    import base64
+    import random
+
+    body = base64.b64encode(random.Random(7).randbytes(2300))
+    lines = b"\n".join(body[i:i + 64] for i in range(0, len(body), 64))
+    key = b"-----BEGIN RSA PRIVATE KEY-----\n" + lines + b"\n-----END RSA PRIVATE KEY-----\n"
+    probes = [lines[i:i + 40] for i in range(100, len(lines) - 40, 300)]
+    for before in range(MASK_CHUNK // 100 - 40, MASK_CHUNK // 100 + 5, 3):
+        data = (b"y" * 99 + b"\n") * before + key + (b"q" * 99 + b"\n") * 700
+        masked, _spans = mask_in_place(data)
+        assert len(masked) == len(data) and masked.count(b"\n") == data.count(b"\n")
+        assert not any(p in masked for p in probes) and b"-----END RSA PRIVATE KEY-----" in masked
