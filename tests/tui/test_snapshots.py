@@ -71,3 +71,16 @@ def test_findings_sorted_by_layer(snap_compare, demo_app):
         await pilot.pause()
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
+
+
+def test_light_theme_changes_only(snap_compare, demo_app):
+    """ctrl+t: the light theme; layer 3 (the dropper), changes only, every folder open."""
+    async def steps(pilot):
+        await wait_until_scanned(pilot)
+        await pilot.press("ctrl+t", "c")
+        await go_to(pilot, 3, "/tmp/.x/kworker")
+        for path in ("/etc/cron.d/sysupdate", "/usr/local/lib/libprocesshider.so"):
+            pilot.app.query_one("#files").reveal(path)
+        await pilot.pause()
+
+    assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
