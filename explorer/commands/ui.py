@@ -20,9 +20,21 @@ def run_ui(args) -> int:
         source.reference = "explorer demo image"
     else:
         source = open_image(args.image, args.platform)
+    _start_process_helpers()
     try:
         with layer_cache(args) as cache:
             ExplorerApp(source, cache=cache, jobs=getattr(args, "jobs", None), limits=limits_from_args(args)).run()
     finally:
         source.close()
     return 0
+
+
+def _start_process_helpers() -> None:
+    """Start multiprocessing's resource tracker while sys.stderr is the real one: it passes stderr's
+    descriptor to the process it spawns, and under Textual sys.stderr is a capture without one, so the
+    scan's worker processes failed to start ('ValueError: bad value(s) in fds_to_keep')."""
+    from multiprocessing import resource_tracker
+    try:
+        resource_tracker.ensure_running()
+    except Exception:  # noqa: BLE001 - the scan then reads its layers in this process
+        pass
