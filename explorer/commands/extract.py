@@ -148,10 +148,14 @@ def _existing_parent(dest: str) -> str:
     return os.path.realpath(parent)
 
 
+def _has_nul(rel: tuple[str, ...]) -> bool:
+    return any("\x00" in part for part in rel)
+
+
 def _check_free(plan: Plan) -> None:
     """Refuse before writing anything: no existing file may be overwritten, no existing symlink used."""
     for item in plan.items:
-        if item.entry.kind in (EntryKind.CHAR, EntryKind.BLOCK, EntryKind.FIFO):
+        if item.entry.kind in (EntryKind.CHAR, EntryKind.BLOCK, EntryKind.FIFO) or _has_nul(item.rel):
             continue
         full = os.path.join(plan.root, *item.rel)
         try:
@@ -438,6 +442,9 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
             kind = item.entry.kind
             if any(item.rel[:n] in failed for n in range(1, len(item.rel))):
                 tally.skip(item.rel, "its folder could not be created")
+            elif _has_nul(item.rel):
+                failed.add(item.rel)
+                tally.skip(item.rel, "its name holds a NUL byte, which no file system allows")
             elif kind == EntryKind.DIR:
                 try:
                     if writer.mkdir(item.rel):

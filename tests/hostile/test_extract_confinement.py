@@ -206,3 +206,20 @@ def test_names_too_long_for_the_file_system_skip_only_themselves(sandbox):
     assert sum("cannot be created (File name too long)" in line for line in skipped) == 3
     assert sum("its folder could not be created" in line for line in skipped) == 1
     assert err.splitlines()[-1].endswith("3 files, 19 folders, 0 symlinks written; 4 skipped")
+
+
+def _pax_named(name: str, kind=REG, data: bytes = b""):
+    info, data = member("placeholder", kind, data)
+    info.pax_headers = {"path": name}
+    return info, data
+
+
+def test_names_with_a_nul_byte_are_skipped_not_a_traceback(sandbox):
+    image = docker_archive(sandbox / "image.tar", [tar_bytes([
+        _pax_named("nul\x00dir/file", data=b"x"), _pax_named("a\x00b", data=b"y"), member("z", data=b"z")])])
+    dest = sandbox / "dest"
+    rc, _out, err = run_inprocess("extract", image, "/", "-o", str(dest))
+    assert rc == 0, err
+    assert os.listdir(dest) == ["z"]
+    assert "skipped a\\x00b: its name holds a NUL byte" in err
+    assert err.splitlines()[-1].endswith("1 files, 1 folders, 0 symlinks written; 3 skipped")
