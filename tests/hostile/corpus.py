@@ -228,8 +228,10 @@ def _whiteouts(work):
 
 def _names(work):
     long = "d/" + "/".join(["n" * 250] * 16)  # ~4 KB
+    nul, _ = member("placeholder", data=b"nul")
+    nul.pax_headers = {"path": "nul\x00name"}  # only a pax record can carry a NUL byte
     members = [member("bad\udcff\udcfename", data=b"latin"), member("\udce9t\udce9/x", data=b"x"),
-               member(long, data=b"long"), member("f" * 4000, data=b"flat")]
+               member(long, data=b"long"), member("f" * 4000, data=b"flat"), (nul, b"nul")]
     return write(work, [OK, L.of(members, "gzip", "RUN \udcff weird"), LAST], "oci-archive")
 
 
@@ -297,6 +299,6 @@ CASES = [
     Case("digest-mismatch-oci", _digest_mismatch("oci"), 2, frozenset({"integrity.digest-mismatch"})),
     Case("duplicate-entries", _duplicates, 0),
     Case("whiteouts-of-root-and-dotdot", _whiteouts, 0, frozenset({UNSAFE}), stderr=("'.wh.'", "whiteout of '..'")),
-    Case("non-utf8-and-4k-names", _names, 0),
+    Case("non-utf8-nul-and-4k-names", _names, 0),
     Case("ansi-and-markup", _ansi_markup, 0),
 ]
