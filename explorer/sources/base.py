@@ -48,6 +48,13 @@ class ImageSource:
         self.close()
 
 
+def listing(items, sep: str = ", ", most: int = 12) -> str:
+    """The choices an error names, at most `most` of them (an index may list thousands)."""
+    items = list(items)
+    text = sep.join(str(i)[:200] for i in items[:most]) or "none"
+    return text + (f"{sep}… {len(items) - most} more" if len(items) > most else "")
+
+
 def load_json(store: BlobStore, name: str, what: str) -> tuple[object, bytes]:
     data = read_small(store, name, what)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from explorer.errors import SourceError
-from explorer.sources.base import (DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, ImageSource, load_json,
+from explorer.sources.base import (DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, ImageSource, listing, load_json,
                                    make_layer_refs, parse_config)
 from explorer.sources.blobstore import BlobStore, read_small
 from explorer.sources.oci import INDEX_TYPES, blob_name, check_layer_count
@@ -60,9 +60,9 @@ def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind:
         entries = [m for m in manifest if _tag_matches(_repo_tags(m), tag)]
         if not entries:
             tags = sorted({t for m in manifest for t in _repo_tags(m)})
-            raise SourceError(f"{store.description}: no image tagged {tag!r} (tags: {', '.join(tags) or 'none'})")
+            raise SourceError(f"{store.description}: no image tagged {tag!r} (tags: {listing(tags)})")
     if len(entries) > 1:
-        names = "; ".join(",".join(_repo_tags(m)) or str(m.get("Config", "?"))[:19] for m in entries)
+        names = listing((",".join(_repo_tags(m)) or str(m.get("Config", "?"))[:19] for m in entries), "; ")
         raise SourceError(f"{store.description}: holds {len(entries)} images ({names}); choose one with :TAG")
     entry = entries[0]
     cfg_name = str(entry.get("Config") or "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from explorer.errors import SourceError
-from explorer.sources.base import ImageSource, load_json, make_layer_refs, parse_config
+from explorer.sources.base import ImageSource, listing, load_json, make_layer_refs, parse_config
 from explorer.sources.blobstore import BlobStore, read_small
 
 INDEX_TYPES = {
@@ -95,17 +95,17 @@ def choose_manifest(store: BlobStore, index: dict, tag: str | None, platform: st
     if tag:
         tagged = [(d, t) for d, t in candidates if t == tag or t.endswith(":" + tag) or t.split(":")[-1] == tag]
         if not tagged:
-            choices = ", ".join(sorted({t for _, t in candidates if t})) or "none"
+            choices = listing(sorted({t for _, t in candidates if t}))
             raise SourceError(f"{store.description}: no image tagged {tag!r} (tags: {choices})")
         candidates = tagged
     if platform:
         matching = [(d, t) for d, t in candidates if _platform_matches(_platform_of(d), platform)]
         if not matching:
-            choices = ", ".join(sorted({_platform_of(d) for d, _ in candidates if _platform_of(d)})) or "none"
+            choices = listing(sorted({_platform_of(d) for d, _ in candidates if _platform_of(d)}))
             raise SourceError(f"{store.description}: no image for platform {platform} (platforms: {choices})")
         candidates = matching
     if len(candidates) > 1:
-        choices = "; ".join(_describe(d, t) for d, t in candidates)
+        choices = listing((_describe(d, t) for d, t in candidates), "; ")
         hint = "--platform os/arch" if len({_platform_of(d) for d, _ in candidates}) > 1 else ":TAG"
         raise SourceError(f"{store.description}: holds {len(candidates)} images ({choices}); choose one with {hint}")
     return candidates[0][0]

@@ -308,3 +308,14 @@ def test_a_fifo_blob_in_a_layout_is_reported_not_waited_for(tmp_path):
     assert err.splitlines()[-1] == (f"explorer: warning: layer 1: {layout}: blob 'blobs/sha256/{'f' * 64}' is "
                                     "not a regular file")
     assert [layer["added"] for layer in json.loads(out)["layers"]] == [1, 0]
+
+
+def test_an_index_of_thousands_of_images_names_a_few_in_its_one_line(tmp_path):
+    index = {"manifests": [{"mediaType": MAN, "digest": f"sha256:{i:064x}",
+                            "annotations": {"org.opencontainers.image.ref.name": f"t{i}"}} for i in range(3000)]}
+    layout = oci_layout(tmp_path / "layout", index, {})
+    for arg, fragment in ((layout, "holds 3000 images (:t0; :t1;"), ("oci:" + layout + ":nope", "(tags: t0, t1")):
+        rc, out, err = run_inprocess("layers", arg)
+        assert rc == 2 and out == ""
+        assert len(err.splitlines()) == 1 and fragment in err and len(err) < 600
+        assert "… 2988 more" in err
