@@ -16,6 +16,7 @@ from typing import Callable, Protocol
 import zstandard
 
 from explorer.limits import LimitExceeded, ReadBudget
+from explorer.sources.blobstore import tar_members as members
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
@@ -233,18 +234,6 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
 def open_tar(stream: LayerStream) -> tarfile.TarFile:
     """For a second, on-demand pass (`read_member`, `extract`): tarfile's regular read mode over the one-way layer stream (much faster than its `r|` mode)."""
     return tarfile.open(fileobj=ForwardReader(stream.reader), mode="r:")
-
-
-def members(tar: tarfile.TarFile | None):
-    """The members in order, without tarfile keeping every TarInfo of a huge layer in memory."""
-    if tar is None:
-        return
-    while True:
-        member = tar.next()
-        if member is None:
-            return
-        tar.members.clear()
-        yield member
 
 
 def false_end(tar: TarHeaders) -> str | None:

@@ -17,6 +17,22 @@ from explorer.errors import SourceError
 
 MAX_SMALL = 64 * 1024 * 1024
 """Largest manifest/config/index document we read into memory."""
+MAX_ARCHIVE_MEMBERS = 100_000
+"""Members of an image archive we index: a real one holds a few per layer (Docker allows 127 layers),
+and every member indexed costs memory and time."""
+
+
+def tar_members(tar: tarfile.TarFile | None):
+    """A tarfile's members in order, without it keeping every TarInfo (a million-member archive held
+    650 MB): for image archives here, and for the layer walker's second passes."""
+    if tar is None:
+        return
+    while True:
+        member = tar.next()
+        if member is None:
+            return
+        tar.members.clear()
+        yield member
 
 
 class BlobStore(Protocol):
@@ -116,7 +132,10 @@ class TarBlobStore:
                     raise SourceError(f"{path}: not a tar archive, OCI layout or image reference")
                 fh.seek(0)
                 with tarfile.open(fileobj=fh, mode="r:") as tar:
-                    for member in tar:
+                    for count, member in enumerate(tar_members(tar), start=1):
+                        if count > MAX_ARCHIVE_MEMBERS:
+                            raise SourceError(f"{path}: holds more than {MAX_ARCHIVE_MEMBERS} members; "
+                                              "not a container image archive")
                         name = _normalise(member.name)
                         if member.isfile():
                             self._members[name] = (member.offset_data, member.size)

@@ -319,3 +319,15 @@ def test_an_index_of_thousands_of_images_names_a_few_in_its_one_line(tmp_path):
         assert rc == 2 and out == ""
         assert len(err.splitlines()) == 1 and fragment in err and len(err) < 600
         assert "… 2988 more" in err
+
+
+def test_an_archive_of_too_many_members_is_refused_early(tmp_path, monkeypatch):
+    from explorer.sources import blobstore
+    monkeypatch.setattr(blobstore, "MAX_ARCHIVE_MEMBERS", 50)
+    junk = {f"junk/{i}": b"" for i in range(60)}
+    image = docker_archive(tmp_path / "image.tar", [OK_LAYER], extra=junk)
+    rc, out, err = run_inprocess("layers", image)
+    assert rc == 2 and out == ""
+    assert err == f"explorer: {image}: holds more than 50 members; not a container image archive\n"
+    image = docker_archive(tmp_path / "fine.tar", [OK_LAYER], extra=dict(list(junk.items())[:40]))
+    assert run_inprocess("layers", image)[0] == 0
