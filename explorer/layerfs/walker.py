@@ -21,6 +21,10 @@ from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
+MAX_DEPTH = 256
+"""Folders a member may lie below. A real path (at most PATH_MAX, 4096 bytes) is rarely 40 deep; a
+crafted one thousands deep would exhaust the recursion of every tree walk."""
+
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
@@ -151,6 +155,10 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
+    if path.count("/") > MAX_DEPTH:
+        result.problems.append(Problem(index, "too-deep", f"layer {index}: member {path[:120]!r}… lies "
+                                                          f"{path.count('/')} folders deep (more than {MAX_DEPTH}); left out"))
+        return None
     base = posixpath.basename(path)
     common = dict(layer=index, mode=stat.S_IMODE(member.mode), uid=member.uid, gid=member.gid,
                   mtime=int(member.mtime or 0), member=position, uname=clean_text(member.uname or ""),

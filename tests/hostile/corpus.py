@@ -235,6 +235,13 @@ def _names(work):
     return write(work, [OK, L.of(members, "gzip", "RUN \udcff weird"), LAST], "oci-archive")
 
 
+def _deep(work):
+    """5000 folders deep (left out: every tree walk would recurse that deep) and 250 deep (kept)."""
+    too_deep, _ = member("placeholder", data=b"deep")
+    too_deep.pax_headers = {"path": "/".join(["d"] * 5000) + "/leaf"}
+    return write(work, [OK, L.of([(too_deep, b"deep"), member("/".join(["k"] * 250) + "/leaf", data=b"kept")]), LAST])
+
+
 def _ansi_markup(work):
     names = [f"esc{ANSI}red", NAME_MARKUP, MARKUP, "[/]", "new\nline", "csi\x9b31m", "rtl\u202etxt.exe", "bell\x07"]
     content = f"{ANSI}{MARKUP} password={MARKUP}\n".encode()
@@ -301,4 +308,5 @@ CASES = [
     Case("whiteouts-of-root-and-dotdot", _whiteouts, 0, frozenset({UNSAFE}), stderr=("'.wh.'", "whiteout of '..'")),
     Case("non-utf8-nul-and-4k-names", _names, 0),
     Case("ansi-and-markup", _ansi_markup, 0),
+    Case("nested-5000-deep", _deep, 0, frozenset({"suspicious.tar-path-too-deep"}), stderr=("lies 5001 folders deep",)),
 ]
