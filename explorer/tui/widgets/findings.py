@@ -13,7 +13,7 @@ from explorer.textsafe import safe
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 SORTS = ("severity", "layer", "category")
-BATCH = 250
+BATCH = 100
 """Rows added at once."""
 MAX_ROWS = 1000
 """Rows shown at most (in the current order): DataTable's per-row bookkeeping grows with its length, so
