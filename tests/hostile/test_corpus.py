@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from explorer.detectors.base import ScanOptions
@@ -28,6 +29,7 @@ from corpus import CASES, LAST, MARKUP, NAME_MARKUP, OK, many_empty_files, write
 from hostile_images import TRACEBACK, error_lines, run_inprocess, snapshot
 
 PROBLEM_IDS = {rule[0] for rule in PROBLEM_RULES.values()}
+SARIF_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-2.1.0-rtm.5.json").read_text())
 RAW = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """Control characters (but the newline), C1 controls, bidi overrides and undecodable bytes (lone
 surrogates): never raw on the terminal, not even in JSON."""
@@ -92,6 +94,10 @@ def test_scan(case, work):
     rc, out, err = run_inprocess("scan", image)  # the table
     assert rc == case.status and TRACEBACK not in err
     _clean(out)
+    rc, out, err = run_inprocess("scan", image, "--format", "sarif")
+    assert rc == case.status and TRACEBACK not in err
+    _clean(out)
+    jsonschema.validate(json.loads(out), SARIF_SCHEMA)
 
 
 @pytest.mark.parametrize("case", PARAMS)
