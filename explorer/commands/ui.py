@@ -7,6 +7,7 @@ image is written into the user cache on first use.
 from __future__ import annotations
 
 from explorer.commands import layer_cache
+from explorer.detectors.base import ScanOptions
 from explorer.limits import limits_from_args
 from explorer.sources import open_image
 
@@ -23,7 +24,9 @@ def run_ui(args) -> int:
     _start_process_helpers()
     try:
         with layer_cache(args) as cache:
-            ExplorerApp(source, cache=cache, jobs=getattr(args, "jobs", None), limits=limits_from_args(args)).run()
+            limits = limits_from_args(args)
+            ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan), cache=cache,
+                        jobs=getattr(args, "jobs", None), limits=limits).run()
     finally:
         source.close()
     return 0

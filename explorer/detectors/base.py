@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from explorer.findings import Match
+from explorer.limits import DEFAULT as DEFAULT_LIMITS
 from explorer.model import FileEntry, ImageConfig
 
 
@@ -28,6 +29,9 @@ class ScanOptions:
     """Rule ids turned off with --disable."""
     extra_rule_dirs: tuple[str, ...] = ()
     """Folders of extra YARA rules (--rules)."""
+    max_file_scan: int = DEFAULT_LIMITS.max_file_scan
+    """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file, and YARA,
+    whose rules may look at a whole file, skips larger ones."""
 
 
 class Detector(ABC):

@@ -37,7 +37,6 @@ def _bundled_rules() -> Path:
 
 RULES_DIR = _bundled_rules()
 RULE_SUFFIXES = (".yar", ".yara")
-MAX_FILE_SIZE = 64 * 1024 * 1024
 SCAN_TIMEOUT = 30
 """Seconds per file; a file that takes longer is reported (`suspicious.yara-timeout`), not skipped silently."""
 EVIDENCE_CHARS = 80
@@ -98,6 +97,7 @@ class YaraDetector(FileDetector):
     def __init__(self, options: ScanOptions = ScanOptions(), *, timeout: int = SCAN_TIMEOUT) -> None:
         self.timeout = timeout
         self._disabled = frozenset(options.disabled)
+        self._max_size = options.max_file_scan
         self._files: dict[str, Path] = {}
         digest = hashlib.sha256()
         folders = [RULES_DIR, *(Path(d) for d in options.extra_rule_dirs)]
@@ -175,7 +175,7 @@ class YaraDetector(FileDetector):
     # -- scanning --------------------------------------------------------------------------------
 
     def wants(self, entry: FileEntry) -> bool:
-        return entry.kind is EntryKind.FILE and 0 < entry.size <= MAX_FILE_SIZE
+        return entry.kind is EntryKind.FILE and 0 < entry.size <= self._max_size
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         try:

@@ -155,3 +155,23 @@ def test_total_cap_over_the_image_is_the_same_read_in_parallel_or_not(tmp_path, 
         "explorer: warning: layer 3: not read, the layers below already hold more than 5M of uncompressed data "
         "(raise --max-total to read it)"]
     assert [layer["added"] for layer in doc["layers"]] == [1, 1, 0, 0]
+
+
+def test_yara_follows_max_file_scan(tmp_path):
+    """YARA rules may look at a whole file: it skips a file larger than --max-file-scan, and a raised
+    cap lets it see larger ones."""
+    import random
+    strings = [b"--don" + b"ate-level=N", b"--cpu-" + b"priority", b"rx" + b"/0", b"XMR" + b"ig/6.21.0",
+               b"--rand" + b"omx-1gb-pages"]
+    blob = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00" + b"\0".join(strings) + b"\0"
+    blob += random.Random(1).randbytes(2 * MIB - len(blob))
+    image = write_image(ImageSpec(layers=[Layer([Entry.file("/usr/bin/kworker", blob, mode=0o755)])]),
+                        tmp_path / "image.tar")
+
+    def yara_ids(*flags):
+        rc, doc, err = _json("scan", image, "--format", "json", "--no-cache", *flags)
+        assert rc == 0, err
+        return {f["rule_id"] for f in doc["findings"] if f["rule_id"] == "miner.xmrig-strings"}
+
+    assert yara_ids() == {"miner.xmrig-strings"}
+    assert yara_ids("--max-file-scan", "1M") == set()
