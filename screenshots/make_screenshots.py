@@ -1,8 +1,9 @@
 """Make the SVG screenshots in this folder from the real UI on the built-in demo image.
 
-    python screenshots/make_screenshots.py
+    python screenshots/make_screenshots.py [NAME ...]
 
-Each screenshot drives the app headless (Textual's run_test) the way a person would with keys.
+Each screenshot drives the app headless (Textual's run_test) the way a person would with keys, on the
+same demo image `explorer demo` shows (integrity finding included). With names, only those are made.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ sys.path.insert(0, str(HERE.parent))
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
-from explorer.tui.pilot import choose_finding, wait_until_scanned  # noqa: E402
-from explorer.tui.widgets.filetree import FileTree  # noqa: E402
+from explorer.tui.pilot import choose_finding, go_to, search, view_copy, wait_until_scanned  # noqa: E402
+from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)
 
@@ -32,27 +33,72 @@ async def deleted_miner(pilot, app):
     await choose_finding(pilot, "/tmp/.x/kworker")
 
 
+async def flagged_only(pilot, app):
+    await pilot.press("exclamation_mark")
+    await go_to(pilot, 5, "/var/www/html/up.php")
+
+
 async def cleanup_layer_changes(pilot, app):
-    await pilot.press("l", "up")
-    await pilot.press("c", "t")
-    tree = app.query_one(FileTree)
-    for path in ("/tmp/.x", "/srv/app/.env"):
-        tree.reveal(path)
-        await pilot.pause()
+    await go_to(pilot, 4, "/tmp/.x")
+    await pilot.press("c", "t", "right")
+
+
+async def search_results(pilot, app):
+    await search(pilot, "*/curl")
+
+
+async def findings_by_layer(pilot, app):
+    await pilot.press("f", "s")
+
+
+async def preview_secrets(pilot, app):
+    await view_copy(pilot, 2, "/srv/app/.env")
+
+
+async def preview_hex(pilot, app):
+    await view_copy(pilot, 3, "/tmp/.x/kworker")
+
+
+async def preview_diff(pilot, app):
+    await view_copy(pilot, 5, "/etc/passwd")
+    await pilot.press("d")
+    await pilot.pause(0.5)
+
+
+async def config_view(pilot, app):
+    await pilot.press("i")
+    await pilot.pause(0.3)
+
+
+async def history_at_finding(pilot, app):
+    table = app.query_one(FindingsTable)
+    row = next(i for i, f in enumerate(table.findings) if f.source == "history")
+    table.focus()
+    table.move_cursor(row=row)
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+
+
+async def concepts(pilot, app):
+    await pilot.press("i")
+    await pilot.pause(0.2)
+    await pilot.press("6")
+    await pilot.pause(0.2)
+
+
+async def export_dialog(pilot, app):
+    await go_to(pilot, 2, "/srv/app/.env")
+    await pilot.press("x")
+    await pilot.pause(0.2)
+
+
+async def light_theme(pilot, app):
+    await pilot.press("ctrl+t", "c")
+    await go_to(pilot, 3, "/tmp/.x/kworker")
 
 
 async def help_screen(pilot, app):
     await pilot.press("question_mark")
-
-
-async def viewer(pilot, app):
-    app.select_layer(3)
-    app.query_one(FileTree).reveal("/tmp/.x/config.json")
-    await pilot.pause()
-    await pilot.press("t")
-    await pilot.pause()
-    await pilot.press("v")
-    await pilot.pause(0.5)
 
 
 async def palette(pilot, app):
@@ -65,9 +111,19 @@ async def palette(pilot, app):
 SHOTS = {
     "main": main_view,
     "deleted-miner-finding": deleted_miner,
+    "flagged-only": flagged_only,
     "cleanup-layer-changes": cleanup_layer_changes,
+    "search": search_results,
+    "findings-by-layer": findings_by_layer,
+    "preview-secrets-masked": preview_secrets,
+    "preview-hex": preview_hex,
+    "preview-diff": preview_diff,
+    "config-view": config_view,
+    "history-at-finding": history_at_finding,
+    "concepts": concepts,
+    "export": export_dialog,
+    "light-theme": light_theme,
     "help": help_screen,
-    "file-viewer": viewer,
     "command-palette": palette,
 }
 
@@ -87,12 +143,16 @@ async def shoot(name, steps, image: str) -> None:
         source.close()
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(SHOTS))
+    if unknown:
+        sys.exit(f"unknown screenshot(s): {', '.join(unknown)}; choose from {', '.join(SHOTS)}")
     with tempfile.TemporaryDirectory() as tmp:
-        image = write_demo(tmp)
+        image = write_demo(tmp, integrity=True)
         for name, steps in SHOTS.items():
-            asyncio.run(shoot(name, steps, image))
+            if not names or name in names:
+                asyncio.run(shoot(name, steps, image))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

