@@ -312,13 +312,16 @@ class _HardlinkSources:
         if index is None:
             index = defaultdict(list)
             for e in self.analysis.layers[link.layer].entries:
-                if e.kind == EntryKind.FILE:
+                if e.kind in (EntryKind.FILE, EntryKind.HARDLINK):
                     index[e.path].append(e)
             self._by_layer[link.layer] = index
+        if depth > MAX_HOPS:
+            return None
         earlier = [e for e in index.get(link.linkname or "", ()) if e.member < link.member]
-        if earlier:
-            return earlier[-1]
-        if link.layer == 0 or depth > MAX_HOPS:
+        if earlier:  # a link to a link of the same layer is followed (the member order ends any loop)
+            last = earlier[-1]
+            return last if last.kind == EntryKind.FILE else self.source(last, depth + 1)
+        if link.layer == 0:
             return None
         lower = self.analysis.tree_at(link.layer - 1).get(link.linkname or "")
         if lower is not None and lower.kind == EntryKind.FILE:

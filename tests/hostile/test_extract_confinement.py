@@ -223,3 +223,15 @@ def test_names_with_a_nul_byte_are_skipped_not_a_traceback(sandbox):
     assert os.listdir(dest) == ["z"]
     assert "skipped a\\x00b: its name holds a NUL byte" in err
     assert err.splitlines()[-1].endswith("1 files, 1 folders, 0 symlinks written; 3 skipped")
+
+
+def test_hard_link_to_a_hard_link_is_a_copy_of_the_file(sandbox):
+    image = docker_archive(sandbox / "image.tar", [tar_bytes([
+        member("a", data=b"content"), member("b", LNK, linkname="a"), member("c", LNK, linkname="b"),
+        member("loop1", LNK, linkname="loop2"), member("loop2", LNK, linkname="loop1")])])
+    dest = sandbox / "dest"
+    rc, _out, err = run_inprocess("extract", image, "/", "-o", str(dest))
+    assert rc == 0, err
+    assert sorted(os.listdir(dest)) == ["a", "b", "c"]
+    assert all((dest / n).read_bytes() == b"content" for n in "abc")
+    assert err.splitlines()[-1].endswith("3 files, 1 folders, 0 symlinks written; 2 skipped")
