@@ -59,7 +59,7 @@ PROBLEM_RULES = {
     "path-through-link": ("suspicious.tar-path-through-link", "medium",
                           "Tar member whose path runs through a symlink or file of a lower layer"),
     "too-deep": ("suspicious.tar-path-too-deep", "medium",
-                 "Tar member nested deeper than any real file system path; left out"),
+                 "Tar member with a path deeper or longer than any real file system allows; left out"),
     "decompression-bomb": ("suspicious.decompression-bomb", "high",
                            "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
     "too-many-entries": ("integrity.layer-too-many-entries", "medium",

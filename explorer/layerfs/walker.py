@@ -21,6 +21,9 @@ from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
+MAX_NAME = 65536
+"""Characters in a member's name or link target (a real path is at most 4096 bytes; pax allows
+megabytes, each kept in memory)."""
 MAX_DEPTH = 256
 """Folders a member may lie below. A real path (at most PATH_MAX, 4096 bytes) is rarely 40 deep; a
 crafted one thousands deep would exhaust the recursion of every tree walk."""
@@ -151,6 +154,10 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
 def _entry(member: Member, index: int, position: int, result: WalkResult,
            digests: dict[str, str | None], tar: TarHeaders,
            visitor: LayerVisitor | None, max_content: int) -> FileEntry | None:
+    if len(member.name) > MAX_NAME or len(member.linkname or "") > MAX_NAME:
+        result.problems.append(Problem(index, "too-deep", f"layer {index}: member {member.name[:120]!r}… has a name "
+                                                          f"or link target over {MAX_NAME} characters; left out"))
+        return None
     path, unsafe = normalise(member.name)
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tarfile
 
 import pytest
 
@@ -67,3 +68,14 @@ def test_a_cut_zstd_layer_is_truncated_not_empty(tmp_path, cut):
     rc, _out, err = run_inprocess("layers", image)
     assert rc == 2
     assert "layer 1: cannot be read to its end (compressed layer ends before the end of its zstd stream)" in err
+
+
+@pytest.mark.parametrize("field", ["path", "linkpath"])
+def test_names_of_megabytes_are_left_out(tmp_path, field):
+    info, _ = member("x", tarfile.SYMTYPE, linkname="y")
+    info.pax_headers = {field: "n" * 2_000_000}
+    image = docker_archive(tmp_path / "image.tar", [OK, tar_bytes([(info, b""), member("z", data=b"z")])])
+    rc, out, err = run_inprocess("tree", image, "--format", "json")
+    assert rc == 0
+    assert [e["path"] for e in json.loads(out)] == ["/etc", "/etc/ok", "/z"]
+    assert "over 65536 characters; left out" in err and len(err) < 1000
