@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 from explorer.engine import ScanResult
 from explorer.findings import SEVERITY_RANK, Finding
@@ -101,6 +102,8 @@ class LayerView:
     dir_size: dict[str, int]
     """Folder → bytes of regular files below it."""
     _shown: dict[TreeFilter, set[str]] = field(default_factory=dict)
+    below: Callable[[], FsTree | None] | None = None
+    """The merged tree as of the layer below (what a folder this layer deleted held), built on demand."""
 
     def status(self, path: str, deleted: bool = False) -> str:
         return self.changes.status(path, deleted)
@@ -266,7 +269,8 @@ class ScanIndex:
                 old = flagged.get(p)
                 if old is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[old]:
                     flagged[p] = f.severity
-        return LayerView(layer, tree, li, flagged, flagged_paths, folder_sizes(tree))
+        return LayerView(layer, tree, li, flagged, flagged_paths, folder_sizes(tree),
+                         below=(lambda: self.view(layer - 1).tree) if layer else None)
 
 
 def folder_sizes(tree: FsTree) -> dict[str, int]:

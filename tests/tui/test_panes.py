@@ -234,3 +234,19 @@ async def test_clicking_a_column_header_sorts_the_findings(demo):
     await pilot.click(FindingsTable, offset=(3, 1))  # "severity"
     await pilot.pause()
     assert table.sort_by == "severity"
+
+
+async def test_a_deleted_folder_opens_on_what_it_removed(demo):
+    from explorer.tui.screens.viewer import FileViewer
+
+    app, pilot = demo
+    tree = app.query_one(FileTree)
+    await go_to(pilot, 4, "/tmp/.x")
+    await pilot.press("c")
+    assert children(tree, "/tmp/.x") == ["/tmp/.x/config.json", "/tmp/.x/kworker"]
+    assert label(tree, "/tmp/.x/kworker").startswith("D kworker ")
+    await go_to(pilot, 4, "/tmp/.x/kworker")
+    node = tree.cursor_node
+    assert node.data.path == "/tmp/.x/kworker" and node.data.deleted and node.data.entry.layer == 3
+    await pilot.press("v")  # the removed copy is still readable from layer 3's blob
+    assert isinstance(app.screen, FileViewer) and app.screen.entry.layer == 3

@@ -20,7 +20,7 @@ from textual.widgets.tree import TreeNode
 from explorer.commands.layers import human
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
-from explorer.tui.index import MARKER, SEVERITY_LETTER, LayerView, TreeFilter
+from explorer.tui.index import ancestors, MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 CHUNK = 200
@@ -121,16 +121,27 @@ class FileTree(Tree[NodeData]):
         view = self.view
         assert view is not None
         flt = self.filter
-        rows = [NodeData(e.path, e) for e in view.tree.list(path)
-                if view.passes(flt, e.path, e.kind == EntryKind.DIR, False)]
-        rows += [NodeData(e.path, e, deleted=True) for e in view.changes.deleted_under.get(path, ())
-                 if view.passes(flt, e.path, e.kind == EntryKind.DIR, True)]
+        if path != "/" and self._ghost(path):
+            # inside a folder this layer deleted: what it removed, as the layer below had it
+            below = view.below() if view.below is not None else None
+            rows = [NodeData(e.path, e, deleted=True) for e in (below.list(path) if below is not None else ())]
+        else:
+            rows = [NodeData(e.path, e) for e in view.tree.list(path)
+                    if view.passes(flt, e.path, e.kind == EntryKind.DIR, False)]
+            rows += [NodeData(e.path, e, deleted=True) for e in view.changes.deleted_under.get(path, ())
+                     if view.passes(flt, e.path, e.kind == EntryKind.DIR, True)]
         if self.sort_by == "size":
             rows.sort(key=lambda d: (-self._row_size(d), d.path))
         else:
             rows.sort(key=lambda d: (not _is_dir(d), d.path))
         self._listings[path] = rows
         return rows
+
+    def _ghost(self, path: str) -> bool:
+        """Whether `path` is a folder this layer deleted, or lies inside one."""
+        assert self.view is not None
+        deleted = self.view.changes.deleted
+        return path in deleted or any(p in deleted for p in ancestors(path))
 
     def _row_size(self, data: NodeData) -> int:
         if _is_dir(data) and not data.deleted and self.view is not None:
@@ -147,7 +158,7 @@ class FileTree(Tree[NodeData]):
         end = min(len(rows), max(start + CHUNK, upto + 1))
         for data in rows[start:end]:
             label = self._label(data)
-            if _is_dir(data) and not data.deleted:
+            if _is_dir(data):
                 node.add(label, data=data, allow_expand=True)
             else:
                 node.add_leaf(label, data=data)
