@@ -57,12 +57,13 @@ class Collector:
     """The LayerVisitor: asks each file detector, hands wanted bytes to those that asked.
 
     Detection runs on a worker thread while the walker goes on decompressing, parsing and hashing
-    (YARA, hashlib and the decompressors release the GIL, so two cores are both busy). At most
-    PENDING_BYTES of file content wait for it (one larger file is let through alone), so memory
-    stays bounded.
+    (YARA, hashlib and the decompressors release the GIL, so two cores are both busy). Memory: a
+    file's bytes are reserved in `wants`, before the walker reads them, and at most PENDING_BYTES
+    wait for detection (a larger file is read only once nothing else waits), so the file content
+    held at any time is at most max(PENDING_BYTES, the largest prefix handed over).
     """
 
-    PENDING_BYTES = 32 * 1024 * 1024
+    PENDING_BYTES = 16 * 1024 * 1024
 
     def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
         self.detectors = detectors
@@ -72,17 +73,21 @@ class Collector:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
         self._budget = threading.Condition()
         self._pending = 0
+        self._reserved = 0
 
     def wants(self, entry: FileEntry) -> bool:
         self._wanting = [d for d in self.detectors if d.wants(entry)]
+        if self._wanting:
+            cost = min(entry.size, MAX_CONTENT) + 4096
+            with self._budget:
+                while self._pending and self._pending + cost > self.PENDING_BYTES:
+                    self._budget.wait()
+                self._pending += cost
+            self._reserved = cost
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
-        cost = len(data) + 4096
-        with self._budget:
-            while self._pending and self._pending + cost > self.PENDING_BYTES:
-                self._budget.wait()
-            self._pending += cost
+        cost, self._reserved = self._reserved, 0
         self._pool.submit(self._run, list(self._wanting), entry, data, cost)
 
     def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
