@@ -65,8 +65,11 @@ class Collector:
 
     PENDING_BYTES = 16 * 1024 * 1024
 
-    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str]):
+    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str],
+                 max_content: int = DEFAULT.max_file_scan):
         self.detectors = detectors
+        self.max_content = max_content
+        """The longest prefix of a file the walker hands over (`Limits.max_file_scan`)."""
         self.out = out
         self.errors = errors
         self._wanting: list[FileDetector] = []
@@ -78,7 +81,7 @@ class Collector:
     def wants(self, entry: FileEntry) -> bool:
         self._wanting = [d for d in self.detectors if d.wants(entry)]
         if self._wanting:
-            cost = min(entry.size, MAX_CONTENT) + 4096
+            cost = min(entry.size, self.max_content) + 4096
             with self._budget:
                 while self._pending and self._pending + cost > self.PENDING_BYTES:
                     self._budget.wait()
@@ -113,7 +116,7 @@ def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetecto
     """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`."""
     matches: list[tuple[FileEntry, Match]] = []
     errors: list[str] = []
-    collector = Collector(detectors, matches, errors) if detectors else None
+    collector = Collector(detectors, matches, errors, limits.max_file_scan) if detectors else None
     try:
         walk = read_layer(source, ref, collector, progress, limits)
     finally:
