@@ -7,6 +7,7 @@ and what the layer cache stores, so a cached layer and a freshly read one are th
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import threading
 import zlib
@@ -20,6 +21,7 @@ from explorer.layerfs.walker import WalkResult
 from explorer.limits import DEFAULT, Limits, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
+from explorer.redact import redact_text
 from explorer.textsafe import safe
 
 FORMAT = 2
@@ -122,6 +124,9 @@ def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetecto
     finally:
         if collector is not None:
             collector.finish()
+    # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
+    matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
+                  for e, m in matches]
     order = {id(e): i for i, e in enumerate(walk.entries)}
     matches.sort(key=lambda pair: (order.get(id(pair[0]), -1), pair[1].line or 0, pair[1].rule_id))
     return LayerOutcome(walk, matches, errors)

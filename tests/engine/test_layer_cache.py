@@ -217,3 +217,33 @@ def test_the_rows_used_longest_ago_go_first_past_the_size_cap(cache):
     assert cache.payload("b") == b"b" * 100  # b is now the row used last
     cache.store("d", "sha256:d", 1, b"d" * 100, max_bytes=250)
     assert cache.lookup("c") is None and cache.lookup("b") and cache.lookup("d")
+
+
+def test_the_cache_never_holds_an_unmasked_secret(make_image, cache):
+    import marshal
+    import zlib
+
+    from explorer.detectors.base import FileDetector
+    from explorer.engine import DetectorSet
+    from explorer.findings import Match
+
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+    class Quoting(FileDetector):
+        """A non-secret rule whose evidence quotes the line (as a miner rule quoting a pool URL does)."""
+        name = "quoting"
+
+        def wants(self, entry):
+            return entry.size > 0
+
+        def scan(self, entry, data):
+            if b"TOKEN" in data:
+                yield Match("test.quote", "suspicious", "low", "quotes", evidence=data.decode().strip())
+
+    detectors = DetectorSet(file=[Quoting()], rules_sha256="1" * 64)
+    image = make_image([Layer([Entry.file("/app/run.sh", f"GITHUB_TOKEN={token}\n".encode())])])
+    cold, _ = scan_json(image, detectors, cache=cache)
+    rows = cache._connect().execute("SELECT payload FROM layers").fetchall()
+    assert rows and all(token not in repr(marshal.loads(zlib.decompress(p))) for (p,) in rows)
+    assert token not in cold and "GITHUB_TOKEN=" in cold
+    assert scan_json(image, detectors, cache=cache)[0] == cold
