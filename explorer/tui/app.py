@@ -295,11 +295,12 @@ class ExplorerApp(App[None]):
         if data is not None and self.scan_index is not None:
             self.query_one(Details).show_file(self.scan_index, data.path, data.entry, data.deleted)
 
-    def show_copy(self, layer: int, path: str) -> None:
+    def show_copy(self, layer: int, path: str, focus_tree: bool = True) -> None:
         """Select `layer` and put the file tree's cursor on `path` there (findings, search results)."""
         self._move_layer_cursor(layer)
         self.select_layer(layer, reveal=path)
-        self.query_one(FileTree).focus()
+        if focus_tree:
+            self.query_one(FileTree).focus()
 
     def _move_layer_cursor(self, row: int) -> None:
         """Move the layer list's cursor for a selection the app already made; the highlight event
@@ -336,7 +337,9 @@ class ExplorerApp(App[None]):
             self.notify(f"{safe(finding.rule_id)}: {safe(finding.evidence)}", title="config finding", markup=False)
             return
         if finding.path:
-            self.show_copy(finding.layer, finding.path)
+            # the focus stays on the findings (down, enter walks through them; t goes to the tree): moving it
+            # would make Textual's DataTable drop its render caches and redraw every row (~80 ms)
+            self.show_copy(finding.layer, finding.path, focus_tree=False)
         else:
             self._move_layer_cursor(finding.layer)
             self.select_layer(finding.layer)

@@ -250,3 +250,14 @@ async def test_a_deleted_folder_opens_on_what_it_removed(demo):
     assert node.data.path == "/tmp/.x/kworker" and node.data.deleted and node.data.entry.layer == 3
     await pilot.press("v")  # the removed copy is still readable from layer 3's blob
     assert isinstance(app.screen, FileViewer) and app.screen.entry.layer == 3
+
+
+async def test_a_jump_from_a_finding_keeps_the_focus_on_the_findings(demo):
+    app, pilot = demo
+    await choose_finding(pilot, "/tmp/.x/kworker")
+    tree = app.query_one(FileTree)
+    assert tree.layer_index == 3 and tree.cursor_node.data.path == "/tmp/.x/kworker"
+    assert isinstance(app.focused, FindingsTable)  # down, enter walks on through the findings
+    await pilot.press("down", "enter")
+    await wait_for_tree(pilot)
+    assert tree.layer_index == 5 and tree.cursor_node.data.path == "/var/www/html/up.php"  # the next critical
