@@ -83,16 +83,13 @@ async def test_choosing_a_finding_shows_its_file_in_its_layer(demo_source, wait_
         assert "miner.xmrig-strings" in details.plain
 
 
-async def test_help_lists_every_app_binding(demo_source, wait_for_scan):
+async def test_help_opens_again_and_closes_with_escape_or_q(demo_source, wait_for_scan):
+    # what it lists: test_panes_actions.test_help_lists_every_binding_of_every_widget_and_screen
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        from explorer.tui.screens.help import binding_rows
-        described = {text for _where, _key, text in binding_rows(app)}
-        for binding in ExplorerApp.BINDINGS:
-            assert (binding.tooltip or binding.description) in described
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")  # again: the same screen, shown again

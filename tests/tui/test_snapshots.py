@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, wait_until_scanned
+from explorer.tui.pilot import go_to, search, wait_until_scanned
 
 SIZE = (150, 44)
 
@@ -54,11 +54,7 @@ def test_search_results(snap_compare, demo_app):
     """'/' and a glob: every copy in every layer, deleted and replaced ones with the layer that did it."""
     async def steps(pilot):
         await wait_until_scanned(pilot)
-        await pilot.press("slash", *"*/tmp/.x/*")
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if pilot.app.screen.searched == "*/tmp/.x/*":
-                break
+        await search(pilot, "*/tmp/.x/*")
         await pilot.pause()
 
     assert snap_compare(demo_app, terminal_size=SIZE, run_before=steps)
