@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolE
 from typing import Callable
 
 from explorer.cache import LayerCache
+from explorer.detectpool import DetectionPool
 from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
 from explorer.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
@@ -33,12 +34,17 @@ PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 below it, starting them costs more than it saves."""
 
 
-def auto_jobs(refs: list[LayerRef], jobs: int | None) -> int:
+def auto_jobs(refs: list[LayerRef], jobs: int | None, *, per_layer: bool = True) -> int:
+    """Worker processes for `refs`: `jobs`, or as many as cores when there is enough to read;
+    `per_layer` (layers are the unit of work): no more than there are layers."""
+    most = len(refs) if per_layer else max(len(refs), os.cpu_count() or 1, jobs or 1)
+    if not refs:
+        return 1
     if jobs is not None:
-        return max(1, min(jobs, len(refs)))
+        return max(1, min(jobs, most))
     if sum(max(r.compressed_size, 0) for r in refs) < PARALLEL_MIN_BYTES:
         return 1
-    return max(1, min(len(refs), os.cpu_count() or 1))
+    return max(1, min(most, os.cpu_count() or 1))
 
 
 def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) -> bool:
@@ -72,8 +78,10 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     if cache is not None:
         _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
     todo = [r for r in refs if r.index not in outcomes]
-    workers = auto_jobs(todo, jobs)
-    if workers > 1 and (factory is not None or not detectors):
+    workers = auto_jobs(todo, jobs, per_layer=not detectors)
+    if workers > 1 and detectors and factory is not None:
+        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes)
+    elif workers > 1 and not detectors:
         fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
         fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes), None) for ref in todo)
@@ -90,12 +98,25 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     return ordered
 
 
-def _in_order(source, ref, detectors, progress, limits, outcomes) -> LayerOutcome:
+def _in_order(source, ref, detectors, progress, limits, outcomes, pool=None) -> LayerOutcome:
     """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
     below = [outcomes[i].walk for i in range(ref.index) if i in outcomes]
     if len(below) == ref.index and over_total(below, limits) is not None:
         return LayerOutcome(not_read(ref.index, limits))
-    return read_outcome(source, ref, detectors, progress, limits)
+    return read_outcome(source, ref, detectors, progress, limits, pool)
+
+
+def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes):
+    """(ref, outcome, None) in layer order: this process reads the layers one after the other, and
+    `workers` detection processes scan the files (explorer.detectpool)."""
+    pool = DetectionPool(_context(), factory, detectors, workers)
+    try:
+        for ref in todo:
+            outcome = _in_order(source, ref, detectors, progress, limits, outcomes, pool)
+            outcomes[ref.index] = outcome  # for the next layer's max_total check
+            yield ref, outcome, None
+    finally:
+        pool.close()
 
 
 def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) -> None:
@@ -163,7 +184,7 @@ def _context():
     (and so the detectors) once, not from this process and its threads."""
     if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["explorer.layerjobs", "explorer.detectors.registry"])
+        ctx.set_forkserver_preload(["explorer.layerjobs", "explorer.detectpool", "explorer.detectors.registry"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from explorer.detectors.base import FileDetector
+from explorer.detectpool import DetectionPool, failure, run_detectors  # noqa: F401 - failure: for the engine
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
 from explorer.layerfs.walker import WalkResult
@@ -22,18 +23,12 @@ from explorer.limits import DEFAULT, Limits, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
-from explorer.textsafe import safe
 
 FORMAT = 2
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
 
 BAD_LAYER = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
 """Problems that keep a layer's outcome out of the cache."""
-
-
-def failure(detector, where: str, exc: Exception) -> str:
-    return (f"{detector.name or type(detector).__name__} failed on {where}: "
-            f"{type(exc).__name__}: {safe(str(exc))[:200]}")
 
 
 @dataclass
@@ -97,12 +92,9 @@ class Collector:
 
     def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
         try:
-            for detector in detectors:
-                try:
-                    for match in detector.scan(entry, data):
-                        self.out.append((entry, match))
-                except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-                    self.errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
+            found: list[Match] = []
+            run_detectors(detectors, entry, data, found, self.errors)
+            self.out.extend((entry, match) for match in found)
         finally:
             with self._budget:
                 self._pending -= cost
@@ -112,18 +104,28 @@ class Collector:
         """Wait until every handed-over file has been scanned."""
         self._pool.shutdown(wait=True)
 
+    def error_lines(self) -> list[str]:
+        return self.errors
+
 
 def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
-                 progress: ProgressFn | None = None, limits: Limits = DEFAULT) -> LayerOutcome:
-    """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`."""
-    matches: list[tuple[FileEntry, Match]] = []
-    errors: list[str] = []
-    collector = Collector(detectors, matches, errors, limits.max_file_scan) if detectors else None
+                 progress: ProgressFn | None = None, limits: Limits = DEFAULT,
+                 pool: DetectionPool | None = None) -> LayerOutcome:
+    """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`;
+    with `pool`, its worker processes run the detectors (`pool.detectors` stands for `detectors`)."""
+    if pool is not None:
+        collector = pool.collector(limits.max_file_scan)
+    elif detectors:
+        collector = Collector(detectors, [], [], limits.max_file_scan)
+    else:
+        collector = None
     try:
         walk = read_layer(source, ref, collector, progress, limits)
     finally:
         if collector is not None:
             collector.finish()
+    matches = collector.out if collector is not None else []
+    errors = collector.error_lines() if collector is not None else []
     # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
     matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
                   for e, m in matches]

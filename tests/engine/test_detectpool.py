@@ -1,0 +1,111 @@
+"""Detection worker processes (explorer.detectpool): the same report as one process, whatever
+worker scanned what, and a worker that dies does not end the scan."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+import pytest
+
+import explorer.detectpool as detectpool
+from explorer.detectors.base import FileDetector
+from explorer.detectors.registry import build_detectors
+from explorer.engine import DetectorSet, scan
+from explorer.findings import Match
+from explorer.imagewriter import Entry, ImageSpec, Layer
+from explorer.reports.findings_json import scan_document
+from explorer.sources import open_image
+
+GITHUB = b"token = ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo" + b"\n"
+
+
+def _many_files_image(make_image) -> str:
+    """Three layers, ~900 files (several batches per layer), secrets, ELF files and a big file
+    that travels in a batch of its own."""
+    layers = []
+    for n in range(3):
+        entries = [Entry.dir(f"/srv{n}")]
+        for i in range(300):
+            body = (b"line %d of file %d\n" % (i, n)) * (i % 40 + 1)
+            if i % 97 == 5:
+                body += GITHUB
+            if i % 151 == 7:
+                body += b"BOOM\n"
+            entries.append(Entry.file(f"/srv{n}/f{i:03d}.txt", body))
+        entries.append(Entry.file(f"/srv{n}/big.bin", b"\x7fELF" + bytes(3 * 1024 * 1024) + GITHUB, mode=0o755))
+        layers.append(Layer(entries, created_by=f"COPY srv{n} /srv{n}"))
+    return make_image(ImageSpec(layers=layers))
+
+
+class Boom(FileDetector):
+    """Fails on files holding BOOM; when `crash_outside` is a process id, a process other than that
+    one (a worker) dies on them instead — as a native library might on hostile bytes."""
+
+    name = "boom"
+
+    def __init__(self, crash_outside: int | None = None) -> None:
+        self.crash_outside = crash_outside
+
+    def wants(self, entry):
+        return entry.size > 0
+
+    def scan(self, entry, data):
+        if b"BOOM" not in data:
+            return [Match("test.boom-seen", "suspicious", "low", "a file the boom detector read")] \
+                if entry.path.endswith("0.txt") else []
+        if self.crash_outside is not None and os.getpid() != self.crash_outside:
+            os._exit(3)
+        raise ValueError(f"boom in {entry.path}")
+
+
+def detector_set(crash_outside: int | None = None) -> DetectorSet:
+    real = build_detectors()
+    return DetectorSet(file=[Boom(crash_outside), *real.file], layer=real.layer, image=real.image,
+                       catalog=real.catalog, rules_sha256=real.rules_sha256,
+                       factory=functools.partial(detector_set, crash_outside))
+
+
+def report(image: str, detectors: DetectorSet, **kw):
+    with open_image(image) as source:
+        result = scan(source, detectors, **kw)
+    return json.dumps(scan_document(result), indent=1), result
+
+
+def test_workers_give_the_report_of_one_process_with_errors_in_file_order(make_image, monkeypatch):
+    monkeypatch.setattr(detectpool, "BATCH_FILES", 16)  # many batches, spread over the workers
+    image = _many_files_image(make_image)
+    one, one_result = report(image, detector_set(), jobs=1)
+    three, three_result = report(image, detector_set(), jobs=3)
+    assert three == one
+    assert three_result.errors == one_result.errors
+    booms = [e for e in one_result.errors if "boom in" in e]
+    assert len(booms) == 6 and booms == sorted(booms, key=lambda e: (e.split()[4], e.split()[-1]))
+    rules = {f.rule_id for f in one_result.findings}
+    assert {"test.boom-seen", "secret.github-pat"} <= rules
+
+
+def test_a_worker_that_dies_leaves_its_files_to_this_process(make_image, monkeypatch):
+    monkeypatch.setattr(detectpool, "BATCH_FILES", 16)
+    image = _many_files_image(make_image)
+    one, one_result = report(image, detector_set(), jobs=1)
+    lost = []
+    real_lost = detectpool.DetectionPool._lost
+    monkeypatch.setattr(detectpool.DetectionPool, "_lost", lambda pool, worker: (lost.append(worker),
+                                                                                 real_lost(pool, worker)))
+    crashing = detector_set(crash_outside=os.getpid())
+    two, two_result = report(image, crashing, jobs=2)
+    assert sorted(set(lost)) == [0, 1], "both workers died on a BOOM file"
+    assert two == one, "every file a dead worker held was scanned here"
+    assert two_result.errors == one_result.errors
+
+
+@pytest.mark.parametrize("jobs", [None, 1, 2, 4])
+def test_workers_for_a_scan_are_not_bounded_by_the_layer_count(make_image, jobs):
+    from explorer.layerjobs import auto_jobs
+
+    with open_image(make_image([Layer([Entry.file("/a", b"a")])])) as source:
+        refs = list(source.layers)
+    assert auto_jobs(refs, jobs, per_layer=True) == 1
+    assert auto_jobs(refs, jobs, per_layer=False) == (jobs or 1)  # None: too little to read
