@@ -14,8 +14,9 @@ message, and its scanning thread holds it most of the time). The answer is one m
 [(token, [match fields], [errors]), …])`. A reader thread here takes answers as they come, and one in
 the worker takes batches as they come, so neither side blocks on a full pipe.
 
-Memory: at most IN_FLIGHT bytes of content wait per worker (one file larger than that waits alone),
-plus the batch being filled. A worker that dies (a crash in a native library on hostile bytes) is
+Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being filled, plus one
+big file (over IN_FLIGHT: it travels alone, and the walker reads the next big file only once the
+last one's answer is back, so no more than one is held here at a time). A worker that dies (a crash in a native library on hostile bytes) is
 not the end of the scan: its batches, still held here, are scanned in this process and the other
 workers go on.
 """
@@ -139,6 +140,8 @@ class _Batch:
     files: list[tuple[int, FileEntry, bytes, tuple[int, ...]]] = dataclasses.field(default_factory=list)
     cost: int = 0
     worker: int = -1
+    big: bool = False
+    """Holds the one big file allowed in flight (released with the answer)."""
 
 
 class DetectionPool:
@@ -156,6 +159,8 @@ class DetectionPool:
         self._batches: dict[int, _Batch] = {}
         self._next_batch = 0
         self._next_token = 0
+        self._big = False
+        """A big file is in flight or about to be read (guarded by _cond)."""
         try:
             for _ in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
@@ -180,6 +185,18 @@ class DetectionPool:
         return RemoteCollector(self, max_content)
 
     # -- sending ---------------------------------------------------------------------------------
+
+    def reserve_big(self) -> None:
+        """Wait until no other big file is held, then hold the place (before its bytes are read)."""
+        with self._cond:
+            while self._big:
+                self._cond.wait()
+            self._big = True
+
+    def release_big(self) -> None:
+        with self._cond:
+            self._big = False
+            self._cond.notify_all()
 
     def token(self) -> int:
         self._next_token += 1
@@ -240,7 +257,7 @@ class DetectionPool:
                         continue
                     self._in_flight[worker] -= batch.cost
                     self._cond.notify_all()
-                batch.sink.take(batch, {token: (found, errors) for token, found, errors in answer})
+                self._answered(batch, {token: (found, errors) for token, found, errors in answer})
 
     def _lost(self, worker: int) -> None:
         """A worker died or its pipe broke: what it held is scanned in this process."""
@@ -263,6 +280,11 @@ class DetectionPool:
                 errors: list[str] = []
                 run_detectors([self._detectors[i] for i in which], entry, data, matches, errors)
                 answer[token] = ([_match_fields(m) for m in matches], errors)
+        self._answered(batch, answer)
+
+    def _answered(self, batch: _Batch, answer: dict) -> None:
+        if batch.big:
+            self.release_big()
         batch.sink.take(batch, answer)
 
     # -- the end ---------------------------------------------------------------------------------
@@ -301,17 +323,33 @@ class RemoteCollector:
         """Batches sent and not answered (guarded by the pool's condition)."""
         self._wanting: tuple[int, ...] = ()
         self._batch = _Batch(self)
+        self._holds_big = False
 
     def wants(self, entry: FileEntry) -> bool:
+        self._drop_big()  # a big file wanted but never visited (its content ended early)
         self._wanting = tuple(i for i, d in enumerate(self.pool.detectors) if d.wants(entry))
+        if self._wanting and min(entry.size, self.max_content) > IN_FLIGHT:
+            self._flush()
+            self.pool.reserve_big()
+            self._holds_big = True
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
+        if self._holds_big:
+            self._holds_big = False
+            big = _Batch(self, [(self.pool.token(), entry, data, self._wanting)], len(data) + FILE_OVERHEAD, big=True)
+            self.pool.submit(big)
+            return
         batch = self._batch
         batch.files.append((self.pool.token(), entry, data, self._wanting))
         batch.cost += len(data) + FILE_OVERHEAD
         if batch.cost >= BATCH_BYTES or len(batch.files) >= BATCH_FILES:
             self._flush()
+
+    def _drop_big(self) -> None:
+        if self._holds_big:
+            self._holds_big = False
+            self.pool.release_big()
 
     def _flush(self) -> None:
         if self._batch.files:
@@ -330,6 +368,7 @@ class RemoteCollector:
 
     def finish(self) -> None:
         """Send what is left and wait for every answer of this layer."""
+        self._drop_big()
         self._flush()
         with self.pool._cond:
             while self.pending:
