@@ -225,6 +225,19 @@ def entry_bytes(image: str, cache_dir: str) -> dict:
     return json.loads(r.stdout)
 
 
+def tiny_image() -> str:
+    """A one-file image: `scan --jobs 1` on it costs the fixed memory of a scan (interpreter, rules,
+    detectors), which the per-entry and per-file budget is measured on top of."""
+    sys.path.insert(0, REPO)
+    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+
+    path = os.path.join(WORK, "tiny-image.tar")
+    if not os.path.exists(path):
+        write_image(ImageSpec(layers=[Layer([Entry.file("/hello.txt", b"hello\n")], created_by="COPY hello.txt /")]),
+                    path)
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--image", help="docker-archive tar (default: the cached big image, built if missing)")
@@ -279,8 +292,11 @@ def main() -> int:
     first = next(iter(forms.values()))
     one = checked(run_tree(py + ["scan", first, "--format", "json", "--no-progress", "--no-cache", "--jobs", "1",
                                  "--output", os.devnull], env=env), "scan --jobs 1", (0, 1))
+    base = checked(run_tree(py + ["scan", tiny_image(), "--format", "json", "--no-progress", "--no-cache", "--jobs", "1",
+                                  "--output", os.devnull], env=env), "scan --jobs 1 of a one-file image", (0, 1))
     results["jobs1"] = {"form": next(iter(forms)), "wall_s": round(one.seconds, 2), "cpu_s": round(one.cpu, 2),
-                        "rss_mb": round(one.rss_kb / 1024), "pss_mb": round(one.pss_kb / 1024)}
+                        "rss_mb": round(one.rss_kb / 1024), "pss_mb": round(one.pss_kb / 1024),
+                        "fixed_rss_mb": round(base.rss_kb / 1024)}
     results["memory"] = entry_bytes(first, os.path.join(scratch, f"{next(iter(forms))}-0"))
     yara_best = min(yara_runs, key=lambda r: r.seconds)
     results["yara"] = {"wall_s": round(yara_best.seconds, 2), "cpu_s": round(yara_best.cpu, 2),
@@ -309,11 +325,15 @@ def report(res: dict) -> None:
     j = res["jobs1"]
     per_entry = mem["held_bytes"] / max(mem["entries"], 1)
     budget = mem["entries"] * 1024 + min(mem["largest_file"], DETECTOR_CAP)
-    print(f"scan --jobs 1 ({j['form']}): {j['wall_s']} s wall, {j['cpu_s']} s CPU, peak RSS {j['rss_mb']} MB")
+    grown = j["rss_mb"] - j.get("fixed_rss_mb", 0)
+    print(f"scan --jobs 1 ({j['form']}): {j['wall_s']} s wall, {j['cpu_s']} s CPU, peak RSS {j['rss_mb']} MB; the same "
+          f"on a one-file image (interpreter, rules, detectors): {j.get('fixed_rss_mb', '?')} MB; "
+          f"growth with the image {grown} MB = {grown * 2**20 / max(mem['entries'], 1):.0f} bytes per member, "
+          f"against the budget below")
     print(f"memory: {per_entry:.0f} bytes of Python heap per indexed entry ({mem['held_bytes'] / 2**20:.1f} MiB "
           f"for {mem['entries']} members); budget 1 KiB/entry + largest file scanned "
           f"({min(mem['largest_file'], DETECTOR_CAP) / 2**20:.0f} MiB) = {budget / 2**20:.0f} MiB")
-    print("goals: layers <= 3x tar, cold scan <= 2x yara, warm <= 5 % of cold, peak RSS <= budget")
+    print("goals: layers <= 3x tar, cold scan <= 2x yara, warm <= 5 % of cold, peak RSS growth (--jobs 1) <= budget")
     lb, la = res["loadavg_before"][0], res["loadavg_after"][0]
     if max(lb, la) > (os.cpu_count() or 1) * 0.75:
         print(f"warning: load average {lb:.1f} before, {la:.1f} after, on {os.cpu_count()} CPUs: other work ran; "

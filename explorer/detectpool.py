@@ -102,6 +102,7 @@ def serve(conn, factory) -> None:
             errors: list[str] = []
             run_detectors([detectors[i] for i in which], _entry(fields), data, matches, errors)
             answer.append((token, [_match_fields(m) for m in matches], errors))
+        del item, files, data  # not held (up to a big file) while the next batch is awaited
         try:
             conn.send_bytes(marshal.dumps((batch_id, answer)))
         except (OSError, ValueError):
@@ -119,13 +120,14 @@ def _take_batches(conn, batches: queue.SimpleQueue) -> None:
             if len(files) == 1:  # a big file travels alone: used as received, not copied
                 token, fields, which, _length = files[0]
                 batches.put((batch_id, [(token, fields, which, payload)]))
-                continue
-            view, contents, at = memoryview(payload), [], 0
-            for token, fields, which, length in files:
-                contents.append((token, fields, which, view[at:at + length].tobytes()))
-                at += length
-            del view, payload
-            batches.put((batch_id, contents))
+            else:
+                view, contents, at = memoryview(payload), [], 0
+                for token, fields, which, length in files:
+                    contents.append((token, fields, which, view[at:at + length].tobytes()))
+                    at += length
+                batches.put((batch_id, contents))
+                del view, contents
+            del payload  # not held while the next batch is awaited
     except (EOFError, OSError, ValueError):
         pass
     batches.put(None)
@@ -258,6 +260,7 @@ class DetectionPool:
                     self._in_flight[worker] -= batch.cost
                     self._cond.notify_all()
                 self._answered(batch, {token: (found, errors) for token, found, errors in answer})
+                del batch, answer  # the files' bytes are not held while the next answer is awaited
 
     def _lost(self, worker: int) -> None:
         """A worker died or its pipe broke: what it held is scanned in this process."""
