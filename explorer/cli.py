@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from explorer import __version__
+from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "open")
     args = _parser().parse_args(argv)
+    memtune.tune()
     if args.command is None or args.command == "help":
         _parser().print_help()
         return 0

@@ -30,6 +30,7 @@ import queue
 import threading
 from multiprocessing.connection import wait as wait_connections
 
+from explorer import memtune
 from explorer.detectors.base import FileDetector
 from explorer.findings import Match
 from explorer.model import EntryKind, FileEntry
@@ -86,6 +87,7 @@ def serve(conn, factory) -> None:
 
     A thread takes the batches off the pipe as soon as they come (the sender never waits for a
     scan to end; at most IN_FLIGHT bytes are sent ahead), this one scans them in order."""
+    memtune.tune()
     detectors = factory().file
     gc.freeze()
     gc.disable()  # like the scan itself: many acyclic objects, nothing for the cyclic collector
