@@ -356,6 +356,11 @@ class RemoteCollector:
             self._holds_big = False
             self.pool.release_big()
 
+    def flush(self) -> None:
+        """Send the batch being filled (the layer's last files); `finish` waits for the answers."""
+        self._drop_big()
+        self._flush()
+
     def _flush(self) -> None:
         if self._batch.files:
             batch, self._batch = self._batch, _Batch(self)

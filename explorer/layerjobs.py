@@ -25,7 +25,7 @@ from explorer.detectpool import DetectionPool
 from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
 from explorer.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
-from explorer.layerpass import LayerOutcome, decode, encode, read_outcome
+from explorer.layerpass import LayerOutcome, PendingOutcome, decode, encode, read_outcome, start_outcome
 from explorer.model import LayerRef
 from explorer.sources import ImageSource
 
@@ -98,23 +98,39 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     return ordered
 
 
-def _in_order(source, ref, detectors, progress, limits, outcomes, pool=None) -> LayerOutcome:
-    """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
+def _over_total(ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits) -> bool:
+    """Do the layers below `ref` (all of them known) already pass `limits.max_total`?"""
     below = [outcomes[i].walk for i in range(ref.index) if i in outcomes]
-    if len(below) == ref.index and over_total(below, limits) is not None:
+    return len(below) == ref.index and over_total(below, limits) is not None
+
+
+def _in_order(source, ref, detectors, progress, limits, outcomes) -> LayerOutcome:
+    """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
+    if _over_total(ref, outcomes, limits):
         return LayerOutcome(not_read(ref.index, limits))
-    return read_outcome(source, ref, detectors, progress, limits, pool)
+    return read_outcome(source, ref, detectors, progress, limits)
 
 
 def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes):
     """(ref, outcome, None) in layer order: this process reads the layers one after the other, and
-    `workers` detection processes scan the files (explorer.detectpool)."""
+    `workers` detection processes scan the files (explorer.detectpool). A layer's outcome is
+    completed once the next layer is being read, so the workers never wait for a layer's last
+    answers to come back before they get the next layer's files."""
     pool = DetectionPool(_context(), factory, detectors, workers)
+    walks: dict[int, LayerOutcome] = dict(outcomes)
+    pending: tuple | None = None
     try:
         for ref in todo:
-            outcome = _in_order(source, ref, detectors, progress, limits, outcomes, pool)
-            outcomes[ref.index] = outcome  # for the next layer's max_total check
-            yield ref, outcome, None
+            if _over_total(ref, walks, limits):
+                started = PendingOutcome(not_read(ref.index, limits), None)
+            else:
+                started = start_outcome(source, ref, detectors, progress, limits, pool)
+            walks[ref.index] = LayerOutcome(started.walk)  # for the next layer's max_total check
+            if pending is not None:
+                yield pending[0], pending[1].result(), None
+            pending = (ref, started)
+        if pending is not None:
+            yield pending[0], pending[1].result(), None
     finally:
         pool.close()
 

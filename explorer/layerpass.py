@@ -113,6 +113,35 @@ def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetecto
                  pool: DetectionPool | None = None) -> LayerOutcome:
     """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`;
     with `pool`, its worker processes run the detectors (`pool.detectors` stands for `detectors`)."""
+    return start_outcome(source, ref, detectors, progress, limits, pool).result()
+
+
+@dataclass
+class PendingOutcome:
+    """A layer read to its end whose files may still be in detection (`result` waits for them)."""
+
+    walk: WalkResult
+    collector: object | None
+
+    def result(self) -> LayerOutcome:
+        collector, walk = self.collector, self.walk
+        if collector is not None:
+            collector.finish()
+        matches = collector.out if collector is not None else []
+        errors = collector.error_lines() if collector is not None else []
+        # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
+        matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
+                      for e, m in matches]
+        order = {id(e): i for i, e in enumerate(walk.entries)}
+        matches.sort(key=lambda pair: (order.get(id(pair[0]), -1), pair[1].line or 0, pair[1].rule_id))
+        return LayerOutcome(walk, matches, errors)
+
+
+def start_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
+                  progress: ProgressFn | None = None, limits: Limits = DEFAULT,
+                  pool: DetectionPool | None = None) -> PendingOutcome:
+    """`read_outcome` up to the end of the blob: with `pool`, the last files may still be in the
+    workers, so the next layer can be read while they finish."""
     if pool is not None:
         collector = pool.collector(limits.max_file_scan)
     elif detectors:
@@ -121,17 +150,13 @@ def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetecto
         collector = None
     try:
         walk = read_layer(source, ref, collector, progress, limits)
-    finally:
+    except BaseException:
         if collector is not None:
             collector.finish()
-    matches = collector.out if collector is not None else []
-    errors = collector.error_lines() if collector is not None else []
-    # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
-    matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
-                  for e, m in matches]
-    order = {id(e): i for i, e in enumerate(walk.entries)}
-    matches.sort(key=lambda pair: (order.get(id(pair[0]), -1), pair[1].line or 0, pair[1].rule_id))
-    return LayerOutcome(walk, matches, errors)
+        raise
+    if pool is not None:
+        collector.flush()
+    return PendingOutcome(walk, collector)
 
 
 # -- encoding -------------------------------------------------------------------------------------

@@ -141,12 +141,18 @@ def test_max_file_scan_is_the_prefix_detectors_see(tmp_path, cap, seen):
 
 
 
+@pytest.mark.parametrize("command", ["layers", "scan"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_total_cap_over_the_image_is_the_same_read_in_parallel_or_not(tmp_path, jobs):
+def test_total_cap_over_the_image_is_the_same_read_in_parallel_or_not(tmp_path, jobs, command):
     layers = [Layer([Entry.file(f"/z{i}", bytes(3 * MIB))], created_by=f"RUN {i}") for i in range(4)]
     image = write_image(ImageSpec(layers=layers), tmp_path / "image.tar")
-    rc, doc, err = _json("layers", image, "--format", "json", "--max-total", "5M", "--jobs", jobs, "--no-cache")
+    rc, doc, err = _json(command, image, "--format", "json", "--max-total", "5M", "--jobs", jobs, "--no-cache",
+                         *(["--no-progress"] if command == "scan" else []))
     assert rc == 2
+    if command == "scan":
+        assert [(f["rule_id"], f["layer"]) for f in doc["findings"] if f["category"] == "integrity"] == [
+            ("integrity.image-too-large", 1), ("integrity.image-too-large", 2), ("integrity.image-too-large", 3)]
+        return
     assert err.splitlines() == [
         "explorer: warning: layer 1: the image holds more than 5M of uncompressed data up to this layer "
         "(raise --max-total to read the layers above)",
