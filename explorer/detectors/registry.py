@@ -25,7 +25,7 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     yara = YaraDetector(options)
     detectors = DetectorSet()
     detectors.file.append(yara)
-    detectors.file.append(SecretFileDetector(options))
+    detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
     detectors.image.append(SecretConfigDetector(options))
     for cls in HEURISTICS:
         instance = cls()

@@ -1,9 +1,11 @@
 """Secret detectors: file contents, image config (ENV, labels) and history lines.
 
-All three run the rule table of `secret_rules` through one engine (`RuleSet.scan`): keyword prefilter,
-regex, entropy floor, then the precision pass that lowers a match to `low` (with the reason) when it
-sits in a documentation or test path or is a documented example / placeholder value. Evidence never
-holds a whole secret (`mask`, `build_evidence`).
+All three run the rule table of `secret_rules` through one engine (`RuleSet.scan`): the keywords'
+occurrences (one YARA pass; for file contents the YARA detector's own pass, whose rule set holds the
+keyword rules), the regex of each rule whose keyword occurs, run near those occurrences (`locate`),
+entropy floor, then the precision pass that lowers a match to `low` (with the reason) when it sits in
+a documentation or test path or is a documented example / placeholder value. Evidence never holds a
+whole secret (`mask`, `build_evidence`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
 from dataclasses import replace
 from collections import Counter
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, ScanOptions
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
@@ -150,15 +153,17 @@ _CAPPING_REASONS = {PACKAGED: None, EMBEDDED: "low"}
 keys, and libraries compile in self-test keys (libgnutls); the cap is the rule's, or the one given."""
 
 
-def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[int, int]],
-                spans: list[tuple[int, int]]) -> Match | None:
+def _best_match(rule: SecretRule, text: bytes, reason: str | Callable[[], str], claimed: list[tuple[int, int]],
+                spans: list[tuple[int, int]], found: Iterable[re.Match] | None = None) -> Match | None:
     """The most severe acceptable match of one rule (the first among equals); adds every accepted
     secret span to `spans`. Spans in `claimed` (taken by earlier rules) are skipped.
 
-    `reason` comes from the path: a doc/test path lowers to `low`; PACKAGED and EMBEDDED cap only
-    the rules that have a `packaged_severity`."""
+    `found` is the rule's `finditer` over the text (`locate` gives it near the keywords); None runs
+    it over the whole text. `reason` comes from the path (or a function that gives it, called only
+    for an accepted match): a doc/test path lowers to `low`; PACKAGED and EMBEDDED cap only the rules
+    that have a `packaged_severity`."""
     best: Match | None = None
-    for n, m in enumerate(rule.regex.finditer(text)):
+    for n, m in enumerate(rule.regex.finditer(text) if found is None else found):
         if n >= _MAX_MATCHES_PER_RULE:
             break
         s, e = _secret_span(m, rule.group)
@@ -169,7 +174,7 @@ def _best_match(rule: SecretRule, text: bytes, reason: str, claimed: list[tuple[
         if not why and rule.entropy and entropy(secret) < rule.entropy:
             continue
         spans.append((s, e))
-        severity, why = ("low", why) if why else _path_severity(rule, reason)
+        severity, why = ("low", why) if why else _path_severity(rule, reason() if callable(reason) else reason)
         if best is None or SEVERITY_RANK[severity] > SEVERITY_RANK[best.severity]:
             start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
             best = Match(rule_id=rule.id, category=CATEGORY, severity=severity, title=rule.title,
@@ -192,48 +197,215 @@ def _yara_string(keyword: bytes) -> str:
     return "".join(chr(b) if 0x20 <= b < 0x7f and b not in b'"\\' else f"\\x{b:02x}" for b in keyword)
 
 
-@functools.lru_cache(maxsize=16)
-def _compile_prefilter(keywords: tuple[tuple[bytes, ...], ...]):
-    """YARA rule `r<i>` matches when one of the i-th keyword tuple's keywords occurs (any case)."""
+# --- keywords: one YARA pass says which rules may match a text, and where ------------------------
+
+KEYWORDS: tuple[bytes, ...] = tuple(sorted({k for rule in RULES for k in rule.keywords + rule.anchors}))
+"""Every rule's keywords and anchors, each once; YARA rule `kw<i>` of `keyword_source()` finds the i-th."""
+KEYWORD_NAMESPACE = "explorer-secret-keywords"
+"""The namespace of the keyword rules when they are compiled into the YARA detector's rule set."""
+_KEYWORD_META = "explorer_secret_keyword"
+
+Hits = dict[bytes, "list[int] | None"]
+"""keyword -> offsets of all its occurrences in a text, in any case, overlapping ones too (None: YARA
+stopped recording them, too many). Keywords that do not occur are absent."""
+
+
+def keyword_source() -> str:
+    """YARA source with one rule per keyword (any case); its matches are turned into Hits by
+    `keyword_hits`. Not `fast`: the offsets of every occurrence are wanted."""
+    return "\n".join(f'rule kw{i} {{ meta: {_KEYWORD_META} = {i} strings: $k = "{_yara_string(k)}" nocase '
+                     f"condition: $k }}" for i, k in enumerate(KEYWORDS))
+
+
+def is_keyword_rule(meta: dict) -> bool:
+    return _KEYWORD_META in meta
+
+
+def keyword_hits(found: Iterable, saturated: Iterable[str] = ()) -> Hits:
+    """Hits from a YARA match list (its other rules are ignored); `saturated`: identifiers of the
+    keyword rules YARA stopped recording (the too-many-matches warning)."""
+    hits: Hits = {}
+    for hit in found:
+        if hit.namespace != KEYWORD_NAMESPACE or not isinstance(hit.meta.get(_KEYWORD_META), int):
+            continue
+        keyword = KEYWORDS[hit.meta[_KEYWORD_META]]
+        hits[keyword] = None if hit.rule in saturated else [i.offset for s in hit.strings for i in s.instances]
+    return hits
+
+
+def saturation_watch(saturated: set[str]):
+    """A YARA warnings callback that notes the keyword rules with too many matches in `saturated`
+    and lets every other warning through as yara-python would (a RuntimeWarning)."""
+    import warnings
+
+    import yara
+
+    def callback(kind: int, where) -> int:
+        if kind == yara.CALLBACK_TOO_MANY_MATCHES and where.namespace == KEYWORD_NAMESPACE:
+            saturated.add(where.rule)
+        elif kind == yara.CALLBACK_TOO_MANY_MATCHES:
+            warnings.warn(f'too many matches for string {where.string} in rule "{where.rule}"', RuntimeWarning)
+        return yara.CALLBACK_CONTINUE
+    return callback
+
+
+@functools.lru_cache(maxsize=1)
+def _keyword_rules():
     import yara  # the project's YARA dependency; imported here so that the table loads without it
 
-    source = []
-    for i, words in enumerate(keywords):
-        strings = " ".join(f'$k{j} = "{_yara_string(k)}" nocase' for j, k in enumerate(words))
-        source.append(f"rule r{i} {{ strings: {strings} condition: any of them }}")
-    return yara.compile(source="\n".join(source)) if source else None
+    return yara.compile(sources={KEYWORD_NAMESPACE: keyword_source()})
+
+
+def find_keywords(text: bytes) -> Hits:
+    """The keyword hits of a text, from a YARA pass of its own (when the YARA detector's pass did not
+    see this text)."""
+    saturated: set[str] = set()
+    return keyword_hits(_keyword_rules().match(data=text, warnings_callback=saturation_watch(saturated)),
+                        saturated)
+
+
+class SharedHits:
+    """The keyword hits of the last YARA detector pass on this thread, for the secret detector.
+
+    The file detectors of one file run one after the other on one thread with the same `data` object,
+    YARA first: the YARA detector `put`s the hits of its pass (its rule set holds the keyword rules),
+    the secret detector `take`s them for that very object and runs no YARA pass of its own. Anything
+    else (a hard link YARA skips, a timeout, another object) gives None, and the secret detector makes
+    its own pass. Only texts of at most MAX_FILE_SIZE are kept (the secret detector takes every
+    file up to that size), so at most one such text is held beyond its scan."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def put(self, data: bytes, hits: Hits) -> None:
+        self._local.last = (data, hits) if len(data) <= MAX_FILE_SIZE else None
+
+    def take(self, data: bytes) -> Hits | None:
+        last = getattr(self._local, "last", None)
+        self._local.last = None
+        return last[1] if last is not None and last[0] is data else None
+
+
+# --- where a rule's regex runs -------------------------------------------------------------------
+
+_ATTEMPT_BYTES = 64
+"""One regex attempt at a keyword costs about what a whole-text search spends on this many bytes:
+a rule with more attempts than len(text) / this runs over its lines or the whole text instead."""
+
+
+def locate(rule: SecretRule, text: bytes, hits: Hits) -> Iterator[re.Match]:
+    """The matches `rule.regex.finditer(text)` gives, in order, found near the rule's keywords.
+
+    With `keyword_at`, the regex is tried (`match`) only where a match can start; with `one_line`,
+    searched only in the lines that hold a keyword; else (or when YARA stopped recording a keyword's
+    occurrences) over the whole text."""
+    offsets: list[int] = []
+    for keyword in rule.anchors or rule.keywords:
+        found = hits.get(keyword, ())
+        if found is None:
+            return rule.regex.finditer(text)
+        offsets += found
+    offsets.sort()
+    if rule.keyword_at and len(offsets) * len(rule.keyword_at) <= len(text) // _ATTEMPT_BYTES + 64:
+        return _at_starts(rule.regex, text, offsets, rule.keyword_at)
+    if rule.one_line:
+        return _in_lines(rule.regex, text, offsets)
+    return rule.regex.finditer(text)
+
+
+def _at_starts(regex: re.Pattern[bytes], text: bytes, offsets: list[int],
+               distances: tuple[int, ...]) -> Iterator[re.Match]:
+    """`finditer`, tried only at the possible starts: search(text, pos) is the first place p >= pos
+    where match(text, p) succeeds, and every such place is in `starts`."""
+    if distances == (0,):
+        starts: Iterable[int] = offsets
+    else:
+        starts = sorted({o - d for o in offsets for d in distances if o >= d})
+    pos = 0
+    for start in starts:
+        if start < pos:
+            continue
+        m = regex.match(text, start)
+        if m is not None:
+            yield m
+            pos = max(m.end(), start + 1)
+
+
+def _in_lines(regex: re.Pattern[bytes], text: bytes, offsets: list[int]) -> Iterator[re.Match]:
+    """`finditer` over the lines that hold an offset, adjacent ones merged. Each window ends at a
+    newline (or the end), which no token of a one-line regex matches: a search cut there sees the
+    same as in the whole text (look-aheads see an end where they saw a newline, and pass alike)."""
+    lo = hi = -2
+    for offset in offsets:
+        if offset < hi:
+            continue
+        start = text.rfind(b"\n", 0, offset) + 1
+        end = text.find(b"\n", offset)
+        end = len(text) if end < 0 else end
+        if start == hi + 1:
+            hi = end
+            continue
+        if hi >= 0:
+            yield from regex.finditer(text, lo, hi)
+        lo, hi = start, end
+    if hi >= 0:
+        yield from regex.finditer(text, lo, hi)
+
+
+class _Once:
+    """A function of no arguments, called at most once (functools.cache costs more to set up)."""
+
+    __slots__ = ("_fn", "_value")
+
+    def __init__(self, fn: Callable[[], str]) -> None:
+        self._fn = fn
+        self._value: str | None = None
+
+    def __call__(self) -> str:
+        if self._value is None:
+            self._value = self._fn()
+        return self._value
 
 
 class RuleSet:
-    """Rules in run order (specific first, then fallbacks in table order) and one YARA keyword
-    prefilter for all of them: a single Aho-Corasick pass says which rules may match a text."""
+    """Rules in run order (specific first, then fallbacks in table order); the keyword hits of a text
+    say which of them may match it, and where."""
 
     def __init__(self, rules: Iterable[SecretRule]) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.fallback))
-        self._prefilter = _compile_prefilter(tuple(r.keywords for r in self.rules))
+        self._by_keyword: dict[bytes, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                self._by_keyword.setdefault(keyword, []).append(index)
 
-    def candidates(self, text: bytes) -> list[SecretRule]:
-        if self._prefilter is None:
-            return []
-        hits = {int(m.rule[1:]) for m in self._prefilter.match(data=text, fast=True)}
-        return [rule for i, rule in enumerate(self.rules) if i in hits]
+    def candidates(self, hits: Hits) -> list[SecretRule]:
+        """The rules one of whose keywords occurs, in run order."""
+        indexes = {i for keyword in hits for i in self._by_keyword.get(keyword, ())}
+        return [self.rules[i] for i in sorted(indexes)]
 
-    def scan(self, text: bytes, *, path: str | None = None,
-             reason: str = "") -> tuple[list[Match], list[tuple[int, int]]]:
+    def scan(self, text: bytes, *, path: str | None = None, reason: str | Callable[[], str] = "",
+             hits: Hits | None = None) -> tuple[list[Match], list[tuple[int, int]]]:
         """One match per rule that fires in text, and the spans of all secrets accepted.
 
         With `path`, rules whose path condition it fails are skipped (None: conditions ignored).
         Fallback rules (credential files, URLs, generic assignments) skip secrets an earlier rule
-        claimed. `reason` is the path's reason (doc/test path lowers to `low`)."""
+        claimed. `reason` is the path's reason (doc/test path lowers to `low`), or a function that
+        gives it (called once, when a match needs it). `hits`: the text's keyword hits when a YARA
+        pass already found them (None: found here)."""
         matches: list[Match] = []
         claimed: list[tuple[int, int]] = []
-        for rule in self.candidates(text):
+        if hits is None:
+            hits = find_keywords(text) if self.rules else {}
+        if callable(reason):
+            reason = _Once(reason)
+        for rule in self.candidates(hits):
             if path is not None and rule.path is not None and not rule.path.search(path):
                 continue
-            if rule.requires is not None and not rule.requires.search(text):
+            if rule.requires is not None and (rule.requires_literal not in text or not rule.requires.search(text)):
                 continue
             spans: list[tuple[int, int]] = []
-            found = _best_match(rule, text, reason, claimed if rule.fallback else [], spans)
+            found = _best_match(rule, text, reason, claimed if rule.fallback else [], spans,
+                                locate(rule, text, hits))
             if found:
                 matches.append(found)
             claimed.extend(spans)
@@ -250,8 +422,10 @@ class SecretFileDetector(FileDetector):
     name = "secrets"
     version = "1"
 
-    def __init__(self, options: ScanOptions = ScanOptions()) -> None:
+    def __init__(self, options: ScanOptions = ScanOptions(), *, shared: SharedHits | None = None) -> None:
         rules = [r for r in RULES if r.id not in options.disabled and FILE in r.scopes]
+        self.shared = shared
+        """Where the YARA detector leaves the keyword hits of its pass (None: a pass of our own)."""
         self._text_rules = RuleSet(rules)
         self._binary_rules = RuleSet(r for r in rules if r.binary)
         self._credential_paths = tuple(r.path for r in rules if r.path is not None)
@@ -265,12 +439,17 @@ class SecretFileDetector(FileDetector):
         return entry.size <= MAX_FILE_SIZE or self._is_credential_file(entry.path)
 
     def scan(self, entry: FileEntry, data: bytes) -> list[Match]:
-        reason = path_reason(entry.path)
+        hits = self.shared.take(data) if self.shared is not None else None
+        if hits is None:
+            hits = find_keywords(data)
+        if not hits:
+            return []
         if _binary(data):
-            if reason in ("", PACKAGED):
-                reason = EMBEDDED
-            return self._binary_rules.scan(data, path=entry.path, reason=reason)[0]
-        return self._text_rules.scan(data, path=entry.path, reason=reason)[0]
+            def embedded() -> str:
+                reason = path_reason(entry.path)
+                return EMBEDDED if reason in ("", PACKAGED) else reason
+            return self._binary_rules.scan(data, path=entry.path, reason=embedded, hits=hits)[0]
+        return self._text_rules.scan(data, path=entry.path, reason=lambda: path_reason(entry.path), hits=hits)[0]
 
 
 # --- config and history --------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """YARA over every file of every layer: the bundled `yara_rules/` plus the user's `--rules` folders.
 
+The secret detector's keyword rules (`secrets.keyword_source`, namespace KEYWORD_NAMESPACE) are
+compiled into the same rule set, so one pass over a file serves both detectors: their matches are
+never YARA findings; their occurrences are left in `keyword_hits` for the secret detector.
+
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
 so an edited rule or a new yara-python never reuses a stale cache. Everything about the cache is
@@ -21,7 +25,8 @@ import yara
 
 import explorer
 from explorer.detectors.base import FileDetector, ScanOptions
-from explorer.detectors.secrets import path_reason
+from explorer.detectors.secrets import (KEYWORD_NAMESPACE, SharedHits, is_keyword_rule, keyword_hits,
+                                        keyword_source, path_reason, saturation_watch)
 from explorer.errors import ExplorerError
 from explorer.findings import CATEGORIES, SEVERITIES, Match
 from explorer.model import EntryKind, FileEntry
@@ -112,8 +117,13 @@ class YaraDetector(FileDetector):
                 self._files[namespace] = path
                 for part in (namespace.encode(), source):
                     digest.update(len(part).to_bytes(8, "big") + part)
+        self._keywords = keyword_source().encode()
+        for part in (KEYWORD_NAMESPACE.encode(), self._keywords):
+            digest.update(len(part).to_bytes(8, "big") + part)
         self.rules_sha256 = digest.hexdigest()
-        """Hash of every rule source (reported as tool.rules)."""
+        """Hash of every rule source, the secret detector's keyword rules included (reported as tool.rules)."""
+        self.keyword_hits = SharedHits()
+        """The secret detector's keyword hits of the last pass (the keyword rules ride along in it)."""
         key = hashlib.sha256(
             f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
         self.cache_path = cache_dir() / f"yara-{key}.yarc"
@@ -132,10 +142,15 @@ class YaraDetector(FileDetector):
 
     def _compile_and_cache(self) -> yara.Rules:
         filepaths = {ns: str(p) for ns, p in self._files.items()}
-        try:
-            rules = yara.compile(filepaths=filepaths)
-        except yara.Error as exc:
-            raise ExplorerError(self._blame(exc)) from None
+        # the keyword rules go in as a file too (yara.compile takes files or sources, not both; rule
+        # files stay files so that their relative includes resolve as before)
+        with tempfile.TemporaryDirectory(prefix="explorer-yara-") as folder:
+            keywords = Path(folder) / "secret-keywords.yar"
+            keywords.write_bytes(self._keywords)
+            try:
+                rules = yara.compile(filepaths={**filepaths, KEYWORD_NAMESPACE: str(keywords)})
+            except yara.Error as exc:
+                raise ExplorerError(self._blame(exc)) from None
         try:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".yara-", dir=self.cache_path.parent)
@@ -165,7 +180,7 @@ class YaraDetector(FileDetector):
         """(id, category, severity, description) of every rule, for SARIF tool.driver.rules."""
         seen: dict[str, tuple[str, str, str, str]] = {}
         for rule in self._rules:
-            if rule.is_private:
+            if rule.is_private or is_keyword_rule(rule.meta):
                 continue
             info = rule_info(rule.identifier, dict(rule.meta))
             seen.setdefault(info.id, (info.id, info.category, info.severity, info.description))
@@ -178,16 +193,20 @@ class YaraDetector(FileDetector):
         return entry.kind is EntryKind.FILE and 0 < entry.size <= self._max_size
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
+        saturated: set[str] = set()
         try:
-            found = self._rules.match(data=data, timeout=self.timeout)
+            found = self._rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated))
         except yara.Error as exc:  # TimeoutError is a yara.Error
             if TIMEOUT_RULE[0] in self._disabled:
                 return []
             rid, category, severity, title = TIMEOUT_RULE
             return [Match(rule_id=rid, category=category, severity=severity, title=title,
                           evidence=_one_line(exc)[:EVIDENCE_CHARS])]
+        self.keyword_hits.put(data, keyword_hits(found, saturated))
         matches = []
         for hit in found:
+            if hit.namespace == KEYWORD_NAMESPACE:
+                continue
             info = rule_info(hit.rule, hit.meta)
             if info.id in self._disabled:
                 continue
