@@ -6,6 +6,7 @@ import json
 import struct
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from explorer.detectors.heuristics import heuristic_rule_catalog
 from explorer.detectors.heuristics import disguise, monero
@@ -285,6 +286,26 @@ def test_without_keccak_a_well_formed_address_is_only_low(monkeypatch):
     found = run(MoneroWallets(), "/opt/start.sh", f"-u {GENERAL_FUND}\n".encode())
     assert ids(found) == {"miner.monero.wallet-address": "low"}
     assert "checksum" in found[0].reason
+
+
+def test_address_candidates_at_every_alignment_are_those_of_a_full_pass():
+    runs = [lead + "2" * (length - 1) for lead in "48A" for length in (94, 95, 96, 105, 106, 107)]
+    for shift in range(9):
+        for sep in (b" ", b"\n", b"\0", b"0", b"_"):
+            data = b"-" * shift + sep.join(run.encode() for run in runs) + sep + GENERAL_FUND.encode()
+            found = list(monero.address_candidates(data))
+            assert found == list(monero._runs(data, 0, len(data)))
+            assert [len(text) for _, text in found] == [95, 106, 95, 106, 95]
+            assert all(data[offset:offset + len(text)] == text.encode() for offset, text in found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("48A1z"), st.sampled_from([0, 1, 22, 23, 80, 93, 94, 95, 104, 105, 106, 130]),
+                          st.sampled_from(["", " ", "\n", "\0", "0", "_", "lO+", "\xff"])), max_size=10),
+       st.integers(min_value=0, max_value=7))
+def test_address_candidates_of_generated_data_are_those_of_a_full_pass(parts, shift):
+    data = b"Z" * shift + "".join(lead + "k" * n + sep for lead, n, sep in parts).encode("latin-1")
+    assert list(monero.address_candidates(data)) == list(monero._runs(data, 0, len(data)))
 
 
 XMRIG_CONFIG = {

@@ -108,18 +108,39 @@ def check_address(text: str) -> str | None:
     return "valid" if digest[:4] == raw[-4:] else None
 
 
-def address_candidates(data: bytes) -> Iterable[tuple[int, str]]:
-    """(offset, text) of every base58 run of address length starting with 4 or 8.
+_STRIDE = 4
+_STRIDE_RUN = b"a" * (len(_MIN_RUN) // _STRIDE)
+"""95 consecutive offsets hold at least 23 multiples of 4: every run of 95 base58 bytes shows in the
+sample of every 4th byte as 23 base58 bytes in a row."""
 
-    translate() + find() run at memory speed; a regex with look-arounds was ~50 MB/s.
+
+def address_candidates(data: bytes) -> Iterable[tuple[int, str]]:
+    """(offset, text) of every base58 run of address length starting with 4 or 8, in order.
+
+    translate() + find() run at memory speed (a regex with look-arounds was ~50 MB/s), but only over
+    the stretches where a sample of every 4th byte has a long enough base58 run: a run of 23 sampled
+    bytes between sampled non-base58 bytes at i-1 and j bounds every run it can belong to strictly
+    between data offsets 4(i-1) and 4j, so each stretch holds whole runs and every run lies in one.
     """
-    mapped = data.translate(_RUN_TABLE)
+    sample = data[::_STRIDE].translate(_RUN_TABLE)
+    first = sample.find(_STRIDE_RUN)
+    while first != -1:
+        stop = sample.find(b" ", first)
+        stop = len(sample) if stop == -1 else stop
+        yield from _runs(data, max(0, (first - 1) * _STRIDE + 1), min(len(data), stop * _STRIDE))
+        first = sample.find(_STRIDE_RUN, stop)
+
+
+def _runs(data: bytes, lo: int, hi: int) -> Iterable[tuple[int, str]]:
+    """`address_candidates` of data[lo:hi] (offsets into data), for a stretch that no base58 byte
+    borders: every run in it is a whole run of data."""
+    mapped = data[lo:hi].translate(_RUN_TABLE)
     start = mapped.find(_MIN_RUN)
     while start != -1:
         end = mapped.find(b" ", start)
         end = len(mapped) if end == -1 else end
-        if end - start in _ADDRESS_LENGTHS and data[start] in b"48":
-            yield start, data[start:end].decode("ascii")
+        if end - start in _ADDRESS_LENGTHS and data[lo + start] in b"48":
+            yield lo + start, data[lo + start:lo + end].decode("ascii")
         start = mapped.find(_MIN_RUN, end)
 
 
