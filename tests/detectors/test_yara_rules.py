@@ -468,6 +468,72 @@ def test_scan_errors_and_timeouts_are_reported_not_swallowed(detector, monkeypat
     assert "timed out" in m.evidence
 
 
+class Counting:
+    """The detector's compiled rules, counting the passes."""
+
+    def __init__(self, rules):
+        self.rules, self.passes = rules, 0
+
+    def match(self, **kwargs):
+        self.passes += 1
+        return self.rules.match(**kwargs)
+
+
+def digested(path: str, data: bytes, digest: str) -> FileEntry:
+    return FileEntry(path=path, kind=EntryKind.FILE, layer=0, mode=0o644, size=len(data), digest=digest)
+
+
+def test_a_second_copy_of_the_same_bytes_needs_no_pass_and_keeps_its_own_path_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    det = YaraDetector()
+    counting = Counting(det._rules)
+    monkeypatch.setattr(det, "_rules", counting)
+    shadow = J("root:$6$", "Qx7vK2mN$", "w9Zl0" * 14, ":19000::::::\n", "x=", "ghp_", "a1B2" * 9, "\n")
+    first = list(det.scan(digested("/etc/shadow", shadow, "d1"), shadow))
+    hits = det.keyword_hits.take(shadow)
+    again = list(det.scan(digested("/usr/share/doc/shadow/examples/shadow", shadow, "d1"), shadow))
+    assert counting.passes == 1
+    assert det.keyword_hits.take(shadow) == hits and hits[b"ghp_"] == [shadow.index(b"ghp_")]
+    (high,) = [m for m in first if m.rule_id == "secret.password-hash-dump"]
+    (low,) = [m for m in again if m.rule_id == "secret.password-hash-dump"]
+    assert (high.severity, high.reason) == ("medium", "") and low.severity == "low" and low.reason
+    assert [(m.rule_id, m.line, m.evidence) for m in first] == [(m.rule_id, m.line, m.evidence) for m in again]
+
+    # other bytes, no digest (a detector fed by a test), or a prefix of other length: a pass each
+    other = shadow.replace(b"root", b"toor")
+    list(det.scan(digested("/etc/shadow", other, "d2"), other))
+    list(det.scan(entry("/etc/shadow", len(shadow)), shadow))
+    list(det.scan(digested("/etc/shadow", shadow[:-1], "d1"), shadow[:-1]))
+    assert counting.passes == 4
+
+
+def test_timeouts_are_not_remembered_and_the_memory_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    det = YaraDetector()
+    counting = Counting(det._rules)
+    data = b"plain text\n"
+
+    class StuckOnce:
+        passes = 0
+
+        def match(self, **kwargs):
+            self.passes += 1
+            if self.passes == 1:
+                raise yara.TimeoutError("scanning timed out")
+            return counting.match(**kwargs)
+
+    monkeypatch.setattr(det, "_rules", StuckOnce())
+    assert [m.rule_id for m in det.scan(digested("/a", data, "t"), data)] == ["suspicious.yara-timeout"]
+    assert det.keyword_hits.take(data) is None
+    assert list(det.scan(digested("/b", data, "t"), data)) == [] and counting.passes == 1
+    assert list(det.scan(digested("/c", data, "t"), data)) == [] and counting.passes == 1
+
+    monkeypatch.setattr(yara_scan, "SEEN_FILES", len(det._seen))
+    list(det.scan(digested("/d", data, "u"), data))
+    list(det.scan(digested("/e", data, "u"), data))
+    assert counting.passes == 3
+
+
 # -- precision: this machine's real files ----------------------------------------------------------
 
 SWEEP_LIMIT = 32 << 20
