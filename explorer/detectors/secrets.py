@@ -398,11 +398,16 @@ class RuleSet:
             hits = find_keywords(text) if self.rules else {}
         if callable(reason):
             reason = _Once(reason)
+        required: dict[re.Pattern[bytes], bool] = {}  # the URL rules share one condition
         for rule in self.candidates(hits):
             if path is not None and rule.path is not None and not rule.path.search(path):
                 continue
-            if rule.requires is not None and (rule.requires_literal not in text or not rule.requires.search(text)):
-                continue
+            if rule.requires is not None:
+                if rule.requires not in required:
+                    required[rule.requires] = (rule.requires_literal in text
+                                               and rule.requires.search(text) is not None)
+                if not required[rule.requires]:
+                    continue
             spans: list[tuple[int, int]] = []
             found = _best_match(rule, text, reason, claimed if rule.fallback else [], spans,
                                 locate(rule, text, hits))
