@@ -134,3 +134,22 @@ def test_big_files_travel_alone_one_at_a_time_and_a_cut_one_frees_its_place(make
     assert two == one and len(held) == 6
     assert sum(f.rule_id == "secret.github-pat" for f in two_result.findings) == 6
     assert [f.layer for f in two_result.findings if f.category == "integrity"] == [1]
+
+
+def test_the_secret_detector_takes_the_keyword_hits_of_yaras_pass_in_run_detectors(monkeypatch):
+    """Workers and the in-process collector run a file's detectors one after the other on the same
+    bytes object, YARA first, so the secret detector needs no keyword pass of its own."""
+    import explorer.detectors.secrets as secrets
+    from explorer.model import EntryKind, FileEntry
+
+    own_passes = []
+    real = secrets.find_keywords
+    monkeypatch.setattr(secrets, "find_keywords", lambda text: (own_passes.append(len(text)), real(text))[1])
+    data = b"[auth]\n" + GITHUB
+    entry = FileEntry(path="/etc/app.ini", kind=EntryKind.FILE, layer=0, size=len(data), mode=0o644)
+    matches, errors = [], []
+    detectpool.run_detectors(build_detectors().file, entry, data, matches, errors)
+    assert "secret.github-pat" in {m.rule_id for m in matches} and not errors
+    assert own_passes == []
+    detectpool.run_detectors([d for d in build_detectors().file if d.name == "secrets"], entry, data, [], [])
+    assert own_passes == [len(data)], "alone, it makes its own pass"
