@@ -12,6 +12,17 @@ back from the row. What a hit still costs is one sha256 over the *stored* (compr
     fraction of a cold read; `bench/README.md` has the measured numbers. A blob that fails the
     check is read in full as if there were no cache, which reports the digest mismatch.
 
+A blob file seen before need not even be hashed: once a blob has been hashed in full (by that
+check, or by the cold read) and matched, the cache remembers the identity of the bytes it read: the
+file's real path, device, inode, size, mtime and ctime, and the range of it for a blob inside an
+archive (`sources.blobstore.file_identity`). A later run whose blob has that same identity takes the
+hash as done. ctime is what makes this safe: the kernel sets it on every write, rename or `touch`,
+and no user process can set it back (git's index relies on the same), so an archive rewritten with
+other bytes, the same size and a restored mtime has another identity and is hashed again. A file
+changed less than RACY_NS before it was hashed is not remembered (two writes within one tick of the
+file system's clock can leave the same times: git's "racily clean" entries). Images exported from
+the Docker daemon are a fresh temporary file each time: they are always hashed.
+
 Rows are written only for layers read completely whose digests matched what the image claims, and
 whose detectors did not fail. The payload carries a sha256 of itself: a row that does not match it
 is a miss. Any SQLite error (locked beyond the busy timeout, corrupt file, read-only folder) turns
@@ -27,12 +38,23 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import explorer
+
+if TYPE_CHECKING:
+    from explorer.sources.blobstore import BlobIdentity
 
 SCHEMA = 1
 ENV_DIR = "EXPLORER_CACHE_DIR"
 BUSY_TIMEOUT_MS = 10_000
+RACY_NS = 2_000_000_000
+"""A blob file whose mtime or ctime is less than this before its hashing started is not remembered
+as hashed (coarse file-system clocks: a second change within the same tick keeps the times)."""
+MAX_BLOBS = 10_000
+"""Identities of hashed blob files kept; past that, those remembered longest ago go."""
+MAX_IMAGE_BYTES = 64 << 20
+"""Bytes of whole-scan results kept (findings and layer numbers: tens of kB an image)."""
 MAX_BYTES = 2 << 30
 """Payload bytes the cache keeps; past that, the rows used longest ago go (a row is a few MB for a
 big layer: 4 MB for the 1.6 GB bench image)."""
@@ -79,6 +101,7 @@ class LayerCache:
         """Why the cache was turned off during this run, if it was."""
         self._db: sqlite3.Connection | None = None
         self._failed = False
+        self._watched: dict[str, tuple[BlobIdentity, Callable[[], BlobIdentity | None], int]] = {}
 
     # -- keys --------------------------------------------------------------------------------
 
@@ -103,6 +126,10 @@ class LayerCache:
                 db.execute("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, blob_digest TEXT NOT NULL, "
                            "blob_size INTEGER NOT NULL, checksum TEXT NOT NULL, payload BLOB NOT NULL, "
                            "written REAL NOT NULL)")
+                db.execute("CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
+                           "payload BLOB NOT NULL, written REAL NOT NULL)")
+                db.execute("CREATE TABLE IF NOT EXISTS blobs (identity TEXT PRIMARY KEY, digest TEXT NOT NULL, "
+                           "written REAL NOT NULL)")
                 self._db = db
             except (sqlite3.Error, OSError) as exc:
                 self._fail(exc)
@@ -114,12 +141,12 @@ class LayerCache:
         self.warning = f"layer cache {self.path} not used: {type(exc).__name__}: {exc}"
         self.close()
 
-    def _row(self, columns: str, key: str) -> tuple | None:
+    def _row(self, columns: str, key: str, table: str = "layers", column: str = "key") -> tuple | None:
         db = self._connect()
         if db is None:
             return None
         try:
-            return db.execute(f"SELECT {columns} FROM layers WHERE key = ?", (key,)).fetchone()
+            return db.execute(f"SELECT {columns} FROM {table} WHERE {column} = ?", (key,)).fetchone()
         except sqlite3.Error as exc:
             self._fail(exc)
             return None
@@ -128,24 +155,83 @@ class LayerCache:
         """(blob digest, blob size) the row was written for, or None."""
         return self._row("blob_digest, blob_size", key)
 
-    def payload(self, key: str) -> bytes | None:
+    def payload(self, key: str, table: str = "layers") -> bytes | None:
         """The stored payload, when its checksum holds; the row counts as just used."""
-        row = self._row("checksum, payload", key)
+        row = self._row("checksum, CAST(payload AS BLOB)", key, table)  # a payload made text: bytes, a miss
         if row is None:
             return None
         checksum, payload = row
         if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
             return None
-        self._execute("UPDATE layers SET written = ? WHERE key = ?", (time.time(), key))
+        self._execute(f"UPDATE {table} SET written = ? WHERE key = ?", (time.time(), key))
         return payload
+
+    # -- whole scans ---------------------------------------------------------------------------
+
+    @staticmethod
+    def image_key(layer_keys: list[str], *parts: str) -> str:
+        """The key of a whole scan's result: every layer's row key plus what else it depends on."""
+        text = "\0".join((f"schema{SCHEMA}", tool_build(), "image", *layer_keys, "", *parts))
+        return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def image(self, key: str) -> bytes | None:
+        """A whole scan's result stored under `key`, when its checksum holds."""
+        return self.payload(key, "images")
+
+    def store_image(self, key: str, payload: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> None:
+        """Insert one whole scan's result; drop those used longest ago past `max_bytes`."""
+        self._execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?)",
+                      (key, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+        self._execute("DELETE FROM images WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
+                      "OVER (ORDER BY written DESC, key) AS kept FROM images) WHERE kept > ?)", (max_bytes,))
 
     def store(self, key: str, blob_digest: str, blob_size: int, payload: bytes, max_bytes: int = MAX_BYTES) -> None:
         """Insert one row (atomically: a reader sees the whole row or none), then drop the rows used
         longest ago while the payloads add up to more than `max_bytes`."""
         self._execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)",
                       (key, blob_digest, blob_size, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+        watched = self._watched.pop(key, None)
+        if watched is not None:
+            before, again, started = watched
+            if before.size == blob_size:
+                self.vouch(before, again(), blob_digest, started)
         self._execute("DELETE FROM layers WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
                       "OVER (ORDER BY written DESC, key) AS kept FROM layers) WHERE kept > ?)", (max_bytes,))
+
+    # -- blob files hashed before -------------------------------------------------------------
+
+    @staticmethod
+    def identity(source, ref) -> BlobIdentity | None:
+        """The identity of the bytes of `ref`'s blob as the source stores them; None
+        when the source cannot tell (no file behind it) or is a fresh export (the Docker daemon)."""
+        if source.kind == "docker-daemon":
+            return None
+        identity = getattr(source.store, "identity", None)
+        return identity(ref.blob) if identity is not None else None
+
+    def vouched(self, identity: BlobIdentity | None, digest: str) -> bool:
+        """Were these very bytes (same identity) hashed in full before, to `digest`?"""
+        if identity is None:
+            return False
+        row = self._row("digest", identity.key, "blobs", "identity")
+        return row is not None and row[0] == digest
+
+    def vouch(self, before: BlobIdentity | None, after: BlobIdentity | None, digest: str,
+              started: int) -> None:
+        """Remember that the blob bytes of identity `before` hashed to `digest` in a read that began
+        at `started` (time.time_ns()) and after which the identity was `after`: only when the two are
+        the same and the file had not changed for RACY_NS when the read began."""
+        if before is None or before != after or before.changed >= started - RACY_NS:
+            return
+        self._execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (before.key, digest, time.time()))
+        self._execute("DELETE FROM blobs WHERE identity IN (SELECT identity FROM blobs ORDER BY written DESC "
+                      "LIMIT -1 OFFSET ?)", (MAX_BLOBS,))
+
+    def watch(self, key: str, before: BlobIdentity | None, again: Callable[[], BlobIdentity | None]) -> None:
+        """The blob of the layer row `key` is about to be read in full (identity `before`; `again()`
+        tells it afterwards): when its row is stored, the read vouches for the blob (`vouch`)."""
+        if before is not None:
+            self._watched[key] = (before, again, time.time_ns())
 
     def _execute(self, sql: str, params: tuple) -> None:
         db = self._connect()

@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import marshal
 import sys
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -17,11 +19,11 @@ from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, L
 from explorer.findings import Finding, Match, dedupe_and_sort
 from explorer.cache import LayerCache
 from explorer.layerfs import ImageAnalysis
-from explorer.layerfs.analysis import ProgressFn, stack
-from explorer.layerjobs import read_layers
+from explorer.layerfs.analysis import ImageSummary, LayerSummary, ProgressFn, stack
+from explorer.layerjobs import check_blobs, read_layers
 from explorer.layerpass import failure as _failure, settings_key
 from explorer.limits import DEFAULT, Limits
-from explorer.model import FileEntry, Problem
+from explorer.model import FileEntry, LayerStats, Problem
 from explorer.redact import redact_text
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
@@ -42,13 +44,23 @@ class DetectorSet:
 
 @dataclass
 class ScanResult:
-    analysis: ImageAnalysis
+    analysis: ImageAnalysis | None
+    """The stacked image; None when the caller did not need it (`scan(need_analysis=False)`) and the
+    whole result came from the cache."""
     findings: list[Finding]
     detectors: DetectorSet
     errors: list[str] = field(default_factory=list)
     """Detector failures (a detector that raised on one file); the scan went on."""
     cached_layers: list[int] = field(default_factory=list)
     """Layers whose results came from the layer cache (their blobs were only hashed, not read)."""
+    summary: ImageSummary | None = None
+    """What the reports show of the image (from `analysis` when not given)."""
+    remembered: bool = False
+    """True when the whole result came from the cache (nothing decoded, nothing stacked)."""
+
+    def __post_init__(self) -> None:
+        if self.summary is None and self.analysis is not None:
+            self.summary = self.analysis.summary()
 
 
 PROBLEM_RULES = {
@@ -119,16 +131,90 @@ def _no_cyclic_gc():
 
 def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = ScanOptions(),
          progress: ProgressFn | None = None, *, cache: LayerCache | None = None, jobs: int | None = 1,
-         limits: Limits = DEFAULT) -> ScanResult:
+         limits: Limits = DEFAULT, need_analysis: bool = True) -> ScanResult:
     """Read every layer once, feeding the file detectors as it streams, then run the others.
 
-    `cache`: reuse (and store) per-layer results; `jobs`: worker processes for the layers
-    (1: all in this process; None: as many as cores when there is enough to read)."""
+    `cache`: reuse (and store) per-layer results, and the whole result of an image whose every layer
+    could be stored; `jobs`: worker processes for the layers (1: all in this process; None: as many
+    as cores when there is enough to read); `need_analysis=False`: the caller needs only the findings
+    and `ScanResult.summary`, so a whole result the cache holds for this image is taken as it is
+    (once every layer blob is checked as for a layer row), with no decoding and no stacking."""
     with _no_cyclic_gc():
-        return _scan(source, detectors, options, progress, cache, jobs, limits)
+        key = _image_key(source, detectors, options, limits) if cache is not None else None
+        if key is not None and not need_analysis:
+            result = _remembered(source, detectors, cache, key, progress)
+            if result is not None:
+                return result
+        result, outcomes = _scan(source, detectors, options, progress, cache, jobs, limits)
+        if key is not None and not result.errors and all(o.cacheable(r) for o, r in zip(outcomes, source.layers)):
+            cache.store_image(key, _encode_result(result))
+        return result
 
 
-def _scan(source, detectors, options, progress, cache, jobs, limits) -> ScanResult:
+# -- whole results in the cache -------------------------------------------------------------------
+
+RESULT_FORMAT = 1
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+_STATS_FIELDS = tuple(f.name for f in dataclasses.fields(LayerStats))
+
+
+def _image_key(source: ImageSource, detectors: DetectorSet, options: ScanOptions, limits: Limits) -> str | None:
+    """Everything a scan's result depends on: each layer's row key (layer content, rule set, file
+    detectors, settings, code), the config (by digest), what the manifest says of each layer, the
+    problems met opening the image, the layer and image detectors and the options."""
+    settings = settings_key(detectors.file, options.disabled, limits)
+    if not source.layers or any(ref.diff_id is None for ref in source.layers):
+        return None
+    layer_keys = [LayerCache.key(ref.diff_id, ref.digest or "", detectors.rules_sha256, settings)
+                  for ref in source.layers]
+    refs = [(r.index, r.blob, r.digest, r.media_type, r.compressed_size, r.diff_id, r.created_by)
+            for r in source.layers]
+    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}"
+                     for d in detectors.layer + detectors.image)
+    return LayerCache.image_key(layer_keys, source.kind, source.config.id, repr(refs),
+                                repr([(p.layer, p.kind, p.message) for p in source.problems]),
+                                detectors.rules_sha256, settings, names, ",".join(sorted(options.disabled)),
+                                repr(dataclasses.astuple(limits)))
+
+
+def _encode_result(result: ScanResult) -> bytes:
+    summary = result.summary
+    doc = (RESULT_FORMAT,
+           [(tuple(getattr(layer.stats, f) for f in _STATS_FIELDS), layer.added, layer.modified, layer.deleted)
+            for layer in summary.layers],
+           [(p.layer, p.kind, p.message) for p in summary.problems],
+           [tuple(getattr(f, name) for name in _FINDING_FIELDS) for f in result.findings])
+    return zlib.compress(marshal.dumps(doc), 1)
+
+
+def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, key: str,
+                progress: ProgressFn | None) -> ScanResult | None:
+    """The whole result stored under `key`, once every layer blob has been checked to be the bytes
+    it was for (`layerjobs.check_blobs`); None on any doubt (the scan then runs as usual)."""
+    payload = cache.image(key)
+    if payload is None:
+        return None
+    try:
+        version, layers, problems, findings = marshal.loads(zlib.decompress(payload))
+        if version != RESULT_FORMAT or len(layers) != len(source.layers):
+            return None
+        summary = ImageSummary(source, [LayerSummary(ref, LayerStats(*stats), added, modified, deleted)
+                                        for ref, (stats, added, modified, deleted) in zip(source.layers, layers)],
+                               [Problem(*p) for p in problems])
+        found = [Finding(*f) for f in findings]
+    except (ValueError, TypeError, EOFError, zlib.error):
+        return None
+    claims = {layer.index: (layer.ref, layer.stats.digest, layer.stats.compressed_size) for layer in summary.layers}
+    if not all(check_blobs(source, cache, claims).values()):
+        return None
+    if progress is not None:
+        for layer in summary.layers:
+            progress(layer.index, layer.stats.compressed_size, layer.stats.compressed_size)
+    return ScanResult(analysis=None, findings=found, detectors=detectors, cached_layers=list(range(len(layers))),
+                      summary=summary, remembered=True)
+
+
+def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[ScanResult, list]:
     outcomes = read_layers(source, detectors.file, factory=detectors.factory, rules=detectors.rules_sha256,
                            settings=settings_key(detectors.file, options.disabled, limits), progress=progress,
                            cache=cache, jobs=jobs, limits=limits)
@@ -174,7 +260,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> ScanResu
         findings = [f for f in findings if f.rule_id not in options.disabled]
     findings = [_redacted(f) for f in findings]
     return ScanResult(analysis=analysis, findings=dedupe_and_sort(findings), detectors=detectors, errors=errors,
-                      cached_layers=[i for i, o in enumerate(outcomes) if o.cached])
+                      cached_layers=[i for i, o in enumerate(outcomes) if o.cached]), outcomes
 
 
 def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None]]:

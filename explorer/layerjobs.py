@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import queue
 import sys
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Callable
 
@@ -143,21 +144,45 @@ def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) 
         keys[ref.index] = cache.key(ref.diff_id, ref.digest or "", rules, settings)
         row = cache.lookup(keys[ref.index])
         if row is not None and (ref.digest is None or ref.digest == row[0]):
-            claims[ref.index] = (ref, row)
+            claims[ref.index] = (ref, *row)
+        else:  # read in full below: that read vouches for the blob file when its row is stored
+            cache.watch(keys[ref.index], cache.identity(source, ref), lambda r=ref: cache.identity(source, r))
     if not claims:
         return
-    with ThreadPoolExecutor(max_workers=min(len(claims), os.cpu_count() or 1)) as pool:
-        checks = {i: pool.submit(_blob_matches, source, ref, *row) for i, (ref, row) in claims.items()}
-        decoded = {i: _decoded(cache, keys[i], i) for i in claims}  # while the blobs are being hashed
-        for i, check in checks.items():
-            outcome = decoded[i]
-            if outcome is None or not check.result():
-                continue
-            outcome.cached = True
-            outcomes[i] = outcome
-            if progress is not None:
-                size = claims[i][1][1]
-                progress(i, size, size)
+    decoded: dict[int, LayerOutcome | None] = {}
+    checked = check_blobs(source, cache, claims,
+                          meanwhile=lambda: decoded.update((i, _decoded(cache, keys[i], i)) for i in claims))
+    for i, ok in checked.items():
+        outcome = decoded[i]
+        if outcome is None or not ok:
+            continue
+        outcome.cached = True
+        outcomes[i] = outcome
+        if progress is not None:
+            size = claims[i][2]
+            progress(i, size, size)
+
+
+def check_blobs(source: ImageSource, cache: LayerCache, claims: dict[int, tuple[LayerRef, str, int]],
+                meanwhile: Callable[[], None] = lambda: None) -> dict[int, bool]:
+    """For each claim (ref, digest, size): is the stored blob those bytes? At once when the cache
+    vouches for the blob file (the same identity was hashed in full before), else by hashing it, in
+    threads, one blob each, while `meanwhile()` runs; a blob that matched is then vouched for."""
+    started = time.time_ns()
+    identities = {i: cache.identity(source, ref) for i, (ref, _, _) in claims.items()}
+    result = {i: cache.vouched(identities[i], digest) for i, (_, digest, _) in claims.items()}
+    todo = [i for i, ok in result.items() if not ok]
+    if not todo:
+        meanwhile()
+        return result
+    with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+        hashing = {i: pool.submit(_blob_matches, source, *claims[i]) for i in todo}
+        meanwhile()
+        for i, future in hashing.items():
+            result[i] = future.result()
+            if result[i]:
+                cache.vouch(identities[i], cache.identity(source, claims[i][0]), claims[i][1], started)
+    return result
 
 
 def _decoded(cache: LayerCache, key: str, index: int) -> LayerOutcome | None:

@@ -34,16 +34,16 @@ def run_scan(args) -> int:
         progress, stop = stderr_progress(not args.no_progress)
         try:
             result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs,
-                          limits=limits_from_args(args))
+                          limits=limits_from_args(args), need_analysis=False)
         finally:
             stop()
-        warn_problems(result.analysis.problems, sys.stderr)
+        warn_problems(result.summary.problems, sys.stderr)
         for error in result.errors:
             print(f"explorer: warning: {safe(error)}", file=sys.stderr)
         kept, ignored = apply_ignores(result.findings, ignores)
         result = dataclasses.replace(result, findings=kept)
         write_report(result, ignored, args.format, args.output)
-        status = exit_status(result.analysis.problems)
+        status = exit_status(result.summary.problems)
     if status:
         return status
     if args.fail_on and any(at_least(f.severity, args.fail_on) for f in kept):

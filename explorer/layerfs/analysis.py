@@ -39,6 +39,31 @@ class LayerReport:
         return self.ref.index
 
 
+@dataclass(frozen=True)
+class LayerSummary:
+    """What a scan report shows of one stacked layer: its numbers, not its entries."""
+
+    ref: LayerRef
+    stats: LayerStats
+    added: int
+    modified: int
+    deleted: int
+
+    @property
+    def index(self) -> int:
+        return self.ref.index
+
+
+@dataclass
+class ImageSummary:
+    """What a scan report shows of the stacked image (`ImageAnalysis.summary`); a scan remembered
+    whole by the layer cache has only this."""
+
+    source: ImageSource
+    layers: list[LayerSummary]
+    problems: list[Problem]
+
+
 ProgressFn = Callable[[int, int, int], None]
 """progress(layer index, bytes of this blob read so far, blob size)."""
 
@@ -87,6 +112,11 @@ class ImageAnalysis:
         return out
 
     # -- numbers ------------------------------------------------------------------------------
+    def summary(self) -> ImageSummary:
+        return ImageSummary(self.source, [LayerSummary(r.ref, r.stats, len(r.changes.added), len(r.changes.modified),
+                                                       len(r.changes.deleted)) for r in self.layers],
+                            list(self.problems))
+
     @property
     def total_size(self) -> int:
         return sum(r.stats.size for r in self.layers)

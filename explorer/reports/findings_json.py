@@ -8,11 +8,11 @@ from explorer.reports.image import image_json, layer_json
 
 
 def scan_document(result, ignored=()) -> dict:
-    analysis = result.analysis
+    image = result.summary
     doc = {
         "tool": {"name": "explorer", "version": __version__, "rules": result.detectors.rules_sha256},
-        "image": image_json(analysis.source),
-        "layers": layer_json(analysis, with_compressed=True),
+        "image": image_json(image.source),
+        "layers": layer_json(image, with_compressed=True),
         "findings": [f.to_json() for f in result.findings],
         "summary": summary(result.findings),
     }

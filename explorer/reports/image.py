@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from explorer.layerfs import ImageAnalysis
+from explorer.layerfs.analysis import ImageSummary
 from explorer.redact import redact_text
 from explorer.sources import ImageSource
 
@@ -22,10 +23,10 @@ def image_json(source: ImageSource) -> dict:
     }
 
 
-def layer_json(analysis: ImageAnalysis, *, with_entries: bool = False, with_compressed: bool = False) -> list[dict]:
+def layer_json(summary: ImageSummary, *, with_entries: bool = False, with_compressed: bool = False) -> list[dict]:
     out = []
-    for report in analysis.layers:
-        ref, stats, ch = report.ref, report.stats, report.changes
+    for layer in summary.layers:
+        ref, stats = layer.ref, layer.stats
         item = {
             "index": ref.index,
             "digest": stats.digest or ref.digest or "",
@@ -39,9 +40,9 @@ def layer_json(analysis: ImageAnalysis, *, with_entries: bool = False, with_comp
             item["entries"] = stats.entries
         item.update({
             "created_by": redact_text(ref.created_by),
-            "added": len(ch.added),
-            "modified": len(ch.modified),
-            "deleted": len(ch.deleted),
+            "added": layer.added,
+            "modified": layer.modified,
+            "deleted": layer.deleted,
         })
         out.append(item)
     return out
@@ -50,7 +51,7 @@ def layer_json(analysis: ImageAnalysis, *, with_entries: bool = False, with_comp
 def layers_document(analysis: ImageAnalysis) -> dict:
     return {
         "image": image_json(analysis.source),
-        "layers": layer_json(analysis, with_entries=True),
+        "layers": layer_json(analysis.summary(), with_entries=True),
         "total_size": analysis.total_size,
         "final_size": analysis.final_size,
         "wasted_bytes": analysis.wasted_bytes,

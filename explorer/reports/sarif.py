@@ -62,7 +62,7 @@ def sarif_document(result) -> dict:
                 **({"reason": f.reason} if f.reason else {}),
             },
         })
-    source = result.analysis.source
+    source = result.summary.source
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

@@ -13,9 +13,9 @@ STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow"
 
 
 def print_table(result, console: Console) -> None:
-    analysis = result.analysis
-    console.print(Text(f"{safe(analysis.source.reference)}  {analysis.source.config.id[:19]}  "
-                       f"{len(analysis.layers)} layers"))
+    image = result.summary
+    console.print(Text(f"{safe(image.source.reference)}  {image.source.config.id[:19]}  "
+                       f"{len(image.layers)} layers"))
     if not result.findings:
         console.print(Text("no findings"))
         return

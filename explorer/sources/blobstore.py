@@ -11,7 +11,7 @@ import os
 import posixpath
 import stat
 import tarfile
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from explorer.errors import SourceError
 
@@ -58,6 +58,37 @@ def read_small(store: BlobStore, name: str, what: str) -> bytes:
     if len(data) != store.size(name):
         raise SourceError(f"{store.description}: {what} {name!r} is truncated")
     return data
+
+
+class BlobIdentity(NamedTuple):
+    key: str
+    """What names the bytes: see `file_identity`."""
+    changed: int
+    """The later of the file's mtime and ctime, in ns."""
+    size: int
+    """Bytes of the blob (of the range, for a blob inside an archive)."""
+
+
+def file_identity(path: str, offset: int = 0, size: int | None = None) -> BlobIdentity | None:
+    """What names the bytes at `offset`..`offset + size` of the regular file `path` as it is now, or
+    None when it cannot be told.
+
+    The key is the real path, device, inode, size, mtime and ctime of the file (the ctime is set by
+    the kernel on every change and no user process can set it back, the trick of git's index) and
+    the range: while it stays the same, so do the bytes, barring a change within one tick of the
+    file system's clock (`explorer.cache` waits that out) or a file system that lies about it."""
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except (OSError, ValueError):
+        return None
+    if size is None:
+        size = st.st_size
+    if not stat.S_ISREG(st.st_mode) or offset < 0 or size < 0 or offset + size > st.st_size:
+        return None
+    name = "\0".join(str(v) for v in (real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                      offset, size))
+    return BlobIdentity(name, max(st.st_mtime_ns, st.st_ctime_ns), size)
 
 
 def _normalise(name: str) -> str:
@@ -175,6 +206,14 @@ class TarBlobStore:
         return io.BufferedReader(RangeReader(self.path, offset, min(size, max(0, file_size - offset))),
                                  buffer_size=1 << 20)
 
+    def identity(self, name: str) -> BlobIdentity | None:
+        """`file_identity` of the archive range that holds blob `name`."""
+        try:
+            offset, size = self._members[_normalise(name)]
+        except KeyError:
+            return None
+        return file_identity(self.path, offset, size)
+
     def close(self) -> None:
         pass
 
@@ -214,6 +253,13 @@ class DirBlobStore:
             raise SourceError(f"{self.description}: blob {name!r} is not a regular file")
         os.set_blocking(fd, True)
         return open(fd, "rb", buffering=1 << 20)
+
+    def identity(self, name: str) -> BlobIdentity | None:
+        """`file_identity` of the file that holds blob `name`."""
+        try:
+            return file_identity(self._path(name))
+        except SourceError:
+            return None
 
     def close(self) -> None:
         pass
