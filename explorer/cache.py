@@ -55,6 +55,7 @@ MAX_BLOBS = 10_000
 """Identities of hashed blob files kept; past that, those remembered longest ago go."""
 MAX_IMAGE_BYTES = 64 << 20
 """Bytes of whole-scan results kept (findings and layer numbers: tens of kB an image)."""
+IMAGE_TOUCH = 3600.0
 MAX_BYTES = 2 << 30
 """Payload bytes the cache keeps; past that, the rows used longest ago go (a row is a few MB for a
 big layer: 4 MB for the 1.6 GB bench image)."""
@@ -155,15 +156,19 @@ class LayerCache:
         """(blob digest, blob size) the row was written for, or None."""
         return self._row("blob_digest, blob_size", key)
 
-    def payload(self, key: str, table: str = "layers") -> bytes | None:
-        """The stored payload, when its checksum holds; the row counts as just used."""
-        row = self._row("checksum, CAST(payload AS BLOB)", key, table)  # a payload made text: bytes, a miss
+    def payload(self, key: str, table: str = "layers", touch_after: float = 0) -> bytes | None:
+        """The stored payload, when its checksum holds; the row counts as just used (when it was last
+        used more than `touch_after` seconds ago: a run that only reads writes nothing)."""
+        # a payload made text by damage comes back as bytes, and so is a miss
+        row = self._row("checksum, CAST(payload AS BLOB), written", key, table)
         if row is None:
             return None
-        checksum, payload = row
+        checksum, payload, written = row
         if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
             return None
-        self._execute(f"UPDATE {table} SET written = ? WHERE key = ?", (time.time(), key))
+        now = time.time()
+        if not isinstance(written, (int, float)) or not 0 <= now - written <= touch_after:
+            self._execute(f"UPDATE {table} SET written = ? WHERE key = ?", (now, key))
         return payload
 
     # -- whole scans ---------------------------------------------------------------------------
@@ -175,8 +180,9 @@ class LayerCache:
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
     def image(self, key: str) -> bytes | None:
-        """A whole scan's result stored under `key`, when its checksum holds."""
-        return self.payload(key, "images")
+        """A whole scan's result stored under `key`, when its checksum holds (counted as used at most
+        once every IMAGE_TOUCH seconds: a warm scan that takes it then writes nothing)."""
+        return self.payload(key, "images", IMAGE_TOUCH)
 
     def store_image(self, key: str, payload: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> None:
         """Insert one whole scan's result; drop those used longest ago past `max_bytes`."""

@@ -6,8 +6,6 @@ import dataclasses
 import os
 import sys
 
-from rich.console import Console
-
 from explorer.commands import exit_status, layer_cache, opened, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
@@ -18,7 +16,6 @@ from explorer.ignorefile import apply_ignores, load_ignore_file
 from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
-from explorer.reports.table import print_table
 from explorer.textsafe import json_text, safe
 
 
@@ -61,6 +58,10 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
             doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
             out.write(json_text(doc) + "\n")
         else:
+            from rich.console import Console  # only here: 25 ms of imports a JSON or SARIF run does without
+
+            from explorer.reports.table import print_table
+
             tty = out.isatty()
             console = Console(file=out, highlight=False, soft_wrap=False, width=None if tty else 200,
                               color_system="auto" if tty else None)

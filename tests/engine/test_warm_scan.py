@@ -12,6 +12,7 @@ import pytest
 
 import explorer.cache as cache_module
 import explorer.layerjobs as layerjobs
+from explorer.cache import LayerCache
 from explorer.cli import main
 from explorer.detectors.base import ScanOptions
 from explorer.engine import scan
@@ -246,3 +247,20 @@ def test_the_hashed_blob_files_remembered_are_bounded(cache, monkeypatch, tmp_pa
     cache.vouch(identities[0], identities[0], "sha256:x", identities[0].changed + cache_module.RACY_NS)
     cache.vouch(identities[0], identities[1], "sha256:x", identities[0].changed + cache_module.RACY_NS + 1)
     assert not cache.vouched(identities[0], "sha256:x")
+
+
+def test_a_warm_scan_taking_a_whole_result_writes_nothing(make_image, tmp_path, settled):
+    image = image_with(make_image, TOP)
+    first = LayerCache(tmp_path / "c")
+    cold, _ = scanned(image, first)
+    first.close()
+    again = LayerCache(tmp_path / "c")
+    warm, result = scanned(image, again, need_analysis=False)
+    assert warm == cold and result.remembered and again._connect().total_changes == 0
+    # used more than IMAGE_TOUCH ago: counted as used again
+    db = again._connect()
+    db.execute("UPDATE images SET written = written - ?", (cache_module.IMAGE_TOUCH + 60,))
+    before = db.execute("SELECT written FROM images").fetchone()[0]
+    assert scanned(image, again, need_analysis=False)[1].remembered
+    assert db.execute("SELECT written FROM images").fetchone()[0] > before + cache_module.IMAGE_TOUCH
+    again.close()
