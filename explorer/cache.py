@@ -42,7 +42,11 @@ from typing import TYPE_CHECKING, Callable
 
 import explorer
 
+from explorer.limits import DEFAULT, Limits, ReadBudget
+
 if TYPE_CHECKING:
+    from explorer.model import LayerRef
+    from explorer.sources import ImageSource
     from explorer.sources.blobstore import BlobIdentity
 
 SCHEMA = 1
@@ -56,6 +60,7 @@ MAX_BLOBS = 10_000
 MAX_IMAGE_BYTES = 64 << 20
 """Bytes of whole-scan results kept (findings and layer numbers: tens of kB an image)."""
 IMAGE_TOUCH = 3600.0
+HASH_CHUNK = 1 << 20
 MAX_BYTES = 2 << 30
 """Payload bytes the cache keeps; past that, the rows used longest ago go (a row is a few MB for a
 big layer: 4 MB for the 1.6 GB bench image)."""
@@ -67,6 +72,12 @@ def cache_folder() -> Path:
         return Path(os.environ[ENV_DIR])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "explorer"
+
+
+def settings_key(detectors: list, disabled: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> str:
+    """Everything besides the rule set and the code that changes a layer's outcome."""
+    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
+    return f"{ReadBudget.settings(limits)};detectors={names};disabled={','.join(sorted(disabled))}"
 
 
 _BUILD: str | None = None
@@ -255,3 +266,50 @@ class LayerCache:
             except sqlite3.Error:
                 pass
             self._db = None
+
+
+# -- checking a blob before a row is taken -------------------------------------------------------
+
+def check_blobs(source: ImageSource, cache: LayerCache, claims: dict[int, tuple[LayerRef, str, int]],
+                meanwhile: Callable[[], None] = lambda: None) -> dict[int, bool]:
+    """For each claim (ref, digest, size): is the stored blob those bytes? At once when the cache
+    vouches for the blob file (the same identity was hashed in full before), else by hashing it, in
+    threads, one blob each, while `meanwhile()` runs; a blob that matched is then vouched for."""
+    started = time.time_ns()
+    identities = {i: cache.identity(source, ref) for i, (ref, _, _) in claims.items()}
+    result = {i: cache.vouched(identities[i], digest) for i, (_, digest, _) in claims.items()}
+    todo = [i for i, ok in result.items() if not ok]
+    if not todo:
+        meanwhile()
+        return result
+    from concurrent.futures import ThreadPoolExecutor  # not needed by a warm run that hashes nothing
+
+    with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
+        hashing = {i: pool.submit(_blob_matches, source, *claims[i]) for i in todo}
+        meanwhile()
+        for i, future in hashing.items():
+            result[i] = future.result()
+            if result[i]:
+                cache.vouch(identities[i], cache.identity(source, claims[i][0]), claims[i][1], started)
+    return result
+
+
+def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) -> bool:
+    """Does the stored blob hash to `digest` (and have `size` bytes)? Any read error: no."""
+    sha = hashlib.sha256()
+    count = 0
+    try:
+        with source.open_layer(ref) as blob:
+            buf = bytearray(HASH_CHUNK)
+            view = memoryview(buf)
+            while True:
+                n = blob.readinto(buf)
+                if not n:
+                    break
+                sha.update(view[:n])
+                count += n
+                if count > size:
+                    return False
+    except Exception:  # noqa: BLE001 - an unreadable blob is read (and reported) the normal way
+        return False
+    return count == size and "sha256:" + sha.hexdigest() == digest

@@ -12,21 +12,27 @@ import marshal
 import sys
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
                                      ScanOptions)
 from explorer.findings import Finding, Match, dedupe_and_sort
-from explorer.cache import LayerCache
-from explorer.layerfs import ImageAnalysis
-from explorer.layerfs.analysis import ImageSummary, LayerSummary, ProgressFn, stack
-from explorer.layerjobs import check_blobs, read_layers
-from explorer.layerpass import failure as _failure, settings_key
+from explorer.cache import LayerCache, check_blobs, settings_key
+from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits
 from explorer.model import FileEntry, LayerStats, Problem
 from explorer.redact import redact_text
-from explorer.sources import ImageSource
 from explorer.textsafe import safe
+
+if TYPE_CHECKING:
+    from explorer.layerfs import ImageAnalysis
+    from explorer.sources import ImageSource
+
+ProgressFn = Callable[[int, int, int], None]
+"""progress(layer index, bytes of this blob read so far, blob size): `layerfs.analysis.ProgressFn`.
+
+The reading and stacking modules (explorer.layerjobs, explorer.layerfs: tar, decompressors, process
+pools) are imported when a scan reads or stacks, not by a warm scan that takes a whole result."""
 
 
 @dataclass
@@ -110,6 +116,9 @@ def _redacted(finding: Finding) -> Finding:
 def analyze_image(source: ImageSource, progress: ProgressFn | None = None, *, cache: LayerCache | None = None,
                   jobs: int | None = 1, limits: Limits = DEFAULT) -> ImageAnalysis:
     """`layerfs.analyze` with the layer cache and worker processes: the layers, no detectors."""
+    from explorer.layerfs.analysis import stack
+    from explorer.layerjobs import read_layers
+
     with _no_cyclic_gc():
         outcomes = read_layers(source, [], settings=settings_key([], limits=limits), progress=progress,
                                cache=cache, jobs=jobs, limits=limits)
@@ -215,6 +224,10 @@ def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, 
 
 
 def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[ScanResult, list]:
+    from explorer.layerpass import failure as _failure
+    from explorer.layerfs.analysis import stack
+    from explorer.layerjobs import read_layers
+
     outcomes = read_layers(source, detectors.file, factory=detectors.factory, rules=detectors.rules_sha256,
                            settings=settings_key(detectors.file, options.disabled, limits), progress=progress,
                            cache=cache, jobs=jobs, limits=limits)

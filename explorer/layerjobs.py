@@ -12,16 +12,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import queue
 import sys
-import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable
 
-from explorer.cache import LayerCache
+from explorer.cache import LayerCache, check_blobs
 from explorer.detectpool import DetectionPool
 from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
 from explorer.limits import DEFAULT, Limits
@@ -46,27 +44,6 @@ def auto_jobs(refs: list[LayerRef], jobs: int | None, *, per_layer: bool = True)
     if sum(max(r.compressed_size, 0) for r in refs) < PARALLEL_MIN_BYTES:
         return 1
     return max(1, min(most, os.cpu_count() or 1))
-
-
-def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) -> bool:
-    """Does the stored blob hash to `digest` (and have `size` bytes)? Any read error: no."""
-    sha = hashlib.sha256()
-    count = 0
-    try:
-        with source.open_layer(ref) as blob:
-            buf = bytearray(CHUNK)
-            view = memoryview(buf)
-            while True:
-                n = blob.readinto(buf)
-                if not n:
-                    break
-                sha.update(view[:n])
-                count += n
-                if count > size:
-                    return False
-    except Exception:  # noqa: BLE001 - an unreadable blob is read (and reported) the normal way
-        return False
-    return count == size and "sha256:" + sha.hexdigest() == digest
 
 
 def read_layers(source: ImageSource, detectors: list, *, factory: Callable | None = None, rules: str = "none",
@@ -161,28 +138,6 @@ def _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes) 
         if progress is not None:
             size = claims[i][2]
             progress(i, size, size)
-
-
-def check_blobs(source: ImageSource, cache: LayerCache, claims: dict[int, tuple[LayerRef, str, int]],
-                meanwhile: Callable[[], None] = lambda: None) -> dict[int, bool]:
-    """For each claim (ref, digest, size): is the stored blob those bytes? At once when the cache
-    vouches for the blob file (the same identity was hashed in full before), else by hashing it, in
-    threads, one blob each, while `meanwhile()` runs; a blob that matched is then vouched for."""
-    started = time.time_ns()
-    identities = {i: cache.identity(source, ref) for i, (ref, _, _) in claims.items()}
-    result = {i: cache.vouched(identities[i], digest) for i, (_, digest, _) in claims.items()}
-    todo = [i for i, ok in result.items() if not ok]
-    if not todo:
-        meanwhile()
-        return result
-    with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1)) as pool:
-        hashing = {i: pool.submit(_blob_matches, source, *claims[i]) for i in todo}
-        meanwhile()
-        for i, future in hashing.items():
-            result[i] = future.result()
-            if result[i]:
-                cache.vouch(identities[i], cache.identity(source, claims[i][0]), claims[i][1], started)
-    return result
 
 
 def _decoded(cache: LayerCache, key: str, index: int) -> LayerOutcome | None:

@@ -19,7 +19,7 @@ from explorer.detectpool import DetectionPool, failure, run_detectors  # noqa: F
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
 from explorer.layerfs.walker import WalkResult
-from explorer.limits import DEFAULT, Limits, ReadBudget
+from explorer.limits import DEFAULT, Limits
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
@@ -199,10 +199,3 @@ def decode(payload: bytes, index: int) -> LayerOutcome:
         return LayerOutcome(walk, found, list(errors))
     except (ValueError, TypeError, EOFError, KeyError, IndexError, zlib.error) as exc:
         raise ValueError(f"malformed layer result: {exc}") from None
-
-
-def settings_key(detectors: list[FileDetector], disabled: frozenset[str] = frozenset(),
-                 limits: Limits = DEFAULT) -> str:
-    """Everything besides the rule set and the code that changes a layer's outcome."""
-    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
-    return f"{ReadBudget.settings(limits)};detectors={names};disabled={','.join(sorted(disabled))}"

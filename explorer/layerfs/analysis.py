@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits, ReadBudget, human_size
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
@@ -37,31 +38,6 @@ class LayerReport:
     @property
     def index(self) -> int:
         return self.ref.index
-
-
-@dataclass(frozen=True)
-class LayerSummary:
-    """What a scan report shows of one stacked layer: its numbers, not its entries."""
-
-    ref: LayerRef
-    stats: LayerStats
-    added: int
-    modified: int
-    deleted: int
-
-    @property
-    def index(self) -> int:
-        return self.ref.index
-
-
-@dataclass
-class ImageSummary:
-    """What a scan report shows of the stacked image (`ImageAnalysis.summary`); a scan remembered
-    whole by the layer cache has only this."""
-
-    source: ImageSource
-    layers: list[LayerSummary]
-    problems: list[Problem]
 
 
 ProgressFn = Callable[[int, int, int], None]

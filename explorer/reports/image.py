@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from explorer.layerfs import ImageAnalysis
-from explorer.layerfs.analysis import ImageSummary
+from typing import TYPE_CHECKING
+
+from explorer.imagesummary import ImageSummary
 from explorer.redact import redact_text
-from explorer.sources import ImageSource
+
+if TYPE_CHECKING:  # not imported by `scan`, which may have no stacked image (explorer.engine)
+    from explorer.layerfs import ImageAnalysis
+    from explorer.sources import ImageSource
 
 
 def image_json(source: ImageSource) -> dict:

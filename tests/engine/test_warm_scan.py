@@ -37,13 +37,13 @@ def settled(monkeypatch):
 def hashed(monkeypatch):
     """The blobs this process hashed to check a cache row, by layer index."""
     seen: list[int] = []
-    real = layerjobs._blob_matches
+    real = cache_module._blob_matches
 
     def counting(source, ref, digest, size):
         seen.append(ref.index)
         return real(source, ref, digest, size)
 
-    monkeypatch.setattr(layerjobs, "_blob_matches", counting)
+    monkeypatch.setattr(cache_module, "_blob_matches", counting)
     return seen
 
 
@@ -264,3 +264,23 @@ def test_a_warm_scan_taking_a_whole_result_writes_nothing(make_image, tmp_path, 
     assert scanned(image, again, need_analysis=False)[1].remembered
     assert db.execute("SELECT written FROM images").fetchone()[0] > before + cache_module.IMAGE_TOUCH
     again.close()
+
+
+def test_a_warm_scan_imports_neither_the_reader_nor_rich(make_image, tmp_path, settled):
+    """Start-up is most of a warm scan: the tar walker, decompressors, process pools and rich are
+    left unimported when the whole result comes from the cache."""
+    import subprocess
+    import sys
+
+    image = image_with(make_image, TOP)
+    env = dict(os.environ, EXPLORER_CACHE_DIR=str(tmp_path / "c"), PYTHONPATH=str(Path(__file__).parents[2]))
+    probe = ("import sys; from explorer.cli import main; import explorer.cache as c; c.RACY_NS = 0; "
+             "code = main(sys.argv[1:]); "
+             "print(sorted(m for m in ('explorer.layerfs.walker', 'explorer.layerjobs', 'multiprocessing', "
+             "'rich', 'zstandard') if m in sys.modules), code, file=sys.stderr)")
+    command = [sys.executable, "-c", probe, "scan", image, "--format", "json", "--no-progress"]
+    cold = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    warm = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert cold.stdout == warm.stdout and json.loads(warm.stdout)["findings"]
+    assert "'explorer.layerfs.walker'" in cold.stderr
+    assert warm.stderr.strip() == "[] 0"
