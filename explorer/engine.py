@@ -8,16 +8,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import marshal
 import sys
-import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
                                      ScanOptions)
 from explorer.findings import Finding, Match, dedupe_and_sort
-from explorer.cache import LayerCache, check_blobs, settings_key
+from explorer.cache import LayerCache, check_blobs, pack, settings_key, unpack
 from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits
 from explorer.model import FileEntry, LayerStats, Problem
@@ -162,7 +160,7 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
 
 # -- whole results in the cache -------------------------------------------------------------------
 
-RESULT_FORMAT = 1
+RESULT_FORMAT = 2
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 _STATS_FIELDS = tuple(f.name for f in dataclasses.fields(LayerStats))
 
@@ -193,7 +191,7 @@ def _encode_result(result: ScanResult) -> bytes:
             for layer in summary.layers],
            [(p.layer, p.kind, p.message) for p in summary.problems],
            [tuple(getattr(f, name) for name in _FINDING_FIELDS) for f in result.findings])
-    return zlib.compress(marshal.dumps(doc), 1)
+    return pack(doc)
 
 
 def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, key: str,
@@ -204,14 +202,14 @@ def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, 
     if payload is None:
         return None
     try:
-        version, layers, problems, findings = marshal.loads(zlib.decompress(payload))
+        version, layers, problems, findings = unpack(payload)
         if version != RESULT_FORMAT or len(layers) != len(source.layers):
             return None
         summary = ImageSummary(source, [LayerSummary(ref, LayerStats(*stats), added, modified, deleted)
                                         for ref, (stats, added, modified, deleted) in zip(source.layers, layers)],
                                [Problem(*p) for p in problems])
         found = [Finding(*f) for f in findings]
-    except (ValueError, TypeError, EOFError, zlib.error):
+    except (ValueError, TypeError):
         return None
     claims = {layer.index: (layer.ref, layer.stats.digest, layer.stats.compressed_size) for layer in summary.layers}
     if not all(check_blobs(source, cache, claims).values()):

@@ -8,12 +8,11 @@ and what the layer cache stores, so a cached layer and a freshly read one are th
 from __future__ import annotations
 
 import dataclasses
-import marshal
 import threading
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from explorer.cache import pack, unpack
 from explorer.detectors.base import FileDetector
 from explorer.detectpool import DetectionPool, failure, run_detectors  # noqa: F401 - failure: for the engine
 from explorer.findings import Match
@@ -24,7 +23,7 @@ from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
 
-FORMAT = 2
+FORMAT = 3
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
 
 BAD_LAYER = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
@@ -165,7 +164,7 @@ _KINDS = {k.value: k for k in EntryKind}
 
 
 def encode(outcome: LayerOutcome) -> bytes:
-    """marshal + zlib of plain tuples; the layer index is left out (a shared layer may sit at
+    """`cache.pack` of plain tuples; the layer index is left out (a shared layer may sit at
     another index in another image) and put back by `decode`."""
     walk = outcome.walk
     s = walk.stats
@@ -181,13 +180,13 @@ def encode(outcome: LayerOutcome) -> bytes:
     doc = (FORMAT, (s.digest, s.diff_id, s.compression, s.compressed_size, s.size, s.entries, s.complete,
                     s.uncompressed),
            problems, entries, matches, list(outcome.errors))
-    return zlib.compress(marshal.dumps(doc), 1)
+    return pack(doc)
 
 
 def decode(payload: bytes, index: int) -> LayerOutcome:
     """The outcome for layer `index`; raises ValueError on anything malformed."""
     try:
-        doc = marshal.loads(zlib.decompress(payload))
+        doc = unpack(payload)
         version, stats, problems, entries, matches, errors = doc
         if version != FORMAT:
             raise ValueError(f"encoding {version}")
@@ -197,5 +196,5 @@ def decode(payload: bytes, index: int) -> LayerOutcome:
         walk.entries = [FileEntry(t[0], _KINDS[t[1]], index, *t[2:]) for t in entries]
         found = [(walk.entries[t[0]], Match(*t[1:])) for t in matches]
         return LayerOutcome(walk, found, list(errors))
-    except (ValueError, TypeError, EOFError, KeyError, IndexError, zlib.error) as exc:
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise ValueError(f"malformed layer result: {exc}") from None

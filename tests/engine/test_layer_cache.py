@@ -220,8 +220,7 @@ def test_the_rows_used_longest_ago_go_first_past_the_size_cap(cache):
 
 
 def test_the_cache_never_holds_an_unmasked_secret(make_image, cache):
-    import marshal
-    import zlib
+    from explorer.cache import unpack
 
     from explorer.detectors.base import FileDetector
     from explorer.engine import DetectorSet
@@ -243,7 +242,8 @@ def test_the_cache_never_holds_an_unmasked_secret(make_image, cache):
     detectors = DetectorSet(file=[Quoting()], rules_sha256="1" * 64)
     image = make_image([Layer([Entry.file("/app/run.sh", f"GITHUB_TOKEN={token}\n".encode())])])
     cold, _ = scan_json(image, detectors, cache=cache)
-    rows = cache._connect().execute("SELECT payload FROM layers").fetchall()
-    assert rows and all(token not in repr(marshal.loads(zlib.decompress(p))) for (p,) in rows)
+    for table in ("layers", "images"):  # layer rows, and the whole result
+        rows = cache._connect().execute(f"SELECT payload FROM {table}").fetchall()
+        assert rows and all(token not in repr(unpack(p)) for (p,) in rows)
     assert token not in cold and "GITHUB_TOKEN=" in cold
     assert scan_json(image, detectors, cache=cache)[0] == cold

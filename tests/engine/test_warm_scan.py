@@ -267,7 +267,7 @@ def test_a_warm_scan_taking_a_whole_result_writes_nothing(make_image, tmp_path, 
 
 
 def test_a_warm_scan_imports_neither_the_reader_nor_rich(make_image, tmp_path, settled):
-    """Start-up is most of a warm scan: the tar walker, decompressors, process pools and rich are
+    """Start-up is most of a warm scan: the tar walker, gzip decoders, process pools and rich are
     left unimported when the whole result comes from the cache."""
     import subprocess
     import sys
@@ -277,7 +277,7 @@ def test_a_warm_scan_imports_neither_the_reader_nor_rich(make_image, tmp_path, s
     probe = ("import sys; from explorer.cli import main; import explorer.cache as c; c.RACY_NS = 0; "
              "code = main(sys.argv[1:]); "
              "print(sorted(m for m in ('explorer.layerfs.walker', 'explorer.layerjobs', 'multiprocessing', "
-             "'rich', 'zstandard') if m in sys.modules), code, file=sys.stderr)")
+             "'rich', 'isal') if m in sys.modules), code, file=sys.stderr)")
     command = [sys.executable, "-c", probe, "scan", image, "--format", "json", "--no-progress"]
     cold = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     warm = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
