@@ -230,8 +230,9 @@ def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
 
 def _link_lower_hardlinks(entries: list[FileEntry], below: Tree) -> None:
     """A hard link to a file of a lower layer gets that file's digest (the walker only knows its own layer)."""
+    hardlink = EntryKind.HARDLINK
     for i, e in enumerate(entries):
-        if e.kind == EntryKind.HARDLINK and e.digest is None and e.linkname:
+        if e.kind == hardlink and e.digest is None and e.linkname:
             target = below.get(e.linkname)
             if target is not None and target.digest is not None:
                 entries[i] = dataclasses.replace(e, digest=target.digest)
@@ -259,21 +260,31 @@ class _Efficiency:
 
     def add_layer(self, entries: list[FileEntry], below: Tree) -> None:
         """Called before the layer is applied: `below` is the merged tree of the lower layers."""
+        opaque, whiteout = EntryKind.OPAQUE, EntryKind.WHITEOUT
         parents = set()
         for e in entries:
-            p = e.path if e.kind == EntryKind.OPAQUE else parent_of(e.path)
+            p = e.path if e.kind == opaque else parent_of(e.path)
             while p and p not in parents:
                 parents.add(p)
                 p = parent_of(p)
+        minimum, total = self.minimum, self.total
         for e in entries:
-            if e.kind == EntryKind.OPAQUE:
+            kind = e.kind
+            if kind == opaque:
                 for child in below.list(e.path):
                     self._see(child.path, _subtree_size(below, child))
-            elif e.kind == EntryKind.WHITEOUT:
+            elif kind == whiteout:
                 old = below.get(e.path)
                 self._see(e.path, _subtree_size(below, old) if old is not None else 0)
-            elif e.path not in parents:
-                self._see(e.path, e.size)
+            elif (path := e.path) not in parents:  # a leaf: `_see` in short, for speed
+                size = e.size
+                least = minimum.get(path)
+                if least is None:
+                    minimum[path] = total[path] = size
+                else:
+                    if size < least:
+                        minimum[path] = size
+                    total[path] += size
 
     def score(self) -> float:
         discovered = sum(self.total.values())

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from explorer.model import EntryKind, FileEntry
 
 
+_DIR, _WHITEOUT, _OPAQUE = EntryKind.DIR, EntryKind.WHITEOUT, EntryKind.OPAQUE
+
+
 def parent_of(path: str) -> str:
     """The parent folder of an absolute normalised path; "" for the root."""
     if path == "/":
@@ -136,9 +139,10 @@ def apply_layer(tree: Tree, entries: list[FileEntry],
     """
     changes = LayerChanges()
     for entry in entries:
-        if entry.kind == EntryKind.WHITEOUT:
+        kind = entry.kind
+        if kind == _WHITEOUT:
             removed = tree.remove(entry.path)
-        elif entry.kind == EntryKind.OPAQUE:
+        elif kind == _OPAQUE:
             removed = tree.clear_children(entry.path)
         else:
             continue
@@ -153,17 +157,28 @@ def apply_layer(tree: Tree, entries: list[FileEntry],
             if on_displaced is not None:
                 for old in removed:
                     on_displaced(old, entry)
+    visible, children = tree.entries, tree.children
     for entry in entries:
-        if entry.is_whiteout:
+        kind = entry.kind
+        if kind == _WHITEOUT or kind == _OPAQUE:
             continue
-        parent = tree.get(parent_of(entry.path))
-        if parent is None or parent.kind != EntryKind.DIR:
-            blocker = tree.blocking_ancestor(entry.path)
+        path = entry.path
+        parent_path = parent_of(path)
+        parent = visible.get(parent_path)
+        below_a_dir = parent is not None and parent.kind == _DIR
+        if not below_a_dir:
+            blocker = tree.blocking_ancestor(path)
             if blocker is not None:
                 changes.through_links.append((entry, blocker))
-        prev = tree.get(entry.path)
+        prev = visible.get(path)
         if prev is None:
             changes.added.append(entry)
+            if below_a_dir:  # most members: a new path in a folder that is there; `put` in short
+                visible[path] = entry
+                if kind == _DIR:
+                    children.setdefault(path, set())
+                children[parent_path].add(path)
+                continue
         elif prev.same_as(entry):
             changes.unchanged.append(entry)
         else:
