@@ -284,3 +284,24 @@ def test_a_warm_scan_imports_neither_the_reader_nor_rich(make_image, tmp_path, s
     assert cold.stdout == warm.stdout and json.loads(warm.stdout)["findings"]
     assert "'explorer.layerfs.walker'" in cold.stderr
     assert warm.stderr.strip() == "[] 0"
+
+
+def test_a_remembered_result_keeps_the_problems_warnings_and_exit_status(tmp_path, monkeypatch, capsys, settled,
+                                                                        walks):
+    """A layer with an unsafe member is cacheable (it was read to its end); the warnings, the
+    integrity findings and the exit status come back the same from the whole result. The archive is
+    of the legacy form: its layer names carry no digest, only the config's diff_ids are checked."""
+    from tests.hostile.hostile_images import docker_archive, member, tar_bytes
+
+    layer = tar_bytes([member("etc/motd", data=b"hi\n"), member("../../etc/evil", data=b"x\n")])
+    image = docker_archive(tmp_path / "legacy.tar", [layer])
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "c"))
+    runs = []
+    for _ in range(2):
+        walks.clear()
+        code = main(["scan", image, "--format", "json", "--no-progress"])
+        runs.append((code, *capsys.readouterr(), list(walks)))
+    (code, out, err, read), (code2, out2, err2, read2) = runs
+    assert read == [0] and read2 == []
+    assert (code2, out2, err2) == (code, out, err)
+    assert "unsafe-tar-path" in out and "evil" in err
