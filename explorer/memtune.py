@@ -11,7 +11,6 @@ Elsewhere than glibc this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3
@@ -25,7 +24,7 @@ def tune() -> None:
         return
     _done = True
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the C library this process already runs with
         libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD)
     except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
         pass

@@ -18,10 +18,20 @@ from explorer.detectors.heuristics._rules import RuleInfo
 from explorer.findings import Match
 from explorer.model import FileEntry
 
-try:
-    from Crypto.Hash import keccak as _keccak
-except ImportError:  # optional dependency: without it addresses are only checked for form
-    _keccak = None
+_keccak = False
+"""pycryptodome's keccak module, imported on first use (it costs ~25 ms of start-up through cffi, and
+most scans meet no address); None when it is not installed."""
+
+
+def _keccak_module():
+    global _keccak
+    if _keccak is False:
+        try:
+            from Crypto.Hash import keccak
+        except ImportError:  # optional dependency: without it addresses are only checked for form
+            keccak = None
+        _keccak = keccak
+    return _keccak
 
 WALLET = RuleInfo(
     "miner.monero.wallet-address", "miner", "high", "Monero wallet address",
@@ -90,9 +100,10 @@ def make_address(network: int, keys: bytes) -> str:
 
 
 def keccak256(data: bytes) -> bytes | None:
-    if _keccak is None:
+    module = _keccak_module()
+    if module is None:
         return None
-    return _keccak.new(digest_bits=256, data=data).digest()
+    return module.new(digest_bits=256, data=data).digest()
 
 
 def check_address(text: str) -> str | None:
