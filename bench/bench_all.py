@@ -101,11 +101,11 @@ def layer_blobs(image: str) -> list[tuple[str, str]]:
                 with source.open_layer(ref) as blob, open(path, "wb") as fh:
                     shutil.copyfileobj(blob, fh, 1 << 20)
                 with open(path, "rb") as fh:
-                    found.append((path, sniff(fh.read(6))))
+                    found.append((os.path.basename(path), sniff(fh.read(6))))
         with open(index, "w") as fh:
             json.dump(found, fh)
-    with open(index) as fh:
-        return [tuple(x) for x in json.load(fh)]
+    with open(index) as fh:  # names relative to the folder (older runs stored absolute paths)
+        return [(os.path.join(folder, os.path.basename(name)), comp) for name, comp in json.load(fh)]
 
 
 # -- measuring a process tree ---------------------------------------------------------------------

@@ -529,9 +529,11 @@ def test_timeouts_are_not_remembered_and_the_memory_is_bounded(tmp_path, monkeyp
     assert list(det.scan(digested("/c", data, "t"), data)) == [] and counting.passes == 1
 
     monkeypatch.setattr(yara_scan, "SEEN_FILES", len(det._seen))
-    list(det.scan(digested("/d", data, "u"), data))
+    list(det.scan(digested("/d", data, "u"), data))  # full: the oldest outcome (t) goes
     list(det.scan(digested("/e", data, "u"), data))
-    assert counting.passes == 3
+    assert counting.passes == 2
+    list(det.scan(digested("/f", data, "t"), data))
+    assert counting.passes == 3, "a copy of a dropped outcome gets a pass of its own"
 
 
 # -- precision: this machine's real files ----------------------------------------------------------
