@@ -28,6 +28,7 @@ import gc
 import marshal
 import os
 import queue
+import signal
 import threading
 from multiprocessing.connection import wait as wait_connections
 
@@ -93,6 +94,7 @@ def serve(conn, factory) -> None:
     A thread takes the batches off the pipe as soon as they come (the sender never waits for a
     scan to end; at most IN_FLIGHT bytes are sent ahead), this one scans them in order."""
     memtune.tune()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the reader stops us
     try:
         os.nice(NICE)
     except OSError:
