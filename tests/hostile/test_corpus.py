@@ -91,6 +91,7 @@ def test_scan(case, work):
         return
     assert {f["rule_id"] for f in doc["findings"] if f["rule_id"] in PROBLEM_IDS} == case.rules
     assert [layer["index"] for layer in doc["layers"]] == list(range(len(doc["layers"])))
+    assert _json_run(case, "scan", image, "--jobs", "2") == doc, "detection workers see the same"
     rc, out, err = run_inprocess("scan", image)  # the table
     assert rc == case.status and TRACEBACK not in err
     _clean(out)
