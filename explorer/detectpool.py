@@ -14,9 +14,9 @@ message, and its scanning thread holds it most of the time). The answer is one m
 [(token, [match fields], [errors]), …])`. A reader thread here takes answers as they come, and one in
 the worker takes batches as they come, so neither side blocks on a full pipe.
 
-Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being filled, plus one
-big file (over IN_FLIGHT: it travels alone, and the walker reads the next big file only once the
-last one's answer is back, so no more than one is held here at a time). A worker that dies (a crash in a native library on hostile bytes) is
+Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being filled, plus
+BIG_FILES big files (over IN_FLIGHT: each travels alone, and the walker reads another one only once
+a held one's answer is back). A worker that dies (a crash in a native library on hostile bytes) is
 not the end of the scan: its batches, still held here, are scanned in this process and the other
 workers go on.
 """
@@ -41,6 +41,9 @@ from explorer.textsafe import safe
 BATCH_BYTES = 1024 * 1024
 BATCH_FILES = 256
 IN_FLIGHT = 8 * 1024 * 1024
+BIG_FILES = 2
+"""Big files (over IN_FLIGHT) held here at a time: two, so that two workers can each scan one (the
+bench image's three 64-128 MiB files in a row left a worker idle for seconds with one)."""
 """Bytes of content waiting per worker before this process stops to let it catch up."""
 NICE = 10
 """The workers' niceness: the reading process, whose one pass feeds them all, gets a core whenever
@@ -174,8 +177,9 @@ class DetectionPool:
         self._batches: dict[int, _Batch] = {}
         self._next_batch = 0
         self._next_token = 0
-        self._big = False
-        """A big file is in flight or about to be read (guarded by _cond)."""
+        self._big = 0
+        """Big files in flight or about to be read (guarded by _cond)."""
+        self._big_slots = BIG_FILES
         try:
             for _ in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
@@ -204,13 +208,13 @@ class DetectionPool:
     def reserve_big(self) -> None:
         """Wait until no other big file is held, then hold the place (before its bytes are read)."""
         with self._cond:
-            while self._big:
+            while self._big >= self._big_slots:
                 self._cond.wait()
-            self._big = True
+            self._big += 1
 
     def release_big(self) -> None:
         with self._cond:
-            self._big = False
+            self._big -= 1
             self._cond.notify_all()
 
     def token(self) -> int:
