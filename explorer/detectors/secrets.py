@@ -256,12 +256,41 @@ def _keyword_rules():
     return yara.compile(sources={KEYWORD_NAMESPACE: keyword_source()})
 
 
+KEYWORD_OFFSETS_MAX = 256 * 1024
+"""Texts up to this size get every keyword occurrence's offset from YARA (which keeps up to 1,000,000
+per keyword, and yara-python makes an object of each: ~190 bytes an occurrence, so a 10 MiB file of
+nothing but keywords cost 627 MB). A larger text gets one YARA occurrence per keyword (fast mode),
+then the offsets of the keywords found, by `bytes.find`, up to FOUND_OFFSETS_MAX in all (past that, a
+keyword's rules search the whole text, as they did before keywords had offsets)."""
+FOUND_OFFSETS_MAX = 1 << 18
+
+
 def find_keywords(text: bytes) -> Hits:
     """The keyword hits of a text, from a YARA pass of its own (when the YARA detector's pass did not
     see this text)."""
+    if len(text) > KEYWORD_OFFSETS_MAX:
+        found = _keyword_rules().match(data=text, fast=True)
+        return _found_offsets(text, list(keyword_hits(found)))
     saturated: set[str] = set()
     return keyword_hits(_keyword_rules().match(data=text, warnings_callback=saturation_watch(saturated)),
                         saturated)
+
+
+def _found_offsets(text: bytes, keywords: list[bytes]) -> Hits:
+    """Every occurrence of each keyword, in any (ASCII) case, overlapping ones too, as YARA's `nocase`
+    finds them; None for a keyword past the FOUND_OFFSETS_MAX bound."""
+    lowered = text.lower()
+    hits: Hits = {}
+    left = FOUND_OFFSETS_MAX
+    for keyword in keywords:
+        needle, offsets = keyword.lower(), []
+        at = lowered.find(needle)
+        while at >= 0 and len(offsets) < left:
+            offsets.append(at)
+            at = lowered.find(needle, at + 1)
+        hits[keyword] = offsets if at < 0 else None
+        left -= len(offsets) if at < 0 else 0
+    return hits
 
 
 class SharedHits:

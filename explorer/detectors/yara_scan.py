@@ -25,8 +25,8 @@ import yara
 
 import explorer
 from explorer.detectors.base import FileDetector, ScanOptions
-from explorer.detectors.secrets import (KEYWORD_NAMESPACE, Hits, SharedHits, is_keyword_rule, keyword_hits,
-                                        keyword_source, path_reason, saturation_watch)
+from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
+                                        keyword_hits, keyword_source, path_reason, saturation_watch)
 from explorer.errors import ExplorerError
 from explorer.findings import CATEGORIES, SEVERITIES, Match
 from explorer.model import EntryKind, FileEntry
@@ -143,35 +143,47 @@ class YaraDetector(FileDetector):
         self.cache_path = cache_dir() / f"yara-{key}.yarc"
         self.loaded_from_cache = False
         self._rules = self._load_cached() or self._compile_and_cache()
+        self._plain: yara.Rules | None = None
+        """The same rules without the keyword rules, for files over KEYWORD_OFFSETS_MAX (loaded on
+        first use): their keyword offsets would cost memory in proportion to the occurrences."""
 
     # -- compile / cache -------------------------------------------------------------------------
 
-    def _load_cached(self) -> yara.Rules | None:
+    def _load_cached(self, path: Path | None = None) -> yara.Rules | None:
         try:
-            rules = yara.load(filepath=str(self.cache_path))
+            rules = yara.load(filepath=str(path or self.cache_path))
         except (yara.Error, OSError):
             return None
-        self.loaded_from_cache = True
+        self.loaded_from_cache = path is None or self.loaded_from_cache
         return rules
 
-    def _compile_and_cache(self) -> yara.Rules:
+    def _plain_rules(self) -> yara.Rules:
+        if self._plain is None:
+            path = self.cache_path.with_name("plain-" + self.cache_path.name)
+            self._plain = self._load_cached(path) or self._compile_and_cache(path, keywords=False)
+        return self._plain
+
+    def _compile_and_cache(self, path: Path | None = None, *, keywords: bool = True) -> yara.Rules:
+        path = path or self.cache_path
         filepaths = {ns: str(p) for ns, p in self._files.items()}
         # the keyword rules go in as a file too (yara.compile takes files or sources, not both; rule
         # files stay files so that their relative includes resolve as before)
         with tempfile.TemporaryDirectory(prefix="explorer-yara-") as folder:
-            keywords = Path(folder) / "secret-keywords.yar"
-            keywords.write_bytes(self._keywords)
+            if keywords:
+                source = Path(folder) / "secret-keywords.yar"
+                source.write_bytes(self._keywords)
+                filepaths[KEYWORD_NAMESPACE] = str(source)
             try:
-                rules = yara.compile(filepaths={**filepaths, KEYWORD_NAMESPACE: str(keywords)})
+                rules = yara.compile(filepaths=filepaths)
             except yara.Error as exc:
                 raise ExplorerError(self._blame(exc)) from None
         try:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".yara-", dir=self.cache_path.parent)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".yara-", dir=path.parent)
             os.close(fd)
             try:
                 rules.save(tmp)
-                os.replace(tmp, self.cache_path)
+                os.replace(tmp, path)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -211,20 +223,22 @@ class YaraDetector(FileDetector):
         seen = self._seen.get(key) if key is not None else None
         if seen is None:
             saturated: set[str] = set()
+            offsets = len(data) <= KEYWORD_OFFSETS_MAX
             try:
-                found = self._rules.match(data=data, timeout=self.timeout,
-                                          warnings_callback=saturation_watch(saturated))
+                found = (self._rules if offsets else self._plain_rules()).match(
+                    data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated))
             except yara.Error as exc:  # TimeoutError is a yara.Error
                 if TIMEOUT_RULE[0] in self._disabled:
                     return []
                 rid, category, severity, title = TIMEOUT_RULE
                 return [Match(rule_id=rid, category=category, severity=severity, title=title,
                               evidence=_one_line(exc)[:EVIDENCE_CHARS])]
-            seen = (self._content_matches(found, data), keyword_hits(found, saturated))
+            seen = (self._content_matches(found, data), keyword_hits(found, saturated) if offsets else None)
             if key is not None:
                 self._remember(key, seen)
         found_here, hits = seen
-        self.keyword_hits.put(data, hits)
+        if hits is not None:  # else the secret detector makes its own (fast) keyword pass
+            self.keyword_hits.put(data, hits)
         matches = []
         for info, line, evidence in found_here:
             severity, reason = info.severity, ""
@@ -263,8 +277,8 @@ class YaraDetector(FileDetector):
         self._seen_offsets += offsets
 
 
-def _offsets(seen: tuple[list, Hits]) -> int:
-    return sum(len(found) for found in seen[1].values() if found is not None)
+def _offsets(seen: tuple[list, Hits | None]) -> int:
+    return sum(len(found) for found in (seen[1] or {}).values() if found is not None)
 
 
 def _first_string(hit) -> tuple[int | None, bytes]:

@@ -375,9 +375,43 @@ def test_too_many_keyword_occurrences_still_find_everything_and_warn_nothing(pai
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(yara_detector.scan(entry(path, data), data))
-        hits = yara_detector.keyword_hits.take(data)
-        assert hits[b"xox"] is None
-        yara_detector.keyword_hits.put(data, hits)
+        assert yara_detector.keyword_hits.take(data) is None, "over KEYWORD_OFFSETS_MAX: no offsets"
+        assert find_keywords(data)[b"xox"] is None, "past FOUND_OFFSETS_MAX: whole-text search"
         found = secret_detector.scan(entry(path, data), data)
     assert [m.rule_id for m in found] == ["secret.slack-token"] and found[0].line == 2
     assert found == with_whole_text_search(SecretFileDetector(), path, data)
+
+
+def test_a_text_dense_with_keywords_costs_memory_bounded_by_the_offsets_cap(pair):
+    """yara-python makes an object of every keyword occurrence it reports (~190 bytes each): a 10 MiB
+    text of nothing but keywords held 627 MB. Only texts up to KEYWORD_OFFSETS_MAX get offsets."""
+    import tracemalloc
+
+    from explorer.detectors.secrets import KEYWORD_OFFSETS_MAX
+
+    yara_detector, secret_detector = pair
+    token = b"ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
+    for size in (KEYWORD_OFFSETS_MAX, 10 << 20):
+        data = b"key--pass-us://\n" * (size // 16 - 3) + b"token = " + token + b"\n"
+        tracemalloc.start()
+        list(yara_detector.scan(entry("/srv/app.ini", data), data))
+        found = secret_detector.scan(entry("/srv/app.ini", data), data)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert "secret.github-pat" in {m.rule_id for m in found}
+        assert peak < 48 << 20, (size, peak)  # the lowered copy and FOUND_OFFSETS_MAX offsets at most
+
+
+def test_offsets_found_by_find_in_a_large_text_are_yaras():
+    """Over KEYWORD_OFFSETS_MAX the offsets come from bytes.find on the lowered text: the same as
+    YARA's nocase occurrences, overlapping ones included."""
+    import random
+
+    from explorer.detectors.secrets import KEYWORD_OFFSETS_MAX, _found_offsets, _keyword_rules, keyword_hits
+
+    rng = random.Random(7)
+    words = [b"KeY", b"--", b"-US", b"pass", b"AKIA", b"xox", b"://", b"----", b"Token"]
+    text = b" ".join(rng.choice(words) for _ in range(KEYWORD_OFFSETS_MAX // 3))
+    assert len(text) > KEYWORD_OFFSETS_MAX
+    full = keyword_hits(_keyword_rules().match(data=text))
+    assert _found_offsets(text, list(full)) == {k: sorted(v) for k, v in full.items()}
