@@ -111,6 +111,15 @@ class ExplorerApp(App[None]):
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
 
+    def get_driver_class(self):
+        """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
+        when ESCDELAY ends (explorer.tui.driver), not up to 100 ms later."""
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
+            from explorer.tui.driver import PromptEscapeDriver
+            return PromptEscapeDriver
+        return driver
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):

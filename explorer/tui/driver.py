@@ -1,0 +1,74 @@
+"""The terminal driver: Textual's LinuxDriver, except that a lone Escape key arrives when the escape
+delay ends instead of up to 100 ms later.
+
+Why: a terminal sends the Escape key as a lone ESC byte, and ESC also starts every escape sequence
+(arrows, function keys, mouse reports, Alt+key). Textual's parser therefore waits ESCDELAY
+(textual.constants.ESCAPE_DELAY) after a lone ESC for the rest of a sequence. But in Textual 8.2.8
+the thread that reads the terminal (LinuxDriver.run_input_thread) waits in `selector.select(0.1)`
+and asks the parser whether its deadline has passed (`parser.tick()`) only when that wait ends: with
+no further input, only 0.1 s after the ESC was read. So the Escape key took ~100 ms whatever
+ESCDELAY said (plus drawing: 120-150 ms in tmux), and a lower ESCDELAY changed nothing.
+
+This driver's input loop is Textual's, with one change: `select` waits no longer than the parser's
+pending deadline, so a lone Escape is delivered ESCDELAY after it was read (the delay itself is set
+in explorer/tui/__init__.py). Escape sequences still complete as before: they are parsed the moment
+their bytes arrive.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+from codecs import getincrementaldecoder
+
+from textual._loop import loop_last
+from textual._parser import ParseError
+from textual._time import get_time
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+
+POLL = 0.1
+"""Seconds between checks of the exit event when nothing is pending (Textual's own value)."""
+
+
+def select_timeout(parser: XTermParser, now: float) -> float:
+    """How long the input thread may wait for the terminal: until the parser's pending deadline (a
+    lone ESC waiting to become the Escape key), at most POLL."""
+    deadline = getattr(parser, "_timeout_time", None)
+    if deadline is None:
+        return POLL
+    return max(0.0, min(POLL, deadline - now))
+
+
+class PromptEscapeDriver(LinuxDriver):
+    def run_input_thread(self) -> None:
+        """Textual 8.2.8's LinuxDriver.run_input_thread with `select_timeout` instead of a fixed 0.1 s."""
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        fileno = self.fileno
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+
+        def process_selector_events(selector_events, final: bool = False) -> None:
+            for last, (_selector_key, mask) in loop_last(selector_events):
+                if mask & selectors.EVENT_READ:
+                    unicode_data = decode(os.read(fileno, 1024 * 4), final=final and last)
+                    if not unicode_data:
+                        break  # stdin is a pipe that ended
+                    for event in parser.feed(unicode_data):
+                        self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                process_selector_events(selector.select(select_timeout(parser, get_time())))
+            selector.unregister(fileno)
+            process_selector_events(selector.select(POLL), final=True)
+        finally:
+            selector.close()
+            try:
+                for _event in parser.feed(""):
+                    pass
+            except (EOFError, ParseError):
+                pass

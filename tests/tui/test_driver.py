@@ -1,0 +1,147 @@
+"""The terminal driver on a real pty: a lone Escape arrives when ESCDELAY ends (not ~100 ms later), and
+escape sequences (arrows, function keys, Alt+key, mouse reports) still arrive as what they are, also
+when a slow link splits one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import tty
+
+import pytest
+
+pytest.importorskip("termios")
+
+from textual import constants, events  # noqa: E402
+
+from explorer.tui import ESCAPE_DELAY_MS  # noqa: E402
+from explorer.tui.driver import POLL, PromptEscapeDriver, select_timeout  # noqa: E402
+
+
+class _App:
+    """What the driver's input thread needs of an app: nothing but a place for the events."""
+
+
+class RecordingDriver(PromptEscapeDriver):
+    def __init__(self, fileno: int) -> None:
+        super().__init__(_App())
+        self.fileno = fileno
+        self.events: list[tuple[float, object]] = []
+        self.arrived = threading.Condition()
+
+    def process_message(self, message) -> None:
+        with self.arrived:
+            self.events.append((time.perf_counter(), message))
+            self.arrived.notify_all()
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    monkeypatch.setattr(constants, "ESCAPE_DELAY", ESCAPE_DELAY_MS / 1000)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}  # the driver sets them
+    leader, follower = os.openpty()
+    tty.setraw(follower)  # as the driver's start_application_mode makes the terminal: bytes as they come
+
+    async def make() -> RecordingDriver:  # a Driver keeps the running loop (for messages; unused here)
+        return RecordingDriver(follower)
+    loop = asyncio.new_event_loop()
+    drv = loop.run_until_complete(make())
+    thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    thread.start()
+    drv.write = lambda data: os.write(leader, data)
+    yield drv
+    drv.exit_event.set()
+    thread.join(2)
+    os.close(leader)
+    os.close(follower)
+    loop.close()
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def received(drv: RecordingDriver, count: int = 1, timeout: float = 2.0) -> list[tuple[float, object]]:
+    with drv.arrived:
+        drv.arrived.wait_for(lambda: len(drv.events) >= count, timeout)
+        return list(drv.events)
+
+
+def keys(drv: RecordingDriver, count: int) -> list[str]:
+    return [e.key for _t, e in received(drv, count) if isinstance(e, events.Key)]
+
+
+def test_a_lone_escape_arrives_when_the_escape_delay_ends(driver):
+    delays = []
+    for _ in range(5):
+        start = len(driver.events)
+        sent = time.perf_counter()
+        driver.write(b"\x1b")
+        at, event = received(driver, start + 1)[start]
+        assert isinstance(event, events.Key) and event.key == "escape"
+        delays.append(at - sent)
+    delays.sort()
+    # Textual's own loop delivered it only when its 0.1 s select ended (~100 ms); the median is what
+    # counts on a machine shared with other work
+    assert ESCAPE_DELAY_MS / 1000 - 0.005 <= delays[2] < POLL * 0.7, delays
+
+
+def test_escape_sequences_stay_keys(driver):
+    driver.write(b"\x1b[A")  # up
+    driver.write(b"\x1bOP")  # F1 (SS3 form)
+    driver.write(b"\x1b[15~")  # F5
+    driver.write(b"\x1bx")  # Alt+x
+    assert keys(driver, 4) == ["up", "f1", "f5", "alt+x"]
+
+
+def test_a_sequence_split_within_the_escape_delay_is_still_one_key(driver):
+    driver.write(b"\x1b")
+    time.sleep(ESCAPE_DELAY_MS / 1000 / 5)
+    driver.write(b"[B")
+    assert keys(driver, 1) == ["down"]
+    time.sleep(0.1)
+    assert len(driver.events) == 1  # no escape, '[' or 'B' besides
+
+
+def test_a_mouse_report_is_a_mouse_event(driver):
+    driver.write(b"\x1b[<0;10;5M\x1b[<0;10;5m")
+    got = [e for _t, e in received(driver, 2)]
+    assert [type(e) for e in got] == [events.MouseDown, events.MouseUp]
+    assert (got[0].x, got[0].y) == (9, 4)
+
+
+def test_the_input_thread_waits_until_the_parsers_deadline_at_most_poll():
+    class Parser:
+        _timeout_time = None
+
+    parser = Parser()
+    assert select_timeout(parser, 10.0) == POLL
+    parser._timeout_time = 10.02
+    assert select_timeout(parser, 10.0) == pytest.approx(0.02)
+    parser._timeout_time = 9.0
+    assert select_timeout(parser, 10.0) == 0.0
+    parser._timeout_time = 50.0
+    assert select_timeout(parser, 10.0) == POLL
+
+
+@pytest.mark.parametrize("user_value, expected", [(None, ESCAPE_DELAY_MS / 1000), ("300", 0.3)])
+def test_the_ui_sets_escdelay_before_textual_reads_it_and_keeps_the_users(user_value, expected):
+    """As `explorer` starts the UI: the command line, then the app (textual.constants reads ESCDELAY once,
+    at its first import)."""
+    env = {k: v for k, v in os.environ.items() if k != "ESCDELAY"}
+    if user_value:
+        env["ESCDELAY"] = user_value
+    code = ("import sys, explorer.cli, explorer.commands.ui\n"
+            "assert 'textual' not in sys.modules, 'the command line imported textual before the UI'\n"
+            "from explorer.tui.app import ExplorerApp\n"
+            "from textual import constants\n"
+            "print(constants.ESCAPE_DELAY)\n"
+            "print(ExplorerApp.get_driver_class(ExplorerApp.__new__(ExplorerApp)).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    delay, driver_name = out.stdout.split()
+    assert float(delay) == pytest.approx(expected)
+    assert driver_name == "PromptEscapeDriver"
