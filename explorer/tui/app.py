@@ -346,8 +346,7 @@ class ExplorerApp(App[None]):
             self.notify(f"{safe(finding.rule_id)}: {safe(finding.evidence)}", title="config finding", markup=False)
             return
         if finding.path:
-            # the focus stays on the findings (down, enter walks through them; t goes to the tree): moving it
-            # would make Textual's DataTable drop its render caches and redraw every row (~80 ms)
+            # the focus stays on the findings: down, enter walks through them; t goes to the tree
             self.show_copy(finding.layer, finding.path, focus_tree=False)
         else:
             self._move_layer_cursor(finding.layer)

@@ -48,6 +48,19 @@ class Lines:
         return "\n".join(self.row(i).plain for i in range(self.count))
 
 
+class RowMessage(Message):
+    """Something about row `row` of a LineView (the message's `control`)."""
+
+    def __init__(self, view: "LineView", row: int) -> None:
+        super().__init__()
+        self.view = view
+        self.row = row
+
+    @property
+    def control(self) -> "LineView":
+        return self.view
+
+
 class LineView(ScrollView, can_focus=True):
     """Rows with a line-number gutter, a highlighted cursor row (when `cursor_rows`) and marked rows."""
 
@@ -63,18 +76,11 @@ class LineView(ScrollView, can_focus=True):
     DEFAULT_CSS = "LineView { height: 1fr; background: $surface; }"
 
     cursor = reactive(0, always_update=True, repaint=True)
+    header_rows = 0
+    """Rows drawn at the top that do not scroll (a table's column labels): `render_header` draws them."""
 
-    class Chosen(Message):
+    class Chosen(RowMessage):
         """Enter on a row (cursor mode)."""
-
-        def __init__(self, view: "LineView", row: int) -> None:
-            super().__init__()
-            self.view = view
-            self.row = row
-
-        @property
-        def control(self) -> "LineView":
-            return self.view
 
     def __init__(self, *, cursor_rows: bool = False, show_gutter: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -95,7 +101,7 @@ class LineView(ScrollView, can_focus=True):
         self.marks = marks or {}
         self._generation += 1
         self._render_row.cache_clear()
-        self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines))
+        self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines) + self.header_rows)
         self.cursor = max(0, min(cursor, len(lines) - 1))
         self.show_cursor = self.cursor_rows
         self.scroll_to(0, 0, animate=False)
@@ -111,40 +117,66 @@ class LineView(ScrollView, can_focus=True):
     # -- drawing ---------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
-        row = scroll_y + y
         width = self.size.width
+        if y < self.header_rows:
+            return self.render_header(y, scroll_x, width)
+        row = scroll_y + y - self.header_rows
         if row >= len(self.lines):
             return Strip.blank(width, self.rich_style)
-        return self._render_row(row, scroll_x, width, self._generation,
-                                self.show_cursor and row == self.cursor)
+        is_cursor = self.show_cursor and row == self.cursor
+        return self._render_row(row, scroll_x, width, self._generation, is_cursor, self._base_style,
+                                is_cursor and self.has_focus)
 
-    def _render_row_uncached(self, row: int, scroll_x: int, width: int, _generation: int, is_cursor: bool) -> Strip:
+    def render_lines(self, crop):
+        """Rows come from the row cache, keyed by the widget's style (and, for the cursor row, the focus),
+        so that a focus change, which restyles every widget and repaints the whole screen, draws no row
+        again unless its look depends on it."""
+        self._base_style = self.rich_style
+        return super().render_lines(crop)
+
+    def render_header(self, y: int, scroll_x: int, width: int) -> Strip:
+        """Line `y` of the rows that stay at the top (`header_rows` of them: none here)."""
+        return Strip.blank(width, self.rich_style)
+
+    def row_style(self, row: int, is_cursor: bool) -> Style:
+        """The style under row `row`'s own (the cursor's, a mark's, or the widget's)."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        if is_cursor:
+            return self._base_style + CURSOR_STYLE
+        if row in self.marks:
+            return self._base_style + self.marks[row]
+        return self._base_style
+
+    def text_strip(self, text: Text) -> Strip:
+        """`text` (one line) as a Strip, its own base style included."""
         console = self.app.console
-        gutter_w = self._gutter_width()
-        text = self.lines.row(row)
         segments = text.render(console, end="")
         if text.style:  # Text.render leaves the Text's own (base) style out
-            base_style = console.get_style(text.style)
-            segments = Segment.apply_style(segments, base_style)
-        body = Strip(list(segments), text.cell_len)
-        body = body.crop(scroll_x, scroll_x + max(0, width - gutter_w))
+            segments = Segment.apply_style(segments, console.get_style(text.style))
+        return Strip(list(segments), text.cell_len)
+
+    def row_strip(self, row: int) -> Strip:
+        """Row `row` as a Strip, uncropped."""
+        return self.text_strip(self.lines.row(row))
+
+    def over_style(self, row: int, is_cursor: bool) -> Style | None:
+        """A style over row `row`'s own (None: nothing)."""
+        return None
+
+    def _render_row_uncached(self, row: int, scroll_x: int, width: int, _generation: int, is_cursor: bool,
+                             _style: Style | None, _focused: bool) -> Strip:
+        gutter_w = self._gutter_width()
+        body = self.row_strip(row).crop(scroll_x, scroll_x + max(0, width - gutter_w))
         segments = []
         if gutter_w:
             segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(dim=True)))
         strip = Strip.join([Strip(segments, gutter_w), body]).extend_cell_length(width)
-        if self._base_style is None:
-            self._base_style = self.rich_style
-        base = self._base_style
-        if is_cursor:
-            base = base + CURSOR_STYLE
-        elif row in self.marks:
-            base = base + self.marks[row]
-        return strip.apply_style(base).crop(0, width)
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._base_style = None
-        self._render_row.cache_clear()
+        strip = strip.apply_style(self.row_style(row, is_cursor))
+        over = self.over_style(row, is_cursor)
+        if over is not None:
+            strip = Strip(Segment.apply_style(strip, post_style=over), strip.cell_length)
+        return strip.crop(0, width)
 
     # -- moving ----------------------------------------------------------------------------
     def go_to(self, row: int, *, center: bool = True) -> None:
@@ -154,13 +186,16 @@ class LineView(ScrollView, can_focus=True):
         row = max(0, min(row, len(self.lines) - 1))
         self.show_cursor = True
         self.cursor = row
-        height = max(1, self.size.height)
+        height = self._rows_shown()
         if center:
             self.scroll_to(y=max(0, row - height // 3), animate=False)
         elif row < self.scroll_offset.y:
             self.scroll_to(y=row, animate=False)
         elif row >= self.scroll_offset.y + height:
             self.scroll_to(y=row - height + 1, animate=False)
+
+    def _rows_shown(self) -> int:
+        return max(1, self.size.height - self.header_rows)
 
     def action_cursor(self, delta: int) -> None:
         if self.cursor_rows:
@@ -169,7 +204,7 @@ class LineView(ScrollView, can_focus=True):
             self.scroll_to(y=self.scroll_offset.y + delta, animate=False)
 
     def action_page(self, direction: int) -> None:
-        step = max(1, self.size.height - 1) * direction
+        step = max(1, self._rows_shown() - 1) * direction
         if self.cursor_rows:
             self.go_to(self.cursor + step, center=False)
         else:
@@ -184,17 +219,23 @@ class LineView(ScrollView, can_focus=True):
 
     def on_click(self, event) -> None:
         """A click puts the cursor on a row; a click on the cursor row chooses it."""
-        if not self.cursor_rows or not len(self.lines):
-            return
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        row = offset.y + self.scroll_offset.y
+        if offset.y < self.header_rows:
+            self.header_clicked(offset.x + self.scroll_offset.x)
+            return
+        if not self.cursor_rows or not len(self.lines):
+            return
+        row = offset.y - self.header_rows + self.scroll_offset.y
         if 0 <= row < len(self.lines):
             if row == self.cursor:
                 self.action_choose()
             else:
                 self.go_to(row, center=False)
+
+    def header_clicked(self, x: int) -> None:
+        """A click on the header rows, `x` cells from the content's left edge."""
 
     def action_choose(self) -> None:
         if self.cursor_rows and len(self.lines):

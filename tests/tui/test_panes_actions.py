@@ -191,27 +191,32 @@ async def test_hostile_config_and_names_stay_plain_text(tmp_path, wait_for_scan)
             assert "\x1b" not in app.screen.query_one("Static").render().plain
 
 
-async def test_thousands_of_findings_load_in_batches_and_stop_at_a_bound():
+async def test_every_finding_is_listed_however_many():
+    """`explorer scan` lists them all and so does the UI: the table builds only the rows on screen."""
     from textual.app import App
 
     from explorer.findings import Finding
-    from explorer.tui.widgets import findings as findings_module
     from explorer.tui.widgets.findings import FindingsTable
 
     class One(App):
         def compose(self):
             yield FindingsTable()
 
+    count = 20000
     many = [Finding(rule_id="secret.x", category="secret", severity=("low", "high")[i % 2], title="t",
                     source="file", layer=i % 3, path=f"/f{i}", line=1, in_final_image=True, evidence="e",
-                    created_by="", layer_digest="") for i in range(findings_module.MAX_ROWS + 200)]
+                    created_by="", layer_digest="") for i in range(count)]
     app = One()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(FindingsTable)
         table.load(many)
-        assert table.row_count == findings_module.BATCH  # the first batch at once, the UI free meanwhile
-        await wait_for(pilot, lambda: table.row_count == findings_module.MAX_ROWS, "rows did not arrive")
-        await pilot.pause(0.2)
-        assert table.row_count == findings_module.MAX_ROWS
-        assert f"first {findings_module.MAX_ROWS} of {len(many)}" in table.border_subtitle
-        assert [f.severity for f in table.findings[:findings_module.MAX_ROWS]] == ["high"] * 600 + ["low"] * 400
+        table.focus()
+        await pilot.pause()
+        assert table.row_count == count and "first" not in str(table.border_subtitle)
+        assert [f.severity for f in table.findings] == ["high"] * (count // 2) + ["low"] * (count // 2)
+        await pilot.press("end")
+        last = table.findings[-1]
+        assert table.cursor_row == count - 1 and last.path in table.lines.row(count - 1).plain
+        assert last.path in "\n".join(table.render_line(y).text for y in range(table.size.height))
+        table.action_cycle_sort()  # by layer ('s' in the app): the cursor stays on the same finding
+        assert table.sort_by == "layer" and table.findings[table.cursor_row] is last

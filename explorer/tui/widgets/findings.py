@@ -6,18 +6,14 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
 from explorer.findings import SEVERITY_RANK, Finding
 from explorer.textsafe import safe
+from explorer.tui.lineview import LineView
+from explorer.tui.tableview import Column, TableView
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 SORTS = ("severity", "layer", "category")
-BATCH = 100
-"""Rows added at once."""
-MAX_ROWS = 1000
-"""Rows shown at most (in the current order): DataTable's per-row bookkeeping grows with its length, so
-more rows would hold the UI; `explorer scan` lists them all, and the file tree flags every path."""
 _LAYER_NONE = -1
 
 
@@ -35,23 +31,21 @@ def sort_key(by: str):
     return lambda f: tuple(k(f) for k in order) + (f.rule_id, f.path or "")
 
 
-class FindingsTable(DataTable):
+class FindingsTable(TableView):
+    """Every finding of the scan (a virtualised table: only the rows on screen are built)."""
+
     @dataclass
     class FindingChosen(Message):
         finding: Finding
 
-    COLUMNS = (("severity", "severity", 8), ("layer", "layer", 5), ("final", None, 7), ("rule", None, 28),
-               ("where", None, 36), ("category", "category", 10), ("evidence", None, 60))
-    """(label, sort key, width): fixed widths, so that adding a row does not measure every cell
-    (10,000 findings: 3 s of measuring with auto widths)."""
+    COLUMNS = (Column("severity", 8, "severity"), Column("layer", 5, "layer"), Column("final", 7),
+               Column("rule", 28), Column("where", 36), Column("category", 10, "category"),
+               Column("evidence", 60))
+    """Fixed widths; a column whose key is a sort sorts the findings when its header is clicked."""
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for label, _sort, width in self.COLUMNS:
-            self.add_column(label, key=label, width=width)
+    def __init__(self, **kwargs) -> None:
+        super().__init__(self.COLUMNS, **kwargs)
         self._findings: list[Finding] = []
-        self._generation = 0
         self.sort_by = "severity"
 
     def load(self, findings: list[Finding]) -> None:
@@ -64,56 +58,37 @@ class FindingsTable(DataTable):
         return list(self._findings)
 
     def _fill(self, keep: Finding | None = None) -> None:
-        """Show the findings in the current order: the first BATCH rows now, the rest a batch per tick
-        (DataTable measures every cell it adds; thousands of findings would hold the UI for seconds)."""
-        self.clear()
+        """Show the findings in the current order, the cursor on `keep` (or the first)."""
         self._findings.sort(key=sort_key(self.sort_by))
-        self._generation += 1
-        self._add_rows(self._generation, 0, keep)
+        position = next((i for i, f in enumerate(self._findings) if f is keep), 0) if keep is not None else 0
+        self.set_rows(len(self._findings), self._row_cells, cursor=position)
+        self.border_subtitle = f"sorted by {self.sort_by} (s)"
 
-    def _add_rows(self, generation: int, start: int, keep: Finding | None) -> None:
-        if generation != self._generation:
-            return  # sorted again since
-        shown = min(len(self._findings), MAX_ROWS)
-        end = min(shown, start + BATCH)
-        for i in range(start, end):
-            f = self._findings[i]
-            where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
-            self.add_row(Text(f.severity, style=SEVERITY_STYLE[f.severity]),
-                         Text("-" if f.layer is None else str(f.layer), justify="right"),
-                         Text("yes" if f.in_final_image else "deleted",
-                              style="" if f.in_final_image else "bold magenta"),
-                         Text(safe(f.rule_id)), Text(safe(where or "")[-120:]), Text(f.category),
-                         Text(safe(f.evidence)[:120]),
-                         key=str(i))
-        more = f" · first {end} of {len(self._findings)}" if end < len(self._findings) else ""
-        self.border_subtitle = f"sorted by {self.sort_by} (s){more}"
-        if keep is not None:
-            position = next((i for i in range(start, end) if self._findings[i] is keep), None)
-            if position is not None:
-                self.move_cursor(row=position)
-        if end < shown:
-            self.set_timer(0.05, lambda: self._add_rows(generation, end, keep))
+    def _row_cells(self, row: int) -> list[Text]:
+        f = self._findings[row]
+        where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
+        return [Text(f.severity, style=SEVERITY_STYLE[f.severity]),
+                Text("-" if f.layer is None else str(f.layer), justify="right"),
+                Text("yes" if f.in_final_image else "deleted", style="" if f.in_final_image else "bold magenta"),
+                Text(safe(f.rule_id)), Text(safe(where or "")[-120:]), Text(f.category),
+                Text(safe(f.evidence)[:120])]
 
     def sort_findings(self, by: str) -> None:
         self.sort_by = by
         self._fill(keep=self._current())
 
     def _current(self) -> Finding | None:
-        if not self._findings or self.cursor_row is None or not 0 <= self.cursor_row < len(self._findings):
-            return None
-        return self._findings[self.cursor_row]
+        return self._findings[self.cursor] if 0 <= self.cursor < len(self._findings) else None
 
     def action_cycle_sort(self) -> None:
         self.sort_findings(SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)])
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+    def on_table_view_header_clicked(self, event: TableView.HeaderClicked) -> None:
         event.stop()
-        by = {label: key for label, key, _width in self.COLUMNS}.get(str(event.column_key.value))
-        if by:
-            self.sort_findings(by)
+        if event.key in SORTS:
+            self.sort_findings(event.key)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_line_view_chosen(self, event: LineView.Chosen) -> None:
         event.stop()
-        if event.row_key is not None and event.row_key.value is not None:
-            self.post_message(self.FindingChosen(self._findings[int(event.row_key.value)]))
+        if 0 <= event.row < len(self._findings):
+            self.post_message(self.FindingChosen(self._findings[event.row]))

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from explorer.commands.layers import human
 from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.index import SEVERITY_LETTER, ScanIndex
+from explorer.tui.tableview import Column, TableView
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
@@ -37,8 +37,8 @@ def severity_counts(counts: dict[str, int]) -> Text:
     return text
 
 
-class LayerTable(DataTable):
-    """Layers in the order they are applied."""
+class LayerTable(TableView):
+    """Layers in the order they are applied (row i is layer i)."""
 
     BINDINGS = [
         Binding("enter", "open_layer", "Browse layer", show=False, tooltip="Show this layer's files"),
@@ -48,29 +48,26 @@ class LayerTable(DataTable):
     class LayerSelected(Message):
         index: int
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for label, key in (("#", "idx"), ("size", "size"), ("+added ~mod -del", "changes"),
-                           ("findings", "find"), ("created by", "cmd")):
-            self.add_column(label, key=key)
+    def __init__(self, **kwargs) -> None:
+        super().__init__([Column("#"), Column("size"), Column("+added ~mod -del"), Column("findings"),
+                          Column("created by")], **kwargs)
 
     def load(self, index: ScanIndex) -> None:
-        self.clear()
         problems = {p.layer for p in index.analysis.problems}
+        rows = []
         for report in index.analysis.layers:
             ch = report.changes
             changes = Text.assemble((f"+{len(ch.added)}", "green"), " ", (f"~{len(ch.modified)}", "yellow"), " ",
                                     (f"-{len(ch.deleted)}", "red"))
             number = Text(str(report.index), style="bold red" if report.index in problems else "")
-            self.add_row(number, Text(human(report.stats.size), justify="right"), changes,
+            rows.append([number, Text(human(report.stats.size), justify="right"), changes,
                          severity_counts(index.severity_counts(report.index)),
-                         Text(short_created_by(report.ref.created_by)[:120]), key=str(report.index))
+                         Text(short_created_by(report.ref.created_by)[:120])])
+        self.set_rows(len(rows), rows.__getitem__)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_table_view_highlighted(self, event: TableView.Highlighted) -> None:
         event.stop()
-        if event.row_key is not None and event.row_key.value is not None:
-            self.post_message(self.LayerSelected(int(event.row_key.value)))
+        self.post_message(self.LayerSelected(event.row))
 
     def action_open_layer(self) -> None:
         self.app.action_focus_tree()
