@@ -10,14 +10,15 @@ import importlib
 import inspect
 import pkgutil
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from explorer.tui.lineview import LineView, Lines
 
 WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings", "FileViewer": "preview",
          "SearchScreen": "find", "ExportScreen": "export", "HelpScreen": "help", "ConfigView": "config"}
@@ -72,28 +73,42 @@ def binding_rows(app) -> list[tuple[str, str, str]]:
     return rows + GENERAL
 
 
+def help_lines(app, width: int) -> Lines:
+    """The keys table and the legend, laid out once at `width` cells: Textual would lay a rich Table out
+    again for each measure and draw (the first ? took 80-170 ms on the big image); lines in a LineView
+    are drawn a screenful at a time."""
+    table = Table(title="explorer — keys", expand=True)
+    table.add_column("where", no_wrap=True, width=9)
+    table.add_column("key", style="bold", no_wrap=True, width=12)
+    table.add_column("does", ratio=1)
+    for where, key, text in binding_rows(app):
+        table.add_row(Text(where), Text(key), Text(text))
+    legend = Text.assemble(
+        ("\nmain", "bold"), ": keys of the main screen (layers, findings, files); ", ("anywhere", "bold"),
+        ": also over the preview and the config view.\n",
+        ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
+        ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
+        " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
+        "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
+        "in the layer blob.")
+    console = app.console
+    lines = console.render_lines(Group(table, legend), console.options.update_width(width), pad=False)
+    return Lines([Text.assemble(*((seg.text, seg.style) for seg in line if not seg.control)) for line in lines])
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close help", tooltip="Close the help screen")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background; }
-    HelpScreen > VerticalScroll { width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 2; }
+    HelpScreen > LineView { width: 110; height: 90%; border: thick $accent; background: $surface; padding: 0 2; }
     """
+    WIDTH = 101
+    """The table's width: 110 less the border, the padding, a scrollbar and LineView's last column."""
 
     def compose(self) -> ComposeResult:
-        table = Table(title="explorer — keys", expand=True)
-        table.add_column("where", no_wrap=True, width=9)
-        table.add_column("key", style="bold", no_wrap=True, width=12)
-        table.add_column("does", ratio=1)
-        for where, key, text in binding_rows(self.app):
-            table.add_row(Text(where), Text(key), Text(text))
-        legend = Text.assemble(
-            ("\nmain", "bold"), ": keys of the main screen (layers, findings, files); ", ("anywhere", "bold"),
-            ": also over the preview and the config view.\n",
-            ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
-            ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
-            " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
-            "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
-            "in the layer blob.")
-        with VerticalScroll():
-            yield Static(table)
-            yield Static(legend)
+        yield LineView(id="keys", show_gutter=False)
+
+    def on_mount(self) -> None:
+        view = self.query_one(LineView)
+        view.set_lines(help_lines(self.app, self.WIDTH))
+        view.focus()
