@@ -40,7 +40,7 @@ class ExportScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel export", tooltip="Close without writing anything")]
     DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
+    ExportScreen { align: center middle; background: $background; }
     ExportScreen > Vertical { width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
     ExportScreen Static { margin-bottom: 1; }
     """

@@ -49,7 +49,7 @@ class DiffPicker(ModalScreen[tuple[int, int] | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", tooltip="Close the picker without a diff")]
     DEFAULT_CSS = """
-    DiffPicker { align: center middle; }
+    DiffPicker { align: center middle; background: $background; }
     DiffPicker > Vertical { width: 90; height: auto; max-height: 80%; border: thick $accent;
                             background: $surface; padding: 0 1; }
     DiffPicker OptionList { height: auto; max-height: 20; }
