@@ -29,7 +29,7 @@ class _App:
 
 class RecordingDriver(PromptEscapeDriver):
     def __init__(self, fileno: int) -> None:
-        super().__init__(_App())
+        super().__init__(_App(), mouse=False)  # no mouse: disable_input writes nothing to a terminal
         self.fileno = fileno
         self.events: list[tuple[float, object]] = []
         self.arrived = threading.Condition()
@@ -52,6 +52,7 @@ def driver(monkeypatch):
     loop = asyncio.new_event_loop()
     drv = loop.run_until_complete(make())
     thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    drv._key_thread = thread
     thread.start()
     drv.write = lambda data: os.write(leader, data)
     yield drv
@@ -111,6 +112,16 @@ def test_a_mouse_report_is_a_mouse_event(driver):
     got = [e for _t, e in received(driver, 2)]
     assert [type(e) for e in got] == [events.MouseDown, events.MouseUp]
     assert (got[0].x, got[0].y) == (9, 4)
+
+
+def test_input_stops_at_once(driver):
+    """As on quit: Textual's own thread noticed it only when its 0.1 s select ended, then waited 0.1 s more."""
+    driver.write(b"x")
+    assert keys(driver, 1) == ["x"]
+    start = time.perf_counter()
+    driver.disable_input()
+    assert time.perf_counter() - start < POLL / 2
+    assert not driver._key_thread.is_alive()
 
 
 def test_the_input_thread_waits_until_the_parsers_deadline_at_most_poll():
