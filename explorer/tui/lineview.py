@@ -122,7 +122,7 @@ class LineView(ScrollView, can_focus=True):
             return self.render_header(y, scroll_x, width)
         row = scroll_y + y - self.header_rows
         if row >= len(self.lines):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base_style or self.rich_style)
         is_cursor = self.show_cursor and row == self.cursor
         return self._render_row(row, scroll_x, width, self._generation, is_cursor, self._base_style,
                                 is_cursor and self.has_focus)
