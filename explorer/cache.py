@@ -94,10 +94,14 @@ def unpack(payload: bytes):
         raise ValueError(f"not a stored payload: {exc}") from None
 
 
+def detector_names(detectors: list) -> str:
+    """Each detector's class and version, in order: part of the keys of everything they produce."""
+    return ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
+
+
 def settings_key(detectors: list, disabled: frozenset[str] = frozenset(), limits: Limits = DEFAULT) -> str:
     """Everything besides the rule set and the code that changes a layer's outcome."""
-    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}" for d in detectors)
-    return f"{ReadBudget.settings(limits)};detectors={names};disabled={','.join(sorted(disabled))}"
+    return f"{ReadBudget.settings(limits)};detectors={detector_names(detectors)};disabled={','.join(sorted(disabled))}"
 
 
 _BUILD: str | None = None
@@ -219,8 +223,7 @@ class LayerCache:
         """Insert one whole scan's result; drop those used longest ago past `max_bytes`."""
         self._execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?)",
                       (key, hashlib.sha256(payload).hexdigest(), payload, time.time()))
-        self._execute("DELETE FROM images WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
-                      "OVER (ORDER BY written DESC, key) AS kept FROM images) WHERE kept > ?)", (max_bytes,))
+        self._evict("images", max_bytes)
 
     def store(self, key: str, blob_digest: str, blob_size: int, payload: bytes, max_bytes: int = MAX_BYTES) -> None:
         """Insert one row (atomically: a reader sees the whole row or none), then drop the rows used
@@ -232,8 +235,12 @@ class LayerCache:
             before, again, started = watched
             if before.size == blob_size:
                 self.vouch(before, again(), blob_digest, started)
-        self._execute("DELETE FROM layers WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
-                      "OVER (ORDER BY written DESC, key) AS kept FROM layers) WHERE kept > ?)", (max_bytes,))
+        self._evict("layers", max_bytes)
+
+    def _evict(self, table: str, max_bytes: int) -> None:
+        """Drop the rows of `table` used longest ago while its payloads add up to more than `max_bytes`."""
+        self._execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM (SELECT key, SUM(length(payload)) "
+                      f"OVER (ORDER BY written DESC, key) AS kept FROM {table}) WHERE kept > ?)", (max_bytes,))
 
     # -- blob files hashed before -------------------------------------------------------------
 

@@ -41,10 +41,10 @@ from explorer.textsafe import safe
 BATCH_BYTES = 1024 * 1024
 BATCH_FILES = 256
 IN_FLIGHT = 8 * 1024 * 1024
+"""Bytes of content waiting per worker before this process stops to let it catch up."""
 BIG_FILES = 2
 """Big files (over IN_FLIGHT) held here at a time: two, so that two workers can each scan one (the
 bench image's three 64-128 MiB files in a row left a worker idle for seconds with one)."""
-"""Bytes of content waiting per worker before this process stops to let it catch up."""
 NICE = 10
 """The workers' niceness: the reading process, whose one pass feeds them all, gets a core whenever
 it can run; the workers share what it leaves (with three processes on two cores and equal shares,
@@ -159,7 +159,7 @@ class _Batch:
     cost: int = 0
     worker: int = -1
     big: bool = False
-    """Holds the one big file allowed in flight (released with the answer)."""
+    """Holds one of the BIG_FILES places for big files (released with the answer)."""
 
 
 class DetectionPool:
@@ -179,7 +179,6 @@ class DetectionPool:
         self._next_token = 0
         self._big = 0
         """Big files in flight or about to be read (guarded by _cond)."""
-        self._big_slots = BIG_FILES
         try:
             for _ in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
@@ -206,9 +205,9 @@ class DetectionPool:
     # -- sending ---------------------------------------------------------------------------------
 
     def reserve_big(self) -> None:
-        """Wait until no other big file is held, then hold the place (before its bytes are read)."""
+        """Wait until fewer than BIG_FILES big files are held, then hold a place (before its bytes are read)."""
         with self._cond:
-            while self._big >= self._big_slots:
+            while self._big >= BIG_FILES:
                 self._cond.wait()
             self._big += 1
 
@@ -393,8 +392,7 @@ class RemoteCollector:
 
     def finish(self) -> None:
         """Send what is left and wait for every answer of this layer."""
-        self._drop_big()
-        self._flush()
+        self.flush()
         with self.pool._cond:
             while self.pending:
                 self.pool._cond.wait()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
                                      ScanOptions)
 from explorer.findings import Finding, Match, dedupe_and_sort
-from explorer.cache import LayerCache, check_blobs, pack, settings_key, unpack
+from explorer.cache import LayerCache, check_blobs, detector_names, pack, settings_key, unpack
 from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits
 from explorer.model import FileEntry, LayerStats, Problem
@@ -176,8 +176,7 @@ def _image_key(source: ImageSource, detectors: DetectorSet, options: ScanOptions
                   for ref in source.layers]
     refs = [(r.index, r.blob, r.digest, r.media_type, r.compressed_size, r.diff_id, r.created_by)
             for r in source.layers]
-    names = ",".join(f"{type(d).__module__}.{type(d).__qualname__}:{d.version}"
-                     for d in detectors.layer + detectors.image)
+    names = detector_names(detectors.layer + detectors.image)
     return LayerCache.image_key(layer_keys, source.kind, source.config.id, repr(refs),
                                 repr([(p.layer, p.kind, p.message) for p in source.problems]),
                                 detectors.rules_sha256, settings, names, ",".join(sorted(options.disabled)),
@@ -222,7 +221,7 @@ def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, 
 
 
 def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[ScanResult, list]:
-    from explorer.layerpass import failure as _failure
+    from explorer.detectpool import failure as _failure
     from explorer.layerfs.analysis import stack
     from explorer.layerjobs import read_layers
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from explorer.cache import pack, unpack
 from explorer.detectors.base import FileDetector
-from explorer.detectpool import DetectionPool, failure, run_detectors  # noqa: F401 - failure: for the engine
+from explorer.detectpool import DetectionPool, run_detectors
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
 from explorer.layerfs.walker import WalkResult

@@ -141,21 +141,21 @@ class YaraDetector(FileDetector):
         key = hashlib.sha256(
             f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
         self.cache_path = cache_dir() / f"yara-{key}.yarc"
-        self.loaded_from_cache = False
-        self._rules = self._load_cached() or self._compile_and_cache()
+        cached = self._load_cached(self.cache_path)
+        self.loaded_from_cache = cached is not None
+        self._rules = cached or self._compile_and_cache(self.cache_path)
         self._plain: yara.Rules | None = None
         """The same rules without the keyword rules, for files over KEYWORD_OFFSETS_MAX (loaded on
         first use): their keyword offsets would cost memory in proportion to the occurrences."""
 
     # -- compile / cache -------------------------------------------------------------------------
 
-    def _load_cached(self, path: Path | None = None) -> yara.Rules | None:
+    @staticmethod
+    def _load_cached(path: Path) -> yara.Rules | None:
         try:
-            rules = yara.load(filepath=str(path or self.cache_path))
+            return yara.load(filepath=str(path))
         except (yara.Error, OSError):
             return None
-        self.loaded_from_cache = path is None or self.loaded_from_cache
-        return rules
 
     def _plain_rules(self) -> yara.Rules:
         if self._plain is None:
@@ -163,8 +163,7 @@ class YaraDetector(FileDetector):
             self._plain = self._load_cached(path) or self._compile_and_cache(path, keywords=False)
         return self._plain
 
-    def _compile_and_cache(self, path: Path | None = None, *, keywords: bool = True) -> yara.Rules:
-        path = path or self.cache_path
+    def _compile_and_cache(self, path: Path, *, keywords: bool = True) -> yara.Rules:
         filepaths = {ns: str(p) for ns, p in self._files.items()}
         # the keyword rules go in as a file too (yara.compile takes files or sources, not both; rule
         # files stay files so that their relative includes resolve as before)
