@@ -4,7 +4,12 @@
  *
  * libc defines readdir but does not import dlsym; the sanitizer runtimes (libasan, libtsan)
  * intercept readdir and import dlsym but are megabytes large with thousands of symbols.
+ *
+ * Every rule here needs `rootkit_elf_shared_object` (an ELF header), so explorer runs this file on
+ * ELF data only (the line below): the elf module costs on every file it is imported for.
  */
+
+// explorer: elf-only
 
 import "elf"
 

@@ -355,6 +355,41 @@ def test_preload_hiders(detector, tmp_path, rule_id, source):
     assert rule_id in ids(scan(detector, data, "/usr/local/lib/libnetresolv.so"))
 
 
+def test_elf_only_rule_files_cannot_match_anything_but_elf(detector, tmp_path):
+    """rootkits.yar is marked `// explorer: elf-only`, so it runs on ELF data alone. The claim, checked
+    with every rule in one set: the hiders, their ELF magic changed, match nothing; and the set
+    picked for non-ELF data lacks the rootkit rules while the one for ELF data has them."""
+    assert detector._elf_only == {"builtin/rootkits"}
+    everything = detector._rule_set(True, True)
+    for name, (rule_id, source) in {"hider": ("backdoor.libprocesshider", _HOOK % {
+            "fn": "readdir", "ent": "dirent", "extra": _HIDER_EXTRA}),
+            "rootkit": ("backdoor.userland-rootkit", _HOOK % {
+                "fn": "readdir", "ent": "dirent", "extra": _ROOTKIT_EXTRA})}.items():
+        data = _build_so(tmp_path, name, source)
+        assert rule_id.replace("backdoor.", "backdoor_").replace("-", "_") in {
+            m.rule for m in everything.match(data=data)}
+        assert not [m for m in everything.match(data=b"\x7fELG" + data[4:]) if m.namespace == "builtin/rootkits"]
+    text_rules, _ = detector._pick(b"#!/bin/sh\n")
+    elf_rules, _ = detector._pick(b"\x7fELF" + bytes(60))
+    assert "backdoor_libprocesshider" not in {r.identifier for r in text_rules}
+    assert "backdoor_libprocesshider" in {r.identifier for r in elf_rules}
+    assert "miner_xmrig_strings" in {r.identifier for r in text_rules}
+
+
+def test_the_elf_only_mark_is_a_line_of_its_own_in_any_rule_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    extra = _write(tmp_path / "rules", "elfy.yar", '// explorer: elf-only\n'
+                   'rule elfy { strings: $a = "ELFY-MARK" condition: $a }\n')
+    _write(tmp_path / "rules", "loose.yar", '/* not a mark: // explorer: elf-only, said in passing */\n'
+           'rule loose { strings: $a = "LOOSE-MARK" condition: $a }\n')
+    det = YaraDetector(ScanOptions(extra_rule_dirs=(str(extra),)))
+    assert det._elf_only == {"builtin/rootkits", "extra1/elfy"}
+    assert ids(scan(det, b"ELFY-MARK LOOSE-MARK\n")) == {"custom.loose"}
+    assert ids(scan(det, b"\x7fELF" + bytes(60) + b"ELFY-MARK LOOSE-MARK\n")) == {"custom.elfy", "custom.loose"}
+    big = b"\x7fELF" + bytes(yara_scan.KEYWORD_OFFSETS_MAX) + b"ELFY-MARK"
+    assert ids(scan(det, big)) == {"custom.elfy"} and ids(scan(det, big[4:])) == set()
+
+
 def test_benign_preload_library_is_clean(detector, tmp_path):
     assert scan(detector, _build_so(tmp_path, "shim", _BENIGN_PRELOAD)) == []
 
@@ -462,21 +497,26 @@ def test_scan_errors_and_timeouts_are_reported_not_swallowed(detector, monkeypat
             assert kwargs["timeout"] == detector.timeout
             raise yara.TimeoutError("scanning timed out")
 
-    monkeypatch.setattr(detector, "_rules", Stuck())
+    use_rules(monkeypatch, detector, Stuck())
     (m,) = scan(detector, b"anything")
     assert (m.rule_id, m.category, m.severity) == ("suspicious.yara-timeout", "suspicious", "low")
     assert "timed out" in m.evidence
 
 
-class Counting:
-    """The detector's compiled rules, counting the passes."""
+def use_rules(monkeypatch, det: YaraDetector, rules) -> None:
+    """Every pass of `det` goes to `rules` (a stand-in with a `match` method)."""
+    monkeypatch.setattr(det, "_pick", lambda data: (rules, len(data) <= yara_scan.KEYWORD_OFFSETS_MAX))
 
-    def __init__(self, rules):
-        self.rules, self.passes = rules, 0
+
+class Counting:
+    """The rule sets the detector picks, counting the passes."""
+
+    def __init__(self, det: YaraDetector):
+        self.pick, self.passes = det._pick, 0
 
     def match(self, **kwargs):
         self.passes += 1
-        return self.rules.match(**kwargs)
+        return self.pick(kwargs["data"])[0].match(**kwargs)
 
 
 def digested(path: str, data: bytes, digest: str) -> FileEntry:
@@ -486,8 +526,8 @@ def digested(path: str, data: bytes, digest: str) -> FileEntry:
 def test_a_second_copy_of_the_same_bytes_needs_no_pass_and_keeps_its_own_path_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     det = YaraDetector()
-    counting = Counting(det._rules)
-    monkeypatch.setattr(det, "_rules", counting)
+    counting = Counting(det)
+    use_rules(monkeypatch, det, counting)
     shadow = J("root:$6$", "Qx7vK2mN$", "w9Zl0" * 14, ":19000::::::\n", "x=", "ghp_", "a1B2" * 9, "\n")
     first = list(det.scan(digested("/etc/shadow", shadow, "d1"), shadow))
     hits = det.keyword_hits.take(shadow)
@@ -510,7 +550,7 @@ def test_a_second_copy_of_the_same_bytes_needs_no_pass_and_keeps_its_own_path_re
 def test_timeouts_are_not_remembered_and_the_memory_is_bounded(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     det = YaraDetector()
-    counting = Counting(det._rules)
+    counting = Counting(det)
     data = b"plain text\n"
 
     class StuckOnce:
@@ -522,7 +562,7 @@ def test_timeouts_are_not_remembered_and_the_memory_is_bounded(tmp_path, monkeyp
                 raise yara.TimeoutError("scanning timed out")
             return counting.match(**kwargs)
 
-    monkeypatch.setattr(det, "_rules", StuckOnce())
+    use_rules(monkeypatch, det, StuckOnce())
     assert [m.rule_id for m in det.scan(digested("/a", data, "t"), data)] == ["suspicious.yara-timeout"]
     assert det.keyword_hits.take(data) is None
     assert list(det.scan(digested("/b", data, "t"), data)) == [] and counting.passes == 1
