@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import tracemalloc
+from unittest import mock
 import struct
 
 import pytest
@@ -305,7 +308,23 @@ def test_address_candidates_at_every_alignment_are_those_of_a_full_pass():
        st.integers(min_value=0, max_value=7))
 def test_address_candidates_of_generated_data_are_those_of_a_full_pass(parts, shift):
     data = b"Z" * shift + "".join(lead + "k" * n + sep for lead, n, sep in parts).encode("latin-1")
-    assert list(monero.address_candidates(data)) == list(monero._runs(data, 0, len(data)))
+    plain = [(run.start(), run.group().decode()) for run in re.finditer(rb"[1-9A-HJ-NP-Za-km-z]+", data)
+             if len(run.group()) in (95, 106) and run.group()[:1] in (b"4", b"8")]
+    assert list(monero._runs(data, 0, len(data))) == plain
+    for window in (4, 8, 12, 92, 96, 100, 1 << 22):  # the sample is taken a window at a time
+        with mock.patch.object(monero, "_WINDOW", window):
+            assert list(monero.address_candidates(data)) == plain, window
+
+
+def test_address_candidates_hold_little_beside_a_big_file():
+    data = (b"x" * 94 + b"\n") * (300_000) + GENERAL_FUND.encode() + b"\n" + b"k" * (8 << 20)
+    tracemalloc.start()
+    try:
+        assert [text for _, text in monero.address_candidates(data)] == [GENERAL_FUND]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak  # the sample of one window (1 MiB), twice at most; nothing of the file's size
 
 
 XMRIG_CONFIG = {

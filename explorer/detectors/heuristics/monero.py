@@ -123,6 +123,10 @@ _STRIDE = 4
 _STRIDE_RUN = b"a" * (len(_MIN_RUN) // _STRIDE)
 """95 consecutive offsets hold at least 23 multiples of 4: every run of 95 base58 bytes shows in the
 sample of every 4th byte as 23 base58 bytes in a row."""
+_WINDOW = 1 << 22
+"""Data bytes sampled at a time (a multiple of _STRIDE): the sample of a 64 MiB file, taken whole, held
+32 MB (the slice and its translation) beside the file."""
+_BASE58_RUN = re.compile(rb"[1-9A-HJ-NP-Za-km-z]{95,}")
 
 
 def address_candidates(data: bytes) -> Iterable[tuple[int, str]]:
@@ -132,27 +136,47 @@ def address_candidates(data: bytes) -> Iterable[tuple[int, str]]:
     the stretches where a sample of every 4th byte has a long enough base58 run: a run of 23 sampled
     bytes between sampled non-base58 bytes at i-1 and j bounds every run it can belong to strictly
     between data offsets 4(i-1) and 4j, so each stretch holds whole runs and every run lies in one.
+    The sample is taken _WINDOW bytes at a time; a sampled run reaching a window's end is carried on.
     """
-    sample = data[::_STRIDE].translate(_RUN_TABLE)
-    first = sample.find(_STRIDE_RUN)
-    while first != -1:
-        stop = sample.find(b" ", first)
-        stop = len(sample) if stop == -1 else stop
-        yield from _runs(data, max(0, (first - 1) * _STRIDE + 1), min(len(data), stop * _STRIDE))
-        first = sample.find(_STRIDE_RUN, stop)
+    carry = -1
+    """Sample index where the sampled run that reached the last window's end began."""
+    for base in range(0, len(data), _WINDOW):
+        sample = data[base:base + _WINDOW:_STRIDE].translate(_RUN_TABLE)
+        at, pos = base // _STRIDE, 0
+        if carry >= 0:
+            pos = sample.find(b" ")
+            if pos == -1:
+                continue
+            if at + pos - carry >= len(_STRIDE_RUN):
+                yield from _stretch(data, carry, at + pos)
+            carry = -1
+        first = sample.find(_STRIDE_RUN, pos)
+        while first != -1:
+            stop = sample.find(b" ", first)
+            if stop == -1:
+                break
+            yield from _stretch(data, at + first, at + stop)
+            first = sample.find(_STRIDE_RUN, stop)
+        tail = sample.rfind(b" ") + 1
+        if tail < len(sample):
+            carry = at + tail
+    end = -(-len(data) // _STRIDE)
+    if carry >= 0 and end - carry >= len(_STRIDE_RUN):
+        yield from _stretch(data, carry, end)
+
+
+def _stretch(data: bytes, first: int, stop: int) -> Iterable[tuple[int, str]]:
+    """The runs of the data between sampled non-base58 bytes first-1 and stop."""
+    return _runs(data, max(0, (first - 1) * _STRIDE + 1), min(len(data), stop * _STRIDE))
 
 
 def _runs(data: bytes, lo: int, hi: int) -> Iterable[tuple[int, str]]:
     """`address_candidates` of data[lo:hi] (offsets into data), for a stretch that no base58 byte
-    borders: every run in it is a whole run of data."""
-    mapped = data[lo:hi].translate(_RUN_TABLE)
-    start = mapped.find(_MIN_RUN)
-    while start != -1:
-        end = mapped.find(b" ", start)
-        end = len(mapped) if end == -1 else end
-        if end - start in _ADDRESS_LENGTHS and data[lo + start] in b"48":
-            yield lo + start, data[lo + start:lo + end].decode("ascii")
-        start = mapped.find(_MIN_RUN, end)
+    borders: every run in it is a whole run of data. Nothing is copied (a stretch can be a whole file)."""
+    for run in _BASE58_RUN.finditer(data, lo, hi):
+        start, end = run.span()
+        if end - start in _ADDRESS_LENGTHS and data[start] in b"48":
+            yield start, run.group().decode("ascii")
 
 
 def _line_of(data: bytes, offset: int) -> int:
