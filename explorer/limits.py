@@ -96,7 +96,7 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-entries", type=_number(int, 1, "a whole number"), default=DEFAULT.max_entries, metavar="N",
                        help=f"tar members in one layer (default {DEFAULT.max_entries})")
     group.add_argument("--max-file-scan", type=parse_size, default=DEFAULT.max_file_scan, metavar="SIZE",
-                       help=f"bytes of one file the detectors see; YARA skips larger files "
+                       help=f"bytes of one file the detectors see (of a larger file: its start) "
                             f"(default {human_size(DEFAULT.max_file_scan)})")
     group.add_argument("--max-ratio", type=_number(float, 1, "a number"), default=DEFAULT.max_ratio, metavar="R",
                        help=f"uncompressed/stored bytes of one layer, checked after "

@@ -30,8 +30,8 @@ class ScanOptions:
     extra_rule_dirs: tuple[str, ...] = ()
     """Folders of extra YARA rules (--rules)."""
     max_file_scan: int = DEFAULT_LIMITS.max_file_scan
-    """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file, and YARA,
-    whose rules may look at a whole file, skips larger ones."""
+    """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file (held in
+    memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
 
 
 class Detector(ABC):
@@ -48,6 +48,15 @@ class FileDetector(Detector):
     @abstractmethod
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         """Matches in this copy of the file (data may be a prefix for huge files)."""
+
+    chunked = False
+    """True: a file longer than the prefix `scan` gets is also given to `scan_part`, part by part."""
+
+    def scan_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> Iterable[Match]:
+        """Matches in a part of the file past the prefix (parts overlap a little, so that a match
+        across a border is whole in one of them; a rule found again is dropped by the caller);
+        `newlines_before` newlines precede the part in the file (for line numbers)."""
+        raise NotImplementedError
 
 
 @dataclass

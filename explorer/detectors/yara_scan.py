@@ -117,7 +117,6 @@ class YaraDetector(FileDetector):
     def __init__(self, options: ScanOptions = ScanOptions(), *, timeout: int = SCAN_TIMEOUT) -> None:
         self.timeout = timeout
         self._disabled = frozenset(options.disabled)
-        self._max_size = options.max_file_scan
         self._files: dict[str, Path] = {}
         self._elf_only: set[str] = set()
         """Namespaces of rule files marked ELF_ONLY."""
@@ -240,29 +239,51 @@ class YaraDetector(FileDetector):
 
     # -- scanning --------------------------------------------------------------------------------
 
+    chunked = True
+
     def wants(self, entry: FileEntry) -> bool:
-        return entry.kind is EntryKind.FILE and 0 < entry.size <= self._max_size
+        return entry.kind is EntryKind.FILE and entry.size > 0
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         key = (entry.digest, len(data)) if entry.digest else None
         seen = self._seen.get(key) if key is not None else None
         if seen is None:
-            saturated: set[str] = set()
             rules, offsets = self._pick(data)
-            try:
-                found = rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated))
-            except yara.Error as exc:  # TimeoutError is a yara.Error
-                if TIMEOUT_RULE[0] in self._disabled:
-                    return []
-                rid, category, severity, title = TIMEOUT_RULE
-                return [Match(rule_id=rid, category=category, severity=severity, title=title,
-                              evidence=_one_line(exc)[:EVIDENCE_CHARS])]
+            found = self._match(rules, data)
+            if not isinstance(found, tuple):
+                return found  # the timeout finding, or nothing
+            found, saturated = found
             seen = (self._content_matches(found, data), keyword_hits(found, saturated) if offsets else None)
             if key is not None:
                 self._remember(key, seen)
         found_here, hits = seen
         if hits is not None:  # else the secret detector makes its own (fast) keyword pass
             self.keyword_hits.put(data, hits)
+        return self._matches(entry, found_here)
+
+    def scan_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> Iterable[Match]:
+        """Matches in a part of a file past its first `max_file_scan` bytes (`data`, preceded in the
+        file by `newlines_before` newlines): the rule files that are not ELF-only (a part never starts
+        the file), without the keyword rules (the secret detector sees the first part alone)."""
+        found = self._match(self._rule_set(False, False), data)
+        if not isinstance(found, tuple):
+            return found
+        return self._matches(entry, [(info, line + newlines_before if line is not None else None, evidence)
+                                     for info, line, evidence in self._content_matches(found[0], data)])
+
+    def _match(self, rules: yara.Rules, data: bytes) -> tuple[list, set[str]] | list[Match]:
+        """(YARA's matches, keywords whose occurrences YARA stopped recording), or the timeout finding."""
+        saturated: set[str] = set()
+        try:
+            return rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated)), saturated
+        except yara.Error as exc:  # TimeoutError is a yara.Error
+            if TIMEOUT_RULE[0] in self._disabled:
+                return []
+            rid, category, severity, title = TIMEOUT_RULE
+            return [Match(rule_id=rid, category=category, severity=severity, title=title,
+                          evidence=_one_line(exc)[:EVIDENCE_CHARS])]
+
+    def _matches(self, entry: FileEntry, found_here: list[tuple[RuleInfo, int | None, str]]) -> list[Match]:
         matches = []
         for info, line, evidence in found_here:
             severity, reason = info.severity, ""

@@ -409,11 +409,21 @@ def test_real_libraries_raise_nothing_high(detector, name):
 
 @pytest.mark.parametrize("e,wanted", [
     (entry("/a", 0), False), (entry("/a", 1), True), (entry("/a", 64 << 20), True),
-    (entry("/a", (64 << 20) + 1), False), (entry("/d", 0, EntryKind.DIR), False),
+    (entry("/a", (64 << 20) + 1), True), (entry("/d", 0, EntryKind.DIR), False),
     (entry("/l", 10, EntryKind.SYMLINK), False), (entry("/h", 10, EntryKind.HARDLINK), False),
 ])
 def test_wants(detector, e, wanted):
     assert detector.wants(e) is wanted
+
+
+def test_a_part_past_the_prefix_is_scanned_with_lines_of_the_whole_file(detector):
+    part = b"padding\n" * 2 + PYTHON_SHELL
+    (m,) = detector.scan_part(entry("/srv/big.bin", 100 << 20), part, newlines_before=1000)
+    assert m.rule_id == "backdoor.revshell-python" and m.line == 1004  # the line of "s=socket.socket("
+    assert detector.keyword_hits.take(part) is None, "no keyword rules in a part's pass"
+    # a part never starts the file: ELF-only rules do not run on it, whatever its first bytes
+    rules = detector._rule_set(False, False)
+    assert "backdoor_libprocesshider" not in {r.identifier for r in rules}
 
 
 def test_compiled_rules_are_cached_on_disk(tmp_path, monkeypatch):
