@@ -391,15 +391,15 @@ def test_a_text_dense_with_keywords_costs_memory_bounded_by_the_offsets_cap(pair
 
     yara_detector, secret_detector = pair
     token = b"ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
-    for size in (KEYWORD_OFFSETS_MAX, 10 << 20):
-        data = b"key--pass-us://\n" * (size // 16 - 3) + b"token = " + token + b"\n"
+    for size, unit in [(size, unit) for size in (KEYWORD_OFFSETS_MAX, 10 << 20) for unit in (b"key--pass-us://\n", b"-" * 16)]:
+        data = unit * (size // 16 - 3) + b"token = " + token + b"\n"
         tracemalloc.start()
         list(yara_detector.scan(entry("/srv/app.ini", data), data))
         found = secret_detector.scan(entry("/srv/app.ini", data), data)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert "secret.github-pat" in {m.rule_id for m in found}
-        assert peak < 48 << 20, (size, peak)  # the lowered copy and FOUND_OFFSETS_MAX offsets at most
+        assert peak < 48 << 20, (size, unit, peak)  # the lowered copy and FOUND_OFFSETS_MAX offsets at most
 
 
 def test_offsets_found_by_find_in_a_large_text_are_yaras():
@@ -415,3 +415,93 @@ def test_offsets_found_by_find_in_a_large_text_are_yaras():
     assert len(text) > KEYWORD_OFFSETS_MAX
     full = keyword_hits(_keyword_rules().match(data=text))
     assert _found_offsets(text, list(full)) == {k: sorted(v) for k, v in full.items()}
+
+
+# -- large texts: keyword offsets from YARA passes over windows -------------------------------------
+
+def whole_text_offsets(text: bytes) -> dict:
+    """Every occurrence of every keyword, from one YARA pass over the whole text."""
+    from explorer.detectors.secrets import _keyword_rules, keyword_hits
+
+    return {k: sorted(v) for k, v in keyword_hits(_keyword_rules().match(data=text)).items()}
+
+
+def fast_pass_and_find(text: bytes) -> dict:
+    """The hits of a large text the way they were found before windows: a fast YARA pass says which
+    keywords occur, `bytes.find` where (None past FOUND_OFFSETS_MAX)."""
+    from explorer.detectors.secrets import _found_offsets, _keyword_rules, keyword_hits
+
+    return _found_offsets(text, list(keyword_hits(_keyword_rules().match(data=text, fast=True))))
+
+
+def straddling(window: int, keywords: list[bytes]) -> bytes:
+    """Filler with keywords across window boundaries, each at every shift, in mixed case."""
+    placed = [(keyword, shift) for keyword in keywords for shift in range(len(keyword) + 1)]
+    text = bytearray(b"." * (window * (len(placed) + 1) + 100))
+    for n, (keyword, shift) in enumerate(placed):     # shift 0: the keyword starts at the boundary
+        start = window * (n + 1) - shift
+        text[start:start + len(keyword)] = recase(keyword.decode("latin-1"), n).encode("latin-1")
+    return bytes(text)
+
+
+def test_windows_find_what_one_pass_over_the_whole_text_finds():
+    window = secrets.KEYWORD_WINDOW
+    longest = max(KEYWORDS, key=len)
+    data = [
+        straddling(window, [longest, b"aws_session_token", b"ghp_", b"--"]),
+        # overlapping occurrences across a boundary: `--` in a run of dashes, `xox` in `xoxox…`
+        b"." * (window - 7) + b"-" * 14 + b"." * (window - 9) + b"XoXoXoXoXoX" + b"." * 3 * window
+        + b"-----BEGIN RSA PRIVATE KEY-----",          # a keyword that ends the text
+        # two keywords starting at the same offset (`pass` and `password`) on a boundary
+        b"." * (4 * window) + b"PassWord" + b"." * (window - 8) + b"pAsSwOrD",
+    ]
+    for text in data:
+        assert len(text) > secrets.KEYWORD_OFFSETS_MAX
+        expected = whole_text_offsets(text)
+        assert find_keywords(text) == expected == fast_pass_and_find(text) != {}
+    assert find_keywords(data[0])[longest] == [m.start() for m in re.finditer(re.escape(longest), data[0], re.I)]
+
+
+def test_past_the_offsets_cap_the_hits_are_what_find_gave():
+    """More than FOUND_OFFSETS_MAX occurrences: the keywords of the windows before the cap was passed
+    and those after it, the offsets as `_found_offsets` gives them (None for `--` here)."""
+    text = (b"Pass token " + b"-" * (secrets.FOUND_OFFSETS_MAX + 10) + b" AKIA "
+            + b"." * (3 * secrets.KEYWORD_WINDOW) + b"ghp_")
+    hits = find_keywords(text)
+    assert hits == fast_pass_and_find(text)
+    assert hits[b"--"] is None and hits[b"pass"] == [0] and hits[b"ghp_"] == [len(text) - 4]
+    assert sum(len(v) for v in hits.values() if v is not None) <= secrets.FOUND_OFFSETS_MAX
+
+
+def test_a_large_text_costs_memory_of_a_window_not_of_its_size():
+    import tracemalloc
+
+    peaks = []
+    for size in (1 << 20, 10 << 20):
+        text = (b"x" * 1000 + b" token=" + b"y" * 17) * (size // 1024)
+        tracemalloc.start()
+        hits = find_keywords(text)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(hits[b"token"]) == size // 1024
+    assert max(peaks) < 2 << 20, peaks   # a window's YARA objects and the offsets; no copy of the text
+
+
+@SETTINGS
+@given(TEXT, st.integers(min_value=0, max_value=3), st.sampled_from([1, 2, 5, 37, 64]),
+       st.sampled_from([0, 1, 3, 10, 1 << 18]), st.integers(min_value=0, max_value=80))
+def test_generated_texts_get_the_same_offsets_in_small_windows(text, seed, window, cap, limit):
+    data = (recase(text, seed) if seed else text).encode("utf-8", "surrogateescape")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(secrets, "KEYWORD_OFFSETS_MAX", limit)
+        mp.setattr(secrets, "KEYWORD_WINDOW", window)
+        mp.setattr(secrets, "FOUND_OFFSETS_MAX", cap)
+        hits = find_keywords(data)
+        if len(data) > limit:
+            assert hits == fast_pass_and_find(data)
+    expected = whole_text_offsets(data)
+    if sum(map(len, expected.values())) <= cap or len(data) <= limit:
+        assert hits == expected
+    else:
+        assert hits.keys() == expected.keys()
+        assert all(found is None or found == expected[k] for k, found in hits.items())
