@@ -17,6 +17,8 @@ except ImportError:  # pragma: no cover - isal is a dependency, zlib is the fall
     _zlib = zlib
 
 CHUNK = 1 << 20
+INPUT = 32 * 1024
+OUTPUT = 128 * 1024
 
 STREAM_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, lzma.LZMAError, ValueError)
 """What a damaged compressed stream raises while being read."""
@@ -99,47 +101,69 @@ def sniff(head: bytes) -> str:
 
 
 class GzipReader(io.RawIOBase):
-    """gzip (several members allowed) decompressed chunk by chunk with isa-l.
+    """gzip (several members allowed) decompressed piece by piece with isa-l.
 
     Unlike GzipFile, every byte decompressed before a cut or a corrupt spot is handed out before
     the error is raised, so the tar entries before the damage are kept.
+
+    Memory: the compressed bytes are read into one buffer, used over and over, and inflated
+    INPUT bytes at a time into pieces of at most OUTPUT bytes; both stay below glibc's mmap
+    threshold (explorer.memtune), so the pieces come from the heap instead of fresh pages.
     """
 
     def __init__(self, raw: BinaryIO):
         super().__init__()
         self._raw = raw
         self._d = _zlib.decompressobj(wbits=31)
-        self._pending = b""
-        self._tail = b""
+        self._in = memoryview(bytearray(CHUNK))
+        self._start = self._end = 0
+        """The compressed bytes read and not yet inflated: `_in[_start:_end]`."""
+        self._pending = memoryview(b"")
         self._done = False
+        self._error: Exception | None = None
+        """Raised once the bytes inflated before it have been handed out."""
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer)
-        while not self._pending and not self._done:
-            self._pump()
-        n = min(len(view), len(self._pending))
-        view[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        size, n = len(view), 0
+        while n < size:
+            if not self._pending:
+                if self._error is not None:
+                    if n:
+                        break
+                    self._done = True
+                    error, self._error = self._error, None
+                    raise error
+                if self._done:
+                    break
+                try:
+                    self._pump()
+                except STREAM_ERRORS as exc:
+                    self._error = exc
+                continue
+            take = min(size - n, len(self._pending))
+            view[n:n + take] = self._pending[:take]
+            self._pending = self._pending[take:]
+            n += take
         return n
 
     def _pump(self) -> None:
-        """Decompress at most CHUNK bytes of output (a gzip bomb never inflates all at once)."""
-        if self._d.eof:
-            rest = self._d.unused_data or self._raw.read(CHUNK)
-            if not rest:
-                self._done = True
-                return
+        """Inflate at most INPUT compressed bytes to at most OUTPUT bytes (a gzip bomb never inflates all at once)."""
+        if self._start == self._end:
+            self._start, self._end = 0, self._raw.readinto(self._in)
+            if not self._end:
+                if self._d.eof:
+                    self._done = True
+                    return
+                raise EOFError("compressed layer ends before the end of its gzip stream")
+        if self._d.eof:  # another gzip member follows
             self._d = _zlib.decompressobj(wbits=31)
-            self._tail = rest
-        data = self._tail or self._raw.read(CHUNK)
-        if not data:
-            self._done = True
-            raise EOFError("compressed layer ends before the end of its gzip stream")
-        self._pending = self._d.decompress(data, CHUNK)
-        self._tail = self._d.unconsumed_tail
+        piece = self._in[self._start:min(self._end, self._start + INPUT)]
+        self._pending = memoryview(self._d.decompress(piece, OUTPUT))
+        self._start += len(piece) - len(self._d.unconsumed_tail) - len(self._d.unused_data)
 
 
 class ZstdFrames(io.RawIOBase):
@@ -232,7 +256,7 @@ class ZstdReader(io.RawIOBase):
     def __init__(self, raw: BinaryIO):
         super().__init__()
         self._frames = ZstdFrames(raw)
-        self._reader = zstandard.ZstdDecompressor().stream_reader(self._frames, read_size=CHUNK,
+        self._reader = zstandard.ZstdDecompressor().stream_reader(self._frames, read_size=OUTPUT,
                                                                    read_across_frames=True)
 
     def readable(self) -> bool:
@@ -334,7 +358,8 @@ class LayerStream:
             self.plain = self.stored
             self.reader: BinaryIO = io.BufferedReader(self.stored, buffer_size=CHUNK)
         else:
-            self.plain = HashingReader(decompressor(self.compression, io.BufferedReader(self.stored, CHUNK)))
+            raw = self.stored if self.compression == "gzip" else io.BufferedReader(self.stored, CHUNK)
+            self.plain = HashingReader(decompressor(self.compression, raw))
             self.reader = io.BufferedReader(self.plain, buffer_size=CHUNK)
 
     @property

@@ -120,6 +120,7 @@ class TarHeaders:
         self._next = 0
         """Where the next header starts (after the current member's padded content)."""
         self._global: dict[str, bytes] = {}
+        self._scratch = memoryview(bytearray(1 << 20))
 
     # -- stream ---------------------------------------------------------------------------------
 
@@ -129,10 +130,21 @@ class TarHeaders:
         self.offset += len(data)
         return data
 
-    def _skip_to(self, target: int) -> None:
-        while self.offset < target:
-            if not self.read(min(target - self.offset, 1 << 20)):
+    def hash_into(self, sha, n: int) -> None:
+        """Pass the next n bytes (a member's content) through one buffer, never kept, to `sha`
+        unless it is None; EOFError if the stream ends first."""
+        view = self._scratch
+        while n > 0:
+            got = self._fh.readinto(view[:n] if n < len(view) else view)
+            if not got:
                 raise EOFError("layer ends inside a tar member's content")
+            self.offset += got
+            if sha is not None:
+                sha.update(view[:got])
+            n -= got
+
+    def _skip_to(self, target: int) -> None:
+        self.hash_into(None, target - self.offset)
 
     def _block(self) -> bytes | None:
         """The next header block, or None at a clean end of the stream."""

@@ -18,7 +18,7 @@ import zstandard
 from explorer.limits import LimitExceeded, ReadBudget
 from explorer.sources.blobstore import tar_members as members
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
-from explorer.layerfs.stream import CHUNK, ForwardReader, LayerStream
+from explorer.layerfs.stream import ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
 MAX_NAME = 65536
@@ -230,12 +230,11 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
             raise EOFError(f"{path}: content ends early")
         sha.update(kept)
         left -= len(kept)
-    while left > 0:
-        chunk = fh.read(min(CHUNK, left))
-        if not chunk:
-            raise EOFError(f"{path}: content ends early")
-        sha.update(chunk)
-        left -= len(chunk)
+    if left > 0:
+        try:
+            fh.hash_into(sha, left)
+        except EOFError:
+            raise EOFError(f"{path}: content ends early") from None
     result.stats.size += size  # only once the content was really there
     digest = sha.hexdigest()
     digests[path] = digest
