@@ -10,9 +10,12 @@ by `layerpass.read_outcome`, so the outcome does not depend on which worker scan
 Messages (a duplex pipe per worker): a batch is one marshal'd header, `(batch id, [(token, entry
 fields, detector indices, length), …])`, then one message with the files' bytes one after the
 other (two messages a batch, not one a file: the worker's receiving thread needs the GIL for every
-message, and its scanning thread holds it most of the time). The answer is one message, `(batch id,
-[(token, [match fields], [errors]), …])`. A reader thread here takes answers as they come, and one in
-the worker takes batches as they come, so neither side blocks on a full pipe.
+message, and its scanning thread holds it most of the time). Both are framed as
+`Connection.send_bytes` frames them, but written with one writev from the files' own bytes objects
+(never joined) and read into one reused buffer (`recv_bytes` reads a message in pieces, each a new
+object, copied again; only a big file, which travels alone, is taken that way, as one object). The answer is one message, `(batch id, [(token, [match fields],
+[errors]), …])`. A reader thread here takes answers as they come, and one in the worker takes
+batches as they come, so neither side blocks on a full pipe.
 
 Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being filled, plus
 BIG_FILES big files (over IN_FLIGHT: each travels alone, and the walker reads another one only once
@@ -29,6 +32,7 @@ import marshal
 import os
 import queue
 import signal
+import struct
 import threading
 from multiprocessing.connection import wait as wait_connections
 
@@ -51,6 +55,9 @@ it can run; the workers share what it leaves (with three processes on two cores 
 the reader got two thirds of a core and became the slowest part)."""
 FILE_OVERHEAD = 512
 """Bytes counted per file on top of its content (entry fields, message headers)."""
+KEEP_BUFFER = 2 * BATCH_BYTES
+"""A worker keeps its receiving buffer for batches up to this size; a bigger one gets its own."""
+IOV_MAX = 1024
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
 _KIND_AT = _FIELDS.index("kind")
@@ -126,27 +133,76 @@ def serve(conn, factory) -> None:
 
 
 def _take_batches(conn, batches: queue.SimpleQueue) -> None:
+    fd = conn.fileno()
+    kept = bytearray(BATCH_BYTES)
     try:
         while True:
             header = conn.recv_bytes()
             if not header:
                 break
             batch_id, files = marshal.loads(header)
-            payload = conn.recv_bytes()
-            if len(files) == 1:  # a big file travels alone: used as received, not copied
+            if len(files) == 1 and files[0][3] > KEEP_BUFFER:  # a big file travels alone: used as received
                 token, fields, which, _length = files[0]
-                batches.put((batch_id, [(token, fields, which, payload)]))
-            else:
-                view, contents, at = memoryview(payload), [], 0
-                for token, fields, which, length in files:
-                    contents.append((token, fields, which, view[at:at + length].tobytes()))
-                    at += length
-                batches.put((batch_id, contents))
-                del view, contents
-            del payload  # not held while the next batch is awaited
+                batches.put((batch_id, [(token, fields, which, conn.recv_bytes())]))
+                continue
+            size = _frame_size(fd)
+            buffer = kept if size <= len(kept) else bytearray(size)
+            view = memoryview(buffer)[:size]
+            _read_into(fd, view)
+            contents, at = [], 0
+            for token, fields, which, length in files:
+                contents.append((token, fields, which, view[at:at + length].tobytes()))
+                at += length
+            batches.put((batch_id, contents))
+            if len(buffer) <= KEEP_BUFFER:
+                kept = buffer
+            del view, buffer, contents  # a big batch's buffer is not held while the next batch is awaited
     except (EOFError, OSError, ValueError):
         pass
     batches.put(None)
+
+
+def _frame(n: int) -> bytes:
+    """The length prefix `Connection.send_bytes` writes before n bytes."""
+    return struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
+
+
+def _frame_size(fd: int) -> int:
+    """The size of the message whose length prefix comes next (read as `Connection.recv_bytes` reads it)."""
+    head = bytearray(4)
+    _read_into(fd, memoryview(head))
+    size, = struct.unpack("!i", head)
+    if size == -1:
+        head = bytearray(8)
+        _read_into(fd, memoryview(head))
+        size, = struct.unpack("!Q", head)
+    return size
+
+
+def _read_into(fd: int, view: memoryview) -> None:
+    while view:
+        n = os.readv(fd, [view])
+        if not n:
+            raise EOFError("the pipe closed inside a message")
+        view = view[n:]
+
+
+def _send_batch(conn, header: bytes, contents: list[bytes]) -> None:
+    """The header message, then one message of `contents` one after the other, written as
+    `conn.send_bytes(header); conn.send_bytes(b"".join(contents))` would write them."""
+    fd = conn.fileno()
+    parts = [_frame(len(header)), header, _frame(sum(map(len, contents))), *contents]
+    while parts:
+        n = os.writev(fd, parts[:IOV_MAX])
+        if not n:
+            raise BrokenPipeError("nothing written")
+        done = 0
+        while done < len(parts) and n >= len(parts[done]):
+            n -= len(parts[done])
+            done += 1
+        parts = parts[done:]
+        if n:
+            parts[0] = memoryview(parts[0])[n:]
 
 
 # -- this process ---------------------------------------------------------------------------------
@@ -243,10 +299,9 @@ class DetectionPool:
             self._scan_here(batch)
             return
         try:
-            conn = self._conns[worker]
-            conn.send_bytes(marshal.dumps((batch_id, [(token, _entry_fields(entry), which, len(data))
-                                                      for token, entry, data, which in batch.files])))
-            conn.send_bytes(b"".join([data for _token, _entry_, data, _which in batch.files]))  # one file: no copy
+            _send_batch(self._conns[worker], marshal.dumps((batch_id, [(token, _entry_fields(entry), which, len(data))
+                                                                       for token, entry, data, which in batch.files])),
+                        [data for _token, _entry_, data, _which in batch.files])
         except (OSError, ValueError):
             self._lost(worker)  # its batches, this one included, are scanned here
 
