@@ -14,7 +14,8 @@ Not supported: GNU and pax sparse files (container layers do not hold them) — 
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
+from zlib import adler32
 
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
@@ -24,6 +25,10 @@ REGULAR = frozenset(b"0\x007")
 NO_CONTENT = frozenset(b"123456")
 """Types whose size field tarfile ignores (no content follows them); content follows every other
 type, unknown ones too (read as regular files)."""
+REMEMBERED = 4096
+"""Header fields read once per distinct bytes and remembered, per stream and per group (mode, uid
+and gid; uname and gname; devmajor and devminor: a layer repeats a few of them thousands of times,
+while a hostile one may make every one new)."""
 
 
 class TarHeaderError(ValueError):
@@ -82,12 +87,37 @@ def _number(raw: bytes, what: str, at: int) -> int:
 
 
 def _checksum_ok(block: bytes, at: int) -> bool:
-    stored = _number(block[148:156], "checksum", at)
-    unsigned = sum(block) - sum(block[148:156]) + 256  # the field itself counts as eight spaces
+    field = block[148:156]
+    stored = _number(field, "checksum", at)
+    # the sum of the block's bytes with the field itself counted as eight spaces (256); adler32's low
+    # half is 1 + the sum of the bytes modulo 65521, which is the exact sum + 1 for up to 256 bytes
+    unsigned = (adler32(block[:256]) & 0xFFFF) + (adler32(block[256:]) & 0xFFFF) - (adler32(field) & 0xFFFF) + 255
     if stored == unsigned:
         return True
     high = sum(1 for b in block[:148] + block[156:] if b >= 128)
     return stored == unsigned - 256 * high  # some old tars sum signed chars
+
+
+def _ids(block: bytes, at: int) -> tuple[int, int, int]:
+    return _number(block[100:108], "mode", at), _number(block[108:116], "uid", at), _number(block[116:124], "gid", at)
+
+
+def _owner_names(block: bytes, _at: int) -> tuple[str, str]:
+    return _text(block[265:297]), _text(block[297:329])
+
+
+def _devices(block: bytes, at: int) -> tuple[int, int]:
+    return _number(block[329:337], "devmajor", at), _number(block[337:345], "devminor", at)
+
+
+def _remembered(seen: dict, key: bytes, read: Callable[[bytes, int], tuple], block: bytes, at: int) -> tuple:
+    """`read(block, at)`, remembered by the bytes `key` it is read from (REMEMBERED at most)."""
+    value = seen.get(key)
+    if value is None:
+        value = read(block, at)
+        if len(seen) < REMEMBERED:
+            seen[key] = value
+    return value
 
 
 def _pax(data: bytes, at: int) -> dict[str, bytes]:
@@ -121,6 +151,9 @@ class TarHeaders:
         """Where the next header starts (after the current member's padded content)."""
         self._global: dict[str, bytes] = {}
         self._scratch = memoryview(bytearray(1 << 20))
+        self._ids: dict[bytes, tuple] = {}
+        self._owner_names: dict[bytes, tuple] = {}
+        self._devices: dict[bytes, tuple] = {}
 
     # -- stream ---------------------------------------------------------------------------------
 
@@ -175,7 +208,8 @@ class TarHeaders:
             yield member
 
     def next(self) -> Member | None:
-        self._skip_to(self._next)
+        if self.offset < self._next:
+            self._skip_to(self._next)
         local: dict[str, bytes] = {}
         longname = longlink = None
         while True:
@@ -218,14 +252,10 @@ class TarHeaders:
         m.type = kind
         m.name = longname if longname is not None else name
         m.linkname = longlink if longlink is not None else _text(block[157:257])
-        m.mode = _number(block[100:108], "mode", at)
-        m.uid = _number(block[108:116], "uid", at)
-        m.gid = _number(block[116:124], "gid", at)
+        m.mode, m.uid, m.gid = _remembered(self._ids, block[100:124], _ids, block, at)
         m.mtime = _number(block[136:148], "mtime", at)
-        m.uname = _text(block[265:297])
-        m.gname = _text(block[297:329])
-        m.devmajor = _number(block[329:337], "devmajor", at)
-        m.devminor = _number(block[337:345], "devminor", at)
+        m.uname, m.gname = _remembered(self._owner_names, block[265:329], _owner_names, block, at)
+        m.devmajor, m.devminor = _remembered(self._devices, block[329:345], _devices, block, at)
         m.size = size
         if pax:
             self._apply(m, pax, at)
@@ -236,18 +266,22 @@ class TarHeaders:
 
     @staticmethod
     def _apply(m: Member, pax: dict[str, bytes], at: int) -> None:
-        if any(key.startswith("GNU.sparse.") for key in pax):
-            raise TarHeaderError(f"tar header at byte {at}: sparse member {m.name!r} not supported")
-        for key, field in (("path", "name"), ("linkpath", "linkname"), ("uname", "uname"), ("gname", "gname")):
-            if key in pax:
-                value = pax[key].decode("utf-8", "surrogateescape")
-                setattr(m, field, value.rstrip("/") if key == "path" else value)
-        for key in ("size", "uid", "gid", "mtime"):
-            if key in pax:
+        for key in pax:
+            if key.startswith("GNU.sparse."):
+                raise TarHeaderError(f"tar header at byte {at}: sparse member {m.name!r} not supported")
+        for key, raw in pax.items():  # each key sets its own field: their order does not matter
+            if key in _PAX_TEXT:
+                value = raw.decode("utf-8", "surrogateescape")
+                setattr(m, _PAX_TEXT[key], value.rstrip("/") if key == "path" else value)
+            elif key in _PAX_NUMBERS:
                 try:
-                    value = float(pax[key]) if key == "mtime" else int(pax[key])
+                    value = float(raw) if key == "mtime" else int(raw)
                 except ValueError:
                     value = 0  # as tarfile does
                 setattr(m, key, value)
         if m.size < 0:
             raise TarHeaderError(f"tar header at byte {at}: negative size")
+
+
+_PAX_TEXT = {"path": "name", "linkpath": "linkname", "uname": "uname", "gname": "gname"}
+_PAX_NUMBERS = frozenset(("size", "uid", "gid", "mtime"))
