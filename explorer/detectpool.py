@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import marshal
+import operator
 import os
 import queue
 import signal
@@ -79,10 +80,12 @@ def run_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes,
             errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
 
 
+_GET_FIELDS = operator.attrgetter(*_FIELDS)
+
+
 def _entry_fields(entry: FileEntry) -> tuple:
-    fields = [getattr(entry, name) for name in _FIELDS]
-    fields[_KIND_AT] = entry.kind.value
-    return tuple(fields)
+    fields = _GET_FIELDS(entry)
+    return (*fields[:_KIND_AT], fields[_KIND_AT].value, *fields[_KIND_AT + 1:])
 
 
 def _entry(fields: tuple) -> FileEntry:
@@ -396,12 +399,14 @@ class RemoteCollector:
         self.pending = 0
         """Batches sent and not answered (guarded by the pool's condition)."""
         self._wanting: tuple[int, ...] = ()
+        self._wants = list(enumerate(d.wants for d in pool.detectors))
         self._batch = _Batch(self)
         self._holds_big = False
 
     def wants(self, entry: FileEntry) -> bool:
-        self._drop_big()  # a big file wanted but never visited (its content ended early)
-        self._wanting = tuple(i for i, d in enumerate(self.pool.detectors) if d.wants(entry))
+        if self._holds_big:
+            self._drop_big()  # a big file wanted but never visited (its content ended early)
+        self._wanting = tuple([i for i, wants in self._wants if wants(entry)])
         if self._wanting and min(entry.size, self.max_content) > IN_FLIGHT:
             self._flush()
             self.pool.reserve_big()

@@ -59,6 +59,8 @@ def normalise(name: str) -> tuple[str, bool]:
     path is a valid string for JSON and the terminal, the same way in every layer.
     """
     name = clean_text(name)
+    if name and "//" not in name and "/." not in name and name[0] not in "./" and name[-1] != "/":
+        return "/" + name, False  # the common case: no empty, "." or ".." part, nothing for normpath to do
     unsafe = name.startswith("/") or ".." in name.split("/")
     path = posixpath.normpath("/" + name)
     if path.startswith("//"):
@@ -66,22 +68,13 @@ def normalise(name: str) -> tuple[str, bool]:
     return path, unsafe
 
 
+_KINDS = {53: EntryKind.DIR, 50: EntryKind.SYMLINK, 49: EntryKind.HARDLINK, 51: EntryKind.CHAR,
+          52: EntryKind.BLOCK, 54: EntryKind.FIFO}
+"""Member types by their type byte; regular files and every unknown type are files."""
+
+
 def _kind(member: Member) -> EntryKind:
-    if member.isreg():
-        return EntryKind.FILE
-    if member.isdir():
-        return EntryKind.DIR
-    if member.issym():
-        return EntryKind.SYMLINK
-    if member.islnk():
-        return EntryKind.HARDLINK
-    if member.ischr():
-        return EntryKind.CHAR
-    if member.isblk():
-        return EntryKind.BLOCK
-    if member.isfifo():
-        return EntryKind.FIFO
-    return EntryKind.FILE
+    return _KINDS.get(member.type, EntryKind.FILE)
 
 
 class WalkResult:
@@ -217,9 +210,10 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
           digests: dict[str, str | None], tar: TarHeaders, visitor: LayerVisitor | None,
           max_content: int) -> FileEntry:
     size = member.size
-    probe = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
+    # one entry: what `wants` sees is the file's entry, its digest filled in once the content is hashed
+    entry = FileEntry(path=path, kind=EntryKind.FILE, size=size, data_offset=member.offset_data, **common)
     sha = hashlib.sha256()
-    keep = visitor is not None and visitor.wants(probe)
+    keep = visitor is not None and visitor.wants(entry)
     fh = tar  # the content, straight from the stream (the next header is found past it)
     kept = b""
     left = size
@@ -238,11 +232,15 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
     result.stats.size += size  # only once the content was really there
     digest = sha.hexdigest()
     digests[path] = digest
-    entry = FileEntry(path=path, kind=EntryKind.FILE, size=size, digest=digest,
-                      data_offset=member.offset_data, **common)
+    _FILL_DIGEST(entry, "digest", digest)
     if keep:
         visitor.visit(entry, kept)
     return entry
+
+
+_FILL_DIGEST = object.__setattr__
+"""Sets the digest of an entry `_file` is building (FileEntry is frozen; no one holds it yet but
+the visitor's `wants`, which looks at path, size and mode only)."""
 
 
 def open_tar(stream: LayerStream) -> tarfile.TarFile:

@@ -66,7 +66,12 @@ class ExtensionMismatch(FileDetector):
     RULES = (EXTENSION_MISMATCH,)
 
     def wants(self, entry: FileEntry) -> bool:
-        return entry.size >= _MIN_SIZE and _extension(entry.name) in DISGUISE_EXTENSIONS
+        if entry.size < _MIN_SIZE:
+            return False
+        name = entry.name.lower()
+        # splitext's extension is the name from its last dot, if any (without the splitext call for
+        # the common name whose last part is no disguise extension)
+        return name[name.rfind("."):] in DISGUISE_EXTENSIONS and _extension(entry.name) in DISGUISE_EXTENSIONS
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         header = next((kind for magic_bytes, kind in _HEADERS if data.startswith(magic_bytes)), None)

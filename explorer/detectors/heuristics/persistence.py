@@ -51,8 +51,14 @@ _COMMAND_LINE = re.compile(r"^command\s*=\s*(.*)$")
 _MAX_SIZE = 1 << 20
 
 
+_ROOTS = ("/etc/", "/var/spool/cron/", *_SYSTEMD_DIRS)
+"""Every folder a persistence point lies in but the hidden ones (rc files, ~/.config/systemd/)."""
+
+
 def kind_of(path: str) -> str | None:
     """`shell`, `crontab`, `system-crontab`, `systemd`, `supervisor` or None for other files."""
+    if not path.startswith(_ROOTS) and "/." not in path and not path.startswith("."):
+        return None  # the common case (called for every file)
     if path == "/etc/crontab" or path.startswith(_SYSTEM_CRONTABS):
         return "system-crontab"
     if path.startswith(_USER_CRONTABS):
