@@ -388,6 +388,9 @@ class DetectionPool:
             conn.close()
 
 
+_MISSING = ((), ("detection result missing",))
+
+
 class RemoteCollector:
     """One layer's LayerVisitor over a DetectionPool: same contract as `layerpass.Collector`."""
 
@@ -442,10 +445,13 @@ class RemoteCollector:
 
     def take(self, batch: _Batch, answer: dict) -> None:
         """The answer to one batch (from the receiver thread, or from this one)."""
+        out, failures = self.out, self.errors
         for token, entry, _data, _which in batch.files:
-            found, errors = answer.get(token, ([], ["detection result missing"]))
-            self.out.extend((entry, Match(*m)) for m in found)
-            self.errors.extend((token, e) for e in errors)
+            found, errors = answer.get(token, _MISSING)
+            if found:  # most files: nothing found, nothing failed
+                out.extend([(entry, Match(*m)) for m in found])
+            if errors:
+                failures.extend([(token, e) for e in errors])
         with self.pool._cond:
             self.pending -= 1
             self.pool._cond.notify_all()

@@ -192,11 +192,13 @@ class TarHeaders:
     def _data(self, size: int, at: int) -> bytes:
         if size > (1 << 24):
             raise TarHeaderError(f"tar header at byte {at}: extended header of {size} bytes")
-        data = self.read(size)
+        padded = size + (-size % BLOCK)
+        data = self.read(padded)  # with its padding, in one read
         if len(data) < size:
             raise EOFError("layer ends inside an extended tar header")
-        self._skip_to(self.offset + (-size % BLOCK))
-        return data
+        if len(data) < padded:
+            raise EOFError("layer ends inside a tar member's content")
+        return data[:size] if padded > size else data
 
     # -- members --------------------------------------------------------------------------------
 
@@ -236,13 +238,14 @@ class TarHeaders:
             elif kind == 83:  # S: GNU sparse
                 raise TarHeaderError(f"tar header at byte {at}: sparse member {_text(block[:100])!r} not supported")
             else:
-                return self._member(block, kind, size, at, {**self._global, **local}, longname, longlink)
+                pax = {**self._global, **local} if self._global else local
+                return self._member(block, kind, size, at, pax, longname, longlink)
 
     def _member(self, block: bytes, kind: int, size: int, at: int, pax: dict[str, bytes],
                 longname: str | None, longlink: str | None) -> Member:
         m = Member()
         name = _text(block[:100])
-        prefix = _text(block[345:500])
+        prefix = _text(block[345:500]) if block[345] else ""
         if kind == 0 and name.endswith("/"):
             kind = 53  # old tars: a directory is a file whose name ends in '/'
         if kind == 53:
@@ -251,7 +254,7 @@ class TarHeaders:
             name = prefix + "/" + name
         m.type = kind
         m.name = longname if longname is not None else name
-        m.linkname = longlink if longlink is not None else _text(block[157:257])
+        m.linkname = longlink if longlink is not None else _text(block[157:257]) if block[157] else ""
         m.mode, m.uid, m.gid = _remembered(self._ids, block[100:124], _ids, block, at)
         m.mtime = _number(block[136:148], "mtime", at)
         m.uname, m.gname = _remembered(self._owner_names, block[265:329], _owner_names, block, at)

@@ -100,8 +100,10 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     try:
         tar = TarHeaders(stream.reader)
         position = 0
+        max_entries = budget.limits.max_entries
         for member in tar:
-            budget.check_entries(index, stats.entries + 1)
+            if stats.entries >= max_entries:
+                budget.check_entries(index, stats.entries + 1)
             stats.entries += 1
             entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1
