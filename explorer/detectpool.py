@@ -83,6 +83,29 @@ def run_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes,
 _GET_FIELDS = operator.attrgetter(*_FIELDS)
 
 
+def run_part_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes, newlines_before: int,
+                       matches: list[Match], errors: list[str]) -> None:
+    """`run_detectors` for a part of a file past its prefix (`FileDetector.scan_part`)."""
+    for detector in detectors:
+        try:
+            matches.extend(detector.scan_part(entry, data, newlines_before))
+        except Exception as exc:  # noqa: BLE001 - one bad part must not end the scan
+            errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)} (past its first bytes)", exc))
+
+
+PART = -1
+"""Marks the detector indices of a part of a file past its prefix: (PART, newlines before it, *indices)."""
+
+
+def run_wanted(detectors: list[FileDetector], which: tuple[int, ...], entry: FileEntry, data: bytes,
+               matches: list[Match], errors: list[str]) -> None:
+    """The detectors `which` names over a file, or over a part of one (`scan_part`)."""
+    if which and which[0] == PART:
+        run_part_detectors([detectors[i] for i in which[2:]], entry, data, which[1], matches, errors)
+    else:
+        run_detectors([detectors[i] for i in which], entry, data, matches, errors)
+
+
 def _entry_fields(entry: FileEntry) -> tuple:
     fields = _GET_FIELDS(entry)
     return (*fields[:_KIND_AT], fields[_KIND_AT].value, *fields[_KIND_AT + 1:])
@@ -126,7 +149,7 @@ def serve(conn, factory) -> None:
         for token, fields, which, data in files:
             matches: list[Match] = []
             errors: list[str] = []
-            run_detectors([detectors[i] for i in which], _entry(fields), data, matches, errors)
+            run_wanted(detectors, which, _entry(fields), data, matches, errors)
             answer.append((token, [_match_fields(m) for m in matches], errors))
         del item, files, data  # not held (up to a big file) while the next batch is awaited
         try:
@@ -355,7 +378,7 @@ class DetectionPool:
             for token, entry, data, which in batch.files:
                 matches: list[Match] = []
                 errors: list[str] = []
-                run_detectors([self._detectors[i] for i in which], entry, data, matches, errors)
+                run_wanted(self._detectors, which, entry, data, matches, errors)
                 answer[token] = ([_match_fields(m) for m in matches], errors)
         self._answered(batch, answer)
 
@@ -398,10 +421,13 @@ class RemoteCollector:
         self.pool = pool
         self.max_content = max_content
         self.out: list[tuple[FileEntry, Match]] = []
+        self.part_out: list[tuple[int, FileEntry, Match]] = []
+        """Matches in parts of files past their prefix (see `layerpass.merge_parts`)."""
         self.errors: list[tuple[int, str]] = []
         self.pending = 0
         """Batches sent and not answered (guarded by the pool's condition)."""
         self._wanting: tuple[int, ...] = ()
+        self._chunked: tuple[int, ...] = ()
         self._wants = list(enumerate(d.wants for d in pool.detectors))
         self._batch = _Batch(self)
         self._holds_big = False
@@ -428,6 +454,17 @@ class RemoteCollector:
         if batch.cost >= BATCH_BYTES or len(batch.files) >= BATCH_FILES:
             self._flush()
 
+    def wants_parts(self, entry: FileEntry) -> bool:
+        self._chunked = tuple(i for i in self._wanting if self.pool.detectors[i].chunked)
+        return bool(self._chunked)
+
+    def visit_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> None:
+        batch = self._batch
+        batch.files.append((self.pool.token(), entry, data, (PART, newlines_before, *self._chunked)))
+        batch.cost += len(data) + FILE_OVERHEAD
+        if batch.cost >= BATCH_BYTES or len(batch.files) >= BATCH_FILES:
+            self._flush()
+
     def _drop_big(self) -> None:
         if self._holds_big:
             self._holds_big = False
@@ -446,10 +483,13 @@ class RemoteCollector:
     def take(self, batch: _Batch, answer: dict) -> None:
         """The answer to one batch (from the receiver thread, or from this one)."""
         out, failures = self.out, self.errors
-        for token, entry, _data, _which in batch.files:
+        for token, entry, _data, which in batch.files:
             found, errors = answer.get(token, _MISSING)
             if found:  # most files: nothing found, nothing failed
-                out.extend([(entry, Match(*m)) for m in found])
+                if which and which[0] == PART:
+                    self.part_out.extend([(token, entry, Match(*m)) for m in found])
+                else:
+                    out.extend([(entry, Match(*m)) for m in found])
             if errors:
                 failures.extend([(token, e) for e in errors])
         with self.pool._cond:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from explorer.cache import pack, unpack
 from explorer.detectors.base import FileDetector
-from explorer.detectpool import DetectionPool, run_detectors
+from explorer.detectpool import DetectionPool, run_detectors, run_part_detectors
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
 from explorer.layerfs.walker import WalkResult
@@ -67,8 +67,12 @@ class Collector:
         self.max_content = max_content
         """The longest prefix of a file the walker hands over (`Limits.max_file_scan`)."""
         self.out = out
+        self.part_out: list[tuple[int, FileEntry, Match]] = []
+        """Matches in parts of files past their prefix, (part number, entry, match): see `merge_parts`."""
         self.errors = errors
         self._wanting: list[FileDetector] = []
+        self._chunked: list[FileDetector] = []
+        self._parts_seen = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect")
         self._budget = threading.Condition()
         self._pending = 0
@@ -89,15 +93,40 @@ class Collector:
         cost, self._reserved = self._reserved, 0
         self._pool.submit(self._run, list(self._wanting), entry, data, cost)
 
+    def wants_parts(self, entry: FileEntry) -> bool:
+        self._chunked = [d for d in self._wanting if d.chunked]
+        return bool(self._chunked)
+
+    def visit_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> None:
+        cost = len(data) + 4096
+        with self._budget:
+            while self._pending and self._pending + cost > self.PENDING_BYTES:
+                self._budget.wait()
+            self._pending += cost
+        self._parts_seen += 1
+        self._pool.submit(self._run_part, self._parts_seen, list(self._chunked), entry, data, newlines_before, cost)
+
     def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
         try:
             found: list[Match] = []
             run_detectors(detectors, entry, data, found, self.errors)
             self.out.extend((entry, match) for match in found)
         finally:
-            with self._budget:
-                self._pending -= cost
-                self._budget.notify_all()
+            self._release(cost)
+
+    def _run_part(self, seq: int, detectors: list[FileDetector], entry: FileEntry, data: bytes,
+                  newlines_before: int, cost: int) -> None:
+        try:
+            found: list[Match] = []
+            run_part_detectors(detectors, entry, data, newlines_before, found, self.errors)
+            self.part_out.extend((seq, entry, match) for match in found)
+        finally:
+            self._release(cost)
+
+    def _release(self, cost: int) -> None:
+        with self._budget:
+            self._pending -= cost
+            self._budget.notify_all()
 
     def finish(self) -> None:
         """Wait until every handed-over file has been scanned."""
@@ -128,12 +157,27 @@ class PendingOutcome:
             collector.finish()
         matches = collector.out if collector is not None else []
         errors = collector.error_lines() if collector is not None else []
+        order = {id(e): i for i, e in enumerate(walk.entries)}
+        if collector is not None:
+            merge_parts(matches, collector.part_out)
+            # a file longer than its prefix is handed over before it is read to its end: one cut
+            # short (the layer is truncated there) is not among the entries
+            matches[:] = [(e, m) for e, m in matches if id(e) in order]
         # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
         matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
                       for e, m in matches]
-        order = {id(e): i for i, e in enumerate(walk.entries)}
-        matches.sort(key=lambda pair: (order.get(id(pair[0]), -1), pair[1].line or 0, pair[1].rule_id))
+        matches.sort(key=lambda pair: (order[id(pair[0])], pair[1].line or 0, pair[1].rule_id))
         return LayerOutcome(walk, matches, errors)
+
+
+def merge_parts(matches: list[tuple[FileEntry, Match]], parts: list[tuple[int, FileEntry, Match]]) -> None:
+    """Add the matches found in parts of files past their prefix, first part first, each rule once
+    per file: parts overlap, and a rule found in the prefix or an earlier part is not found again."""
+    have = {(id(e), m.rule_id) for e, m in matches}
+    for _seq, entry, match in sorted(parts, key=lambda item: item[0]):
+        if (id(entry), match.rule_id) not in have:
+            have.add((id(entry), match.rule_id))
+            matches.append((entry, match))
 
 
 def start_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],

@@ -29,7 +29,8 @@ class Limits:
     node_modules tree) hold 100–200 thousand; each member costs ~0.8 KB of memory (its record, the
     merged tree, the efficiency tally), so 300k stays near 250 MB and a few seconds of parsing."""
     max_file_scan: int = 64 * MIB
-    """Bytes of one file handed to the detectors (`--max-file-scan`); the rest is still hashed."""
+    """Bytes of one file handed to the detectors at once (`--max-file-scan`): a larger file's first
+    bytes; the rest is hashed, and handed to the `chunked` ones (YARA) in parts."""
     max_ratio: float = 200.0
     """Uncompressed over stored bytes of one layer (`--max-ratio`), checked after RATIO_GRACE of
     output. Real layers compress 2–10x; deflate tops out near 1032x, so a gzip bomb runs at ~1000x
@@ -96,7 +97,7 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-entries", type=_number(int, 1, "a whole number"), default=DEFAULT.max_entries, metavar="N",
                        help=f"tar members in one layer (default {DEFAULT.max_entries})")
     group.add_argument("--max-file-scan", type=parse_size, default=DEFAULT.max_file_scan, metavar="SIZE",
-                       help=f"bytes of one file the detectors see (of a larger file: its start) "
+                       help=f"bytes of one file the detectors hold at once (YARA reads a larger one in parts) "
                             f"(default {human_size(DEFAULT.max_file_scan)})")
     group.add_argument("--max-ratio", type=_number(float, 1, "a number"), default=DEFAULT.max_ratio, metavar="R",
                        help=f"uncompressed/stored bytes of one layer, checked after "

@@ -40,7 +40,26 @@ class LayerVisitor(Protocol):
         """Cheap check, before content is read: should `visit` get this file's bytes?"""
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
-        """Called with the entry (digest filled in) and up to `Limits.max_file_scan` bytes of content."""
+        """Called with the entry and up to `Limits.max_file_scan` bytes of content: once the whole file
+        is hashed (digest filled in), or, for a longer file, once that prefix is read (the digest is
+        filled in later, on the same entry object)."""
+
+
+class PartVisitor(LayerVisitor, Protocol):
+    """A visitor that also takes the rest of a file longer than the prefix `visit` got, in parts."""
+
+    def wants_parts(self, entry: FileEntry) -> bool:
+        """Called right after `visit` of a file with more content than its prefix."""
+
+    def visit_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> None:
+        """The next part (PART_BYTES of new content after the last PART_OVERLAP bytes of the one
+        before); `newlines_before` newlines precede it in the file."""
+
+
+PART_BYTES = 4 << 20
+"""New content in each part of a file past its prefix (the walker holds one part at a time)."""
+PART_OVERLAP = 64 << 10
+"""Bytes each part repeats of the one before, so that a match across the border is whole in one."""
 
 
 def clean_text(text: str) -> str:
@@ -226,6 +245,13 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
             raise EOFError(f"{path}: content ends early")
         sha.update(kept)
         left -= len(kept)
+        if left > 0:  # a longer file: the prefix goes now, so it is not held while the rest is read
+            keep = False
+            visitor.visit(entry, kept)
+            parts = getattr(visitor, "wants_parts", None)
+            if parts is not None and parts(entry):
+                left = _parts(fh, sha, visitor, entry, kept, left)
+            kept = b""
     if left > 0:
         try:
             fh.hash_into(sha, left)
@@ -238,6 +264,24 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
     if keep:
         visitor.visit(entry, kept)
     return entry
+
+
+def _parts(fh: TarHeaders, sha, visitor: PartVisitor, entry: FileEntry, prefix: bytes, left: int) -> int:
+    """Read the rest of a file after its prefix, hashing it and handing it over part by part."""
+    newlines = prefix.count(b"\n")
+    tail = prefix[-PART_OVERLAP:]
+    while left > 0:
+        chunk = fh.read(min(PART_BYTES, left))
+        if len(chunk) < min(PART_BYTES, left):
+            raise EOFError(f"{entry.path}: content ends early")
+        sha.update(chunk)
+        left -= len(chunk)
+        part = tail + chunk
+        visitor.visit_part(entry, part, newlines - tail.count(b"\n"))
+        newlines += chunk.count(b"\n")
+        tail = part[-PART_OVERLAP:]
+        del chunk, part
+    return left
 
 
 _FILL_DIGEST = object.__setattr__

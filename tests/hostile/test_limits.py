@@ -163,21 +163,24 @@ def test_total_cap_over_the_image_is_the_same_read_in_parallel_or_not(tmp_path, 
     assert [layer["added"] for layer in doc["layers"]] == [1, 1, 0, 0]
 
 
-def test_yara_follows_max_file_scan(tmp_path):
-    """YARA rules may look at a whole file: it skips a file larger than --max-file-scan, and a raised
-    cap lets it see larger ones."""
+def test_yara_reads_a_file_larger_than_max_file_scan_in_parts(tmp_path):
+    """--max-file-scan bounds what the detectors hold at once: YARA still sees a larger file's first
+    bytes, and the rest in parts, so a miner's strings past the cap are found all the same."""
     import random
-    strings = [b"--don" + b"ate-level=N", b"--cpu-" + b"priority", b"rx" + b"/0", b"XMR" + b"ig/6.21.0",
-               b"--rand" + b"omx-1gb-pages"]
-    blob = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00" + b"\0".join(strings) + b"\0"
-    blob += random.Random(1).randbytes(2 * MIB - len(blob))
-    image = write_image(ImageSpec(layers=[Layer([Entry.file("/usr/bin/kworker", blob, mode=0o755)])]),
+    strings = b"\0".join([b"--don" + b"ate-level=N", b"--cpu-" + b"priority", b"rx" + b"/0", b"XMR" + b"ig/6.21.0",
+                          b"--rand" + b"omx-1gb-pages"]) + b"\0"
+    head = b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\x3e\x00"
+    noise = random.Random(1).randbytes(3 * MIB)
+    early = head + strings + noise[:2 * MIB]
+    late = head + noise[:int(1.5 * MIB)] + strings + noise[:2 * MIB]
+    image = write_image(ImageSpec(layers=[Layer([Entry.file("/usr/bin/kworker", early, mode=0o755),
+                                                 Entry.file("/usr/bin/kswapd", late, mode=0o755)])]),
                         tmp_path / "image.tar")
 
-    def yara_ids(*flags):
+    def yara_paths(*flags):
         rc, doc, err = _json("scan", image, "--format", "json", "--no-cache", *flags)
         assert rc == 0, err
-        return {f["rule_id"] for f in doc["findings"] if f["rule_id"] == "miner.xmrig-strings"}
+        return sorted(f["path"] for f in doc["findings"] if f["rule_id"] == "miner.xmrig-strings")
 
-    assert yara_ids() == {"miner.xmrig-strings"}
-    assert yara_ids("--max-file-scan", "1M") == set()
+    assert yara_paths() == ["/usr/bin/kswapd", "/usr/bin/kworker"]
+    assert yara_paths("--max-file-scan", "1M") == ["/usr/bin/kswapd", "/usr/bin/kworker"]
