@@ -181,9 +181,9 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                                                           f"{path.count('/')} folders deep (more than {MAX_DEPTH}); left out"))
         return None
     base = posixpath.basename(path)
-    common = dict(layer=index, mode=stat.S_IMODE(member.mode), uid=member.uid, gid=member.gid,
-                  mtime=int(member.mtime or 0), member=position, uname=clean_text(member.uname or ""),
-                  gname=clean_text(member.gname or ""))
+    common = dict(layer=index, mode=_shared(stat.S_IMODE(member.mode)), uid=_shared(member.uid),
+                  gid=_shared(member.gid), mtime=_shared(int(member.mtime or 0)), member=position,
+                  uname=_shared(clean_text(member.uname or "")), gname=_shared(clean_text(member.gname or "")))
     if base.startswith(WHITEOUT):
         parent = posixpath.dirname(path)
         if base == OPAQUE:
@@ -218,6 +218,21 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                      devmajor=member.devmajor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      devminor=member.devminor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      **common)
+
+
+_SHARED: dict = {}
+SHARED_MAX = 1 << 16
+
+
+def _shared(value):
+    """One object for equal owner names, modes, ids and times: a layer's 50k entries hold a few
+    hundred of each (each its own object, ~160 bytes an entry; the table is emptied at SHARED_MAX)."""
+    got = _SHARED.get(value)
+    if got is None:
+        if len(_SHARED) >= SHARED_MAX:
+            _SHARED.clear()
+        _SHARED[value] = got = value
+    return got
 
 
 def _refuse_root(member: Member, index: int, result: WalkResult,
