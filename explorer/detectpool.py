@@ -146,12 +146,16 @@ def serve(conn, factory) -> None:
             return
         batch_id, files = item
         answer = []
+        big = False
         for token, fields, which, data in files:
             matches: list[Match] = []
             errors: list[str] = []
             run_wanted(detectors, which, _entry(fields), data, matches, errors)
             answer.append((token, [_match_fields(m) for m in matches], errors))
+            big = big or len(data) > IN_FLIGHT
         del item, files, data  # not held (up to a big file) while the next batch is awaited
+        if big:
+            memtune.trim()
         try:
             conn.send_bytes(marshal.dumps((batch_id, answer)))
         except (OSError, ValueError):
@@ -440,6 +444,7 @@ class RemoteCollector:
             self._flush()
             self.pool.reserve_big()
             self._holds_big = True
+            memtune.trim()
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:

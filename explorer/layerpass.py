@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from explorer import memtune
 from explorer.cache import pack, unpack
 from explorer.detectors.base import FileDetector
 from explorer.detectpool import DetectionPool, run_detectors, run_part_detectors
@@ -22,6 +23,9 @@ from explorer.limits import DEFAULT, Limits
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
+
+BIG_FILE = 8 * 1024 * 1024
+"""A file whose prefix is larger than this is read once the heap's free pages are given back."""
 
 FORMAT = 3
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
@@ -86,6 +90,8 @@ class Collector:
                 while self._pending and self._pending + cost > self.PENDING_BYTES:
                     self._budget.wait()
                 self._pending += cost
+            if cost > BIG_FILE:
+                memtune.trim()  # what the small files before it left in the heap's holes
             self._reserved = cost
         return bool(self._wanting)
 
@@ -155,6 +161,7 @@ class PendingOutcome:
         collector, walk = self.collector, self.walk
         if collector is not None:
             collector.finish()
+        memtune.trim()
         matches = collector.out if collector is not None else []
         errors = collector.error_lines() if collector is not None else []
         order = {id(e): i for i, e in enumerate(walk.entries)}
