@@ -12,10 +12,11 @@ fields, detector indices, length), …])`, then one message with the files' byte
 other (two messages a batch, not one a file: the worker's receiving thread needs the GIL for every
 message, and its scanning thread holds it most of the time). Both are framed as
 `Connection.send_bytes` frames them, but written with one writev from the files' own bytes objects
-(never joined) and read into one reused buffer (`recv_bytes` reads a message in pieces, each a new
-object, copied again; only a big file, which travels alone, is taken that way, as one object). The answer is one message, `(batch id, [(token, [match fields],
-[errors]), …])`. A reader thread here takes answers as they come, and one in the worker takes
-batches as they come, so neither side blocks on a full pipe.
+(never joined), and read without `recv_bytes` (which reads a message in pieces, each a new object,
+copied again into a growing BytesIO): small files a run at a time into one reused buffer, a file of
+DIRECT bytes or more straight into its own bytes object. The answer is one message, `(batch id,
+[(token, [match fields], [errors]), …])`. A reader thread here takes answers as they come, and one
+in the worker takes batches as they come, so neither side blocks on a full pipe.
 
 Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being filled, plus
 BIG_FILES big files (over IN_FLIGHT: each travels alone, and the walker reads another one only once
@@ -33,6 +34,7 @@ import operator
 import os
 import queue
 import signal
+import socket
 import struct
 import threading
 from multiprocessing.connection import wait as wait_connections
@@ -56,8 +58,9 @@ it can run; the workers share what it leaves (with three processes on two cores 
 the reader got two thirds of a core and became the slowest part)."""
 FILE_OVERHEAD = 512
 """Bytes counted per file on top of its content (entry fields, message headers)."""
-KEEP_BUFFER = 2 * BATCH_BYTES
-"""A worker keeps its receiving buffer for batches up to this size; a bigger one gets its own."""
+DIRECT = 256 * 1024
+"""A worker receives a file this big or bigger as its own bytes object, straight from the socket;
+the smaller ones are read into one buffer, a run at a time, and copied out of it."""
 IOV_MAX = 1024
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
@@ -164,32 +167,70 @@ def serve(conn, factory) -> None:
 
 def _take_batches(conn, batches: queue.SimpleQueue) -> None:
     fd = conn.fileno()
-    kept = bytearray(BATCH_BYTES)
+    sock = _socket(fd)
+    buffer = memoryview(bytearray(BATCH_BYTES))
     try:
         while True:
             header = conn.recv_bytes()
             if not header:
                 break
             batch_id, files = marshal.loads(header)
-            if len(files) == 1 and files[0][3] > KEEP_BUFFER:  # a big file travels alone: used as received
-                token, fields, which, _length = files[0]
-                batches.put((batch_id, [(token, fields, which, conn.recv_bytes())]))
-                continue
-            size = _frame_size(fd)
-            buffer = kept if size <= len(kept) else bytearray(size)
-            view = memoryview(buffer)[:size]
-            _read_into(fd, view)
-            contents, at = [], 0
-            for token, fields, which, length in files:
-                contents.append((token, fields, which, view[at:at + length].tobytes()))
-                at += length
+            if _frame_size(fd) != sum(length for _token, _fields, _which, length in files):
+                raise ValueError("a batch's contents do not match its header")
+            contents: list = []
+            start = 0
+            while start < len(files):
+                end, run = start, 0  # files[start:end]: small files read into the buffer in one go
+                while end < len(files) and files[end][3] < DIRECT and run + files[end][3] <= len(buffer):
+                    run += files[end][3]
+                    end += 1
+                if end == start:
+                    token, fields, which, length = files[start]
+                    contents.append((token, fields, which, _receive(sock, fd, length)))
+                    start += 1
+                    continue
+                view = buffer[:run]
+                _read_into(fd, view)
+                at = 0
+                for token, fields, which, length in files[start:end]:
+                    contents.append((token, fields, which, view[at:at + length].tobytes()))
+                    at += length
+                start = end
             batches.put((batch_id, contents))
-            if len(buffer) <= KEEP_BUFFER:
-                kept = buffer
-            del view, buffer, contents  # a big batch's buffer is not held while the next batch is awaited
+            del contents  # a big file is not held while the next batch is awaited
     except (EOFError, OSError, ValueError):
         pass
+    finally:
+        if sock is not None:
+            sock.close()
     batches.put(None)
+
+
+def _socket(fd: int) -> socket.socket | None:
+    """The connection as a socket of its own (a duplicate descriptor), or None when it is no socket."""
+    dup = os.dup(fd)
+    try:
+        return socket.socket(fileno=dup)
+    except OSError:
+        os.close(dup)
+        return None
+
+
+def _receive(sock: socket.socket | None, fd: int, length: int) -> bytes:
+    """The next `length` bytes as one object, copied once: socket.recv with MSG_WAITALL fills the
+    bytes object it returns (Connection.recv_bytes reads pieces into a growing BytesIO)."""
+    if sock is None:
+        data = bytearray(length)
+        _read_into(fd, memoryview(data))
+        return bytes(data)
+    data = sock.recv(length, socket.MSG_WAITALL)
+    if len(data) < length:  # a signal, or the end of the stream
+        if not data:
+            raise EOFError("the pipe closed inside a message")
+        rest = bytearray(length - len(data))
+        _read_into(fd, memoryview(rest))
+        data += rest
+    return data
 
 
 def _frame(n: int) -> bytes:

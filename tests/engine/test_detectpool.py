@@ -153,3 +153,30 @@ def test_the_secret_detector_takes_the_keyword_hits_of_yaras_pass_in_run_detecto
     assert own_passes == []
     detectpool.run_detectors([d for d in build_detectors().file if d.name == "secrets"], entry, data, [], [])
     assert own_passes == [len(data)], "alone, it makes its own pass"
+
+
+@pytest.mark.parametrize("duplex", [True, False])
+def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex):
+    """Small files come through the worker's reused buffer, big ones (DIRECT or more) one object each;
+    over a pipe (no socket to recv from) the same bytes arrive."""
+    import multiprocessing
+    import queue
+    import threading
+
+    sizes = [0, 5, detectpool.DIRECT, 3, detectpool.BATCH_BYTES - 10, 20, 3 * detectpool.DIRECT + 1, 7]
+    contents = [bytes([65 + i]) * size for i, size in enumerate(sizes)]
+    files = [(token, ("/f",), (0,), len(data)) for token, data in enumerate(contents)]
+    receiving, sending = multiprocessing.Pipe(duplex=duplex)
+    batches = queue.SimpleQueue()
+    taker = threading.Thread(target=detectpool._take_batches, args=(receiving, batches))
+    taker.start()
+    for batch_id in range(2):
+        detectpool._send_batch(sending, detectpool.marshal.dumps((batch_id, files)), contents)
+    sending.send_bytes(b"")
+    taker.join(timeout=30)
+    for batch_id in range(2):
+        got_id, got = batches.get(timeout=5)
+        assert got_id == batch_id
+        assert [(token, data) for token, _fields, _which, data in got] == list(enumerate(contents))
+        assert all(type(data) is bytes for _token, _fields, _which, data in got)
+    assert batches.get(timeout=5) is None
