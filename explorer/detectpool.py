@@ -61,7 +61,12 @@ FILE_OVERHEAD = 512
 DIRECT = 256 * 1024
 """A worker receives a file this big or bigger as its own bytes object, straight from the socket;
 the smaller ones are read into one buffer, a run at a time, and copied out of it."""
-IOV_MAX = 1024
+try:
+    IOV_MAX = max(os.sysconf("SC_IOV_MAX"), 16)
+except (ValueError, OSError):
+    IOV_MAX = 16  # POSIX's least
+"""Buffers one writev takes at most (a batch of BATCH_FILES files and its header takes more than one
+writev only where this is small)."""
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
 _KIND_AT = _FIELDS.index("kind")

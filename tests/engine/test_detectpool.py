@@ -155,14 +155,17 @@ def test_the_secret_detector_takes_the_keyword_hits_of_yaras_pass_in_run_detecto
     assert own_passes == [len(data)], "alone, it makes its own pass"
 
 
-@pytest.mark.parametrize("duplex", [True, False])
-def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex):
+@pytest.mark.parametrize("duplex, iov_max", [(True, None), (False, None), (True, 3)])
+def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex, iov_max, monkeypatch):
     """Small files come through the worker's reused buffer, big ones (DIRECT or more) one object each;
-    over a pipe (no socket to recv from) the same bytes arrive."""
+    over a pipe (no socket to recv from), or with a batch written in several writev calls, the same
+    bytes arrive."""
     import multiprocessing
     import queue
     import threading
 
+    if iov_max is not None:
+        monkeypatch.setattr(detectpool, "IOV_MAX", iov_max)
     sizes = [0, 5, detectpool.DIRECT, 3, detectpool.BATCH_BYTES - 10, 20, 3 * detectpool.DIRECT + 1, 7]
     contents = [bytes([65 + i]) * size for i, size in enumerate(sizes)]
     files = [(token, ("/f",), (0,), len(data)) for token, data in enumerate(contents)]
