@@ -37,7 +37,8 @@ READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, zstandard.ZstdEr
 
 class LayerVisitor(Protocol):
     def wants(self, entry: FileEntry) -> bool:
-        """Cheap check, before content is read: should `visit` get this file's bytes?"""
+        """Cheap check, before content is read: should `visit` get this file's bytes? (The entry is
+        the one `visit` gets, its digest not yet filled in: look at path, size and mode, keep nothing.)"""
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
         """Called with the entry and up to `Limits.max_file_scan` bytes of content: once the whole file
