@@ -20,7 +20,7 @@ CHUNK = 1 << 20
 INPUT = 32 * 1024
 OUTPUT = 128 * 1024
 
-STREAM_ERRORS = (EOFError, zlib.error, OSError, zstandard.ZstdError, lzma.LZMAError, ValueError)
+STREAM_ERRORS = (EOFError, zlib.error, _zlib.error, OSError, zstandard.ZstdError, lzma.LZMAError, ValueError)
 """What a damaged compressed stream raises while being read."""
 
 

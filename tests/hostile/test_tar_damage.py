@@ -70,6 +70,20 @@ def test_a_cut_zstd_layer_is_truncated_not_empty(tmp_path, cut):
     assert "layer 1: cannot be read to its end (compressed layer ends before the end of its zstd stream)" in err
 
 
+@pytest.mark.parametrize("where", [0.5, 0.999], ids=["middle", "crc"])
+def test_a_corrupt_gzip_layer_is_reported_not_a_crash(tmp_path, where):
+    """isa-l raises its own error class (not zlib.error) on bad deflate data or a wrong CRC."""
+    import gzip
+    import os
+
+    blob = bytearray(gzip.compress(tar_bytes([member(f"f{i}", data=os.urandom(2000)) for i in range(20)])))
+    blob[int(len(blob) * where)] ^= 0x55
+    image = docker_archive(tmp_path / "image.tar", [OK, bytes(blob), OK])
+    rc, _out, err = run_inprocess("layers", image)
+    assert rc == 2
+    assert "layer 1: cannot be read to its end (" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("field", ["path", "linkpath"])
 def test_names_of_megabytes_are_left_out(tmp_path, field):
     info, _ = member("x", tarfile.SYMTYPE, linkname="y")
