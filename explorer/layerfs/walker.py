@@ -266,7 +266,9 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
             visitor.visit(entry, kept)
             parts = getattr(visitor, "wants_parts", None)
             if parts is not None and parts(entry):
-                left = _parts(fh, sha, visitor, entry, kept, left)
+                tail, newlines = kept[-PART_OVERLAP:], kept.count(b"\n")
+                kept = b""  # only the detectors hold the prefix now, until they are done with it
+                left = _parts(fh, sha, visitor, entry, tail, newlines, left)
             kept = b""
     if left > 0:
         try:
@@ -282,10 +284,10 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
     return entry
 
 
-def _parts(fh: TarHeaders, sha, visitor: PartVisitor, entry: FileEntry, prefix: bytes, left: int) -> int:
-    """Read the rest of a file after its prefix, hashing it and handing it over part by part."""
-    newlines = prefix.count(b"\n")
-    tail = prefix[-PART_OVERLAP:]
+def _parts(fh: TarHeaders, sha, visitor: PartVisitor, entry: FileEntry, tail: bytes, newlines: int,
+           left: int) -> int:
+    """Read the rest of a file after its prefix, hashing it and handing it over part by part (`tail`:
+    the prefix's last PART_OVERLAP bytes; `newlines`: those in the prefix)."""
     while left > 0:
         chunk = fh.read(min(PART_BYTES, left))
         if len(chunk) < min(PART_BYTES, left):
@@ -301,8 +303,10 @@ def _parts(fh: TarHeaders, sha, visitor: PartVisitor, entry: FileEntry, prefix: 
 
 
 _FILL_DIGEST = object.__setattr__
-"""Sets the digest of an entry `_file` is building (FileEntry is frozen; no one holds it yet but
-the visitor's `wants`, which looks at path, size and mode only)."""
+"""Sets the digest of an entry `_file` is building (FileEntry is frozen; no one looks at it yet but
+the visitor's `wants`, which looks at path, size and mode only, and, for a file longer than its
+prefix, the detectors, whose findings do not depend on it: YARA only keys its memo of repeated
+contents on it)."""
 
 
 def open_tar(stream: LayerStream) -> tarfile.TarFile:
