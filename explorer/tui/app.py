@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gc
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -23,6 +22,7 @@ from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
 from explorer.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
+from explorer.tui.gcpolicy import IdleCollector, collections_paused
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
@@ -36,20 +36,6 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
-
-
-@contextmanager
-def collections_paused():
-    """No cyclic GC while a worker builds the scan index or layer views, then their objects frozen as
-    long-lived (see _scan_done): they are hundreds of thousands of new objects, and the collections they
-    set off ran on the worker holding the GIL, so the first paint and every key waited for them (on the
-    746 MB image, gen 0, 1 and 2 passes of 32, 34 and 71 ms while the index was built)."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 class ExplorerApp(App[None]):
@@ -125,6 +111,8 @@ class ExplorerApp(App[None]):
         self.timings: dict[str, float] = {}
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
+        self.collector = IdleCollector()
+        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
 
     def get_driver_class(self):
         """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
@@ -160,7 +148,22 @@ class ExplorerApp(App[None]):
         self.query_one("#details").border_title = "Details"
         self.query_one("#main").display = False
         self._started = time.perf_counter()
+        self.collector.start()
+        self.set_interval(0.25, self._collect_when_idle)
         self.run_scan()
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.input()
+        await super().on_event(event)
+
+    def _collect_when_idle(self) -> None:
+        took = self.collector.tick()
+        if took is not None:
+            self.log(f"full garbage collection while idle: {took * 1000:.1f} ms")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
@@ -174,10 +177,13 @@ class ExplorerApp(App[None]):
             def progress(layer: int, done: int, total: int) -> None:
                 self.call_from_thread(self._progress, layer, done, total)
 
-            result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
-                          jobs=self._jobs, limits=self.limits)
-            self.call_from_thread(self._status, "indexing…")
+            # one pause from the scan to the index: the scan's own (explorer.engine) ends with collection on
+            # again and every object it made still young, and the first gen 0 pass then walked them all
+            # (57 ms on the 746 MB image, on this thread, just before the first paint)
             with collections_paused():
+                result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
+                              jobs=self._jobs, limits=self.limits)
+                self.call_from_thread(self._status, "indexing…")
                 index = ScanIndex(result)
                 if index.layers:
                     index.view(len(index.layers) - 1)
