@@ -72,3 +72,49 @@ def test_overlapping_pauses_resume_collection_when_the_last_one_ends():
     assert seen == {"enabled while the second still builds": False, "paused": True}
     assert gc.isenabled() and not gcpolicy.paused()
 
+
+def _big_folder_image(tmp_path, count=1000):
+    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    entries = [Entry.dir("/big"), Entry.dir("/big/d0500")] + [Entry.file(f"/big/f{i:04}", b"x") for i in range(count)]
+    entries.append(Entry.file("/big/d0500/inner", b"y"))
+    return write_image(ImageSpec(layers=[Layer(entries, created_by="RUN make files")]), str(tmp_path / "big.tar"))
+
+
+async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(tmp_path, wait_for_scan):
+    from explorer.sources import open_image
+    from explorer.tui.pilot import go_to
+    from explorer.tui.widgets.filetree import CHUNK, FileTree
+
+    with open_image(_big_folder_image(tmp_path)) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            tree = app.query_one(FileTree)
+            await go_to(pilot, 0, "/big/f0900")
+            await pilot.pause()
+            big = next(c for c in tree.root.children if c.data.path == "/big")
+            assert tree.cursor_node.data.path == "/big/f0900"
+            rows = [c.data for c in big.children]
+            assert len(rows) <= CHUNK + 2  # not the 900 rows above it
+            assert rows[0].earlier and rows[0].more == tree.listing("/big").index(rows[1]) > 0
+            first = rows[1].path
+            assert not rows[-1].more and rows[-1].path == "/big/f0999"  # the window reaches the end
+            # enter on the 'earlier' row loads the CHUNK rows above, cursor on the last of them
+            tree.move_cursor(big.children[0])
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            paths = [c.data.path for c in big.children if not c.data.more]
+            assert paths.index(first) == CHUNK and tree.cursor_node.data.path == paths[CHUNK - 1]
+            assert big.children[0].data.earlier  # still more above
+            # a jump back near the top replaces the window; a folder inside it expands as before
+            await go_to(pilot, 0, "/big/d0500/inner")
+            await pilot.pause()
+            assert tree.cursor_node.data.path == "/big/d0500/inner"
+            await go_to(pilot, 0, "/big/f0003")
+            await pilot.pause()
+            assert tree.cursor_node.data.path == "/big/f0003" and not big.children[0].data.more
+            d = next(c for c in big.children if c.data.path == "/big/d0500")
+            d.expand()
+            await pilot.pause()
+            assert [c.data.path for c in d.children] == ["/big/d0500/inner"]

@@ -3,7 +3,8 @@
 Every row says in text what the layer did to the path (`A` added, `M` modified, `D` deleted, blank
 unchanged), its size, mode, owner, link target and, with `!` and a letter, the worst finding on or
 below it. Children are added when a folder is expanded, at most CHUNK at a time (a placeholder row
-loads the next ones), so that folders with tens of thousands of files open at once.
+loads the next ones), so that folders with tens of thousands of files open at once; a jump to a path far
+down a big folder loads only a window of rows around it (placeholder rows above and below it load the rest).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class NodeData:
     deleted: bool = False
     """A copy this layer deleted (a 'ghost' row)."""
     more: int = 0
-    """For a placeholder row: the position in its folder's listing where the rest begins."""
+    """For a placeholder row: the position in its folder's listing where the rest begins (after the
+    loaded rows; for an `earlier` row, where the loaded rows begin)."""
+    earlier: bool = False
+    """A placeholder row above the loaded rows (they start further down the folder)."""
 
 
 def mode_string(entry: FileEntry) -> str:
@@ -65,7 +69,8 @@ class FileTree(Tree[NodeData]):
         self.filter = TreeFilter()
         self.sort_by = "name"
         self._listings: dict[str, list[NodeData]] = {}
-        self._loaded: dict[str, int] = {}
+        self._loaded: dict[str, tuple[int, int]] = {}
+        """Folder → the range of its listing's rows that are in the tree."""
         self.show_root = True
         self.guide_depth = 3
 
@@ -148,24 +153,58 @@ class FileTree(Tree[NodeData]):
             return self.view.dir_size.get(data.path, 0)
         return data.entry.size if data.entry is not None else 0
 
-    def _fill(self, node: TreeNode[NodeData], upto: int = 0) -> None:
-        """Add the next CHUNK children of a folder (or up to position `upto`, if later)."""
+    def _fill(self, node: TreeNode[NodeData], upto: int | None = None, earlier: bool = False) -> None:
+        """Add a folder's next CHUNK children, or (`earlier`) the CHUNK before the loaded ones; with `upto`,
+        make sure the row at that position is loaded: the rows up to it when it is near, else a window of
+        CHUNK rows around it in place of the loaded ones (a jump costs the same in any folder)."""
         path = node.data.path
         rows = self.listing(path)
-        start = self._loaded.get(path, 0)
-        if start and node.children and node.children[-1].data is not None and node.children[-1].data.more:
-            node.children[-1].remove()
-        end = min(len(rows), max(start + CHUNK, upto + 1))
-        for data in rows[start:end]:
-            label = self._label(data)
-            if _is_dir(data):
-                node.add(label, data=data, allow_expand=True)
-            else:
-                node.add_leaf(label, data=data)
-        self._loaded[path] = end
+        start, end = self._loaded.get(path, (0, 0))
+        if upto is not None:
+            if start <= upto < end:
+                return
+            if upto < start or upto >= end + CHUNK:
+                node.remove_children()
+                self._forget(path)
+                start = max(0, min(upto - CHUNK // 2, len(rows) - CHUNK))
+                self._add_rows(node, rows, start, min(len(rows), start + CHUNK))
+                return
+        if earlier:
+            self._add_rows(node, rows, max(0, start - CHUNK), end)
+        else:
+            self._add_rows(node, rows, start, min(len(rows), max(end + CHUNK, (upto or 0) + 1)))
+
+    def _add_rows(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
+        """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet."""
+        path = node.data.path
+        old_start, old_end = self._loaded.get(path, (start, start))
+        for child in list(node.children):
+            if child.data is not None and child.data.more:
+                child.remove()
+        first = node.children[0] if node.children else None
+        for data in rows[start:old_start]:
+            self._add_row(node, data, before=first)
+        for data in rows[max(start, old_end):end]:
+            self._add_row(node, data)
+        self._loaded[path] = (start, end)
+        if start:
+            node.add_leaf(Text(f"… {start} earlier (enter shows {min(CHUNK, start)} more)", style="italic dim"),
+                          data=NodeData(path, None, more=start, earlier=True), before=0)
         if end < len(rows):
             node.add_leaf(Text(f"… {len(rows) - end} more (enter shows {min(CHUNK, len(rows) - end)} more)",
                                style="italic dim"), data=NodeData(path, None, more=end))
+
+    def _forget(self, folder: str) -> None:
+        """The folder's rows and those of every folder below it are no longer in the tree."""
+        inside = folder.rstrip("/") + "/"
+        for path in [p for p in self._loaded if p == folder or p.startswith(inside)]:
+            del self._loaded[path]
+
+    def _add_row(self, node: TreeNode[NodeData], data: NodeData, before: TreeNode[NodeData] | None = None) -> None:
+        if _is_dir(data):
+            node.add(self._label(data), data=data, allow_expand=True, before=before)
+        else:
+            node.add_leaf(self._label(data), data=data, before=before)
 
     def _label(self, data: NodeData) -> Text:
         view = self.view
@@ -211,12 +250,16 @@ class FileTree(Tree[NodeData]):
         data = event.node.data
         if data is not None and data.more and event.node.parent is not None:
             parent = event.node.parent
-            self._fill(parent)
-            self.call_after_refresh(self._move_to_row, parent, data.more)
+            self._fill(parent, earlier=data.earlier)
+            # the cursor on the first row loaded after the loaded ones, or the last one loaded before them
+            self.call_after_refresh(self._move_to_row, parent, data.more - 1 if data.earlier else data.more)
 
     def _move_to_row(self, parent: TreeNode[NodeData], position: int) -> None:
-        if position < len(parent.children):
-            self.move_cursor(parent.children[position])
+        rows = self._listings.get(parent.data.path, [])
+        if 0 <= position < len(rows):
+            node = next((c for c in parent.children if c.data is rows[position]), None)
+            if node is not None:
+                self.move_cursor(node)
 
     def action_expand_node(self) -> None:
         node = self.cursor_node
@@ -246,8 +289,7 @@ class FileTree(Tree[NodeData]):
             position = next((i for i, d in enumerate(rows) if d.path == current), None)
             if position is None:
                 return False
-            if folder not in self._loaded or self._loaded[folder] <= position:
-                self._fill(node, upto=position)
+            self._fill(node, upto=position)
             node.expand()
             node = next(c for c in node.children if c.data is not None and c.data.path == current
                         and not c.data.more)
