@@ -203,12 +203,12 @@ def _take_batches(conn, batches: queue.SimpleQueue) -> None:
                 start = end
             batches.put((batch_id, contents))
             del contents  # a big file is not held while the next batch is awaited
-    except (EOFError, OSError, ValueError):
-        pass
+    except Exception:  # noqa: BLE001 - a closed pipe, or anything else (no memory for a big file):
+        pass           # the worker ends, and the reading process scans what it held
     finally:
         if sock is not None:
             sock.close()
-    batches.put(None)
+        batches.put(None)
 
 
 def _socket(fd: int) -> socket.socket | None:

@@ -183,3 +183,28 @@ def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex, iov_max, monkey
         assert [(token, data) for token, _fields, _which, data in got] == list(enumerate(contents))
         assert all(type(data) is bytes for _token, _fields, _which, data in got)
     assert batches.get(timeout=5) is None
+
+
+@pytest.mark.parametrize("failure", [EOFError, MemoryError, TypeError])
+def test_a_worker_whose_receiving_fails_ends_instead_of_waiting_forever(failure):
+    """Whatever stops the receiving thread (a closed pipe, no memory for a big file), the scanning
+    loop is told to end, so the worker exits and the reading process scans what it held."""
+    import queue
+    import socket
+
+    ours, theirs = socket.socketpair()
+
+    class Failing:
+        def fileno(self):
+            return theirs.fileno()
+
+        def recv_bytes(self):
+            raise failure("receiving failed")
+
+    batches = queue.SimpleQueue()
+    try:
+        detectpool._take_batches(Failing(), batches)
+    finally:
+        ours.close()
+        theirs.close()
+    assert batches.get_nowait() is None
