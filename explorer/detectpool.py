@@ -79,37 +79,35 @@ def failure(detector, where: str, exc: Exception) -> str:
 
 
 def run_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes,
-                  matches: list[Match], errors: list[str]) -> None:
-    """Every detector over one file; one detector failing on one file is an error line, not the end."""
+                  matches: list[Match], errors: list[str], newlines_before: int | None = None) -> None:
+    """Every detector over one file, or (with `newlines_before`) over a part of one past its prefix
+    (`FileDetector.scan_part`); one detector failing on one file is an error line, not the end."""
+    where = f"layer {entry.layer} {safe(entry.path)}" + ("" if newlines_before is None else " (past its first bytes)")
     for detector in detectors:
         try:
-            matches.extend(detector.scan(entry, data))
+            if newlines_before is None:
+                matches.extend(detector.scan(entry, data))
+            else:
+                matches.extend(detector.scan_part(entry, data, newlines_before))
         except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-            errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)}", exc))
+            errors.append(failure(detector, where, exc))
 
 
 _GET_FIELDS = operator.attrgetter(*_FIELDS)
-
-
-def run_part_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes, newlines_before: int,
-                       matches: list[Match], errors: list[str]) -> None:
-    """`run_detectors` for a part of a file past its prefix (`FileDetector.scan_part`)."""
-    for detector in detectors:
-        try:
-            matches.extend(detector.scan_part(entry, data, newlines_before))
-        except Exception as exc:  # noqa: BLE001 - one bad part must not end the scan
-            errors.append(failure(detector, f"layer {entry.layer} {safe(entry.path)} (past its first bytes)", exc))
-
 
 PART = -1
 """Marks the detector indices of a part of a file past its prefix: (PART, newlines before it, *indices)."""
 
 
+def _is_part(which: tuple[int, ...]) -> bool:
+    return bool(which) and which[0] == PART
+
+
 def run_wanted(detectors: list[FileDetector], which: tuple[int, ...], entry: FileEntry, data: bytes,
                matches: list[Match], errors: list[str]) -> None:
     """The detectors `which` names over a file, or over a part of one (`scan_part`)."""
-    if which and which[0] == PART:
-        run_part_detectors([detectors[i] for i in which[2:]], entry, data, which[1], matches, errors)
+    if _is_part(which):
+        run_detectors([detectors[i] for i in which[2:]], entry, data, matches, errors, newlines_before=which[1])
     else:
         run_detectors([detectors[i] for i in which], entry, data, matches, errors)
 
@@ -490,7 +488,6 @@ class RemoteCollector:
             self._flush()
             self.pool.reserve_big()
             self._holds_big = True
-            memtune.trim()
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
@@ -499,19 +496,19 @@ class RemoteCollector:
             big = _Batch(self, [(self.pool.token(), entry, data, self._wanting)], len(data) + FILE_OVERHEAD, big=True)
             self.pool.submit(big)
             return
-        batch = self._batch
-        batch.files.append((self.pool.token(), entry, data, self._wanting))
-        batch.cost += len(data) + FILE_OVERHEAD
-        if batch.cost >= BATCH_BYTES or len(batch.files) >= BATCH_FILES:
-            self._flush()
+        self._add(entry, data, self._wanting)
 
     def wants_parts(self, entry: FileEntry) -> bool:
         self._chunked = tuple(i for i in self._wanting if self.pool.detectors[i].chunked)
         return bool(self._chunked)
 
     def visit_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> None:
+        self._add(entry, data, (PART, newlines_before, *self._chunked))
+
+    def _add(self, entry: FileEntry, data: bytes, which: tuple[int, ...]) -> None:
+        """Into the batch being filled, which is sent once it is full."""
         batch = self._batch
-        batch.files.append((self.pool.token(), entry, data, (PART, newlines_before, *self._chunked)))
+        batch.files.append((self.pool.token(), entry, data, which))
         batch.cost += len(data) + FILE_OVERHEAD
         if batch.cost >= BATCH_BYTES or len(batch.files) >= BATCH_FILES:
             self._flush()
@@ -537,7 +534,7 @@ class RemoteCollector:
         for token, entry, _data, which in batch.files:
             found, errors = answer.get(token, _MISSING)
             if found:  # most files: nothing found, nothing failed
-                if which and which[0] == PART:
+                if _is_part(which):
                     self.part_out.extend([(token, entry, Match(*m)) for m in found])
                 else:
                     out.extend([(entry, Match(*m)) for m in found])

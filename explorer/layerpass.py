@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from explorer import memtune
 from explorer.cache import pack, unpack
 from explorer.detectors.base import FileDetector
-from explorer.detectpool import DetectionPool, run_detectors, run_part_detectors
+from explorer.detectpool import DetectionPool, run_detectors
 from explorer.findings import Match
 from explorer.layerfs.analysis import ProgressFn, read_layer
 from explorer.layerfs.walker import WalkResult
@@ -23,9 +23,6 @@ from explorer.limits import DEFAULT, Limits
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.sources import ImageSource
 from explorer.redact import redact_text
-
-BIG_FILE = 8 * 1024 * 1024
-"""A file whose prefix is larger than this is read once the heap's free pages are given back."""
 
 FORMAT = 3
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
@@ -86,12 +83,7 @@ class Collector:
         self._wanting = [d for d in self.detectors if d.wants(entry)]
         if self._wanting:
             cost = min(entry.size, self.max_content) + 4096
-            with self._budget:
-                while self._pending and self._pending + cost > self.PENDING_BYTES:
-                    self._budget.wait()
-                self._pending += cost
-            if cost > BIG_FILE:
-                memtune.trim()  # what the small files before it left in the heap's holes
+            self._reserve(cost)
             self._reserved = cost
         return bool(self._wanting)
 
@@ -105,10 +97,7 @@ class Collector:
 
     def visit_part(self, entry: FileEntry, data: bytes, newlines_before: int) -> None:
         cost = len(data) + 4096
-        with self._budget:
-            while self._pending and self._pending + cost > self.PENDING_BYTES:
-                self._budget.wait()
-            self._pending += cost
+        self._reserve(cost)
         self._parts_seen += 1
         self._pool.submit(self._run_part, self._parts_seen, list(self._chunked), entry, data, newlines_before, cost)
 
@@ -124,10 +113,17 @@ class Collector:
                   newlines_before: int, cost: int) -> None:
         try:
             found: list[Match] = []
-            run_part_detectors(detectors, entry, data, newlines_before, found, self.errors)
+            run_detectors(detectors, entry, data, found, self.errors, newlines_before)
             self.part_out.extend((seq, entry, match) for match in found)
         finally:
             self._release(cost)
+
+    def _reserve(self, cost: int) -> None:
+        """Wait until `cost` more bytes fit in PENDING_BYTES (or nothing else waits), then count them."""
+        with self._budget:
+            while self._pending and self._pending + cost > self.PENDING_BYTES:
+                self._budget.wait()
+            self._pending += cost
 
     def _release(self, cost: int) -> None:
         with self._budget:

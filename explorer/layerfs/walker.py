@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 
 import zstandard
 
+from explorer import memtune
 from explorer.limits import LimitExceeded, ReadBudget
 from explorer.sources.blobstore import tar_members as members
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
@@ -57,6 +58,9 @@ class PartVisitor(LayerVisitor, Protocol):
         before); `newlines_before` newlines precede it in the file."""
 
 
+TRIM_BEFORE = 8 << 20
+"""A wanted file whose prefix is larger than this is read once the heap's free pages are given back
+(after `wants`, which waits until the detectors have room for it)."""
 PART_BYTES = 4 << 20
 """New content in each part of a file past its prefix (the walker holds one part at a time)."""
 PART_OVERLAP = 64 << 10
@@ -255,6 +259,8 @@ def _file(member: Member, path: str, common: dict, result: WalkResult,
     kept = b""
     left = size
     if keep:
+        if min(size, max_content) > TRIM_BEFORE:
+            memtune.trim()  # what the small files before it left in the heap's holes
         # the prefix the detectors get, read in one piece: held once, never copied
         kept = fh.read(min(size, max_content))
         if len(kept) < min(size, max_content):
