@@ -22,7 +22,7 @@ from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
 from explorer.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.textsafe import safe
-from explorer.tui.gcpolicy import IdleCollector, collections_paused
+from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
@@ -30,6 +30,7 @@ from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
+from explorer.tui.themecss import ThemeStylesheet
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
@@ -96,6 +97,7 @@ class ExplorerApp(App[None]):
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
                  cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__()
+        self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
         self.limits = limits
@@ -160,6 +162,15 @@ class ExplorerApp(App[None]):
             self.collector.input()
         await super().on_event(event)
 
+    def refresh_css(self, animate: bool = True) -> None:
+        # a theme switch restyles and redraws every widget: no young collections until that is drawn
+        pause()
+        try:
+            super().refresh_css(animate)
+        finally:
+            if not self.call_after_refresh(resume):
+                resume()
+
     def _collect_when_idle(self) -> None:
         took = self.collector.tick()
         if took is not None:
@@ -218,8 +229,9 @@ class ExplorerApp(App[None]):
         self.sub_title = (f"{len(analysis.layers)} layers · {human(self.scan_index.total_size)} · wasted "
                           f"{human(self.scan_index.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
                           + " ".join(f"{n} {s}" for s, n in counts.items() if n))
-        self.query_one("#loading").display = False
-        self.query_one("#progress").display = False
+        # removed, not hidden: every widget in the DOM is restyled on each theme switch
+        self.query_one("#loading").remove()
+        self.query_one("#progress").remove()
         self.query_one("#main").display = True
         self.query_one(ImageSummary).show(self.scan_index)
         status = self.query_one("#status", Static)

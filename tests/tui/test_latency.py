@@ -8,7 +8,7 @@ import threading
 from explorer.engine import DetectorSet
 from explorer.tui import gcpolicy
 from explorer.tui.app import ExplorerApp
-from explorer.tui.gcpolicy import NEVER, IdleCollector, collections_paused
+from explorer.tui.gcpolicy import NEVER, IdleCollector, collections_paused, pause, resume
 
 SIZE = (160, 48)
 
@@ -71,6 +71,52 @@ def test_overlapping_pauses_resume_collection_when_the_last_one_ends():
         t.join(10)
     assert seen == {"enabled while the second still builds": False, "paused": True}
     assert gc.isenabled() and not gcpolicy.paused()
+
+
+def test_a_worker_index_is_frozen_even_when_a_short_pause_ends_after_it():
+    frozen = gc.get_freeze_count()
+    pause()  # a theme switch
+    with collections_paused():  # a worker builds a view
+        made = [[i] for i in range(1000)]
+    assert not gc.isenabled() and gc.get_freeze_count() == frozen  # not yet: the switch is not drawn
+    resume()
+    assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(made)
+    pause()
+    resume()  # a pause alone never freezes
+    assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(made)
+    gc.unfreeze()
+
+
+async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garbage_until_drawn(
+        demo_source, wait_for_scan):
+    from textual.css.stylesheet import Stylesheet
+    from textual.widgets import LoadingIndicator, ProgressBar
+    from explorer.tui.widgets.layers import LayerTable
+
+    seen = []
+    update = Stylesheet.update
+
+    def watched(self, root, animate=False):
+        seen.append(gc.isenabled())
+        return update(self, root, animate=animate)
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        assert not app.query(LoadingIndicator) and not app.query(ProgressBar)  # gone, not merely hidden
+        table = app.query_one(LayerTable)
+        dark = table.styles.background
+        Stylesheet.update = watched
+        try:
+            for _ in range(5):
+                await pilot.press("ctrl+t")
+                await pilot.pause()
+                assert gc.isenabled()  # back on once the new theme is drawn
+                assert (table.styles.background == dark) == app.current_theme.dark, table.styles.background
+        finally:
+            Stylesheet.update = update
+        assert app.stylesheet.reparses == 2  # light, then dark again: the later switches reuse them
+        assert seen and not any(seen)  # no collection while every widget is restyled
 
 
 def _big_folder_image(tmp_path, count=1000):
