@@ -369,8 +369,8 @@ class ExplorerApp(App[None]):
     def _file_highlighted(self, message: FileTree.FileHighlighted) -> None:
         self._selected = message.data
         if self.scan_index is not None:
-            self.query_one(Details).show_file(self.scan_index, message.data.path, message.data.entry,
-                                              message.data.deleted)
+            for details in self.query(Details):  # none when the highlight arrives as the app closes
+                details.show_file(self.scan_index, message.data.path, message.data.entry, message.data.deleted)
 
     @on(FindingsTable.FindingChosen)
     def _finding_chosen(self, message: FindingsTable.FindingChosen) -> None:

@@ -164,3 +164,32 @@ async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(tmp_p
             d.expand()
             await pilot.pause()
             assert [c.data.path for c in d.children] == ["/big/d0500/inner"]
+
+
+async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at_once(tmp_path, wait_for_scan):
+    from textual.widgets import Tree
+    from explorer.sources import open_image
+    from explorer.tui.widgets.filetree import FileTree
+
+    with open_image(_big_folder_image(tmp_path)) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            tree = app.query_one(FileTree)
+            calls = []
+            invalidate = Tree._invalidate
+            Tree._invalidate = lambda self: (calls.append(1), invalidate(self))[1]
+            try:
+                assert tree.reveal("/big/f0900")
+            finally:
+                Tree._invalidate = invalidate
+            # a few per folder on the way (rows added, expanded), not one per row added (~200)
+            assert 0 < len(calls) <= 6, len(calls)
+            assert tree.cursor_node.data.path == "/big/f0900"  # in this frame, not after the next refresh
+            await pilot.pause()
+            top = tree.scroll_offset.y
+            assert top <= tree.cursor_line < top + tree.scrollable_content_region.height  # scrolled to it
+            # the width of each line as Textual measures it (by rendering the label), done without rendering
+            for line in range(tree.last_line + 1):
+                node = tree.get_node_at_line(line)
+                assert tree.get_label_width(node) == Tree.get_label_width(tree, node)

@@ -12,7 +12,7 @@ from explorer.tui.pilot import choose_finding, go_to, wait_for_tree
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
-from explorer.tui.widgets.layers import LayerTable
+from explorer.tui.widgets.layers import SEVERITY_STYLE, LayerTable
 from explorer.tui.widgets.summary import ImageSummary
 
 SIZE = (160, 48)
@@ -90,6 +90,9 @@ async def test_tree_rows_say_status_size_mode_owner_target_and_worst_finding(dem
     assert tree.layer_index == 5
     ps = label(tree, "/bin/ps")
     assert ps.startswith("A ps ") and "-rwsr-xr-x 0:0" in ps and "setuid" in ps and ps.endswith("!L")
+    styled = {ps[span.start:span.end].strip(): str(span.style) for span in _node(tree, "/bin/ps").label.spans}
+    assert styled["A"] == "bold green" and styled["ps"] == "green" and styled["setuid"] == "bold red"
+    assert styled["!L"] == SEVERITY_STYLE["low"] and styled["-rwsr-xr-x 0:0"] == "dim"
     assert label(tree, "/usr/bin/curl").startswith("M curl ")
     assert label(tree, "/bin/sh").startswith("  sh -> busybox")
     assert label(tree, "/var/www/html/up.php").endswith("!C")

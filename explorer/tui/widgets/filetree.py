@@ -10,9 +10,11 @@ down a big folder loads only a window of rows around it (placeholder rows above 
 from __future__ import annotations
 
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from rich.text import Text
+from rich.cells import cell_len
+from rich.text import Span, Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
@@ -58,6 +60,9 @@ class FileTree(Tree[NodeData]):
         Binding("left", "collapse_or_parent", "Collapse", show=False,
                 tooltip="Collapse the folder, or go to the parent folder"),
     ]
+
+    _batching = False
+    _invalidated = False
 
     @dataclass
     class FileHighlighted(Message):
@@ -174,8 +179,44 @@ class FileTree(Tree[NodeData]):
         else:
             self._add_rows(node, rows, start, min(len(rows), max(end + CHUNK, (upto or 0) + 1)))
 
+    # -- cost of adding rows: a jump into a big folder adds hundreds; Textual's Tree, per row, reset its line
+    # cache and marked the widget dirty (TreeNode.add calls _invalidate), copied the label (process_label
+    # splits it into lines) and rendered it once more to measure it (get_label_width)
+    @contextmanager
+    def _batch(self):
+        """Tree invalidations inside are done once, at the end."""
+        if self._batching:
+            yield
+            return
+        self._batching, self._invalidated = True, False
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self._invalidated:
+                super()._invalidate()
+
+    def _invalidate(self) -> None:
+        if self._batching:
+            self._invalidated = True
+        else:
+            super()._invalidate()
+
+    def process_label(self, label) -> Text:
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label  # ours: one line already (safe() escapes line breaks)
+        return super().process_label(label)
+
+    def get_label_width(self, node: TreeNode[NodeData]) -> int:
+        icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
+        return cell_len(icon) + node.label.cell_len
+
     def _add_rows(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
         """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet."""
+        with self._batch():
+            self._add_rows_now(node, rows, start, end)
+
+    def _add_rows_now(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
         path = node.data.path
         old_start, old_end = self._loaded.get(path, (start, start))
         for child in list(node.children):
@@ -211,27 +252,27 @@ class FileTree(Tree[NodeData]):
         assert view is not None
         entry = data.entry
         status = view.status(data.path, data.deleted)
-        text = Text()
-        text.append(MARKER[status], style=MARKER_STYLE[status])
-        text.append(" ")
-        text.append(safe(data.path.rsplit("/", 1)[-1]) + ("/" if _is_dir(data) else ""), style=STATUS_STYLE[status])
+        label = _Label()
+        label.add(MARKER[status], MARKER_STYLE[status])
+        label.add(" ")
+        label.add(safe(data.path.rsplit("/", 1)[-1]) + ("/" if _is_dir(data) else ""), STATUS_STYLE[status])
         if entry is None:
-            return text
+            return label.text()
         if entry.kind == EntryKind.SYMLINK:
-            text.append(f" -> {safe(entry.linkname or '')}", style="dim")
+            label.add(f" -> {safe(entry.linkname or '')}", "dim")
         elif entry.kind == EntryKind.HARDLINK:
-            text.append(f" => {safe(entry.linkname or '')}", style="dim")
+            label.add(f" => {safe(entry.linkname or '')}", "dim")
         size = self._row_size(data)
         if entry.kind == EntryKind.FILE or (_is_dir(data) and size):
-            text.append(f"  {human(size)}", style="dim")
-        text.append(f"  {mode_string(entry)} {entry.uid}:{entry.gid}", style="dim")
+            label.add(f"  {human(size)}", "dim")
+        label.add(f"  {mode_string(entry)} {entry.uid}:{entry.gid}", "dim")
         if entry.mode & 0o6000 and not _is_dir(data):
-            text.append("  setuid" if entry.mode & 0o4000 else "  setgid", style="bold red")
+            label.add("  setuid" if entry.mode & 0o4000 else "  setgid", "bold red")
         flagged = view.flagged.get(data.path)
         if flagged:
-            text.append("  ")
-            text.append(f"!{SEVERITY_LETTER[flagged]}", style=SEVERITY_STYLE[flagged])
-        return text
+            label.add("  ")
+            label.add(f"!{SEVERITY_LETTER[flagged]}", SEVERITY_STYLE[flagged])
+        return label.text()
 
     # -- events -----------------------------------------------------------------------------
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
@@ -293,13 +334,36 @@ class FileTree(Tree[NodeData]):
             node.expand()
             node = next(c for c in node.children if c.data is not None and c.data.path == current
                         and not c.data.more)
-        self.call_after_refresh(self._move_to, node)
+        # the lines built now (Textual builds them lazily, at the next refresh): the cursor and the scroll
+        # move in this frame, not in one more full redraw of the tree after it
+        self._tree_lines  # noqa: B018 - builds them
+        self._move_to(node)
         return True
 
     def _move_to(self, node: TreeNode[NodeData]) -> None:
         """Put the cursor on a node once the tree's lines include it (after the expansions refreshed)."""
         self.move_cursor(node)
         self.scroll_to_node(node, animate=False)
+
+
+class _Label:
+    """A row's label built as one string and its spans (Text.append, per part, cost 5x more)."""
+
+    __slots__ = ("parts", "spans", "end")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.spans: list[Span] = []
+        self.end = 0
+
+    def add(self, part: str, style: str = "") -> None:
+        start, self.end = self.end, self.end + len(part)
+        self.parts.append(part)
+        if style:
+            self.spans.append(Span(start, self.end, style))
+
+    def text(self) -> Text:
+        return Text("".join(self.parts), spans=self.spans)
 
 
 def _is_dir(data: NodeData) -> bool:
