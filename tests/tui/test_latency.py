@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
+
 from explorer.engine import DetectorSet
 from explorer.tui import gcpolicy
 from explorer.tui.app import ExplorerApp
@@ -119,77 +121,76 @@ async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garb
         assert seen and not any(seen)  # no collection while every widget is restyled
 
 
-def _big_folder_image(tmp_path, count=1000):
+@pytest.fixture
+async def big_folder(tmp_path, wait_for_scan):
+    """The app on an image with a 1000-file folder /big (and /big/d0500/inner): (pilot, its file tree)."""
     from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
-    entries = [Entry.dir("/big"), Entry.dir("/big/d0500")] + [Entry.file(f"/big/f{i:04}", b"x") for i in range(count)]
-    entries.append(Entry.file("/big/d0500/inner", b"y"))
-    return write_image(ImageSpec(layers=[Layer(entries, created_by="RUN make files")]), str(tmp_path / "big.tar"))
-
-
-async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(tmp_path, wait_for_scan):
-    from explorer.sources import open_image
-    from explorer.tui.pilot import go_to
-    from explorer.tui.widgets.filetree import CHUNK, FileTree
-
-    with open_image(_big_folder_image(tmp_path)) as source:
-        app = ExplorerApp(source, detectors=DetectorSet())
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for_scan(pilot, app)
-            tree = app.query_one(FileTree)
-            await go_to(pilot, 0, "/big/f0900")
-            await pilot.pause()
-            big = next(c for c in tree.root.children if c.data.path == "/big")
-            assert tree.cursor_node.data.path == "/big/f0900"
-            rows = [c.data for c in big.children]
-            assert len(rows) <= CHUNK + 2  # not the 900 rows above it
-            assert rows[0].earlier and rows[0].more == tree.listing("/big").index(rows[1]) > 0
-            first = rows[1].path
-            assert not rows[-1].more and rows[-1].path == "/big/f0999"  # the window reaches the end
-            # enter on the 'earlier' row loads the CHUNK rows above, cursor on the last of them
-            tree.move_cursor(big.children[0])
-            await pilot.pause()
-            await pilot.press("enter")
-            await pilot.pause()
-            paths = [c.data.path for c in big.children if not c.data.more]
-            assert paths.index(first) == CHUNK and tree.cursor_node.data.path == paths[CHUNK - 1]
-            assert big.children[0].data.earlier  # still more above
-            # a jump back near the top replaces the window; a folder inside it expands as before
-            await go_to(pilot, 0, "/big/d0500/inner")
-            await pilot.pause()
-            assert tree.cursor_node.data.path == "/big/d0500/inner"
-            await go_to(pilot, 0, "/big/f0003")
-            await pilot.pause()
-            assert tree.cursor_node.data.path == "/big/f0003" and not big.children[0].data.more
-            d = next(c for c in big.children if c.data.path == "/big/d0500")
-            d.expand()
-            await pilot.pause()
-            assert [c.data.path for c in d.children] == ["/big/d0500/inner"]
-
-
-async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at_once(tmp_path, wait_for_scan):
-    from textual.widgets import Tree
     from explorer.sources import open_image
     from explorer.tui.widgets.filetree import FileTree
 
-    with open_image(_big_folder_image(tmp_path)) as source:
+    entries = [Entry.dir("/big"), Entry.dir("/big/d0500")] + [Entry.file(f"/big/f{i:04}", b"x") for i in range(1000)]
+    entries.append(Entry.file("/big/d0500/inner", b"y"))
+    path = write_image(ImageSpec(layers=[Layer(entries, created_by="RUN make files")]), str(tmp_path / "big.tar"))
+    with open_image(path) as source:
         app = ExplorerApp(source, detectors=DetectorSet())
         async with app.run_test(size=SIZE) as pilot:
             await wait_for_scan(pilot, app)
-            tree = app.query_one(FileTree)
-            calls = []
-            invalidate = Tree._invalidate
-            Tree._invalidate = lambda self: (calls.append(1), invalidate(self))[1]
-            try:
-                assert tree.reveal("/big/f0900")
-            finally:
-                Tree._invalidate = invalidate
-            # a few per folder on the way (rows added, expanded), not one per row added (~200)
-            assert 0 < len(calls) <= 6, len(calls)
-            assert tree.cursor_node.data.path == "/big/f0900"  # in this frame, not after the next refresh
-            await pilot.pause()
-            top = tree.scroll_offset.y
-            assert top <= tree.cursor_line < top + tree.scrollable_content_region.height  # scrolled to it
-            # the width of each line as Textual measures it (by rendering the label), done without rendering
-            for line in range(tree.last_line + 1):
-                node = tree.get_node_at_line(line)
-                assert tree.get_label_width(node) == Tree.get_label_width(tree, node)
+            yield pilot, app.query_one(FileTree)
+
+
+async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_folder):
+    from explorer.tui.pilot import go_to
+    from explorer.tui.widgets.filetree import CHUNK
+
+    pilot, tree = big_folder
+    await go_to(pilot, 0, "/big/f0900")
+    await pilot.pause()
+    big = next(c for c in tree.root.children if c.data.path == "/big")
+    assert tree.cursor_node.data.path == "/big/f0900"
+    rows = [c.data for c in big.children]
+    assert len(rows) <= CHUNK + 2  # not the 900 rows above it
+    assert rows[0].earlier and rows[0].more == tree.listing("/big").index(rows[1]) > 0
+    first = rows[1].path
+    assert not rows[-1].more and rows[-1].path == "/big/f0999"  # the window reaches the end
+    # enter on the 'earlier' row loads the CHUNK rows above, cursor on the last of them
+    tree.move_cursor(big.children[0])
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    paths = [c.data.path for c in big.children if not c.data.more]
+    assert paths.index(first) == CHUNK and tree.cursor_node.data.path == paths[CHUNK - 1]
+    assert big.children[0].data.earlier  # still more above
+    # a jump back near the top replaces the window; a folder inside it expands as before
+    await go_to(pilot, 0, "/big/d0500/inner")
+    await pilot.pause()
+    assert tree.cursor_node.data.path == "/big/d0500/inner"
+    await go_to(pilot, 0, "/big/f0003")
+    await pilot.pause()
+    assert tree.cursor_node.data.path == "/big/f0003" and not big.children[0].data.more
+    d = next(c for c in big.children if c.data.path == "/big/d0500")
+    d.expand()
+    await pilot.pause()
+    assert [c.data.path for c in d.children] == ["/big/d0500/inner"]
+
+
+async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at_once(big_folder):
+    from textual.widgets import Tree
+
+    pilot, tree = big_folder
+    calls = []
+    invalidate = Tree._invalidate
+    Tree._invalidate = lambda self: (calls.append(1), invalidate(self))[1]
+    try:
+        assert tree.reveal("/big/f0900")
+    finally:
+        Tree._invalidate = invalidate
+    # a few per folder on the way (rows added, expanded), not one per row added (~200)
+    assert 0 < len(calls) <= 6, len(calls)
+    assert tree.cursor_node.data.path == "/big/f0900"  # in this frame, not after the next refresh
+    await pilot.pause()
+    top = tree.scroll_offset.y
+    assert top <= tree.cursor_line < top + tree.scrollable_content_region.height  # scrolled to it
+    # the width of each line as Textual measures it (by rendering the label), done without rendering
+    for line in range(tree.last_line + 1):
+        node = tree.get_node_at_line(line)
+        assert tree.get_label_width(node) == Tree.get_label_width(tree, node)
