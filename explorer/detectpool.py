@@ -39,7 +39,7 @@ import struct
 import threading
 from multiprocessing.connection import wait as wait_connections
 
-from explorer import memtune
+from explorer import memtune, workerlog
 from explorer.detectors.base import FileDetector
 from explorer.findings import Match
 from explorer.model import EntryKind, FileEntry
@@ -130,11 +130,12 @@ def _match_fields(m: Match) -> tuple:
 # -- the worker process ---------------------------------------------------------------------------
 
 
-def serve(conn, factory) -> None:
+def serve(conn, factory, stderr: str | None = None) -> None:
     """A detection worker: builds its own detectors, then scans batches until told to stop.
 
     A thread takes the batches off the pipe as soon as they come (the sender never waits for a
     scan to end; at most IN_FLIGHT bytes are sent ahead), this one scans them in order."""
+    workerlog.apply(stderr)
     memtune.tune()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the reader stops us
     try:
@@ -312,7 +313,8 @@ class DetectionPool:
         try:
             for _ in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
-                proc = ctx.Process(target=serve, args=(child, factory), daemon=True, name="explorer-detect")
+                proc = ctx.Process(target=serve, args=(child, factory, workerlog.target()), daemon=True,
+                                   name="explorer-detect")
                 proc.start()
                 child.close()
                 self._conns.append(parent)

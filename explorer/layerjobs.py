@@ -19,6 +19,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable
 
+from explorer import workerlog
 from explorer.cache import LayerCache, check_blobs
 from explorer.detectpool import DetectionPool
 from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
@@ -155,7 +156,8 @@ def _decoded(cache: LayerCache, key: str, index: int) -> LayerOutcome | None:
 _worker: dict = {}
 
 
-def _init_worker(factory, progress_queue) -> None:
+def _init_worker(factory, progress_queue, stderr: str | None = None) -> None:
+    workerlog.apply(stderr)
     _worker["detectors"] = factory().file if factory is not None else []
     _worker["queue"] = progress_queue
 
@@ -192,7 +194,7 @@ def _read_in_workers(source, todo, factory, detectors, progress, workers, limits
     progress_queue = ctx.Queue() if progress is not None else None
     portable = _portable(source)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(factory, progress_queue))
+                               initargs=(factory, progress_queue, workerlog.target()))
     try:
         order = sorted(todo, key=lambda r: -max(r.compressed_size, 0))
         futures = {pool.submit(_work, portable, ref, limits): ref for ref in order}

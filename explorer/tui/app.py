@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
+import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -14,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
+from explorer import workerlog
 from explorer.commands.layers import human
 from explorer.detectors.base import ScanOptions
 from explorer.engine import ScanResult
@@ -114,6 +118,8 @@ class ExplorerApp(App[None]):
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
         self.collector = IdleCollector()
+        self._worker_log: str | None = None
+        """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
         """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
 
     def get_driver_class(self):
@@ -152,10 +158,21 @@ class ExplorerApp(App[None]):
         self._started = time.perf_counter()
         self.collector.start()
         self.set_interval(0.25, self._collect_when_idle)
+        self._worker_log = _worker_log()
         self.run_scan()
 
     def on_unmount(self) -> None:
         self.collector.stop()
+        workerlog.divert(None)
+        if self._worker_log and _size(self._worker_log) == 0:
+            with suppress(OSError):
+                os.unlink(self._worker_log)
+
+    def _worker_messages(self) -> None:
+        """Say where the worker processes' messages went, if they wrote any (explorer.workerlog)."""
+        if self._worker_log and _size(self._worker_log):
+            self.notify(f"worker processes wrote messages to {safe(self._worker_log)}", severity="warning",
+                        timeout=10, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
@@ -213,6 +230,7 @@ class ExplorerApp(App[None]):
 
     @on(ScanFailed)
     def _scan_failed(self, message: ScanFailed) -> None:
+        self._worker_messages()
         self.query_one("#loading").display = False
         self.query_one("#progress").display = False
         self.query_one("#status", Static).update(Text(f"scan failed: {safe(message.error)}", style="bold red"))
@@ -220,6 +238,7 @@ class ExplorerApp(App[None]):
     @on(ScanDone)
     def _scan_done(self, message: ScanDone) -> None:
         done = time.perf_counter()
+        self._worker_messages()
         self.timings["scan"] = done - self._started
         self.scan_index = message.index or ScanIndex(message.result)
         gc.freeze()  # the scan's millions of objects live as long as the app: full collections that walked
@@ -524,3 +543,22 @@ class ExplorerApp(App[None]):
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         yield from palette_commands(self)
+
+
+def _worker_log() -> str | None:
+    """A new file for the worker processes' stderr, diverted there from the terminal the app draws on."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="explorer-workers-", suffix=".log")
+    except OSError:
+        path = os.devnull
+    else:
+        os.close(fd)
+    workerlog.divert(path)
+    return path if path != os.devnull else None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

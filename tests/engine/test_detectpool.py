@@ -6,10 +6,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 
 import pytest
 
 import explorer.detectpool as detectpool
+from explorer import workerlog
 from explorer.detectors.base import FileDetector
 from explorer.detectors.registry import build_detectors
 from explorer.engine import DetectorSet, scan
@@ -208,3 +210,53 @@ def test_a_worker_whose_receiving_fails_ends_instead_of_waiting_forever(failure)
         ours.close()
         theirs.close()
     assert batches.get_nowait() is None
+
+
+class Noisy(FileDetector):
+    """Writes to stderr in a worker process (as a native library's warning or a traceback would)."""
+
+    name = "noisy"
+
+    def __init__(self, parent: int) -> None:
+        self.parent = parent
+
+    def wants(self, entry):
+        return entry.path.endswith(".txt")
+
+    def scan(self, entry, data):
+        if os.getpid() != self.parent:
+            print(f"noisy worker {os.getpid()} on {entry.path}", file=sys.stderr, flush=True)
+        return []
+
+
+def noisy_set(parent: int) -> DetectorSet:
+    return DetectorSet(file=[Noisy(parent)], factory=functools.partial(noisy_set, parent))
+
+
+def test_workers_write_their_stderr_where_workerlog_diverts_it(make_image, tmp_path):
+    image = make_image([Layer([Entry.file(f"/f{i}.txt", b"x") for i in range(40)])])
+    log = tmp_path / "workers.log"
+    workerlog.divert(str(log))
+    try:
+        report(image, noisy_set(os.getpid()), jobs=2)
+    finally:
+        workerlog.divert(None)
+    lines = log.read_text().splitlines()
+    assert len(lines) == 40 and all(line.startswith("noisy worker ") for line in lines)
+    report(image, noisy_set(os.getpid()), jobs=2)  # not diverted: nothing more goes there
+    assert len(log.read_text().splitlines()) == 40
+
+
+def _layer_worker_writes(path: str) -> None:
+    from explorer.layerjobs import _init_worker
+    _init_worker(None, None, path)
+    print("from a layer worker", file=sys.stderr, flush=True)
+
+
+def test_a_layer_worker_applies_the_diverted_stderr_first(tmp_path):
+    from explorer.layerjobs import _context
+    log = tmp_path / "layers.log"
+    proc = _context().Process(target=_layer_worker_writes, args=(str(log),))
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == 0 and log.read_text() == "from a layer worker\n"

@@ -162,3 +162,38 @@ async def test_find_a_path_in_every_layer_including_deleted_copies(demo_source, 
         await pilot.pause(0.2)
         tree = app.query_one(FileTree)
         assert app.layer_index == 2 and tree.cursor_node.data.path == "/srv/app/.env"
+
+
+async def test_worker_stderr_goes_to_a_log_file_not_the_screen_and_the_app_says_so(
+        demo_source, wait_for_scan, monkeypatch):
+    import os
+    from explorer import workerlog
+
+    diverted = []
+    divert = workerlog.divert
+
+    def divert_and_write(path):  # a worker writes to its stderr during the scan
+        divert(path)
+        if path is not None:
+            diverted.append(path)
+            with open(path, "a") as log:
+                log.write("Traceback (most recent call last): ...\n")
+
+    monkeypatch.setattr(workerlog, "divert", divert_and_write)
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.pause()
+        assert workerlog.target() == diverted[0]
+        assert [n.message for n in app._notifications] == [f"worker processes wrote messages to {diverted[0]}"]
+    assert workerlog.target() is None
+    assert os.path.exists(diverted[0])  # kept: it holds what they wrote
+    os.unlink(diverted[0])
+
+    monkeypatch.setattr(workerlog, "divert", divert)
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        path = workerlog.target()
+        assert path and os.path.exists(path) and not app._notifications
+    assert workerlog.target() is None and not os.path.exists(path)  # an empty log is removed
