@@ -194,3 +194,22 @@ async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at
     for line in range(tree.last_line + 1):
         node = tree.get_node_at_line(line)
         assert tree.get_label_width(node) == Tree.get_label_width(tree, node)
+
+
+async def test_the_viewer_is_drawn_before_its_workers_start_reading(demo_source, wait_for_scan, monkeypatch):
+    from explorer.tui.pilot import view_copy
+    from explorer.tui.screens.viewer import FileViewer
+
+    events = []
+    display, load = ExplorerApp._display, FileViewer.load
+    monkeypatch.setattr(ExplorerApp, "_display", lambda self, screen, renderable: (
+        events.append(f"frame {type(screen).__name__}") if renderable is not None else None,
+        display(self, screen, renderable))[1])
+    monkeypatch.setattr(FileViewer, "load", lambda self, *a, **k: (events.append("load"), load(self, *a, **k))[1])
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        events.clear()
+        text = await view_copy(pilot, 5, "/etc/passwd")
+        assert "root:x:0:0" in text
+        assert events.index("frame FileViewer") < events.index("load")
