@@ -118,9 +118,9 @@ class ExplorerApp(App[None]):
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
         self.collector = IdleCollector()
+        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._worker_log: str | None = None
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
-        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
 
     def get_driver_class(self):
         """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape

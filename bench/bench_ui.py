@@ -1,0 +1,265 @@
+"""Key response times of the TUI in a real terminal (tmux), on the big image or the demo.
+
+    python bench/bench_ui.py [--image IMAGE | --demo] [--rounds 3] [--keys quick|all]
+
+Runs `explorer IMAGE` in a 200x55 tmux pane through a thin wrapper that logs, in the app, when each key
+arrived and when the next frame was handed to the terminal. For every key pressed it records:
+
+- tmux: from `tmux send-keys` until `tmux capture-pane` shows a change (what a person waits for, with
+  tmux's own work and the polling included);
+- app: from the key's arrival in the app until the first frame after it (the app's share).
+
+Also the first paint: from "indexing…" on screen to the layer list on screen. The layer cache is warmed by
+one `explorer scan` first, so the UI run measures the UI, not the scan. The goal (issue 4): no key waits
+more than 100 ms. Keep the machine quiet: a busy second core shows up as slow keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import REPO, ensure_image, explorer_env, save  # noqa: E402
+
+SESSION = "explorer-bench-ui"
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".work", "bench-ui-app.log")
+
+
+# -- inside the app: the wrapper ------------------------------------------------------------------
+def run_app(log_path: str, args: list[str]) -> int:
+    """`explorer ARGS` with a log line per key read ('key T') and per frame handed to the terminal ('frame T')."""
+    import explorer.tui  # noqa: F401 - first: it sets the escape delay Textual reads when imported
+    from textual import events
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from explorer.cli import main
+    from explorer.tui.app import ExplorerApp
+
+    log = open(log_path, "a", buffering=1)
+    process_message, display = LinuxDriver.process_message, ExplorerApp._display
+
+    def logged_key(self, message):
+        if isinstance(message, events.Key):
+            log.write(f"key {time.perf_counter():.4f}\n")
+        return process_message(self, message)
+
+    def logged_frame(self, screen, renderable):
+        display(self, screen, renderable)
+        if renderable is not None:
+            log.write(f"frame {time.perf_counter():.4f}\n")
+
+    LinuxDriver.process_message = logged_key
+    ExplorerApp._display = logged_frame
+    sys.argv = ["explorer", *args]
+    return main()
+
+
+# -- outside: driving tmux ------------------------------------------------------------------------
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True).stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-t", SESSION, "-e", "-p")
+
+
+def settle(quiet_for: float = 0.35, limit: float = 15.0) -> str:
+    """The screen once it has not changed for `quiet_for` seconds."""
+    last, since = screen(), time.perf_counter()
+    end = since + limit
+    while time.perf_counter() < end:
+        time.sleep(0.01)
+        now = screen()
+        if now != last:
+            last, since = now, time.perf_counter()
+        elif time.perf_counter() - since > quiet_for:
+            break
+    return last
+
+
+class Run:
+    def __init__(self) -> None:
+        self.results: dict[str, dict[str, list[float]]] = {}
+        self._offset = 0
+
+    def _app_latency(self) -> float | None:
+        with open(LOG) as fh:
+            fh.seek(self._offset)
+            lines = fh.read().splitlines()
+            self._offset = fh.tell()
+        key = None
+        for line in lines:
+            kind, t = line.split()
+            if kind == "key" and key is None:
+                key = float(t)
+            elif kind == "frame" and key is not None:
+                return (float(t) - key) * 1000
+        return None
+
+    def press(self, key: str, label: str | None = None, timeout: float = 3.0) -> float | None:
+        before = settle()
+        self._app_latency()  # skip what came before
+        started = time.perf_counter()
+        tmux("send-keys", "-t", SESSION, key)
+        waited = None
+        while time.perf_counter() - started < timeout:
+            if screen() != before:
+                waited = (time.perf_counter() - started) * 1000
+                break
+        time.sleep(0.05)
+        app = self._app_latency()
+        if label:
+            entry = self.results.setdefault(label, {"tmux": [], "app": [], "load": []})
+            if waited is not None:
+                entry["tmux"].append(waited)
+            if app is not None:
+                entry["app"].append(app)
+            entry["load"].append(os.getloadavg()[0])
+        return waited
+
+    def steps(self, steps: list[tuple[str, str | None]], rounds: int) -> None:
+        for _ in range(rounds):
+            for key, label in steps:
+                self.press(key, label)
+
+    def find(self, text: str) -> None:
+        """Open the search, type `text`, put the cursor on the last result (enter not pressed)."""
+        tmux("send-keys", "-t", SESSION, "/")
+        time.sleep(0.3)
+        tmux("send-keys", "-t", SESSION, "-l", text)
+        time.sleep(1.0)
+        settle()
+        for key in ("Down", "End"):
+            tmux("send-keys", "-t", SESSION, key)
+            settle()
+
+
+MAIN = [
+    [("?", "? help open"), ("Escape", "escape: help close")],
+    [("f", "f: focus findings"), ("l", "l: focus layers"), ("t", "t: focus tree"), ("l", None)],
+    [("c", "c: changes only on"), ("c", "c: changes only off")],
+    [("a", "a/m/d/u: filter"), ("a", "a/m/d/u: filter"), ("d", "a/m/d/u: filter"), ("d", "a/m/d/u: filter")],
+    [("!", "!: flagged only"), ("!", "!: flagged only"), ("a", None), ("0", "0: clear filters")],
+    [("[", "[ ]: layer below/above"), ("]", "[ ]: layer below/above")],
+    [("Up", "up/down: layers"), ("Down", "up/down: layers"), ("Enter", "enter: layer -> tree"), ("l", None)],
+    [("C-t", "ctrl+t: theme"), ("C-t", "ctrl+t: theme")],
+    [("C-p", "ctrl+p: palette open"), ("Escape", "escape: palette close")],
+    [("t", None), ("Down", "tree: down/up/pgdn/pgup"), ("Up", "tree: down/up/pgdn/pgup"),
+     ("NPage", "tree: down/up/pgdn/pgup"), ("PPage", "tree: down/up/pgdn/pgup"), ("s", "s: sort tree"),
+     ("s", "s: sort tree"), ("Down", None), ("Right", "right/left: expand/collapse"),
+     ("Left", "right/left: expand/collapse"), ("x", "x: export open"), ("Escape", "escape: export close"),
+     ("Home", None), ("l", None)],
+    [("f", None), ("Down", "findings: down/up/end/home"), ("End", "findings: down/up/end/home"),
+     ("Home", "findings: down/up/end/home"), ("s", "s: sort findings"), ("l", None)],
+    [("i", "i: config open"), ("2", "1-6: config tabs"), ("3", "1-6: config tabs"), ("1", "1-6: config tabs"),
+     ("Escape", "escape: config close")],
+    [("/", "/: find open"), ("e", "find: type"), ("t", "find: type"), ("Escape", "escape: find close")],
+]
+
+
+def findings(run: Run, steps: int = 10) -> None:
+    """Enter on one finding after another: a jump to its file, or the config view."""
+    run.press("f")
+    run.press("Home")
+    for _ in range(steps):
+        run.press("Enter", "enter: a finding (jump to its file or config)")
+        if "1–6: tabs" in settle():
+            run.press("Escape")
+        run.press("Down")
+    run.press("l")
+
+
+def viewer(run: Run, path: str, rounds: int) -> None:
+    run.find(path)
+    run.press("Enter", "enter: search result -> tree")
+    run.press("t")
+    run.steps([("v", "v: viewer open"), ("x", "viewer: x p n d"), ("x", "viewer: x p n d"),
+               ("p", "viewer: x p n d"), ("n", "viewer: x p n d"), ("Escape", "escape: viewer close")], rounds)
+    run.press("l")
+
+
+def big_folder(run: Run, rounds: int) -> None:
+    for _ in range(rounds):
+        run.find("data/schemas/resources/")
+        run.press("Enter", "enter: search result deep in a 2205-entry folder")
+        settle(0.6)
+        run.press("l")
+        run.press("End")
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--app":
+        return run_app(sys.argv[2], sys.argv[3:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image", help="image to open (default: the big bench image)")
+    parser.add_argument("--demo", action="store_true", help="open the built-in demo image instead")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--keys", choices=("quick", "all"), default="all")
+    args = parser.parse_args()
+    target = "demo" if args.demo else ensure_image(args.image)
+    env = explorer_env()
+    if target != "demo":
+        subprocess.run([sys.executable, "-m", "explorer", "scan", target, "--format", "json"], env=env,
+                       stdout=subprocess.DEVNULL, check=True)  # warm the layer cache
+    os.makedirs(os.path.dirname(LOG), exist_ok=True)
+    open(LOG, "w").close()
+    tmux("kill-session", "-t", SESSION)
+    command = " ".join([f"cd {REPO} &&", f"PYTHONPATH={env['PYTHONPATH']}", "exec", sys.executable,
+                        os.path.abspath(__file__), "--app", LOG, target])
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "200", "-y", "55", command], check=True)
+    run = Run()
+    try:
+        seen_indexing, end = None, time.perf_counter() + 300
+        while time.perf_counter() < end:
+            shown = screen()
+            if seen_indexing is None and "indexing" in shown:
+                seen_indexing = time.perf_counter()
+            if "─ Layers ─" in shown:
+                break
+            time.sleep(0.002)
+        else:
+            raise SystemExit("the layer list never appeared")
+        first_paint = (time.perf_counter() - seen_indexing) * 1000 if seen_indexing else None
+        time.sleep(3)
+        settle(0.5)
+        for steps in MAIN:
+            run.steps(steps, args.rounds)
+        findings(run)
+        if args.keys == "all" and target != "demo":
+            viewer(run, "sed/changelog.Debian.gz", args.rounds)
+            big_folder(run, args.rounds)
+        elif args.keys == "all":
+            viewer(run, "srv/app/.env", args.rounds)
+        run.press("q")
+    finally:
+        tmux("kill-session", "-t", SESSION)
+    report(run, target, first_paint)
+    return 0
+
+
+def report(run: Run, target: str, first_paint: float | None) -> None:
+    def spread(xs: list[float]) -> str:
+        return f"{min(xs):.0f}/{statistics.median(xs):.0f}/{max(xs):.0f}" if xs else "-"
+
+    print(f"first paint ('indexing…' -> layer list, in tmux): {first_paint and round(first_paint)} ms")
+    print(f"{'key':52} {'n':>3} {'tmux min/med/max':>18} {'app min/med/max':>17}")
+    over = []
+    for label, entry in run.results.items():
+        print(f"{label:52} {len(entry['tmux']):>3} {spread(entry['tmux']):>18} {spread(entry['app']):>17}")
+        over += [(label, round(t)) for t in entry["tmux"] if t > 100]
+    presses = sum(len(e["tmux"]) for e in run.results.values())
+    loads = [x for e in run.results.values() for x in e["load"]]
+    print(f"{presses} presses, {len(over)} over 100 ms in tmux: {over}; load average {min(loads):.1f}-{max(loads):.1f}")
+    path = save("results-ui.json", {"image": target, "first_paint_ms": first_paint, "keys": run.results,
+                                    "over_100ms": over, "loadavg": [min(loads), max(loads)]})
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
