@@ -121,6 +121,8 @@ class ExplorerApp(App[None]):
         """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._worker_log: str | None = None
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
+        self._css_pauses = 0
+        """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
 
     def get_driver_class(self):
         """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
@@ -163,6 +165,8 @@ class ExplorerApp(App[None]):
 
     def on_unmount(self) -> None:
         self.collector.stop()
+        while self._css_pauses:
+            self._css_drawn()
         workerlog.divert(None)
         if self._worker_log and _size(self._worker_log) == 0:
             with suppress(OSError):
@@ -182,11 +186,17 @@ class ExplorerApp(App[None]):
     def refresh_css(self, animate: bool = True) -> None:
         # a theme switch restyles and redraws every widget: no young collections until that is drawn
         pause()
+        self._css_pauses += 1
         try:
             super().refresh_css(animate)
         finally:
-            if not self.call_after_refresh(resume):
-                resume()
+            if not self.call_after_refresh(self._css_drawn):
+                self._css_drawn()
+
+    def _css_drawn(self) -> None:
+        if self._css_pauses:  # (on_unmount ends those whose refresh never came)
+            self._css_pauses -= 1
+            resume()
 
     def _collect_when_idle(self) -> None:
         took = self.collector.tick()

@@ -213,3 +213,13 @@ async def test_the_viewer_is_drawn_before_its_workers_start_reading(demo_source,
         text = await view_copy(pilot, 5, "/etc/passwd")
         assert "root:x:0:0" in text
         assert events.index("frame FileViewer") < events.index("load")
+
+
+async def test_collection_is_back_on_when_the_app_closes_right_after_a_theme_switch(demo_source, wait_for_scan):
+    for _ in range(3):
+        app = ExplorerApp(demo_source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            app.action_toggle_dark()
+            app.refresh_css()  # a pause whose resume waits for a refresh that never comes
+        assert gc.isenabled() and not gcpolicy.paused()
