@@ -99,22 +99,18 @@ class Collector:
         cost = len(data) + 4096
         self._reserve(cost)
         self._parts_seen += 1
-        self._pool.submit(self._run_part, self._parts_seen, list(self._chunked), entry, data, newlines_before, cost)
+        self._pool.submit(self._run, list(self._chunked), entry, data, cost, (self._parts_seen, newlines_before))
 
-    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int) -> None:
+    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int,
+             part: tuple[int, int] | None = None) -> None:
+        """The detectors over a file, or (`part`: its number, the newlines before it) over a part of one."""
         try:
             found: list[Match] = []
-            run_detectors(detectors, entry, data, found, self.errors)
-            self.out.extend((entry, match) for match in found)
-        finally:
-            self._release(cost)
-
-    def _run_part(self, seq: int, detectors: list[FileDetector], entry: FileEntry, data: bytes,
-                  newlines_before: int, cost: int) -> None:
-        try:
-            found: list[Match] = []
-            run_detectors(detectors, entry, data, found, self.errors, newlines_before)
-            self.part_out.extend((seq, entry, match) for match in found)
+            run_detectors(detectors, entry, data, found, self.errors, None if part is None else part[1])
+            if part is None:
+                self.out.extend((entry, match) for match in found)
+            else:
+                self.part_out.extend((part[0], entry, match) for match in found)
         finally:
             self._release(cost)
 
