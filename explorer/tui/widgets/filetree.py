@@ -10,7 +10,6 @@ down a big folder loads only a window of rows around it (placeholder rows above 
 from __future__ import annotations
 
 import stat
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -182,20 +181,6 @@ class FileTree(Tree[NodeData]):
     # -- cost of adding rows: a jump into a big folder adds hundreds; Textual's Tree, per row, reset its line
     # cache and marked the widget dirty (TreeNode.add calls _invalidate), copied the label (process_label
     # splits it into lines) and rendered it once more to measure it (get_label_width)
-    @contextmanager
-    def _batch(self):
-        """Tree invalidations inside are done once, at the end."""
-        if self._batching:
-            yield
-            return
-        self._batching, self._invalidated = True, False
-        try:
-            yield
-        finally:
-            self._batching = False
-            if self._invalidated:
-                super()._invalidate()
-
     def _invalidate(self) -> None:
         if self._batching:
             self._invalidated = True
@@ -212,9 +197,15 @@ class FileTree(Tree[NodeData]):
         return cell_len(icon) + node.label.cell_len
 
     def _add_rows(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
-        """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet."""
-        with self._batch():
+        """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet (the
+        Tree invalidated once, at the end)."""
+        self._batching, self._invalidated = True, False
+        try:
             self._add_rows_now(node, rows, start, end)
+        finally:
+            self._batching = False
+            if self._invalidated:
+                super()._invalidate()
 
     def _add_rows_now(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
         path = node.data.path
