@@ -171,9 +171,9 @@ class YaraDetector(FileDetector):
 
     def _rule_set(self, keywords: bool, elf: bool) -> yara.Rules:
         """The rules for one pass: with or without the keyword rules, with or without the ELF-only files."""
-        if keywords and (elf or not self._elf_only):
+        key = (keywords, elf or not self._elf_only)  # no ELF-only file: the ELF set is the whole set
+        if key == (True, True):
             return self._rules
-        key = (keywords, elf or not self._elf_only)
         rules = self._sets.get(key)
         if rules is None:
             prefix = ("" if keywords else "plain-") + ("" if key[1] else "noelf-")
