@@ -19,23 +19,23 @@ import sys
 M_MMAP_THRESHOLD = -3
 THRESHOLD = 256 * 1024
 _done = False
-_libc = None
+_malloc_trim = None
 
 
 def tune() -> None:
-    global _done, _libc
+    global _done, _malloc_trim
     if _done or not sys.platform.startswith("linux"):
         return
     _done = True
     try:
         libc = ctypes.CDLL(None)  # the C library this process already runs with
         libc.mallopt(M_MMAP_THRESHOLD, THRESHOLD)
-        _libc = libc.malloc_trim
+        _malloc_trim = libc.malloc_trim
     except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
         pass
 
 
 def trim() -> None:
     """Give the heap's free pages back to the system (a few ms); nothing unless `tune` ran on glibc."""
-    if _libc is not None:
-        _libc(0)
+    if _malloc_trim is not None:
+        _malloc_trim(0)
