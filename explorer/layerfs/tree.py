@@ -32,8 +32,10 @@ class Tree:
     def get(self, path: str) -> FileEntry | None:
         return self.entries.get(path)
 
-    def list(self, path: str) -> list[FileEntry]:
-        return [self.entries[p] for p in sorted(self.children.get(path, ()))]
+    def list(self, path: str, ordered: bool = True) -> list[FileEntry]:
+        """The entries directly in a folder, in name order (in no order: `ordered=False`)."""
+        names = self.children.get(path, ())
+        return [self.entries[p] for p in (sorted(names) if ordered else names)]
 
     def walk(self, path: str = "/"):
         """Entries below path (not path itself), depth first in name order."""

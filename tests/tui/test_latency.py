@@ -140,7 +140,7 @@ async def big_folder(tmp_path, wait_for_scan):
 
 async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_folder):
     from explorer.tui.pilot import go_to
-    from explorer.tui.widgets.filetree import CHUNK
+    from explorer.tui.widgets.filetree import CHUNK, JUMP
 
     pilot, tree = big_folder
     await go_to(pilot, 0, "/big/f0900")
@@ -148,10 +148,12 @@ async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_f
     big = next(c for c in tree.root.children if c.data.path == "/big")
     assert tree.cursor_node.data.path == "/big/f0900"
     rows = [c.data for c in big.children]
-    assert len(rows) <= CHUNK + 2  # not the 900 rows above it
-    assert rows[0].earlier and rows[0].more == tree.listing("/big").index(rows[1]) > 0
+    assert len(rows) == JUMP + 2  # the window and a placeholder at each end, not the 900 rows above it
+    listing = [d.path for d in tree.listing("/big")]
+    start = listing.index(rows[1].path)
+    assert rows[0].earlier and rows[0].more == start == listing.index("/big/f0900") - JUMP // 2
+    assert rows[-1].more == start + JUMP and rows[-2].path == listing[start + JUMP - 1]
     first = rows[1].path
-    assert not rows[-1].more and rows[-1].path == "/big/f0999"  # the window reaches the end
     # enter on the 'earlier' row loads the CHUNK rows above, cursor on the last of them
     tree.move_cursor(big.children[0])
     await pilot.pause()
@@ -171,6 +173,26 @@ async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_f
     d.expand()
     await pilot.pause()
     assert [c.data.path for c in d.children] == ["/big/d0500/inner"]
+
+
+async def test_a_jump_through_a_big_folder_loads_a_window_of_it_not_a_chunk(big_folder):
+    from explorer.tui.pilot import go_to
+    from explorer.tui.widgets.filetree import CHUNK, JUMP
+
+    pilot, tree = big_folder
+    await go_to(pilot, 0, "/big/d0500/inner")  # /big: d0500 first (folders first), then 1000 files
+    await pilot.pause()
+    assert tree.cursor_node.data.path == "/big/d0500/inner"
+    big = next(c for c in tree.root.children if c.data.path == "/big")
+    rows = [c.data for c in big.children]
+    assert len(rows) == JUMP + 1 and rows[-1].more == JUMP  # the rest behind one placeholder
+    assert rows[0].path == "/big/d0500" and [c.data.path for c in big.children[0].children] == ["/big/d0500/inner"]
+    # enter on the placeholder loads the next CHUNK, as for a folder opened by hand
+    tree.move_cursor(big.children[-1])
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert len(big.children) == JUMP + CHUNK + 1 and big.children[-1].data.more == JUMP + CHUNK
 
 
 async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at_once(big_folder):
