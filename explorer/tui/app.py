@@ -34,7 +34,7 @@ from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
-from explorer.tui.themecss import ThemeStylesheet
+from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, theme_variables
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
@@ -118,6 +118,11 @@ class ExplorerApp(App[None]):
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
         self.collector = IdleCollector()
+        self._theme_vars: list[dict[str, str]] = []
+        self._theme_worker = None
+        self._themes_parsed: list[tuple] = []
+        """(key, rules) parsed on the theme worker, for the stylesheet (list.append is atomic)."""
+        self._themes_failed: set[tuple] = set()
         """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._worker_log: str | None = None
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
@@ -202,6 +207,35 @@ class ExplorerApp(App[None]):
         took = self.collector.tick()
         if took is not None:
             self.log(f"full garbage collection while idle: {took * 1000:.1f} ms")
+        self._warm_themes()
+
+    def _warm_themes(self) -> None:
+        """Have the light and dark themes' CSS parsed for the current sources before ctrl+t asks (see
+        themecss): on a worker, once the layers are shown and no key has come for `collector.idle` seconds;
+        its results are taken here, on the UI thread."""
+        stylesheet = self.stylesheet
+        assert isinstance(stylesheet, ThemeStylesheet)
+        while self._themes_parsed:
+            stylesheet.keep(*self._themes_parsed.pop())
+        if ("first_paint" not in self.timings or (self._theme_worker and not self._theme_worker.is_finished)
+                or time.monotonic() - self.collector.last_input < self.collector.idle):
+            return
+        if not self._theme_vars:
+            self._theme_vars = [theme_variables(self, name) for name in LIGHT_AND_DARK]
+        missing = [v for v in stylesheet.missing(self._theme_vars) if stylesheet.key(v) not in self._themes_failed]
+        if missing:
+            self._theme_worker = self._parse_themes(missing)
+
+    @work(thread=True, exit_on_error=False, group="themes")
+    def _parse_themes(self, themes: list[dict[str, str]]) -> None:
+        stylesheet = self.stylesheet
+        assert isinstance(stylesheet, ThemeStylesheet)
+        with collections_paused():
+            for variables in themes:
+                try:
+                    self._themes_parsed.append(stylesheet.parse_for(variables))
+                except Exception:  # invalid CSS: ctrl+t will report it, as before
+                    self._themes_failed.add(stylesheet.key(variables))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
@@ -456,7 +490,7 @@ class ExplorerApp(App[None]):
             self.query_one(FileTree).action_cycle_sort()
 
     def action_toggle_dark(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+        self.theme = LIGHT_AND_DARK[0] if self.current_theme.dark else LIGHT_AND_DARK[1]
 
     def action_focus_layers(self) -> None:
         self.query_one(LayerTable).focus()

@@ -121,6 +121,35 @@ async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garb
         assert seen and not any(seen)  # no collection while every widget is restyled
 
 
+async def test_both_themes_are_parsed_ahead_while_idle_and_again_when_a_screen_adds_css(demo_source, wait_for_scan):
+    from explorer.tui.themecss import theme_variables
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        sheet = app.stylesheet
+        assert theme_variables(app, app.theme) == app.get_css_variables()  # the same variables as a switch
+        app.collector.idle = 3600.0
+        await pilot.pause(0.6)
+        assert sheet.missing(app._theme_vars or [theme_variables(app, "textual-light")])  # not while keys come
+        app.collector.idle = 0.05
+        await pilot.pause(0.8)
+        assert not sheet.missing(app._theme_vars) and len(app._theme_vars) == 2
+        for _ in range(3):
+            await pilot.press("ctrl+t")
+            await pilot.pause()
+        assert sheet.reparses == 0  # every switch served from what the worker parsed
+        await pilot.press("question_mark")  # the help screen's CSS joins the sources: new keys
+        await pilot.pause()
+        await pilot.press("escape")
+        assert sheet.missing(app._theme_vars)
+        await pilot.pause(0.8)
+        assert not sheet.missing(app._theme_vars)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert sheet.reparses == 0
+
+
 @pytest.fixture
 async def big_folder(tmp_path, wait_for_scan):
     """The app on an image with a 1000-file folder /big (and /big/d0500/inner): (pilot, its file tree)."""
