@@ -125,11 +125,11 @@ async def test_both_themes_are_parsed_ahead_while_idle_and_again_when_a_screen_a
     from explorer.tui.themecss import theme_variables
 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
+    app.collector.idle = 3600.0  # "a key came just now", until the test says otherwise
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
         sheet = app.stylesheet
         assert theme_variables(app, app.theme) == app.get_css_variables()  # the same variables as a switch
-        app.collector.idle = 3600.0
         await pilot.pause(0.6)
         assert sheet.missing(app._theme_vars or [theme_variables(app, "textual-light")])  # not while keys come
         app.collector.idle = 0.05
@@ -139,10 +139,12 @@ async def test_both_themes_are_parsed_ahead_while_idle_and_again_when_a_screen_a
             await pilot.press("ctrl+t")
             await pilot.pause()
         assert sheet.reparses == 0  # every switch served from what the worker parsed
+        app.collector.idle = 3600.0
         await pilot.press("question_mark")  # the help screen's CSS joins the sources: new keys
         await pilot.pause()
         await pilot.press("escape")
         assert sheet.missing(app._theme_vars)
+        app.collector.idle = 0.05
         await pilot.pause(0.8)
         assert not sheet.missing(app._theme_vars)
         await pilot.press("ctrl+t")
