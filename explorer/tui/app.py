@@ -192,9 +192,13 @@ class ExplorerApp(App[None]):
         # a theme switch restyles and redraws every widget: no young collections until that is drawn
         pause()
         self._css_pauses += 1
+        stylesheet = self.stylesheet
+        assert isinstance(stylesheet, ThemeStylesheet)
+        stylesheet.merge_refreshes = True
         try:
             super().refresh_css(animate)
         finally:
+            stylesheet.merge_refreshes = False
             if not self.call_after_refresh(self._css_drawn):
                 self._css_drawn()
 

@@ -152,6 +152,31 @@ async def test_both_themes_are_parsed_ahead_while_idle_and_again_when_a_screen_a
         assert sheet.reparses == 0
 
 
+async def test_a_theme_switch_refreshes_each_widget_once_not_once_per_colour(demo_source, wait_for_scan,
+                                                                             monkeypatch):
+    from collections import Counter
+
+    from textual.widget import Widget
+    from explorer.tui.widgets.layers import LayerTable
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.pause()
+        calls: Counter = Counter()
+        refresh = Widget.refresh
+        monkeypatch.setattr(Widget, "refresh", lambda self, *a, **k: (calls.update([self]), refresh(self, *a, **k))[1])
+        table = app.query_one(LayerTable)
+        dark = table.styles.background
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert table.styles.background != dark and not getattr(app.stylesheet, "merge_refreshes", False)
+        widgets = list(app.screen.walk_children(with_self=True))
+        assert all(calls[w] >= 1 for w in widgets if w.display)  # every shown widget repainted
+        # once by the restyle, plus the layout's (a scrollbar's size and position): 43 for the tree unmerged
+        assert max(calls.values()) <= 3, calls.most_common(3)
+
+
 @pytest.fixture
 async def big_folder(tmp_path, wait_for_scan):
     """The app on an image with a 1000-file folder /big (and /big/d0500/inner): (pilot, its file tree)."""
