@@ -34,13 +34,16 @@ from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
-from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, theme_variables
+from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
+
+WARM_SLICE = 0.002
+"""Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
 
 
 class ExplorerApp(App[None]):
@@ -119,10 +122,10 @@ class ExplorerApp(App[None]):
         self._programmatic_row: int | None = None
         self.collector = IdleCollector()
         self._theme_vars: list[dict[str, str]] = []
-        self._theme_worker = None
-        self._themes_parsed: list[tuple] = []
-        """(key, rules) parsed on the theme worker, for the stylesheet (list.append is atomic)."""
+        self._warmer: Warmer | None = None
         self._themes_failed: set[tuple] = set()
+        self.warm_after = 0.2
+        """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
         """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._worker_log: str | None = None
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
@@ -215,31 +218,28 @@ class ExplorerApp(App[None]):
 
     def _warm_themes(self) -> None:
         """Have the light and dark themes' CSS parsed for the current sources before ctrl+t asks (see
-        themecss): on a worker, once the layers are shown and no key has come for `collector.idle` seconds;
-        its results are taken here, on the UI thread."""
+        themecss): once the layers are shown, a slice of WARM_SLICE seconds per tick on the UI thread,
+        when no key has come for `warm_after` seconds."""
         stylesheet = self.stylesheet
         assert isinstance(stylesheet, ThemeStylesheet)
-        while self._themes_parsed:
-            stylesheet.keep(*self._themes_parsed.pop())
-        if ("first_paint" not in self.timings or (self._theme_worker and not self._theme_worker.is_finished)
-                or time.monotonic() - self.collector.last_input < self.collector.idle):
+        if "first_paint" not in self.timings or time.monotonic() - self.collector.last_input < self.warm_after:
             return
-        if not self._theme_vars:
-            self._theme_vars = [theme_variables(self, name) for name in LIGHT_AND_DARK]
-        missing = [v for v in stylesheet.missing(self._theme_vars) if stylesheet.key(v) not in self._themes_failed]
-        if missing:
-            self._theme_worker = self._parse_themes(missing)
-
-    @work(thread=True, exit_on_error=False, group="themes")
-    def _parse_themes(self, themes: list[dict[str, str]]) -> None:
-        stylesheet = self.stylesheet
-        assert isinstance(stylesheet, ThemeStylesheet)
-        with collections_paused():
-            for variables in themes:
-                try:
-                    self._themes_parsed.append(stylesheet.parse_for(variables))
-                except Exception:  # invalid CSS: ctrl+t will report it, as before
-                    self._themes_failed.add(stylesheet.key(variables))
+        if self._warmer is None or not self._warmer.current():
+            if not self._theme_vars:
+                self._theme_vars = [theme_variables(self, name) for name in LIGHT_AND_DARK]
+            missing = [v for v in stylesheet.missing(self._theme_vars) if stylesheet.key(v) not in self._themes_failed]
+            if not missing:
+                self._warmer = None
+                return
+            self._warmer = Warmer(stylesheet, missing[0])
+        try:
+            self._warmer.step(WARM_SLICE)
+        except Exception:  # invalid CSS: a switch will report it, as before
+            self._themes_failed.add(self._warmer.key)
+            self._warmer = None
+            return
+        if self._warmer.done:
+            self._warmer = None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:

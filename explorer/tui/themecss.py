@@ -7,13 +7,15 @@ sources) pairs and reuses them; a change to the variables or to any source is a 
 serves stale rules. It sets the same attributes `Stylesheet.reparse` sets (pinned Textual release line).
 
 The first switch to a theme (and the first back, since the start-up parse is not kept) still parsed: about
-16 ms each, making the first ctrl+t presses the slowest keys on the bench. `missing` and `parse_for` let the
-app parse both themes ahead of time on a worker while the user is idle, and again when a screen opened for
-the first time has added its CSS (a new key).
+16 ms each, making the first ctrl+t presses the slowest keys on the bench. `missing` and `Warmer` let the
+app parse both themes ahead of time, and again when a screen opened for the first time has added its CSS
+(a new key): on the UI thread, a source or a few at a time between keys, so that no key waits for more than
+a slice (a worker thread would hold the GIL for its whole parse, and a key arriving then waited for it).
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -83,18 +85,6 @@ class ThemeStylesheet(Stylesheet):
         """The variable sets among `themes` whose rules for the current sources are not parsed yet."""
         return [variables for variables in themes if self.key(variables) not in self._parsed]
 
-    def parse_for(self, variables: dict[str, str]) -> tuple[tuple, list[RuleSet]]:
-        """The current sources parsed with `variables`, and their key (for `keep`). Only reads this
-        stylesheet, so it may run on a worker thread; raises on invalid CSS."""
-        sources = list(self.source.items())
-        key = (tuple(variables.items()), tuple(sources))
-        stylesheet = Stylesheet(variables=variables)
-        for read_from, (css, is_defaults, tie_breaker, scope) in sources:
-            stylesheet.add_source(css, read_from=read_from, is_default_css=is_defaults, tie_breaker=tie_breaker,
-                                  scope=scope)
-        stylesheet.parse()
-        return key, stylesheet.rules
-
     def keep(self, key: tuple, rules: list[RuleSet]) -> None:
         if key not in self._parsed:
             self._parsed[key] = rules
@@ -113,3 +103,39 @@ class ThemeStylesheet(Stylesheet):
         self._rules = rules
         self._rules_map = None
         self._require_parse = False
+
+
+class Warmer:
+    """The stylesheet's current sources parsed with other variables, a few sources per `step`, then kept.
+    Its rules are those `Stylesheet.parse` makes (the same calls, in the same order, on a fresh stylesheet as
+    `reparse` uses)."""
+
+    def __init__(self, sheet: ThemeStylesheet, variables: dict[str, str]) -> None:
+        self.sheet = sheet
+        self.key = sheet.key(variables)
+        self.done = False
+        self._sources = list(sheet.source.items())
+        self._next = 0
+        self._scratch = Stylesheet(variables=variables)
+        self._rules: list[RuleSet] = []
+
+    def current(self) -> bool:
+        """Whether the stylesheet's sources are still those being parsed (a new screen adds some)."""
+        return self.key[1] == tuple(self.sheet.source.items())
+
+    def step(self, budget: float) -> None:
+        """Parse sources until `budget` seconds have passed (at least one); keep the rules after the last.
+        Raises on invalid CSS."""
+        deadline = time.perf_counter() + budget
+        while self._next < len(self._sources):
+            read_from, (css, is_default, tie_breaker, scope) = self._sources[self._next]
+            self._next += 1
+            rules = self._scratch._parse_rules(css, read_from=read_from, is_default_rules=is_default,
+                                               tie_breaker=tie_breaker, scope=scope)
+            if any(rule.errors for rule in rules):
+                raise ValueError(f"invalid CSS in {read_from}")
+            self._rules.extend(rules)
+            if time.perf_counter() >= deadline:
+                return
+        self.sheet.keep(self.key, self._rules)
+        self.done = True

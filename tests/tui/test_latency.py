@@ -121,35 +121,78 @@ async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garb
         assert seen and not any(seen)  # no collection while every widget is restyled
 
 
-async def test_both_themes_are_parsed_ahead_while_idle_and_again_when_a_screen_adds_css(demo_source, wait_for_scan):
-    from explorer.tui.themecss import theme_variables
+async def warmed(pilot, sheet, limit: float = 15.0) -> None:
+    """Until both themes are parsed for the current sources (a slice per 0.25 s tick: a few seconds)."""
+    for _ in range(int(limit / 0.25)):
+        await pilot.pause(0.25)
+        if pilot.app._theme_vars and not sheet.missing(pilot.app._theme_vars):
+            return
+
+
+async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen_adds_css(demo_source,
+                                                                                       wait_for_scan):
+    from explorer.tui.themecss import Warmer, theme_variables
 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
-    app.collector.idle = 3600.0  # "a key came just now", until the test says otherwise
+    app.warm_after = 3600.0  # "a key came just now", until the test says otherwise
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
         sheet = app.stylesheet
         assert theme_variables(app, app.theme) == app.get_css_variables()  # the same variables as a switch
         await pilot.pause(0.6)
-        assert sheet.missing(app._theme_vars or [theme_variables(app, "textual-light")])  # not while keys come
-        app.collector.idle = 0.05
-        await pilot.pause(0.8)
+        assert sheet.missing([theme_variables(app, name) for name in ("textual-light", "textual-dark")])
+        slices = []
+        step = Warmer.step
+        Warmer.step = lambda self, budget: (slices.append(len(self._sources) - self._next), step(self, budget))[1]
+        try:
+            app.warm_after = 0.0
+            await warmed(pilot, sheet)
+        finally:
+            Warmer.step = step
         assert not sheet.missing(app._theme_vars) and len(app._theme_vars) == 2
+        assert len(slices) > 2  # in slices, not in one go
         for _ in range(3):
             await pilot.press("ctrl+t")
             await pilot.pause()
-        assert sheet.reparses == 0  # every switch served from what the worker parsed
-        app.collector.idle = 3600.0
+        assert sheet.reparses == 0  # every switch served from the warm-up's rules
+        app.warm_after = 3600.0
         await pilot.press("question_mark")  # the help screen's CSS joins the sources: new keys
         await pilot.pause()
         await pilot.press("escape")
         assert sheet.missing(app._theme_vars)
-        app.collector.idle = 0.05
-        await pilot.pause(0.8)
+        app.warm_after = 0.0
+        await warmed(pilot, sheet)
         assert not sheet.missing(app._theme_vars)
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert sheet.reparses == 0
+
+
+def test_the_warm_up_makes_the_rules_textuals_parse_makes():
+    from textual.app import App
+
+    from explorer.tui.themecss import ThemeStylesheet, Warmer, theme_variables
+
+    app = App()
+    sheet = ThemeStylesheet(variables=theme_variables(app, "textual-dark"))
+    sheet.add_source("Screen { background: $surface; }\nStatic { color: $text-muted; }", read_from=("a", ""))
+    sheet.add_source("Label { border: round $accent; }", read_from=("b", ""), is_default_css=True)
+    light = theme_variables(app, "textual-light")
+    warmer = Warmer(sheet, light)
+    while not warmer.done:
+        warmer.step(0.0)
+    sheet.set_variables(light)
+    sheet.reparse()
+    assert sheet.reparses == 0  # served from the warm-up
+    fresh = ThemeStylesheet(variables=light)
+    for read_from, (css, is_default, tie_breaker, scope) in sheet.source.items():
+        fresh.add_source(css, read_from=read_from, is_default_css=is_default, tie_breaker=tie_breaker, scope=scope)
+    fresh.parse()
+    assert [r.css for r in sheet.rules] == [r.css for r in fresh.rules] and len(sheet.rules) == 3
+    bad = ThemeStylesheet(variables=light)
+    bad.add_source("Label { color: $no-such-variable; }", read_from=("c", ""))
+    with pytest.raises(Exception):
+        Warmer(bad, light).step(1.0)
 
 
 async def test_a_theme_switch_refreshes_each_widget_once_not_once_per_colour(demo_source, wait_for_scan,
