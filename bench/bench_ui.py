@@ -1,12 +1,15 @@
 """Key response times of the TUI in a real terminal (tmux), on the big image or the demo.
 
-    python bench/bench_ui.py [--image IMAGE | --demo] [--rounds 3] [--keys quick|all]
+    python bench/bench_ui.py [--image IMAGE | --demo] [--rounds 3] [--keys quick|all] [--via pipe|poll]
 
 Runs `explorer IMAGE` in a 200x55 tmux pane through a thin wrapper that logs, in the app, when each key
 arrived and when the next frame was handed to the terminal. For every key pressed it records:
 
-- tmux: from `tmux send-keys` until `tmux capture-pane` shows a change (what a person waits for, with
-  tmux's own work and the polling included);
+- tmux: from `tmux send-keys` until the app's answer reaches tmux (what a person waits for, with tmux's
+  own work included). By default tmux copies the pane's output into a FIFO (`pipe-pane`) that a thread
+  here reads, which costs nothing while the app works; `--via poll` instead runs `tmux capture-pane`
+  in a loop until the screen changes, as earlier versions did. That loop keeps about one of this
+  machine's two cores busy and so slows the app it measures (the app's own times are higher under it);
 - app: from the key's arrival in the app until the first frame after it (the app's share).
 
 Also the first paint: from "indexing…" on screen to the layer list on screen. The layer cache is warmed by
@@ -19,9 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,10 +89,64 @@ def settle(quiet_for: float = 0.35, limit: float = 15.0) -> str:
     return last
 
 
-class Run:
+DRAWS = re.compile(rb"\x1b\[\d+;\d+H")
+"""A cursor move: Textual starts each frame (and each changed stretch of a line) with one."""
+
+
+class PaneOutput:
+    """When the app's drawing reached tmux: `tmux pipe-pane` copies the pane's output into a FIFO that a
+    thread reads and timestamps (blocked in read() in between, so it takes no CPU from the app while a key
+    is handled). An answer is the first chunk that draws: the screen starts changing then, which is what
+    polling capture-pane saw."""
+
     def __init__(self) -> None:
+        self._dir = tempfile.mkdtemp(prefix="bench-ui-")
+        path = os.path.join(self._dir, "pane")
+        os.mkfifo(path)
+        self._fd = os.open(path, os.O_RDWR)  # a writer of our own: reads block instead of seeing EOF
+        self.arrivals: list[float] = []
+        self._seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        tmux("pipe-pane", "-O", "-t", SESSION, f"cat > {path}")
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self._fd, 1 << 16)
+            except OSError:
+                return
+            if not data:
+                return
+            if not DRAWS.search(data):
+                continue  # e.g. the pointer shape (OSC 22) a new screen sets before its first frame
+            with self._seen:
+                self.arrivals.append(time.perf_counter())
+                self._seen.notify_all()
+
+    def first_after(self, since: float, timeout: float) -> float | None:
+        """The time of the first output after `since`, waiting up to `timeout` seconds for it."""
+        end = since + timeout
+        with self._seen:
+            while True:
+                later = [t for t in self.arrivals[-50:] if t > since]
+                if later:
+                    return later[0]
+                left = end - time.perf_counter()
+                if left <= 0:
+                    return None
+                self._seen.wait(left)
+
+    def close(self) -> None:
+        tmux("pipe-pane", "-t", SESSION)
+        os.close(self._fd)
+
+
+class Run:
+    def __init__(self, output: PaneOutput | None = None) -> None:
         self.results: dict[str, dict[str, list[float]]] = {}
         self._offset = 0
+        self.output = output
+        """Where the app's answers are seen (None: poll the screen with capture-pane)."""
 
     def _app_latency(self) -> float | None:
         with open(LOG) as fh:
@@ -108,7 +168,10 @@ class Run:
         started = time.perf_counter()
         tmux("send-keys", "-t", SESSION, key)
         waited = None
-        while time.perf_counter() - started < timeout:
+        if self.output is not None:
+            seen = self.output.first_after(started, timeout)
+            waited = (seen - started) * 1000 if seen is not None else None
+        while self.output is None and time.perf_counter() - started < timeout:
             if screen() != before:
                 waited = (time.perf_counter() - started) * 1000
                 break
@@ -201,6 +264,8 @@ def main() -> int:
     parser.add_argument("--demo", action="store_true", help="open the built-in demo image instead")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keys", choices=("quick", "all"), default="all")
+    parser.add_argument("--via", choices=("pipe", "poll"), default="pipe",
+                        help="see the app's answers in a FIFO fed by tmux (default) or by polling the screen")
     args = parser.parse_args()
     target = "demo" if args.demo else ensure_image(args.image)
     env = explorer_env()
@@ -228,6 +293,8 @@ def main() -> int:
         first_paint = (time.perf_counter() - seen_indexing) * 1000 if seen_indexing else None
         time.sleep(3)
         settle(0.5)
+        if args.via == "pipe":
+            run.output = PaneOutput()
         for steps in MAIN:
             run.steps(steps, args.rounds)
         findings(run)
@@ -238,16 +305,19 @@ def main() -> int:
             viewer(run, "srv/app/.env", args.rounds)
         run.press("q")
     finally:
+        if run.output is not None:
+            run.output.close()
         tmux("kill-session", "-t", SESSION)
-    report(run, target, first_paint)
+    report(run, target, first_paint, args.via)
     return 0
 
 
-def report(run: Run, target: str, first_paint: float | None) -> None:
+def report(run: Run, target: str, first_paint: float | None, via: str) -> None:
     def spread(xs: list[float]) -> str:
         return f"{min(xs):.0f}/{statistics.median(xs):.0f}/{max(xs):.0f}" if xs else "-"
 
     print(f"first paint ('indexing…' -> layer list, in tmux): {first_paint and round(first_paint)} ms")
+    print(f"answers seen via {'a FIFO fed by tmux pipe-pane' if via == 'pipe' else 'polling tmux capture-pane'}")
     print(f"{'key':52} {'n':>3} {'tmux min/med/max':>18} {'app min/med/max':>17}")
     over = []
     for label, entry in run.results.items():
@@ -256,7 +326,7 @@ def report(run: Run, target: str, first_paint: float | None) -> None:
     presses = sum(len(e["tmux"]) for e in run.results.values())
     loads = [x for e in run.results.values() for x in e["load"]]
     print(f"{presses} presses, {len(over)} over 100 ms in tmux: {over}; load average {min(loads):.1f}-{max(loads):.1f}")
-    path = save("results-ui.json", {"image": target, "first_paint_ms": first_paint, "keys": run.results,
+    path = save("results-ui.json", {"image": target, "via": via, "first_paint_ms": first_paint, "keys": run.results,
                                     "over_100ms": over, "loadavg": [min(loads), max(loads)]})
     print(f"saved {path}")
 
