@@ -31,7 +31,15 @@ class RowLabel(Text):
             if style:
                 spans.append(Span(start, end, style))
         super().__init__("".join(part for part, _ in parts), spans=spans)
-        self.parts = parts
+        # drawn as Text.render cuts it: one segment per span, and unstyled neighbours as one (an SVG
+        # screenshot places each segment's text at its column; a lone blank segment leaves a gap there)
+        runs: list[tuple[str, str]] = []
+        for part, style in parts:
+            if runs and not style and not runs[-1][1]:
+                runs[-1] = (runs[-1][0] + part, "")
+            elif part:
+                runs.append((part, style))
+        self.parts = runs
 
 
 class Frame:
