@@ -121,12 +121,12 @@ class ExplorerApp(App[None]):
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
         self.collector = IdleCollector()
+        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._theme_vars: list[dict[str, str]] = []
         self._warmer: Warmer | None = None
         self._themes_failed: set[tuple] = set()
         self.warm_after = 0.2
         """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
-        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
         self._worker_log: str | None = None
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
         self._css_pauses = 0
