@@ -104,3 +104,31 @@ async def test_row_labels_skip_textuals_text_rendering_and_other_labels_keep_it(
         assert len(ours) == len(tree._tree_lines) - 1 and tree._tree_lines[0].path[-1] is tree.root
         assert len(rendered) == len(tree._tree_lines) + 1
         assert sum(1 for plain in rendered if plain.startswith(tree.ICON_NODE_EXPANDED + "/ ")) == 2
+
+
+async def test_hostile_and_wide_names_are_drawn_as_textual_draws_them(tmp_path, wait_for_scan):
+    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.sources import open_image
+
+    names = ["日本語のファイル名", "emoji-🐍-file", "e\u0301combining", "[bold red]markup[/]", "tab\there",
+             "esc\x1b[31mred", "bell\x07", "newline\nname", "rtl-\u202eevil", "zero\u200bwidth"]
+    entries = [Entry.dir("/d"), Entry.dir("/d/深い")]
+    entries += [Entry.file(f"/d/{name}", b"x") for name in names]
+    entries += [Entry.file(f"/d/深い/{name}", b"y", mode=0o4755) for name in names[:3]]
+    entries += [Entry.symlink("/d/link", "/d/[link]\x1b]8;;http://x\x07target"), Entry.hardlink("/d/hard", "/d/tab\there")]
+    path = write_image(ImageSpec(layers=[Layer(entries, created_by="RUN make names")]), str(tmp_path / "names.tar"))
+    with open_image(path) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            tree = app.query_one(FileTree)
+            await expand_everything(pilot, tree)
+            tree.focus()
+            tree.cursor_line = 3
+            await pilot.pause()
+            assert len(tree._tree_lines) >= len(names) + 8
+            assert compare_every_row(tree) >= len(names) + 6
+            for strip in (both(tree, y)[0] for y in range(len(tree._tree_lines))):
+                text = "".join(segment.text for segment in strip)
+                assert not any(ord(c) < 32 or c == "\x7f" for c in text)  # nothing the terminal would obey
+                assert strip.cell_length == tree.size.width  # padded to the pane, wide characters counted as two
