@@ -227,7 +227,7 @@ class ExplorerApp(App[None]):
         if self._warmer is None or not self._warmer.current():
             if not self._theme_vars:
                 self._theme_vars = [theme_variables(self, name) for name in LIGHT_AND_DARK]
-            missing = [v for v in stylesheet.missing(self._theme_vars) if stylesheet.key(v) not in self._themes_failed]
+            missing = stylesheet.missing(self._theme_vars, skip=self._themes_failed)
             if not missing:
                 self._warmer = None
                 return

@@ -81,9 +81,11 @@ class ThemeStylesheet(Stylesheet):
         """The cache key of the current sources with these variables (default: the current ones)."""
         return (tuple((self._variables if variables is None else variables).items()), tuple(self.source.items()))
 
-    def missing(self, themes: list[dict[str, str]]) -> list[dict[str, str]]:
-        """The variable sets among `themes` whose rules for the current sources are not parsed yet."""
-        return [variables for variables in themes if self.key(variables) not in self._parsed]
+    def missing(self, themes: list[dict[str, str]], skip: set[tuple] | frozenset = frozenset()) -> list[dict[str, str]]:
+        """The variable sets among `themes` whose rules for the current sources are not parsed yet (and
+        whose key is not in `skip`)."""
+        return [variables for variables in themes
+                if (key := self.key(variables)) not in self._parsed and key not in skip]
 
     def keep(self, key: tuple, rules: list[RuleSet]) -> None:
         if key not in self._parsed:
