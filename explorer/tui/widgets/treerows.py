@@ -112,6 +112,14 @@ def render_row(tree: Tree, frame: Frame, y: int, line, is_hover: bool, base_styl
             segments.append(Segment("".join(guides), frame.combined(line_base, run_style) + line_meta))
             guides.clear()
 
+    def guide(text: str, style: Style) -> None:
+        """One more guide; guides of one style in a row make one segment."""
+        nonlocal run_style
+        if style != run_style:
+            flush()
+            run_style = style
+        guides.append(text)
+
     hover = path[0]._hover
     selected = path[0]._selected and has_focus
     guide_style, hidden = frame.guide_base
@@ -120,18 +128,12 @@ def render_row(tree: Tree, frame: Frame, y: int, line, is_hover: bool, base_styl
                                else frame.guide_base)
         if ancestor is not node:
             space, vertical, _, _ = frame.guides(guide_style, hidden)
-            if guide_style != run_style:
-                flush()
-                run_style = guide_style
-            guides.append(space if ancestor.is_last else vertical)
+            guide(space if ancestor.is_last else vertical, guide_style)
         hover = hover or ancestor._hover
         selected = (selected or ancestor._selected) and has_focus
     if len(path) > 1:
         _, _, terminator, cross = frame.guides(guide_style, hidden)
-        if guide_style != run_style:
-            flush()
-            run_style = guide_style
-        guides.append(terminator if line.last else cross)
+        guide(terminator if line.last else cross, guide_style)
     flush()
 
     label_style = frame.label
