@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -139,6 +140,7 @@ class PaneOutput:
     def close(self) -> None:
         tmux("pipe-pane", "-t", SESSION)
         os.close(self._fd)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class Run:
