@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("open", help="the Textual UI on an image")
     image_arg(sp)
     speed_args(sp)
-    sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
+    sp = sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
+    speed_args(sp)
 
     sp = sub.add_parser("scan", help="run every detector over every layer")
     image_arg(sp)

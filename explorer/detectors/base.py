@@ -32,6 +32,8 @@ class ScanOptions:
     max_file_scan: int = DEFAULT_LIMITS.max_file_scan
     """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file (held in
     memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
+    cache: bool = True
+    """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
 
 
 class Detector(ABC):
