@@ -111,13 +111,13 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
     )
 
 
-def cached_demo() -> str:
+def cached_demo() -> str | None:
     """The demo image in the cache folder (`explorer.cache.cache_folder`), written there on first use.
 
-    Its name carries a hash of the code that makes it, so a changed demo is written anew. Falls back
-    to a temporary folder when the cache folder cannot be written or is not safe to use (a symlink,
-    someone else's, writable by others: `explorer.cache.usable_folder`), or the file there is not a
-    regular file of this user.
+    Its name carries a hash of the code that makes it, so a changed demo is written anew. None when
+    the cache folder cannot be written or is not safe to use (a symlink, someone else's, writable by
+    others: `explorer.cache.usable_folder`), or the file there is not a regular file of this user:
+    the caller then writes it to a temporary folder of its own (`write_demo`).
     """
     from explorer.cache import cache_folder, check_file, usable_folder
 
@@ -142,7 +142,7 @@ def cached_demo() -> str:
             if os.path.exists(partial):
                 os.unlink(partial)
     except OSError:
-        return write_demo(integrity=True)
+        return None
     return str(path)
 
 

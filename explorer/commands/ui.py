@@ -22,12 +22,12 @@ def run_ui(args) -> int:
     with contextlib.ExitStack() as stack:
         if args.command == "demo":
             from explorer.demo import cached_demo, write_demo
-            if no_cache:
+            path = None if no_cache else cached_demo()
+            if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
                 import tempfile
                 folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="explorer-demo-"))
-                source = open_image(write_demo(folder, integrity=True))
-            else:
-                source = open_image(cached_demo())
+                path = write_demo(folder, integrity=True)
+            source = open_image(path)
             source.reference = "explorer demo image"
         else:
             source = open_image(args.image, args.platform)

@@ -257,4 +257,20 @@ def test_demo_with_no_cache_writes_nothing_in_the_cache_folder(tmp_path, monkeyp
     assert not folder.exists()
     assert main(["demo"]) == 0
     assert seen[1][0] is True and isinstance(seen[1][1], LayerCache)
-    assert [p.name for p in folder.iterdir() if p.name.startswith("explorer-demo-")]
+    assert len(written) == 1 and [p.name for p in folder.iterdir() if p.name.startswith("explorer-demo-")]
+
+
+def test_demo_with_an_unsafe_cache_folder_runs_from_a_temporary_folder(tmp_path, monkeypatch):
+    import explorer.demo as demo
+    from explorer.tui.app import ExplorerApp
+
+    folder = tmp_path / "c"
+    folder.mkdir()
+    folder.chmod(0o777)
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(folder))
+    written, seen = [], []
+    real_write = demo.write_demo
+    monkeypatch.setattr(demo, "write_demo", lambda *a, **kw: written.append(real_write(*a, **kw)) or written[-1])
+    monkeypatch.setattr(ExplorerApp, "run", lambda app: seen.append(os.path.isfile(written[0])))
+    assert main(["demo"]) == 0
+    assert seen == [True] and not os.path.exists(written[0]) and list(folder.iterdir()) == []
