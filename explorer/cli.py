@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",
-                        help="neither use nor fill the layer-result cache ($EXPLORER_CACHE_DIR, else "
-                             "$XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
+                        help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
+                             "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
         sp.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                         help="worker processes reading layers (default: one per core, for big images; "
                              "1: everything in this process)")

@@ -93,3 +93,25 @@ def test_a_deeply_nested_miner_config_is_read_not_a_failure(make_image, depth):
     assert FAILURE not in rules
     assert rules["miner.monero.pool-config"].severity == "high"
     assert "stratum+tcp://pool.example.org:3333" in rules["miner.monero.pool-config"].evidence
+
+
+def test_an_image_detector_failing_on_the_config_is_a_config_finding(make_image):
+    from explorer.detectors.base import ImageDetector
+    from explorer.engine import DetectorSet
+
+    class Brittle(ImageDetector):
+        name = "brittle"
+
+        def scan_config(self, config):
+            raise RecursionError("nested too deeply")
+
+        def scan_history(self, item):
+            return []
+
+    image = make_image([Layer([Entry.file("/a", b"a")], created_by="COPY a /")])
+    with open_image(image) as source:
+        result = scan(source, DetectorSet(image=[Brittle()]), jobs=1)
+    (found,) = result.findings
+    assert (found.rule_id, found.source, found.path, found.severity) == (FAILURE, "config", None, "high")
+    assert found.evidence == "brittle: RecursionError"
+    assert result.errors == ["brittle failed on the config: RecursionError: nested too deeply"]
