@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",
-                        help="neither use nor fill the layer-result cache ($EXPLORER_CACHE_DIR, else "
-                             "$XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
+                        help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
+                             "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
         sp.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                         help="worker processes reading layers (default: one per core, for big images; "
                              "1: everything in this process)")
@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("open", help="the Textual UI on an image")
     image_arg(sp)
     speed_args(sp)
-    sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
+    sp = sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
+    speed_args(sp)
 
     sp = sub.add_parser("scan", help="run every detector over every layer")
     image_arg(sp)

@@ -111,24 +111,28 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
     )
 
 
-def cached_demo() -> str:
-    """The demo image in the user cache ($XDG_CACHE_HOME/explorer), written there on first use.
+def cached_demo() -> str | None:
+    """The demo image in the cache folder (`explorer.cache.cache_folder`), written there on first use.
 
-    Its name carries a hash of the code that makes it, so a changed demo is written anew. Falls back
-    to a temporary folder when the cache cannot be written.
+    Its name carries a hash of the code that makes it, so a changed demo is written anew. None when
+    the cache folder cannot be written or is not safe to use (a symlink, someone else's, writable by
+    others: `explorer.cache.usable_folder`), or the file there is not a regular file of this user:
+    the caller then writes it to a temporary folder of its own (`write_demo`).
     """
+    from explorer.cache import cache_folder, check_file, usable_folder
+
     import explorer.detectors.heuristics.monero as monero
     import explorer.imagewriter as imagewriter
 
     digest = hashlib.sha256()
     for module in (__file__, imagewriter.__file__, monero.__file__):
         digest.update(Path(module).read_bytes())
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
+    folder = cache_folder()
     path = folder / f"explorer-demo-{digest.hexdigest()[:16]}.tar"
-    if path.is_file():
-        return str(path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        usable_folder(folder)
+        if check_file(path):
+            return str(path)
         fd, partial = tempfile.mkstemp(prefix=".explorer-demo-", suffix=".tar", dir=folder)
         os.close(fd)
         try:
@@ -138,7 +142,7 @@ def cached_demo() -> str:
             if os.path.exists(partial):
                 os.unlink(partial)
     except OSError:
-        return write_demo(integrity=True)
+        return None
     return str(path)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
-                                     ScanOptions)
+                                     ScanOptions, failure_match)
 from explorer.findings import Finding, Match, dedupe_and_sort
 from explorer.cache import LayerCache, check_blobs, detector_names, pack, settings_key, unpack
 from explorer.imagesummary import ImageSummary, LayerSummary
@@ -265,6 +265,10 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
                                                        layer_digest=digest))
         except Exception as exc:  # noqa: BLE001
             errors.append(_failure(detector, "the config", exc))
+            findings.append(Finding.from_match(failure_match(detector.name or type(detector).__name__,
+                                                             type(exc).__name__),
+                                               source="config", layer=None, path=None, in_final_image=True,
+                                               created_by=""))
     findings.extend(_problem_findings(analysis))
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]

@@ -25,7 +25,7 @@ def run_scan(args) -> int:
             raise ExplorerError(f"--rules {folder}: no such folder")
     ignores = load_ignore_file(args.ignore_file)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
-                          max_file_scan=limits_from_args(args).max_file_scan)
+                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
     detectors = build_detectors(options)
     with opened(args) as source, layer_cache(args) as cache:
         progress, stop = stderr_progress(not args.no_progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from explorer.detectors.base import ScanOptions
+from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
@@ -39,6 +39,7 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     catalog += [_as_dict(r) for r in secret_rule_catalog()]
     catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
     catalog += problem_catalog()
+    catalog.append(_as_dict(FAILURE_RULE))
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
                                key=lambda r: r["id"])
     versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)
