@@ -338,6 +338,47 @@ def _bad_json(which: str):
     return make
 
 
+# -- amplification: a few kilobytes that cost a naive reader gigabytes ----------------------------
+
+def same_blob_listed(work: Path, times: int = 1000) -> str:
+    """One small layer blob (a few KB) that the manifest lists `times` times (Docker applies it
+    `times` times over: the same files)."""
+    layer = L.of([member(f"etc/f{i}", data=b"%d" % i) for i in range(20)], "gzip", "RUN again")
+    return write(work, [OK] + [layer] * times + [LAST])
+
+
+def many_tiny_layers(work: Path, count: int = 20_000) -> str:
+    """`count` distinct layers of one small file each."""
+    return write(work, [OK] + [L.of([member(f"l/{i}", data=b"x")], "gzip", f"RUN {i}") for i in range(count)]
+                 + [LAST])
+
+
+def index_dag(work: Path, fanout: int = 16, depth: int = 4) -> str:
+    """An OCI layout whose index nests `depth` levels of indexes, each listing the next level's one
+    index `fanout` times (a DAG of a few KB that is fanout**depth paths deep), over one image."""
+    path = Path(write(work, [OK, LAST], "oci"))
+    index = json.loads((path / "index.json").read_text())
+    child = index["manifests"][0]
+    for _ in range(depth):
+        doc = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": [child] * fanout}).encode()
+        (path / "blobs" / "sha256" / sha(doc)[7:]).write_bytes(doc)
+        child = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": sha(doc), "size": len(doc)}
+    index["manifests"] = [child]
+    (path / "index.json").write_text(json.dumps(index))
+    return str(path)
+
+
+def long_names(work: Path, count: int = 4000, length: int = 60_000) -> str:
+    """`count` files whose names are `length` characters (pax path records), gzip: a few hundred KB."""
+    members = []
+    for i in range(count):
+        info, data = member("placeholder", data=b"n")
+        info.pax_headers = {"path": f"{i:05d}" + "n" * (length - 5)}
+        members.append((info, data))
+    return write(work, [OK, L.of(members, "gzip", "RUN long names"), LAST])
+
+
 def _stream(name: str, fmt: str = "docker-archive"):
     return lambda work: write(work, [OK, stream_variant(name), LAST], fmt)
 
