@@ -82,6 +82,8 @@ PROBLEM_RULES = {
                            "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
     "too-many-entries": ("integrity.layer-too-many-entries", "medium",
                          "Layer holds more tar members than --max-entries allows; not read to its end"),
+    "names-too-long": ("integrity.layer-names-too-long", "medium",
+                       "Layer's member names and link targets pass the cap on their total length; not read to its end"),
     "too-large": ("integrity.image-too-large", "medium",
                   "Image holds more uncompressed data than --max-total allows; not read to its end"),
 }

@@ -36,7 +36,7 @@ def layer_cache(args):
 
 
 BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
-                                "decompression-bomb", "too-many-entries", "too-large"})
+                                "decompression-bomb", "too-many-entries", "names-too-long", "too-large"})
 """Problems that make the image bad input (exit 2) although everything readable is still shown:
 damage, and layers cut short by a resource cap (explorer.limits)."""
 

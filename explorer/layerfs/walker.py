@@ -125,9 +125,12 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         tar = TarHeaders(stream.reader)
         position = 0
         max_entries = budget.limits.max_entries
+        names = 0
         for member in tar:
             if stats.entries >= max_entries:
                 budget.check_entries(index, stats.entries + 1)
+            names += len(member.name) + len(member.linkname or "")
+            budget.check_names(index, names)
             stats.entries += 1
             entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1

@@ -82,7 +82,21 @@ def _file_or_folder(path: str) -> None:
 
 
 def open_image(arg: str, platform: str | None = None) -> ImageSource:
-    """Open IMAGE as the contract describes: explicit transports win, then auto-detection."""
+    """Open IMAGE as the contract describes: explicit transports win, then auto-detection.
+
+    Whatever the documents or the file system throw at the readers (a JSON value of the wrong type
+    where an object was checked for, a blob that vanished or cannot be read) is bad input: one
+    SourceError, never a traceback."""
+    try:
+        return _open_image(arg, platform)
+    except SourceError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError, OSError, EOFError) as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise SourceError(f"{arg}: cannot be read as an image ({reason[:300]})") from None
+
+
+def _open_image(arg: str, platform: str | None) -> ImageSource:
     transport, rest, tag = split_transport(arg)
     if transport == "docker-daemon":
         from explorer.sources.daemon import open_daemon
