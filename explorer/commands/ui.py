@@ -6,7 +6,7 @@ image is written into the user cache on first use.
 
 from __future__ import annotations
 
-from explorer.commands import layer_cache
+from explorer.commands import layer_cache, registry_options
 from explorer.detectors.base import ScanOptions
 from explorer.limits import limits_from_args
 from explorer.sources import open_image
@@ -20,7 +20,7 @@ def run_ui(args) -> int:
         source = open_image(cached_demo())
         source.reference = "explorer demo image"
     else:
-        source = open_image(args.image, args.platform)
+        source = open_image(args.image, args.platform, registry_options(args))
     _start_process_helpers()
     try:
         with layer_cache(args) as cache:
