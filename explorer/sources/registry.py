@@ -34,7 +34,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from explorer.errors import SourceError
@@ -715,16 +715,24 @@ def _media_type(doc: dict, resp) -> str:
 
 
 def _fetch_manifest(client: RegistryClient, ref: str, expected: str | None) -> tuple[dict, bytes, str]:
-    """(document, raw bytes, media type) of the manifest named by tag or digest; a digest is checked."""
-    resp = client.get(client.url("manifests", ref), {"Accept": ACCEPT})
+    """(document, raw bytes, digest) of the manifest named by tag or digest; a digest is checked."""
     what = f"manifest {ref}" if ref.startswith("sha256:") else f"tag {ref!r}"
-    if resp.status_code != 200:
-        raise client.fail(resp, what)
-    length = resp.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > MAX_MANIFEST:
-        resp.close()
-        raise SourceError(f"{client.reference}: manifest is larger than {MAX_MANIFEST} bytes; refused")
-    raw = client.read_limited(resp, MAX_MANIFEST, "manifest")
+    for attempt in range(RETRIES):
+        resp = client.get(client.url("manifests", ref), {"Accept": ACCEPT})
+        if resp.status_code != 200:
+            raise client.fail(resp, what)
+        length = resp.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_MANIFEST:
+            resp.close()
+            raise SourceError(f"{client.reference}: manifest is larger than {MAX_MANIFEST} bytes; refused")
+        try:
+            raw = client.read_limited(resp, MAX_MANIFEST, "manifest")
+        except SourceError:
+            if attempt + 1 == RETRIES:
+                raise
+            continue
+        if not length.isdigit() or len(raw) == int(length) or attempt + 1 == RETRIES:
+            break  # else the connection dropped before the end: again
     actual = "sha256:" + hashlib.sha256(raw).hexdigest()
     if expected and actual != expected:
         raise SourceError(f"{client.reference}: the registry's manifest has digest {actual}, not {expected} "
@@ -779,11 +787,11 @@ def _register(store: RegistryBlobStore, manifest: dict) -> None:
 def _load_config(store: RegistryBlobStore, config: dict) -> None:
     """Fetch the config into memory (it is small), verified against its digest."""
     name = blob_name(config["digest"], store.description)
-    client = store.client
-    resp = client.get(client.url("blobs", config["digest"]))
-    if resp.status_code != 200:
-        raise client.fail(resp, f"config blob {config['digest']}")
-    raw = client.read_limited(resp, MAX_CONFIG, "config")
+    try:
+        with store.open(name) as fh:
+            raw = fh.read(config["size"] + 1)
+    except OSError as exc:
+        raise SourceError(f"{store.description}: cannot read the image config: {exc}") from None
     if "sha256:" + hashlib.sha256(raw).hexdigest() != config["digest"]:
         raise SourceError(f"{store.description}: the config blob does not match its digest {config['digest']} "
                           "(tampered or damaged)")
