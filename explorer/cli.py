@@ -9,6 +9,7 @@ import sys
 from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
+from explorer.sources.registry import add_registry_flags
 
 COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help")
 
@@ -24,10 +25,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def image_arg(sp):
         sp.add_argument("image", metavar="IMAGE",
-                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
-                             "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win")
+                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image reference (the "
+                             "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
+                             "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry) win")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
         add_limit_flags(sp)
+        add_registry_flags(sp)
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",

@@ -9,11 +9,16 @@ from explorer.sources import ImageSource, open_image
 
 @contextlib.contextmanager
 def opened(args) -> ImageSource:
-    source = open_image(args.image, getattr(args, "platform", None))
+    source = open_image(args.image, getattr(args, "platform", None), registry_options(args))
     try:
         yield source
     finally:
         source.close()
+
+
+def registry_options(args):
+    from explorer.sources.registry import options_from_args
+    return options_from_args(args)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from explorer.commands import layer_cache
+from explorer.commands import layer_cache, registry_options
 from explorer.detectors.base import ScanOptions
 from explorer.limits import limits_from_args
 from explorer.sources import open_image
@@ -30,7 +30,7 @@ def run_ui(args) -> int:
             source = open_image(path)
             source.reference = "explorer demo image"
         else:
-            source = open_image(args.image, args.platform)
+            source = open_image(args.image, args.platform, registry_options(args))
         stack.callback(source.close)
         _start_process_helpers()
         cache = stack.enter_context(layer_cache(args))

@@ -22,7 +22,7 @@ class ImageSource:
 
     reference: str
     kind: str
-    """`docker-archive`, `oci`, `oci-archive` or `docker-daemon`."""
+    """`docker-archive`, `oci`, `oci-archive`, `docker-daemon` or `registry`."""
     store: BlobStore
     config: ImageConfig
     layers: list[LayerRef]
