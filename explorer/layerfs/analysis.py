@@ -146,7 +146,13 @@ def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None 
         result = WalkResult(LayerStats(index=ref.index, complete=False))
         result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
         return result
-    return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
+    try:
+        return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
+    except Exception as exc:  # noqa: BLE001 - whatever the walker did not expect: this layer is damaged, not the run
+        result = WalkResult(LayerStats(index=ref.index, complete=False))
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        result.problems.append(Problem(ref.index, "corrupt", f"layer {ref.index}: cannot be read ({reason[:300]})"))
+        return result
 
 
 def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor | None] | None = None,
