@@ -378,17 +378,18 @@ def index_dag(work: Path, fanout: int = 16, depth: int = 4) -> str:
     return str(path)
 
 
-def long_names(work: Path, count: int = 4000, length: int = 60_000) -> str:
-    """`count` files whose names are `length` characters (pax path records), gzip: a few hundred KB."""
-    return write(work, [OK, _long_names_layer(count, length), LAST])
+def long_names(work: Path, count: int = 4000, length: int = 60_000, layers: int = 1) -> str:
+    """`layers` layers of `count` files whose names are `length` characters (pax path records), gzip:
+    a few hundred KB each."""
+    return write(work, [OK, *(_long_names_layer(count, length, i) for i in range(layers)), LAST])
 
 
-@functools.lru_cache(maxsize=2)
-def _long_names_layer(count: int, length: int) -> L:
+@functools.lru_cache(maxsize=8)
+def _long_names_layer(count: int, length: int, layer: int = 0) -> L:
     members = []
     for i in range(count):
         info, data = member("placeholder", data=b"n")
-        info.pax_headers = {"path": f"{i:05d}" + "n" * (length - 5)}
+        info.pax_headers = {"path": f"{layer}-{i:05d}" + "n" * (length - 7)}
         members.append((info, data))
     return L.of(members, "gzip", "RUN long names")
 

@@ -158,5 +158,18 @@ def test_long_names_trip_the_name_cap_in_bounded_memory(tmp_path):
     assert rc == 2 and TRACEBACK not in err
     assert err.splitlines() == ["explorer: warning: layer 1: member names and link targets pass 33554432 characters "
                                 "in all; reading stopped; 559 entries read"]
-    assert sum(1 for line in out.splitlines() if " /0" in line) == 559
+    assert sum(1 for line in out.splitlines() if " /0-" in line) == 559
+    assert rss < RSS_CAP_KB
+
+
+def test_long_names_in_many_layers_trip_the_image_wide_cap(tmp_path):
+    """Each layer stops at 32M characters of names; over the image, the layers above the one that
+    passes 128M are not read at all (as with --max-total), so memory stays bounded however many."""
+    rc, out, err, rss = run_measured("layers", long_names(tmp_path, 600, 60_000, layers=5), "--format", "json")
+    assert rc == 2 and TRACEBACK not in err
+    assert [layer["entries"] for layer in json.loads(out)["layers"]] == [1, 559, 559, 559, 559, 559, 0]
+    warnings = err.splitlines()
+    assert len(warnings) == 6 and all("reading stopped; 559 entries read" in line for line in warnings[:5])
+    assert warnings[5] == ("explorer: warning: layer 6: not read, the layers below already hold member names and link "
+                           "targets of more than 134217728 characters in all (a real image holds far fewer)")
     assert rss < RSS_CAP_KB
