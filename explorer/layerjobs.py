@@ -27,7 +27,7 @@ from typing import Callable
 from explorer import workerlog
 from explorer.cache import LayerCache, check_blobs
 from explorer.detectpool import DetectionPool
-from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
+from explorer.layerfs.analysis import ProgressFn, cap_total, name_chars, not_read, over_caps
 from explorer.layerfs.walker import WalkResult
 from explorer.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
@@ -60,17 +60,18 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     copies = repeated(source.layers)
     refs = [r for r in source.layers if r.index not in copies]
     outcomes: dict[int, LayerOutcome] = {}
+    chars = _NameChars()
     keys: dict[int, str] = {}
     if cache is not None:
         _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
     todo = [r for r in refs if r.index not in outcomes]
     workers = auto_jobs(todo, jobs, per_layer=not detectors)
     if workers > 1 and detectors and factory is not None:
-        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes)
+        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars)
     elif workers > 1 and not detectors:
         fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
-        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes), None) for ref in todo)
+        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, chars), None) for ref in todo)
     for ref, outcome, payload in fresh:
         outcomes[ref.index] = outcome
         if cache is not None and ref.index in keys and outcome.cacheable(ref):
@@ -82,7 +83,7 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
             size = source.layers[index].compressed_size
             progress(index, size, size)
     ordered = [outcomes[r.index] for r in source.layers]
-    capped = cap_total([o.walk for o in ordered], limits)
+    capped = cap_total([o.walk for o in ordered], limits, chars)
     for outcome, walk in zip(ordered, capped):
         if walk is not outcome.walk:
             outcome.walk, outcome.matches, outcome.errors = walk, [], []
@@ -118,21 +119,36 @@ def relabelled(outcome: LayerOutcome, index: int) -> LayerOutcome:
     return LayerOutcome(copy, matches, list(outcome.errors), cached=outcome.cached)
 
 
-def _over_total(source: ImageSource, ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits) -> bool:
-    """Do the layers below `ref` (all of them known) already pass `limits.max_total`?"""
+class _NameChars:
+    """`name_chars` of each layer's walk, counted once (the walks are kept alive with their counts)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[WalkResult, int]] = {}
+
+    def __call__(self, walk: WalkResult) -> int:
+        known = self._known.get(id(walk))
+        if known is None:
+            known = self._known[id(walk)] = (walk, name_chars(walk))
+        return known[1]
+
+
+def _over_caps(source: ImageSource, ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits,
+               chars: _NameChars) -> str | None:
+    """Which image-wide cap the layers below `ref` (all of them known) already pass, if any."""
     copies = repeated(source.layers)
     below = [outcomes[copies.get(i, i)].walk for i in range(ref.index) if copies.get(i, i) in outcomes]
-    return len(below) == ref.index and over_total(below, limits) is not None
+    return over_caps(below, limits, chars) if len(below) == ref.index else None
 
 
-def _in_order(source, ref, detectors, progress, limits, outcomes) -> LayerOutcome:
-    """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
-    if _over_total(source, ref, outcomes, limits):
-        return LayerOutcome(not_read(ref.index, limits))
+def _in_order(source, ref, detectors, progress, limits, outcomes, chars) -> LayerOutcome:
+    """Read one layer in this process; not when the layers below already pass an image-wide cap."""
+    cap = _over_caps(source, ref, outcomes, limits, chars)
+    if cap is not None:
+        return LayerOutcome(not_read(ref.index, limits, cap))
     return read_outcome(source, ref, detectors, progress, limits)
 
 
-def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes):
+def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars):
     """(ref, outcome, None) in layer order: this process reads the layers one after the other, and
     `workers` detection processes scan the files (explorer.detectpool). A layer's outcome is
     completed once the next layer is being read, so the workers never wait for a layer's last
@@ -142,8 +158,9 @@ def _detect_in_workers(source, todo, factory, detectors, progress, workers, limi
     pending: tuple | None = None
     try:
         for ref in todo:
-            if _over_total(source, ref, walks, limits):
-                started = PendingOutcome(not_read(ref.index, limits), None)
+            cap = _over_caps(source, ref, walks, limits, chars)
+            if cap is not None:
+                started = PendingOutcome(not_read(ref.index, limits, cap), None)
             else:
                 started = start_outcome(source, ref, detectors, progress, limits, pool)
             walks[ref.index] = LayerOutcome(started.walk)  # for the next layer's max_total check

@@ -53,6 +53,9 @@ MAX_LAYER_NAME_CHARS = 32 * MIB
 paths average well under 100 characters (300k members: ~30M); each name is held in memory by its
 entry and the merged tree, so 4000 names of 60,000 characters (a few hundred KB of gzip) would take
 gigabytes. Past the cap the layer is cut there and reported, like --max-entries."""
+MAX_IMAGE_NAME_CHARS = 4 * MAX_LAYER_NAME_CHARS
+"""The same over all layers, in layer order (a real image's paths: well under 100M characters); the
+layers above the one that passes it are not read, as with --max-total."""
 MAX_INDEX_MANIFESTS = 10_000
 """Descriptors looked at below an OCI image index, all nested indexes together (a real multi-platform
 index lists a few dozen; a registry mirror's layout a few thousand). Each nested index is read once however often it is listed, so a DAG of

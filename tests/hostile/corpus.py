@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import bz2
+import functools
 import json
 import lzma
 import struct
@@ -347,10 +348,18 @@ def same_blob_listed(work: Path, times: int = 1000) -> str:
     return write(work, [OK] + [layer] * times + [LAST])
 
 
+def same_blob_listed_250(work: Path) -> str:
+    return same_blob_listed(work, 250)
+
+
 def many_tiny_layers(work: Path, count: int = 20_000) -> str:
     """`count` distinct layers of one small file each."""
-    return write(work, [OK] + [L.of([member(f"l/{i}", data=b"x")], "gzip", f"RUN {i}") for i in range(count)]
-                 + [LAST])
+    return write(work, [OK, *_tiny_layers(count), LAST])
+
+
+@functools.lru_cache(maxsize=2)
+def _tiny_layers(count: int) -> tuple[L, ...]:
+    return tuple(L.of([member(f"l/{i}", data=b"x")], "gzip", f"RUN {i}") for i in range(count))
 
 
 def index_dag(work: Path, fanout: int = 16, depth: int = 4) -> str:
@@ -369,14 +378,20 @@ def index_dag(work: Path, fanout: int = 16, depth: int = 4) -> str:
     return str(path)
 
 
-def long_names(work: Path, count: int = 4000, length: int = 60_000) -> str:
-    """`count` files whose names are `length` characters (pax path records), gzip: a few hundred KB."""
+def long_names(work: Path, count: int = 4000, length: int = 60_000, layers: int = 1) -> str:
+    """`layers` layers of `count` files whose names are `length` characters (pax path records), gzip:
+    a few hundred KB each."""
+    return write(work, [OK, *(_long_names_layer(count, length, i) for i in range(layers)), LAST])
+
+
+@functools.lru_cache(maxsize=8)
+def _long_names_layer(count: int, length: int, layer: int = 0) -> L:
     members = []
     for i in range(count):
         info, data = member("placeholder", data=b"n")
-        info.pax_headers = {"path": f"{i:05d}" + "n" * (length - 5)}
+        info.pax_headers = {"path": f"{layer}-{i:05d}" + "n" * (length - 7)}
         members.append((info, data))
-    return write(work, [OK, L.of(members, "gzip", "RUN long names"), LAST])
+    return L.of(members, "gzip", "RUN long names")
 
 
 def _stream(name: str, fmt: str = "docker-archive"):
@@ -425,6 +440,12 @@ CASES = [
     Case("non-utf8-nul-and-4k-names", _names, 0),
     Case("ansi-and-markup", _ansi_markup, 0),
     Case("nested-5000-deep", _deep, 0, frozenset({"suspicious.tar-path-too-deep"}), stderr=("lies 5001 folders deep",)),
+    Case("same-blob-listed-250-times", same_blob_listed_250, 0),
+    Case("same-blob-listed-1000-times", same_blob_listed, 2, layers=None, error="manifest lists 1002 layers"),
+    Case("20000-tiny-layers", many_tiny_layers, 2, layers=None, error="holds more than 10000 members"),
+    Case("index-dag-16-wide-4-deep", index_dag, 0),
+    Case("4000-names-of-60000-characters", long_names, 2, frozenset({"integrity.layer-names-too-long"}),
+         stderr=("member names and link targets pass",)),
     *(Case(f"stream-{name}", _stream(name, fmt), 0 if loads else 2,
            frozenset() if loads else frozenset({"integrity.truncated-layer"}))
       for name, fmt in (("gzip-fextra-65k", "docker-archive"), ("gzip-fname-huge", "oci"),
