@@ -82,6 +82,8 @@ PROBLEM_RULES = {
                            "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
     "too-many-entries": ("integrity.layer-too-many-entries", "medium",
                          "Layer holds more tar members than --max-entries allows; not read to its end"),
+    "runtime-unreadable": ("integrity.runtime-path-unreadable", "low",
+                           "A path the container changed could not be read from it (gone, or a socket)"),
     "too-large": ("integrity.image-too-large", "medium",
                   "Image holds more uncompressed data than --max-total allows; not read to its end"),
 }

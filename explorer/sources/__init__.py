@@ -83,6 +83,9 @@ def _file_or_folder(path: str) -> None:
 
 def open_image(arg: str, platform: str | None = None) -> ImageSource:
     """Open IMAGE as the contract describes: explicit transports win, then auto-detection."""
+    if arg.startswith("container:"):
+        from explorer.sources.container import open_container
+        return open_container(arg[len("container:"):], platform)
     transport, rest, tag = split_transport(arg)
     if transport == "docker-daemon":
         from explorer.sources.daemon import open_daemon
