@@ -99,8 +99,19 @@ def diff_rows(container):
     return {(p, "D" if k == 2 else "AC") for p, k in normalise_changes(container.diff())}
 
 
-def scan_container(name: str):
-    source = open_image(f"container:{name}")
+def open_container(name: str, how: str = "paths"):
+    """`container:NAME` read with one archive request per path (`paths`) or from one export (`export`)."""
+    from explorer.sources import container as module
+    saved = module.EXPORT_MIN_PATHS
+    module.EXPORT_MIN_PATHS = 10 ** 9 if how == "paths" else -1
+    try:
+        return open_image(f"container:{name}")
+    finally:
+        module.EXPORT_MIN_PATHS = saved
+
+
+def scan_container(name: str, how: str = "paths"):
+    source = open_container(name, how)
     return source, scan(source, build_detectors(ScanOptions()))
 
 
@@ -192,18 +203,25 @@ def test_paused_and_stopped_give_the_same_layer(victim):
     assert len(fingerprint(running)) > 8
 
 
-def test_export_path_for_large_change_sets(victim, monkeypatch):
-    """Above EXPORT_ABOVE changed paths the layer comes from one `docker export` stream: the same layer."""
-    from explorer.sources import container as module
+def layer_rows(analysis):
+    return sorted((e.path, e.kind, e.digest, e.mode, e.uid, e.gid, e.linkname, e.size)
+                  for e in analysis.layers[-1].entries)
 
-    source, per_path = scan_container(NAME)
+
+def test_export_gives_the_same_layer(victim):
+    """From one `docker export` stream (a large change set) the runtime layer is the same, member for member."""
+    source, per_path = scan_container(NAME, "paths")
     source.close()
-    monkeypatch.setattr(module, "EXPORT_ABOVE", 2)
-    source, exported = scan_container(NAME)
+    source, exported = scan_container(NAME, "export")
     with source:
-        a, b = per_path.analysis.layers[-1], exported.analysis.layers[-1]
-        assert sorted((e.path, e.kind, e.digest, e.mode, e.uid, e.linkname) for e in a.entries) == \
-            sorted((e.path, e.kind, e.digest, e.mode, e.uid, e.linkname) for e in b.entries)
+        assert layer_rows(per_path.analysis) == layer_rows(exported.analysis)
+        assert [f.rule_id for f in per_path.findings] == [f.rule_id for f in exported.findings]
+
+
+def test_the_default_fetch_is_per_path_for_small_change_sets():
+    from explorer.sources.container import use_export
+    assert not use_export(16, 2 << 20) and use_export(17, 2 << 20)
+    assert not use_export(64, 1 << 30) and use_export(65, 1 << 30)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -224,3 +242,31 @@ def test_cli_on_a_container(victim):
     done = run_cli("scan", "container:no-such-container-here")
     assert done.returncode == 2
     assert done.stderr.strip() == "explorer: container:no-such-container-here: no such container in the Docker daemon"
+
+
+def test_many_changed_folders(docker_client, build_image):
+    """A folder's archive request is closed after the folder's own header (its contents are rows of their
+    own): 40 new folders and one changed folder holding 20 MB are read, each file once, the same way
+    per path and from one export."""
+    ref = build_image("FROM explorer-it/busybox:base\n"
+                      "RUN mkdir -p /srv/big && dd if=/dev/zero of=/srv/big/blob bs=1M count=20 2>/dev/null\n")
+    container = docker_client.containers.run(ref, ["sh", "-c", "sleep 100000"], detach=True, network_mode="none")
+    try:
+        done = container.exec_run(["sh", "-c", "for i in $(seq 1 40); do mkdir -p /opt/d$i && echo $i > /opt/d$i/f; "
+                                               "done; echo new > /srv/big/new"])
+        assert done.exit_code == 0, done.output
+        from explorer.engine import analyze_image
+        analyses = []
+        for how in ("paths", "export"):
+            with open_container(container.id, how) as source:
+                a = analyze_image(source)
+                top = a.layers[-1]
+                assert runtime_rows(a) == diff_rows(container)
+                assert len(top.entries) == 2 * 40 + 4  # /opt, 40 folders and their files, /srv, /srv/big, new
+                assert top.stats.size == sum(len(str(i)) + 1 for i in range(1, 41)) + 4
+                assert a.read(a.final.get("/opt/d17/f")) == b"17\n"
+                assert a.final.get("/srv/big/blob").layer == 1
+                analyses.append(layer_rows(a))
+        assert analyses[0] == analyses[1]
+    finally:
+        container.remove(force=True)
