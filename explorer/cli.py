@@ -1,4 +1,4 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`."""
+"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "help")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
+
+    sp = sub.add_parser("diff", help="compare two images or containers: paths added, removed, changed; new findings")
+    sp.add_argument("a", metavar="A", help="the reference (an IMAGE as above, or container:NAME)")
+    sp.add_argument("b", metavar="B", help="what is compared with it")
+    sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
+    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table",
+                    help="sarif: the findings B has and A has not")
+    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
+                    help="exit 1 when B has a new finding at or above this severity")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+    add_limit_flags(sp)
+    speed_args(sp)
     return p
 
 
@@ -125,6 +138,9 @@ def _run(args) -> int:
     if args.command == "extract":
         from explorer.commands.extract import run_extract
         return run_extract(args)
+    if args.command == "diff":
+        from explorer.commands.diff import run_diff
+        return run_diff(args)
     if args.command == "scan":
         from explorer.commands.scan import run_scan
         return run_scan(args)

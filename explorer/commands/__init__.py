@@ -35,6 +35,24 @@ def layer_cache(args):
                 print(f"explorer: warning: {safe(cache.warning)}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def report_stream(output: str | None):
+    """The file a report is written to: --output FILE (closed after), else stdout."""
+    import sys
+
+    from explorer.errors import ExplorerError
+
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
+    try:
+        yield out
+    finally:
+        if output:
+            out.close()
+
+
 BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
                                 "decompression-bomb", "too-many-entries", "too-large"})
 """Problems that make the image bad input (exit 2) although everything readable is still shown:

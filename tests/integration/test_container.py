@@ -270,3 +270,73 @@ def test_many_changed_folders(docker_client, build_image):
         assert analyses[0] == analyses[1]
     finally:
         container.remove(force=True)
+
+
+# -- explorer diff ----------------------------------------------------------------------------------
+
+def created_export_index(docker_client, ref: str) -> dict[str, tuple]:
+    """`docker export` of a container created (not started) from `ref`."""
+    container = docker_client.containers.create(ref, ["true"], network_mode="none")
+    try:
+        return export_index(container)
+    finally:
+        container.remove(force=True)
+
+
+def export_diff(a: dict, b: dict) -> set[tuple[str, str]]:
+    out = {(p, "added") for p in b.keys() - a.keys()} | {(p, "removed") for p in a.keys() - b.keys()}
+    return out | {(p, "changed") for p in a.keys() & b.keys() if a[p] != b[p]}
+
+
+TWO_BUILDS = ("FROM explorer-it/busybox:base\n"
+              "RUN mkdir -p /srv/app && echo shared > /srv/app/common.txt && echo keep > /srv/app/keep.txt\n"
+              "RUN {step}\n"
+              "RUN echo last > /srv/app/last.txt\n")
+STEP_A = "echo v1 > /srv/app/config && rm /srv/app/keep.txt && echo gone > /srv/app/only-a"
+STEP_B = ("echo v2 > /srv/app/config && chmod 600 /srv/app/config && rm /srv/app/keep.txt && mkdir -p /opt/kw && "
+          "echo {b64} | base64 -d > /opt/kw/config.json")
+
+
+def test_diff_of_two_builds_is_docker_export(docker_client, build_image):
+    a = build_image(TWO_BUILDS.format(step=STEP_A))
+    b = build_image(TWO_BUILDS.format(step=STEP_B.format(b64=base64.b64encode(MINER_CONFIG).decode())))
+    done = run_cli("diff", a, b, "--format", "json", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    got = {(p["path"], p["change"]) for p in doc["paths"]}
+    expected = export_diff(created_export_index(docker_client, a), created_export_index(docker_client, b))
+    # /.dockerenv, /etc/hosts… are Docker's init layer: the same in both exports, so not in either diff
+    assert got == expected
+    assert {("/srv/app/config", "changed"), ("/srv/app/only-a", "removed"), ("/opt/kw", "added"),
+            ("/opt/kw/config.json", "added")} <= got
+    config = next(p for p in doc["paths"] if p["path"] == "/srv/app/config")
+    assert config["differs"] == ["content", "mode"] and (config["a"]["layer"], config["b"]["layer"]) == (2, 2)
+    assert STEP_B.split(" && ")[0] in config["b"]["created_by"]
+    # the base layer and the first RUN are the same layer on both sides; the changed step and the ones after are not
+    assert [layer["shared"] for layer in doc["layers"]["b"]] == [True, True, False, False]
+    new = {(f["rule_id"], f["path"]) for f in doc["new_findings"]}
+    assert new and {p for _, p in new} == {"/opt/kw/config.json"}
+    assert ("miner.xmrig-config", "/opt/kw/config.json") in new
+    done = run_cli("diff", a, b, "--format", "sarif", "--fail-on", "high")
+    assert done.returncode == 1
+    assert {r["properties"]["path"] for r in json.loads(done.stdout)["runs"][0]["results"]} == {"/opt/kw/config.json"}
+
+
+def test_diff_of_a_container_against_its_image(victim, docker_client):
+    image = victim.attrs["Image"]
+    done = run_cli("diff", image, f"container:{NAME}", "--format", "json", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [layer["shared"] for layer in doc["layers"]["b"]] == [True, True, False]
+    assert doc["layers"]["b"][-1]["created_by"] == runtime_created_by(NAME)
+    got = {(p["path"], p["change"]) for p in doc["paths"]}
+    # the reference: `docker export` of the container against that of a fresh container of its image
+    assert got == export_diff(created_export_index(docker_client, image), export_index(victim))
+    # docker diff's `A` and `D` rows are all there; its `C` rows of folders are mtime only (not compared)
+    diff = normalise_changes(victim.diff())
+    assert {(p, "removed") for p, k in diff if k == 2} | {(p, "added") for p, k in diff if k == 1} <= got
+    assert {p for p, c in got if c == "changed"} == {"/etc/passwd"}
+    assert ("/srv/data/sub/x", "removed") in got  # below a removed folder: docker diff names the folder only
+    new = {f["rule_id"] for f in doc["new_findings"]}
+    assert {"backdoor.accounts.second-uid0", "miner.xmrig-config", "misconfig.container.docker-socket-mount"} <= new
+    assert all(f["layer"] in (2, None) for f in doc["new_findings"])
