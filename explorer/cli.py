@@ -25,9 +25,16 @@ def _parser() -> argparse.ArgumentParser:
     def image_arg(sp):
         sp.add_argument("image", metavar="IMAGE",
                         help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
-                             "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win")
+                             "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win; "
+                             "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
+                             "read offline)")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
+        audit_arg(sp)
         add_limit_flags(sp)
+
+    def audit_arg(sp):
+        sp.add_argument("--audit-log", metavar="FILE",
+                        help="docker-root: append every evidence file read to FILE (JSON lines)")
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",
@@ -83,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
                     help="exit 1 when B has a new finding at or above this severity")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+    audit_arg(sp)
     add_limit_flags(sp)
     speed_args(sp)
     return p

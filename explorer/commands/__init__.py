@@ -9,7 +9,7 @@ from explorer.sources import ImageSource, open_image
 
 @contextlib.contextmanager
 def opened(args) -> ImageSource:
-    source = open_image(args.image, getattr(args, "platform", None))
+    source = open_image(args.image, getattr(args, "platform", None), getattr(args, "audit_log", None))
     try:
         yield source
     finally:

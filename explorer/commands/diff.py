@@ -20,7 +20,7 @@ def run_diff(args) -> int:
     options = ScanOptions(disabled=frozenset(args.disable), max_file_scan=limits_from_args(args).max_file_scan)
     detectors = build_detectors(options)
     limits = limits_from_args(args)
-    with open_image(args.a, args.platform) as a, open_image(args.b, args.platform) as b, \
+    with open_image(args.a, args.platform, args.audit_log) as a, open_image(args.b, args.platform, args.audit_log) as b, \
             layer_cache(args) as cache:
         results = []
         for source in (a, b):

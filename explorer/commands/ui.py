@@ -20,7 +20,7 @@ def run_ui(args) -> int:
         source = open_image(cached_demo())
         source.reference = "explorer demo image"
     else:
-        source = open_image(args.image, args.platform)
+        source = open_image(args.image, args.platform, args.audit_log)
     _start_process_helpers()
     try:
         with layer_cache(args) as cache:

@@ -81,11 +81,15 @@ def _file_or_folder(path: str) -> None:
         raise SourceError(f"{path}: not a file or folder (a fifo or device?)")
 
 
-def open_image(arg: str, platform: str | None = None) -> ImageSource:
-    """Open IMAGE as the contract describes: explicit transports win, then auto-detection."""
+def open_image(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
+    """Open IMAGE as the contract describes: explicit transports win, then auto-detection.
+    `audit_log`: where `docker-root:` lists every file it reads from the evidence."""
     if arg.startswith("container:"):
         from explorer.sources.container import open_container
         return open_container(arg[len("container:"):], platform)
+    if arg.startswith("docker-root:"):
+        from explorer.sources.docker_root import open_docker_root
+        return open_docker_root(arg[len("docker-root:"):], platform, audit_log)
     transport, rest, tag = split_transport(arg)
     if transport == "docker-daemon":
         from explorer.sources.daemon import open_daemon

@@ -262,7 +262,7 @@ def write_from_export(writer: RuntimeLayerWriter, changes: list[tuple[str, int]]
             writer.whiteout(path)
 
 
-def container_config(image: ImageConfig, attrs: dict, runtime_line: str, runtime_diff_id: str) -> ImageConfig:
+def container_config(image: ImageConfig, attrs: dict, runtime_line: str, runtime_diff_id: str | None) -> ImageConfig:
     """The container's own config (command, env, user, labels… as `docker inspect` shows them) over
     its image's history, plus one history line for the runtime layer; HostConfig and Mounts in `runtime`."""
     cfg = attrs.get("Config") if isinstance(attrs.get("Config"), dict) else {}
@@ -275,7 +275,7 @@ def container_config(image: ImageConfig, attrs: dict, runtime_line: str, runtime
     raw = dict(image.raw)
     raw["config"] = cfg
     layer = len(image.diff_ids)
-    doc = json.dumps({"image": image.id, "config": cfg, "runtime": runtime, "layer": runtime_diff_id},
+    doc = json.dumps({"image": image.id, "config": cfg, "runtime": runtime, "layer": runtime_diff_id or ""},
                      sort_keys=True, default=str).encode()
     return ImageConfig(
         id="sha256:" + hashlib.sha256(doc).hexdigest(),
@@ -288,7 +288,7 @@ def container_config(image: ImageConfig, attrs: dict, runtime_line: str, runtime
         exposed_ports=tuple(sorted(str(v) for v in (cfg.get("ExposedPorts") or {})
                                    if isinstance(cfg.get("ExposedPorts"), dict))),
         working_dir=str(cfg.get("WorkingDir") or ""),
-        diff_ids=image.diff_ids + (runtime_diff_id,),
+        diff_ids=image.diff_ids + ((runtime_diff_id,) if runtime_diff_id else ()),
         history=image.history + (HistoryEntry(created_by=runtime_line, created=str(attrs.get("Created") or ""),
                                               layer=layer),),
         raw=raw,
@@ -296,13 +296,13 @@ def container_config(image: ImageConfig, attrs: dict, runtime_line: str, runtime
     )
 
 
-def add_runtime_layer(image: ImageSource, path: str, digest: str, size: int, attrs: dict, name: str,
-                      kind: str, reference: str, problems: list[Problem]) -> ImageSource:
-    """`image` plus the runtime layer tar at `path` on top, with the container's config."""
+def add_runtime_layer(image: ImageSource, store: BlobStore, blob: str, digest: str | None, size: int, attrs: dict,
+                      name: str, kind: str, reference: str, problems: list[Problem]) -> ImageSource:
+    """`image` plus the runtime layer (blob `blob` of `store`, which also holds the image's blobs) on top,
+    with the container's config. `digest`: of the layer tar when known before it is read."""
     line = runtime_created_by(name)
-    ref = LayerRef(index=len(image.layers), blob=RUNTIME_BLOB, digest=digest, media_type=DOCKER_LAYER_TAR,
+    ref = LayerRef(index=len(image.layers), blob=blob, digest=digest, media_type=DOCKER_LAYER_TAR,
                    compressed_size=size, diff_id=digest, created_by=line)
-    store = LayeredStore(image.store, {RUNTIME_BLOB: path}, f"{kind}:{reference}")
     documents = dict(image.documents)
     documents["container"] = json.dumps(attrs, indent=2, sort_keys=True, default=str).encode()
     return ImageSource(reference=reference, kind=kind, store=store,
@@ -362,5 +362,6 @@ def open_container(reference: str, platform: str | None = None) -> ImageSource:
         if isinstance(exc, tarfile.TarError):
             raise SourceError(f"container:{reference}: the daemon's export is not a readable tar ({exc})") from None
         raise
-    return add_runtime_layer(image, path, digest, size, attrs, name, "docker-container",
+    store = LayeredStore(image.store, {RUNTIME_BLOB: path}, f"container:{reference}")
+    return add_runtime_layer(image, store, RUNTIME_BLOB, digest, size, attrs, name, "docker-container",
                              f"container:{reference}", problems)
