@@ -1,4 +1,4 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`."""
+"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 from explorer.sources.registry import add_registry_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "help")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,10 +27,16 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("image", metavar="IMAGE",
                         help="docker-archive tar, OCI layout folder, oci-archive tar, or an image reference (the "
                              "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
-                             "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry) win")
+                             "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry) win; container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
+                             "read offline)")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
+        audit_arg(sp)
         add_limit_flags(sp)
         add_registry_flags(sp)
+
+    def audit_arg(sp):
+        sp.add_argument("--audit-log", metavar="FILE",
+                        help="docker-root: append every evidence file read to FILE (JSON lines)")
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",
@@ -76,6 +82,21 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
+
+    sp = sub.add_parser("diff", help="compare two images or containers: paths added, removed, changed; new findings")
+    sp.add_argument("a", metavar="A", help="the reference (an IMAGE as above, or container:NAME)")
+    sp.add_argument("b", metavar="B", help="what is compared with it")
+    sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
+    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table",
+                    help="sarif: the findings B has and A has not")
+    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
+                    help="exit 1 when B has a new finding at or above this severity")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+    audit_arg(sp)
+    add_limit_flags(sp)
+    add_registry_flags(sp)
+    speed_args(sp)
     return p
 
 
@@ -129,6 +150,9 @@ def _run(args) -> int:
     if args.command == "extract":
         from explorer.commands.extract import run_extract
         return run_extract(args)
+    if args.command == "diff":
+        from explorer.commands.diff import run_diff
+        return run_diff(args)
     if args.command == "scan":
         from explorer.commands.scan import run_scan
         return run_scan(args)

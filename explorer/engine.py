@@ -84,6 +84,8 @@ PROBLEM_RULES = {
                          "Layer holds more tar members than --max-entries allows; not read to its end"),
     "names-too-long": ("integrity.layer-names-too-long", "medium",
                        "Layer's member names and link targets pass the cap on their total length; not read to its end"),
+    "runtime-unreadable": ("integrity.runtime-path-unreadable", "low",
+                           "A path the container changed could not be read from it (gone, or a socket)"),
     "too-large": ("integrity.image-too-large", "medium",
                   "Image holds more uncompressed data than --max-total allows; not read to its end"),
 }

@@ -9,7 +9,8 @@ from explorer.sources import ImageSource, open_image
 
 @contextlib.contextmanager
 def opened(args) -> ImageSource:
-    source = open_image(args.image, getattr(args, "platform", None), registry_options(args))
+    source = open_image(args.image, getattr(args, "platform", None), registry_options(args),
+                        getattr(args, "audit_log", None))
     try:
         yield source
     finally:
@@ -38,6 +39,24 @@ def layer_cache(args):
             if cache.warning:
                 from explorer.textsafe import safe
                 print(f"explorer: warning: {safe(cache.warning)}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def report_stream(output: str | None):
+    """The file a report is written to: --output FILE (closed after), else stdout."""
+    import sys
+
+    from explorer.errors import ExplorerError
+
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
+    try:
+        yield out
+    finally:
+        if output:
+            out.close()
 
 
 BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",

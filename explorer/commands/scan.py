@@ -6,7 +6,7 @@ import dataclasses
 import os
 import sys
 
-from explorer.commands import exit_status, layer_cache, opened, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, report_stream, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan, stderr_progress
@@ -49,11 +49,7 @@ def run_scan(args) -> int:
 
 
 def write_report(result, ignored, fmt: str, output: str | None) -> None:
-    try:
-        out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    except OSError as exc:
-        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
-    try:
+    with report_stream(output) as out:
         if fmt in ("json", "sarif"):
             doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
             out.write(json_text(doc) + "\n")
@@ -68,6 +64,3 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
             print_table(result, console)
             if ignored:
                 console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
-    finally:
-        if output:
-            out.close()

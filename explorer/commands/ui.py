@@ -30,7 +30,7 @@ def run_ui(args) -> int:
             source = open_image(path)
             source.reference = "explorer demo image"
         else:
-            source = open_image(args.image, args.platform, registry_options(args))
+            source = open_image(args.image, args.platform, registry_options(args), args.audit_log)
         stack.callback(source.close)
         _start_process_helpers()
         cache = stack.enter_context(layer_cache(args))

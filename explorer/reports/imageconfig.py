@@ -93,7 +93,7 @@ def _clean(text: str) -> str:
 class ConfigRow:
     kind: str
     """`image`, `user`, `workdir`, `entrypoint`, `cmd`, `env`, `label`, `port`, `volume`, `stopsignal`,
-    `healthcheck`, `shell`, `onbuild`."""
+    `healthcheck`, `shell`, `onbuild`; for a container also `container`, `mount`, `host`."""
     text: str
     """The row as a Dockerfile-like line, redacted and escaped."""
     index: int = 0
@@ -131,6 +131,31 @@ def config_rows(config: ImageConfig, findings: list[Finding] = ()) -> list[Confi
         if value:
             shown = value if isinstance(value, str) else _one_line_json(value)
             rows.append(ConfigRow(kind, _clean(f"{word} {shown}")))
+    rows += _runtime_rows(config.runtime)
+    return rows
+
+
+def _runtime_rows(runtime: dict | None) -> list[ConfigRow]:
+    """For a container: how it runs, as `docker run` flags (mounts, privileged, host namespaces, capabilities)."""
+    if not isinstance(runtime, dict):
+        return []
+    host = runtime.get("HostConfig") if isinstance(runtime.get("HostConfig"), dict) else {}
+    state = runtime.get("State") if isinstance(runtime.get("State"), dict) else {}
+    rows = [ConfigRow("container", _clean(f"# container {runtime.get('Name', '')} · {state.get('Status', '?')}"))]
+    for i, mount in enumerate(runtime.get("Mounts") or (), start=1):
+        if isinstance(mount, dict):
+            mode = "" if mount.get("RW", True) else ":ro"
+            rows.append(ConfigRow("mount", _clean(f"--mount {mount.get('Type', '?')} {mount.get('Source', '')} -> "
+                                                  f"{mount.get('Destination', '')}{mode}"), i))
+    if host.get("Privileged") is True:
+        rows.append(ConfigRow("host", "--privileged"))
+    for key, flag in (("PidMode", "--pid"), ("NetworkMode", "--network"), ("IpcMode", "--ipc"),
+                      ("UTSMode", "--uts"), ("UsernsMode", "--userns")):
+        if host.get(key):
+            rows.append(ConfigRow("host", _clean(f"{flag}={host[key]}")))
+    for key, flag in (("CapAdd", "--cap-add"), ("CapDrop", "--cap-drop"), ("SecurityOpt", "--security-opt")):
+        for value in host.get(key) or ():
+            rows.append(ConfigRow("host", _clean(f"{flag} {value}")))
     return rows
 
 
@@ -162,6 +187,10 @@ def locate(rows: list[ConfigRow], finding: Finding) -> int | None:
         return _row(rows, "user", lambda r: True)
     if evidence.startswith("entrypoint/cmd"):
         return _row(rows, "entrypoint", lambda r: True)
+    if finding.rule_id.startswith("misconfig.container."):
+        if evidence.startswith("mount "):
+            return _row(rows, "mount", lambda r: r.text.split(" -> ")[-1].removesuffix(":ro") in evidence)
+        return _row(rows, "host", lambda r: r.text.split(" ", 1)[0].split("=", 1)[0] in evidence)
     if finding.line:
         return _row(rows, "env", lambda r: r.index == finding.line)
     return None

@@ -81,15 +81,16 @@ def _file_or_folder(path: str) -> None:
         raise SourceError(f"{path}: not a file or folder (a fifo or device?)")
 
 
-def open_image(arg: str, platform: str | None = None, registry=None) -> ImageSource:
+def open_image(arg: str, platform: str | None = None, registry=None, audit_log: str | None = None) -> ImageSource:
     """Open IMAGE as the contract describes: explicit transports win, then auto-detection.
-    `registry`: the RegistryOptions (credentials, CA, insecure hosts) for an image from a registry.
+    `registry`: the RegistryOptions (credentials, CA, insecure hosts) for an image from a registry;
+    `audit_log`: where `docker-root:` lists every file it reads from the evidence.
 
     Whatever the documents or the file system throw at the readers (a JSON value of the wrong type
     where an object was checked for, a blob that vanished or cannot be read) is bad input: one
     SourceError, never a traceback."""
     try:
-        return _open_image(arg, platform, registry)
+        return _open_image(arg, platform, registry, audit_log)
     except SourceError:
         raise
     except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError, OSError, EOFError) as exc:
@@ -97,7 +98,13 @@ def open_image(arg: str, platform: str | None = None, registry=None) -> ImageSou
         raise SourceError(f"{arg}: cannot be read as an image ({reason[:300]})") from None
 
 
-def _open_image(arg: str, platform: str | None, registry) -> ImageSource:
+def _open_image(arg: str, platform: str | None, registry, audit_log: str | None) -> ImageSource:
+    if arg.startswith("container:"):
+        from explorer.sources.container import open_container
+        return open_container(arg[len("container:"):], platform)
+    if arg.startswith("docker-root:"):
+        from explorer.sources.docker_root import open_docker_root
+        return open_docker_root(arg[len("docker-root:"):], platform, audit_log)
     transport, rest, tag = split_transport(arg)
     if transport == "docker-daemon":
         from explorer.sources.daemon import open_daemon

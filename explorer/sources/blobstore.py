@@ -246,15 +246,8 @@ class DirBlobStore:
     def open(self, name: str) -> BinaryIO:
         """Only a regular file: a fifo or device in a layout would block the read or never end
         (opened without blocking, checked on the open descriptor)."""
-        try:
-            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SourceError(f"{self.description}: cannot open blob {name!r}: {exc.strerror}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise SourceError(f"{self.description}: blob {name!r} is not a regular file")
-        os.set_blocking(fd, True)
-        return open(fd, "rb", buffering=1 << 20)
+        return open_regular(lambda: os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC),
+                            f"{self.description}: blob {name!r}")
 
     def identity(self, name: str) -> BlobIdentity | None:
         """`file_identity` of the file that holds blob `name`."""
@@ -265,3 +258,17 @@ class DirBlobStore:
 
     def close(self) -> None:
         pass
+
+
+def open_regular(opener, what: str) -> BinaryIO:
+    """The file `opener()` opens (without blocking, which it must ask for), when it is a regular file:
+    a fifo or device would block the read or never end (checked on the open descriptor)."""
+    try:
+        fd = opener()
+    except OSError as exc:
+        raise SourceError(f"{what}: cannot open: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError(f"{what} is not a regular file")
+    os.set_blocking(fd, True)
+    return open(fd, "rb", buffering=1 << 20)
