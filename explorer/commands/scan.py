@@ -6,17 +6,17 @@ import dataclasses
 import os
 import sys
 
-from explorer.commands import exit_status, layer_cache, opened, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, progress, warn, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan, stderr_progress
+from explorer.engine import scan
 from explorer.errors import ExplorerError
 from explorer.findings import at_least
 from explorer.ignorefile import apply_ignores, load_ignore_file
 from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
-from explorer.textsafe import json_text, safe
+from explorer.textsafe import json_text
 
 
 def run_scan(args) -> int:
@@ -28,24 +28,29 @@ def run_scan(args) -> int:
                           max_file_scan=limits_from_args(args).max_file_scan)
     detectors = build_detectors(options)
     with opened(args) as source, layer_cache(args) as cache:
-        progress, stop = stderr_progress(not args.no_progress)
-        try:
-            result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs,
+        with progress(args) as callback:
+            result = scan(source, detectors, options, progress=callback, cache=cache, jobs=args.jobs,
                           limits=limits_from_args(args), need_analysis=False)
-        finally:
-            stop()
         warn_problems(result.summary.problems, sys.stderr)
         for error in result.errors:
-            print(f"explorer: warning: {safe(error)}", file=sys.stderr)
+            warn(error)
         kept, ignored = apply_ignores(result.findings, ignores)
+        kept = [f for f in kept if f.severity in args.severity]
         result = dataclasses.replace(result, findings=kept)
         write_report(result, ignored, args.format, args.output)
         status = exit_status(result.summary.problems)
     if status:
         return status
-    if args.fail_on and any(at_least(f.severity, args.fail_on) for f in kept):
-        return 1
-    return 0
+    return gate_status(kept, args.fail_on, args.exit_code)
+
+
+def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
+    """Trivy's pairing: --fail-on SEVERITY trips on a reported finding at or above it, --exit-code N is the
+    status it gives (default 1); --exit-code alone trips on any reported finding."""
+    if fail_on is None and exit_code is None:
+        return 0
+    tripped = any(fail_on is None or at_least(f.severity, fail_on) for f in findings)
+    return (1 if exit_code is None else exit_code) if tripped else 0
 
 
 def write_report(result, ignored, fmt: str, output: str | None) -> None:

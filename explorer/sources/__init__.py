@@ -98,6 +98,8 @@ def open_image(arg: str, platform: str | None = None) -> ImageSource:
             raise SourceError(f"{path}: permission denied")
         _file_or_folder(path)
         return _open_path(_detect(path), path, tag, platform, arg)
+    from explorer.sources.transports import check_transport
+    check_transport(arg, TRANSPORTS)
     if _PATHLIKE.search(arg):
         raise SourceError(f"{arg}: no such file or folder")
     from explorer.sources.daemon import open_daemon
