@@ -20,6 +20,11 @@ from explorer.limits import add_limit_flags
 COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help", "version")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
+SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
+capitals (EXPLORER_FAIL_ON=high, EXPLORER_NO_CACHE=1), or from a config file: explorer.toml here,
+[tool.explorer] in ./pyproject.toml, or $XDG_CONFIG_HOME/explorer/config.toml (fail-on = "high";
+[scan] tables for one command). A flag wins over the environment, which wins over the file."""
+
 EXIT_CODES = """exit status:
   0       done (no finding at or above --fail-on)
   1       scan: a finding at or above --fail-on (or the status given with --exit-code)
@@ -66,7 +71,7 @@ GLOBAL_VALUE_FLAGS = frozenset({"--progress", "--jobs", "-j", "--platform"})
 
 def command(sub, name: str, help: str) -> argparse.ArgumentParser:
     """A command's parser: the global flags, and the exit codes in its --help."""
-    sp = sub.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
+    sp = sub.add_parser(name, help=help, description=help, epilog=f"{SETTINGS}\n\n{EXIT_CODES}",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_global_flags(sp, suppress=True)
     return sp
@@ -90,7 +95,7 @@ def _parser() -> Parser:
         usage="explorer [options] IMAGE | explorer COMMAND [options] ...",
         description="Image layer forensic explorer: browse each layer's changes and find miners, "
                     "backdoors and leaked secrets in every layer. `explorer IMAGE` opens the UI.",
-        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"{SETTINGS}\n\n{EXIT_CODES}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"explorer {__version__}")
     add_global_flags(p, suppress=False)
@@ -168,9 +173,8 @@ def _status(text: str) -> int:
     return value
 
 
-def _with_command(argv: list[str]) -> list[str]:
-    """`explorer [global flags] IMAGE ...` is `explorer [global flags] open IMAGE ...`; a word that is
-    almost a command is a typo, not an image."""
+def _command_at(argv: list[str]) -> int:
+    """Where the command (or the image) is: the first word that is not a global flag or its value."""
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -180,6 +184,13 @@ def _with_command(argv: list[str]) -> list[str]:
         if not word.startswith("-") or word == "-":
             break
         i += 2 if word in GLOBAL_VALUE_FLAGS else 1
+    return i
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """`explorer [global flags] IMAGE ...` is `explorer [global flags] open IMAGE ...`; a word that is
+    almost a command is a typo, not an image."""
+    i = _command_at(argv)
     if i >= len(argv) or argv[i] in COMMANDS:
         return argv
     word = argv[i]
@@ -195,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         parser = _parser()
-        args = parser.parse_args(_with_command(argv))
+        argv = _with_command(argv)
+        at = _command_at(argv)
+        from explorer import config
+        config.apply(parser, argv[at] if at < len(argv) else None, frozenset(config.flag_actions(parser)))
+        args = parser.parse_args(argv)
         debug = args.debug
         _apply_globals(args)
         memtune.tune()
