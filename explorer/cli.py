@@ -17,7 +17,7 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help", "version")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -119,7 +119,7 @@ def _parser() -> Parser:
     sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
                     help="report only findings of these severities, comma-separated, any case "
                          "(e.g. HIGH,CRITICAL; default: all)")
-    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity,
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
                     help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
     sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
                     help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
@@ -149,6 +149,9 @@ def _parser() -> Parser:
     sp = commands["help"] = command(sub, "help", "this help, or a command's: explorer help COMMAND")
     sp.add_argument("topic", nargs="?", metavar="COMMAND")
     commands["version"] = command(sub, "version", "print explorer's version")
+    sp = commands["completion"] = command(sub, "completion", "print a shell completion script: "
+                                          "explorer completion bash > ~/.local/share/bash-completion/completions/explorer")
+    sp.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish")
     p.commands = commands
     return p
 
@@ -218,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
             return _help(parser, getattr(args, "topic", None))
         if args.command == "version":
             print(f"explorer {__version__}")
+            return 0
+        if args.command == "completion":
+            from explorer.completion import script
+            sys.stdout.write(script(parser, args.shell))
             return 0
         return _run(args)
     except ExplorerError as exc:
