@@ -124,6 +124,9 @@ def _parser() -> Parser:
     sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
                     help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
                          "reported finding, as in Trivy")
+    sp.add_argument("--baseline", metavar="FILE",
+                    help="report only findings not in this earlier `scan --format json` (or sarif) report, "
+                         "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
     from explorer.ignorefile import DEFAULT_NAME

@@ -12,7 +12,7 @@ from explorer.detectors.registry import build_detectors
 from explorer.engine import scan
 from explorer.errors import ExplorerError
 from explorer.findings import at_least
-from explorer.ignorefile import apply_ignores, load_ignore_file
+from explorer.ignorefile import apply_ignores, load_ignore_file, unused
 from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
@@ -23,7 +23,7 @@ def run_scan(args) -> int:
     for folder in args.rules:
         if not os.path.isdir(folder):
             raise ExplorerError(f"--rules {folder}: no such folder")
-    ignores = load_ignore_file(args.ignore_file)
+    ignores = load_ignore_file(args.ignore_file, warn)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
                           max_file_scan=limits_from_args(args).max_file_scan)
     detectors = build_detectors(options)
@@ -35,9 +35,15 @@ def run_scan(args) -> int:
         for error in result.errors:
             warn(error)
         kept, ignored = apply_ignores(result.findings, ignores)
+        for rule in unused(ignores, result.findings):
+            warn(f"{rule.origin} ({rule.rule}) matched no finding")
         kept = [f for f in kept if f.severity in args.severity]
+        known = 0
+        if args.baseline:
+            from explorer.baseline import load_baseline, without_baseline
+            kept, known = without_baseline(kept, load_baseline(args.baseline))
         result = dataclasses.replace(result, findings=kept)
-        write_report(result, ignored, args.format, args.output)
+        write_report(result, ignored, args.format, args.output, known)
         status = exit_status(result.summary.problems)
     if status:
         return status
@@ -53,7 +59,7 @@ def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
     return (1 if exit_code is None else exit_code) if tripped else 0
 
 
-def write_report(result, ignored, fmt: str, output: str | None) -> None:
+def write_report(result, ignored, fmt: str, output: str | None, known: int = 0) -> None:
     try:
         out = open(output, "w", encoding="utf-8") if output else sys.stdout
     except OSError as exc:
@@ -73,6 +79,8 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
             print_table(result, console)
             if ignored:
                 console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
+            if known:
+                console.print(f"{known} finding(s) left out: already in the baseline")
     finally:
         if output:
             out.close()
