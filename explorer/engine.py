@@ -241,7 +241,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
         report = analysis.layers[entry.layer]
         return Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
                                   in_final_image=analysis.in_final(entry), created_by=report.ref.created_by,
-                                  layer_digest=report.stats.digest)
+                                  layer_digest=report.stats.digest, content_sha256=entry.digest or "")
 
     findings.extend(file_finding(entry, match) for entry, match in raw)
     for report in analysis.layers:

@@ -52,19 +52,36 @@ class Finding:
     created_by: str
     reason: str = ""
     layer_digest: str = field(default="", compare=False)
+    content_sha256: str = field(default="", compare=False)
+    """sha256 of the file holding the match (file findings; "" when unknown)."""
 
     @classmethod
     def from_match(cls, match: Match, *, source: str, layer: int | None, path: str | None,
-                   in_final_image: bool, created_by: str, layer_digest: str = "") -> "Finding":
+                   in_final_image: bool, created_by: str, layer_digest: str = "",
+                   content_sha256: str = "") -> "Finding":
         return cls(rule_id=match.rule_id, category=match.category, severity=match.severity, title=match.title,
                    source=source, layer=layer, path=path, line=match.line, in_final_image=in_final_image,
                    evidence=match.evidence, created_by=created_by, reason=match.reason,
-                   layer_digest=layer_digest)
+                   layer_digest=layer_digest, content_sha256=content_sha256)
+
+    @property
+    def layer_fingerprint(self) -> str:
+        """Identity within one build: rule, layer digest, path (SARIF's explorerFinding/v1)."""
+        key = "\0".join((self.rule_id, self.layer_digest or str(self.layer), self.path or "", self.source))
+        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     @property
     def fingerprint(self) -> str:
-        """Identity that does not depend on line numbers: rule, layer digest, path."""
-        key = "\0".join((self.rule_id, self.layer_digest or str(self.layer), self.path or "", self.source))
+        """Identity that survives a rebuild which did not change the offending content: the rule, where (the
+        path; for the image config the key, `ENV` name or setting), and what (the file's sha256; the config
+        item as shown, masked; the history line). No line number, layer number or layer digest."""
+        if self.source == "file":
+            where, what = self.path or "", self.content_sha256 or self.evidence
+        elif self.source == "config":
+            where, what = self.evidence.split("=", 1)[0], self.evidence
+        else:
+            where, what = "", self.created_by or self.evidence
+        key = "\0".join(("v2", self.rule_id, self.source, where, what))
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def sort_key(self):
@@ -87,6 +104,7 @@ class Finding:
         }
         if self.reason:
             doc["reason"] = self.reason
+        doc["fingerprint"] = self.fingerprint
         return doc
 
     def with_severity(self, severity: str, reason: str) -> "Finding":

@@ -20,7 +20,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -37,11 +36,14 @@ from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
 def _bundled_rules() -> Path:
-    """`yara_rules/` beside the package (a checkout or editable install), else the installed data copy."""
-    beside = Path(explorer.__file__).resolve().parents[1] / "yara_rules"
-    if beside.is_dir():
-        return beside
-    return Path(sys.prefix) / "share" / "explorer" / "yara_rules"
+    """The rules inside the installed package (`explorer/yara_rules`, copied there from the top-level
+    `yara_rules/` when the package is built: setup.py), else `yara_rules/` beside the package (a checkout
+    or an editable install)."""
+    from importlib.resources import files
+    packaged = files("explorer") / "yara_rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(explorer.__file__).resolve().parents[1] / "yara_rules"
 
 
 RULES_DIR = _bundled_rules()

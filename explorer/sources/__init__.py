@@ -123,6 +123,8 @@ def _open_image(arg: str, platform: str | None, registry, audit_log: str | None)
             raise SourceError(f"{path}: permission denied")
         _file_or_folder(path)
         return _open_path(_detect(path), path, tag, platform, arg)
+    from explorer.sources.transports import check_transport
+    check_transport(arg, (*TRANSPORTS, "container", "docker-root"))
     if _PATHLIKE.search(arg):
         raise SourceError(f"{arg}: no such file or folder")
     return _open_reference(arg, platform, registry)

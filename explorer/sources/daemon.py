@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 
-from explorer.errors import SourceError
+from explorer.errors import SourceError, plain_reason
 from explorer.sources.base import ImageSource
 from explorer.sources.blobstore import TarBlobStore
 from explorer.sources.docker_archive import open_docker_archive
@@ -28,11 +28,8 @@ def _client():
     try:
         client = docker.from_env(timeout=120)
         client.ping()
-    except DockerException as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SourceError(f"cannot reach the Docker daemon at {host}: {reason}") from None
-    except Exception as exc:  # requests/urllib3 connection errors
-        raise SourceError(f"cannot reach the Docker daemon at {host}: {type(exc).__name__}") from None
+    except Exception as exc:  # DockerException, requests/urllib3 connection errors: the reason in words
+        raise SourceError(f"cannot reach the Docker daemon at {host}: {plain_reason(exc)}") from None
     return client
 
 
