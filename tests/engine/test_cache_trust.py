@@ -155,8 +155,9 @@ def _forge(folder: Path) -> int:
     forged = 0
     for key, payload in db.execute("SELECT key, payload FROM layers").fetchall():
         doc = list(unpack(payload))
-        if doc[4]:
-            doc[4] = []
+        findings = [m for m in doc[4] if not m[1].startswith("fact.")]  # facts (package hashes) are not findings
+        if findings:
+            doc[4] = [m for m in doc[4] if m not in findings]
             clean = pack(tuple(doc))
             db.execute("UPDATE layers SET payload = ?, checksum = ? WHERE key = ?",
                        (clean, hashlib.sha256(clean).hexdigest(), key))
@@ -249,6 +250,7 @@ def test_demo_with_no_cache_writes_nothing_in_the_cache_folder(tmp_path, monkeyp
     written, seen = [], []
     real_write = demo.write_demo
     monkeypatch.setattr(demo, "write_demo", lambda *a, **kw: written.append(real_write(*a, **kw)) or written[-1])
+    monkeypatch.setattr("explorer.commands.ui.need_terminal", lambda: None)  # the UI itself is not run
     monkeypatch.setattr(ExplorerApp, "run", lambda app: seen.append((app.options.cache, app._cache,
                                                                      [os.path.isfile(p) for p in written])))
     assert main(["demo", "--no-cache"]) == 0
@@ -271,6 +273,7 @@ def test_demo_with_an_unsafe_cache_folder_runs_from_a_temporary_folder(tmp_path,
     written, seen = [], []
     real_write = demo.write_demo
     monkeypatch.setattr(demo, "write_demo", lambda *a, **kw: written.append(real_write(*a, **kw)) or written[-1])
+    monkeypatch.setattr("explorer.commands.ui.need_terminal", lambda: None)  # the UI itself is not run
     monkeypatch.setattr(ExplorerApp, "run", lambda app: seen.append(os.path.isfile(written[0])))
     assert main(["demo"]) == 0
     assert seen == [True] and not os.path.exists(written[0]) and list(folder.iterdir()) == []
