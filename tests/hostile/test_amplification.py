@@ -73,6 +73,27 @@ def test_scan_reads_a_repeated_blob_once_and_puts_findings_on_the_visible_copy(t
     assert all(not f.in_final_image for f in found if f.layer != 3)
 
 
+def test_a_warm_scan_checks_a_repeated_blob_once(tmp_path, opens, monkeypatch):
+    from explorer import cache as cache_module
+    from explorer.cache import LayerCache
+
+    monkeypatch.setattr(cache_module, "RACY_NS", 1 << 62)  # no blob file is vouched for: each check hashes
+    image = same_blob_listed(tmp_path, 50)
+    detectors = build_detectors(ScanOptions())
+    cache = LayerCache(tmp_path / "cache")
+    try:
+        with open_image(image) as source:
+            cold = scan(source, detectors, cache=cache)
+        opens.clear()
+        with open_image(image) as source:
+            blob = source.layers[1].blob
+            warm = scan(source, detectors, cache=cache, need_analysis=False)
+    finally:
+        cache.close()
+    assert warm.remembered and warm.findings == cold.findings
+    assert opens[blob] == 1
+
+
 def test_a_dag_of_nested_indexes_reads_each_index_once(tmp_path, monkeypatch):
     reads: Counter = Counter()
     real = oci.load_json
