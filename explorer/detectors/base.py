@@ -34,6 +34,10 @@ class ScanOptions:
     memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
     cache: bool = True
     """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
+    rules_folder: str = ""
+    """Where compiled YARA rules are kept; empty: the cache folder. With `cache` off, `build_detectors`
+    sets a private temporary folder of its own here (removed with its DetectorSet), so that the
+    worker processes load the rules this process compiled instead of compiling them again."""
 
 
 FAILURE_RULE = ("suspicious.detector-failure", "suspicious", "high",

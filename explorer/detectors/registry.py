@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import shutil
+import tempfile
+import weakref
 
 from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
@@ -26,8 +30,14 @@ def _as_dict(item) -> dict:
 
 
 def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
+    private = None
+    if not options.cache and not options.rules_folder:  # --no-cache: compiled rules in a folder of this run
+        private = tempfile.mkdtemp(prefix="explorer-rules-")
+        options = dataclasses.replace(options, rules_folder=private)
     yara = YaraDetector(options)
     detectors = DetectorSet()
+    if private is not None:
+        weakref.finalize(detectors, shutil.rmtree, private, True)
     detectors.file.append(yara)
     detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
     detectors.image.append(SecretConfigDetector(options))

@@ -9,7 +9,7 @@ compiling takes most of a second), keyed by the hash of every rule source and th
 so an edited rule or a new yara-python never reuses a stale cache. The files go in the one cache
 folder (`explorer.cache.cache_folder`), checked as the layer cache checks it (no symlinks, nobody
 else's, not writable by others), and with `ScanOptions.cache` off (--no-cache) none is read or
-written. Everything about the cache is best effort: when it cannot be read or written the rules
+written there (only in the run's own `ScanOptions.rules_folder`, when it has one). Everything about the cache is best effort: when it cannot be read or written the rules
 are simply compiled.
 """
 
@@ -150,8 +150,9 @@ class YaraDetector(FileDetector):
         self._seen_offsets = 0
         key = hashlib.sha256(
             f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
-        self.cache_path = cache_folder() / f"yara-{key}.yarc"
-        self._use_cache = options.cache
+        folder = Path(options.rules_folder) if options.rules_folder else cache_folder()
+        self.cache_path = folder / f"yara-{key}.yarc"
+        self._use_cache = options.cache or bool(options.rules_folder)
         cached = self._load_cached(self.cache_path)
         self.loaded_from_cache = cached is not None
         self._rules = cached or self._compile_and_cache(self.cache_path)

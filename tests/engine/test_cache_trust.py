@@ -221,13 +221,15 @@ def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_compiled_rules_live_in_the_one_cache_folder_and_nowhere_with_no_cache(image, tmp_path):
-    home, xdg, chosen = tmp_path / "home", tmp_path / "xdg", tmp_path / "chosen"
+    home, xdg, chosen, tmp = tmp_path / "home", tmp_path / "xdg", tmp_path / "chosen", tmp_path / "tmp"
     home.mkdir()
+    tmp.mkdir()
     env = dict(os.environ, HOME=str(home), XDG_CACHE_HOME=str(xdg), EXPLORER_CACHE_DIR=str(chosen),
-               PYTHONPATH=str(REPO))
+               PYTHONPATH=str(REPO), TMPDIR=str(tmp))
     done = _run(env, "scan", image, "--format", "json", "--no-progress", "--no-cache", "--jobs", "2")
     assert done.returncode == 0, done.stderr
     assert _files(home, xdg, chosen) == [] and not chosen.exists()
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("explorer-rules-")] == [], "the run's rules went"
     done = _run(env, "scan", image, "--format", "json", "--no-progress", "--jobs", "2")
     assert done.returncode == 0 and done.stderr == b"", done.stderr
     assert _files(home, xdg) == []
@@ -277,3 +279,22 @@ def test_demo_with_an_unsafe_cache_folder_runs_from_a_temporary_folder(tmp_path,
     monkeypatch.setattr(ExplorerApp, "run", lambda app: seen.append(os.path.isfile(written[0])))
     assert main(["demo"]) == 0
     assert seen == [True] and not os.path.exists(written[0]) and list(folder.iterdir()) == []
+
+
+def test_with_no_cache_workers_load_the_rules_this_process_compiled_from_a_folder_of_the_run(tmp_path,
+                                                                                            monkeypatch):
+    import gc
+
+    from explorer.detectors.base import ScanOptions
+    from explorer.detectors.registry import build_detectors
+
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "c"))
+    detectors = build_detectors(ScanOptions(cache=False))
+    private = detectors.file[0].cache_path.parent
+    assert private.name.startswith("explorer-rules-") and stat.S_IMODE(private.stat().st_mode) == 0o700
+    assert not detectors.file[0].loaded_from_cache
+    in_worker = detectors.factory()  # what a worker process builds
+    assert in_worker.file[0].loaded_from_cache and in_worker.file[0].cache_path.parent == private
+    del in_worker, detectors
+    gc.collect()
+    assert not private.exists() and not (tmp_path / "c").exists()
