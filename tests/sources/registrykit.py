@@ -303,6 +303,8 @@ class Faults:
     """Base URL of a BlobHost to send blob GETs to (307)."""
     manifest_body: bytes | None = None
     manifest_type: str = "application/vnd.docker.distribution.manifest.v2+json"
+    rate: float = 0
+    """Bytes a second of the link all answers share (0: no limit): bench/bench_registry.py."""
 
 
 class FaultProxy(_Served):
@@ -311,6 +313,7 @@ class FaultProxy(_Served):
         self.faults = Faults()
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
+        self._link_free = 0.0
         proxy = self
 
         class Handler(_Handler):
@@ -334,6 +337,15 @@ class FaultProxy(_Served):
         with self._lock:
             self.seen.append(Seen(req.command, req.path, status, sent, req.headers.get("Range"),
                                   bool(req.headers.get("Authorization"))))
+
+    def _throttle(self, n: int) -> None:
+        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second."""
+        if not self.faults.rate:
+            return
+        with self._lock:
+            now = time.monotonic()
+            end = self._link_free = max(now, self._link_free) + n / self.faults.rate
+        time.sleep(max(0.0, end - now))
 
     def handle(self, req, head: bool) -> None:
         faults = self.faults
@@ -400,6 +412,7 @@ class FaultProxy(_Served):
                 req.connection.shutdown(socket.SHUT_RDWR)
                 req.close_connection = True
                 break
+            self._throttle(len(chunk))
             req.wfile.write(chunk)
             sent += len(chunk)
         conn.close()

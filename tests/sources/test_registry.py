@@ -385,3 +385,17 @@ def test_rebuilt_image_downloads_only_new_layers(capsys, monkeypatch, tmp_path, 
     layers = [layer["digest"] for layer in doc["layers"]]
     assert fetched & set(layers) == set(layers[3:])
     assert len(fetched - set(layers)) == 1  # the config
+
+
+def test_worker_processes_read_registry_blobs_once(capsys, registry, proxy):
+    """`layers --jobs 2` reads layers in worker processes, each opening its blobs itself (the store
+    is pickled without its connections); a worker that failed would leave its layer to be fetched
+    again here, so every layer blob is fetched exactly once."""
+    code, one, _ = run(capsys, "layers", f"docker://{proxy.host}/demo/app:1", "--format", "json", "--no-cache",
+                       "--jobs", "1")
+    proxy.seen.clear()
+    code, two, err = run(capsys, "layers", f"docker://{proxy.host}/demo/app:1", "--format", "json", "--no-cache",
+                         "--jobs", "2")
+    assert (code, err) == (0, "") and two == one
+    fetched = [s.path.rsplit("/", 1)[-1] for s in proxy.blob_gets()]
+    assert sorted(fetched) == sorted([layer["digest"] for layer in one["layers"]] + [one["image"]["id"]])
