@@ -340,40 +340,51 @@ class RegistryClient:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    @property
-    def session(self):
+    def session(self, netloc: str):
+        """The session for `netloc`: the registry host named with --insecure-registry gets one that
+        checks no certificate; every other host (blob storage, a token service) one that does."""
+        insecure = self.insecure and netloc == self.host
         if self._session is None:
-            import requests
-            from requests.adapters import HTTPAdapter
+            self._session = {}
+        if insecure not in self._session:
+            self._session[insecure] = self._new_session(insecure)
+        return self._session[insecure]
 
-            context = ssl.create_default_context()
-            if self.options.ca_cert:
-                try:
-                    context.load_verify_locations(self.options.ca_cert)
-                except (OSError, ssl.SSLError) as exc:
-                    raise SourceError(f"--ca-cert {self.options.ca_cert}: not a PEM certificate file ({exc})") \
-                        from None
-            if self.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+    def _new_session(self, insecure: bool):
+        import requests
+        from requests.adapters import HTTPAdapter
 
-            class Adapter(HTTPAdapter):
-                def init_poolmanager(self, *args, **kwargs):
-                    kwargs["ssl_context"] = context
-                    return super().init_poolmanager(*args, **kwargs)
+        context = ssl.create_default_context()
+        if self.options.ca_cert:
+            try:
+                context.load_verify_locations(self.options.ca_cert)
+            except (OSError, ssl.SSLError) as exc:
+                raise SourceError(f"--ca-cert {self.options.ca_cert}: not a PEM certificate file ({exc})") \
+                    from None
+        if insecure:
+            import urllib3
 
-                def cert_verify(self, conn, url, verify, cert):
-                    super().cert_verify(conn, url, verify, cert)
-                    conn.ca_certs = conn.ca_cert_dir = None  # the context holds the trust store
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # asked for: no warning each time
 
-            session = requests.Session()
-            session.trust_env = False  # no proxies or .netrc from the environment
-            session.mount("https://", Adapter())
-            session.mount("http://", Adapter())
-            session.headers["User-Agent"] = "explorer"
-            session.headers["Accept-Encoding"] = "identity"  # the bytes as stored: they are hashed
-            self._session = session
-        return self._session
+        class Adapter(HTTPAdapter):
+            def init_poolmanager(self, *args, **kwargs):
+                kwargs["ssl_context"] = context
+                return super().init_poolmanager(*args, **kwargs)
+
+            def cert_verify(self, conn, url, verify, cert):
+                super().cert_verify(conn, url, verify, cert)
+                conn.ca_certs = conn.ca_cert_dir = None  # the context holds the trust store
+
+        session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc from the environment
+        session.mount("https://", Adapter())
+        session.mount("http://", Adapter())
+        session.headers["User-Agent"] = "explorer"
+        session.headers["Accept-Encoding"] = "identity"  # the bytes as stored: they are hashed
+        session.verify = not insecure
+        return session
 
     @property
     def base(self) -> str:
@@ -384,9 +395,9 @@ class RegistryClient:
         return f"/v2/{self.reference.repository}/{kind}/{ref}"
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        for session in (self._session or {}).values():
+            session.close()
+        self._session = None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -470,8 +481,8 @@ class RegistryClient:
             headers["Authorization"] = "Basic " + base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
         url = realm + ("&" if "?" in realm else "?") + urlencode(query) if method == "GET" else realm
         try:
-            resp = self.session.request(method, url, headers=headers, data=data, timeout=TIMEOUT, stream=True,
-                                        allow_redirects=False, verify=True)
+            resp = self.session(urlsplit(realm).netloc).request(method, url, headers=headers, data=data,
+                                                                 timeout=TIMEOUT, stream=True, allow_redirects=False)
             self.requests += 1
             body = resp.raw.read(MAX_TOKEN + 1, decode_content=True)
             resp.close()
@@ -499,8 +510,8 @@ class RegistryClient:
             send = dict(headers)
             if parts.netloc != self.host:
                 send.pop("Authorization", None)
-            resp = self.session.request(method, url, headers=send, timeout=TIMEOUT, stream=stream,
-                                        allow_redirects=False)
+            resp = self.session(parts.netloc).request(method, url, headers=send, timeout=TIMEOUT, stream=stream,
+                                                      allow_redirects=False)
             self.requests += 1
             if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
                 resp.close()

@@ -314,6 +314,10 @@ def test_basic_auth_over_tls(capsys, monkeypatch, tls_registry, demo_tar):
     code, _, err = run(capsys, "scan", ref, "--no-cache", "--ca-cert", str(tls.ca), "--username", USER,
                        "--password-stdin", stdin="wrong\n", monkeypatch=monkeypatch)
     assert code == 2 and f"(tried: --username {USER})" in err
+    # --insecure-registry: the certificate is not checked (the same TLS registry, no CA given)
+    code, doc, err = run(capsys, "scan", ref, "--format", "json", "--no-cache", "--insecure-registry", reg.host,
+                         "--username", USER, "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    assert (code, err) == (0, "") and comparable(doc) == want
 
 
 def test_credentials_from_auth_files_and_helpers(capsys, monkeypatch, tmp_path, tls_registry):
