@@ -174,6 +174,43 @@ def test_missing_tag_and_repository_are_named(capsys, registry):
     assert code == 2 and f"{registry.host}/no/such: tag '1' not found" in err
 
 
+@pytest.mark.parametrize("status, message", [
+    (403, "demo/app: access denied to tag '1' (as anonymous)"),
+    (500, "demo/app: the registry answered HTTP 500 for tag '1'"),
+])
+def test_refusals_are_one_line(capsys, proxy, status, message):
+    proxy.faults.manifest_status = status
+    code, _, err = run(capsys, "scan", f"docker://{proxy.host}/demo/app:1", "--no-cache")
+    assert code == 2 and err == f"explorer: {proxy.host}/{message}\n"
+    manifest_gets = [s for s in proxy.seen if "/manifests/" in s.path]
+    assert len(manifest_gets) == (5 if status == 500 else 1)  # a 5xx is tried again, with backoff
+
+
+@pytest.mark.parametrize("text, host, repository, tag, digest", [
+    ("alpine", "docker.io", "library/alpine", "latest", None),
+    ("alpine:3.19", "docker.io", "library/alpine", "3.19", None),
+    ("bitnami/redis:7", "docker.io", "bitnami/redis", "7", None),
+    ("localhost/app", "localhost", "app", "latest", None),
+    ("127.0.0.1:5000/a/b/c:v1.2", "127.0.0.1:5000", "a/b/c", "v1.2", None),
+    ("ghcr.io/o/r@sha256:" + "0" * 64, "ghcr.io", "o/r", None, "sha256:" + "0" * 64),
+    ("ghcr.io/o/r:t@sha256:" + "0" * 64, "ghcr.io", "o/r", "t", "sha256:" + "0" * 64),
+])
+def test_references_are_normalised_as_docker_does(text, host, repository, tag, digest):
+    from explorer.sources.registry import parse_reference
+    ref = parse_reference(text)
+    assert (ref.host, ref.repository, ref.tag, ref.digest) == (host, repository, tag, digest)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ghcr.io/o/r@sha256:abc", "invalid digest"),
+    ("ghcr.io/O/R:1", "not a valid image reference"),
+    ("ghcr.io/o/r:-bad", "invalid tag"),
+])
+def test_bad_references(capsys, text, message):
+    code, _, err = run(capsys, "layers", f"docker://{text}")
+    assert code == 2 and err.count("\n") == 1 and message in err
+
+
 def test_refused_connection_is_one_line(capsys):
     port = free_port()
     code, _, err = run(capsys, "scan", f"docker://127.0.0.1:{port}/x/y:1")
