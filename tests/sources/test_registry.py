@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -440,3 +441,21 @@ def test_worker_processes_read_registry_blobs_once(capsys, registry, proxy):
     assert (code, err) == (0, "") and two == one
     fetched = [s.path.rsplit("/", 1)[-1] for s in proxy.blob_gets()]
     assert sorted(fetched) == sorted([layer["digest"] for layer in one["layers"]] + [one["image"]["id"]])
+
+
+def test_cache_is_shared_across_sources(capsys, monkeypatch, tmp_path, registry, proxy):
+    """Layers scanned from an OCI layout (a copy of the pushed image, same blobs) are not downloaded
+    when the registry's manifest names the same blob digests."""
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    layout = tmp_path / "layout"
+    push_back = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{registry.host}/demo/app:1",
+                 f"oci:{layout}:app"]
+    assert subprocess.run(push_back, capture_output=True).returncode == 0
+    code, from_layout, _ = run(capsys, "scan", f"oci:{layout}:app", "--format", "json")
+    assert code == 0
+    proxy.seen.clear()
+    code, from_registry, _ = run(capsys, "scan", f"docker://{proxy.host}/demo/app:1", "--format", "json")
+    assert code == 0 and from_registry["findings"] == from_layout["findings"]
+    layer_digests = {layer["digest"] for layer in from_registry["layers"]}
+    assert layer_digests == {layer["digest"] for layer in from_layout["layers"]}
+    assert proxy.blob_gets(layer_digests) == [] and len(proxy.blob_gets()) == 1
