@@ -807,8 +807,8 @@ class RegistryBlobStore:
             raise SourceError(f"{self.description}: blob {name!r} is not in the manifest")
         stream = self._stream(name)
         if name in self._plan and os.getpid() == self._pid:
-            following = self._plan[self._plan.index(name) + 1:][:1]
-            for nxt in following:
+            self._plan = self._plan[self._plan.index(name) + 1:]  # a later open (a preview) fetches nothing ahead
+            for nxt in self._plan[:1]:
                 if nxt not in self._started:
                     self._started[nxt] = self._stream(nxt)
         return io.BufferedReader(stream, CHUNK)

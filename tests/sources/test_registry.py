@@ -459,3 +459,18 @@ def test_cache_is_shared_across_sources(capsys, monkeypatch, tmp_path, registry,
     layer_digests = {layer["digest"] for layer in from_registry["layers"]}
     assert layer_digests == {layer["digest"] for layer in from_layout["layers"]}
     assert proxy.blob_gets(layer_digests) == [] and len(proxy.blob_gets()) == 1
+
+
+def test_extract_fetches_again_only_the_layer_it_writes_from(capsys, tmp_path, registry, proxy):
+    """The scan's read-ahead plan is used up by the pass: the second read, of the one layer the file
+    is in, starts no download of another layer."""
+    code, doc, _ = run(capsys, "layers", f"docker://{registry.host}/demo/app:1", "--format", "json", "--no-cache")
+    proxy.seen.clear()
+    code, _, err = run(capsys, "extract", f"docker://{proxy.host}/demo/app:1", "/srv/app/app.py",
+                       "-o", str(tmp_path / "app.py"))
+    assert code == 0 and b"GITHUB_TOKEN" in (tmp_path / "app.py").read_bytes()
+    fetched = [s.path.rsplit("/", 1)[-1] for s in proxy.blob_gets()]
+    layers = [layer["digest"] for layer in doc["layers"]]
+    again = [d for d in set(fetched) if fetched.count(d) > 1]
+    assert len(again) == 1 and again[0] in layers and fetched.count(again[0]) == 2
+    assert sorted(set(fetched)) == sorted(layers + [doc["image"]["id"]])
