@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import hashlib
 import io
 import ipaddress
@@ -56,6 +57,8 @@ TIMEOUT = (15, 60)
 """Seconds to connect, and to wait for the next bytes."""
 MAX_REDIRECTS = 5
 CHUNK = 1 << 20
+AHEAD = 16 << 20
+"""Bytes of a blob downloaded ahead of the pass (the blob being read, and the next one)."""
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -337,39 +340,51 @@ class RegistryClient:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    @property
-    def session(self):
+    def session(self, netloc: str):
+        """The session for `netloc`: the registry host named with --insecure-registry gets one that
+        checks no certificate; every other host (blob storage, a token service) one that does."""
+        insecure = self.insecure and netloc == self.host
         if self._session is None:
-            import requests
-            from requests.adapters import HTTPAdapter
+            self._session = {}
+        if insecure not in self._session:
+            self._session[insecure] = self._new_session(insecure)
+        return self._session[insecure]
 
-            context = ssl.create_default_context()
-            if self.options.ca_cert:
-                try:
-                    context.load_verify_locations(self.options.ca_cert)
-                except (OSError, ssl.SSLError) as exc:
-                    raise SourceError(f"--ca-cert {self.options.ca_cert}: not a PEM certificate file ({exc})") \
-                        from None
-            if self.insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
+    def _new_session(self, insecure: bool):
+        import requests
+        from requests.adapters import HTTPAdapter
 
-            class Adapter(HTTPAdapter):
-                def init_poolmanager(self, *args, **kwargs):
-                    kwargs["ssl_context"] = context
-                    return super().init_poolmanager(*args, **kwargs)
+        context = ssl.create_default_context()
+        if self.options.ca_cert:
+            try:
+                context.load_verify_locations(self.options.ca_cert)
+            except (OSError, ssl.SSLError) as exc:
+                raise SourceError(f"--ca-cert {self.options.ca_cert}: not a PEM certificate file ({exc})") \
+                    from None
+        if insecure:
+            import urllib3
 
-                def cert_verify(self, conn, url, verify, cert):
-                    super().cert_verify(conn, url, verify, cert)
-                    conn.ca_certs = conn.ca_cert_dir = None  # the context holds the trust store
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # asked for: no warning each time
 
-            session = requests.Session()
-            session.trust_env = False  # no proxies or .netrc from the environment
-            session.mount("https://", Adapter())
-            session.mount("http://", Adapter())
-            session.headers["User-Agent"] = "explorer"
-            self._session = session
-        return self._session
+        class Adapter(HTTPAdapter):
+            def init_poolmanager(self, *args, **kwargs):
+                kwargs["ssl_context"] = context
+                return super().init_poolmanager(*args, **kwargs)
+
+            def cert_verify(self, conn, url, verify, cert):
+                super().cert_verify(conn, url, verify, cert)
+                conn.ca_certs = conn.ca_cert_dir = None  # the context holds the trust store
+
+        session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc from the environment
+        session.mount("https://", Adapter())
+        session.mount("http://", Adapter())
+        session.headers["User-Agent"] = "explorer"
+        session.headers["Accept-Encoding"] = "identity"  # the bytes as stored: they are hashed
+        session.verify = not insecure
+        return session
 
     @property
     def base(self) -> str:
@@ -380,9 +395,9 @@ class RegistryClient:
         return f"/v2/{self.reference.repository}/{kind}/{ref}"
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        for session in (self._session or {}).values():
+            session.close()
+        self._session = None
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -466,8 +481,8 @@ class RegistryClient:
             headers["Authorization"] = "Basic " + base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()
         url = realm + ("&" if "?" in realm else "?") + urlencode(query) if method == "GET" else realm
         try:
-            resp = self.session.request(method, url, headers=headers, data=data, timeout=TIMEOUT, stream=True,
-                                        allow_redirects=False, verify=True)
+            resp = self.session(urlsplit(realm).netloc).request(method, url, headers=headers, data=data,
+                                                                 timeout=TIMEOUT, stream=True, allow_redirects=False)
             self.requests += 1
             body = resp.raw.read(MAX_TOKEN + 1, decode_content=True)
             resp.close()
@@ -495,8 +510,8 @@ class RegistryClient:
             send = dict(headers)
             if parts.netloc != self.host:
                 send.pop("Authorization", None)
-            resp = self.session.request(method, url, headers=send, timeout=TIMEOUT, stream=stream,
-                                        allow_redirects=False)
+            resp = self.session(parts.netloc).request(method, url, headers=send, timeout=TIMEOUT, stream=stream,
+                                                      allow_redirects=False)
             self.requests += 1
             if resp.status_code in (301, 302, 303, 307, 308) and resp.headers.get("Location"):
                 resp.close()
@@ -608,8 +623,8 @@ class BlobStream(io.RawIOBase):
         headers = {"Range": f"bytes={self._pos}-"} if self._pos else {}
         try:
             resp = self._client.get(self._client.url("blobs", self._digest), headers)
-        except SourceError as exc:
-            raise OSError(str(exc)) from None
+        except SourceError as exc:  # the connection again: retried as a dropped one is
+            raise ConnectionError(str(exc)) from None
         if resp.status_code == 206 and self._pos:
             start = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", ""))
             if not start or int(start.group(1)) != self._pos:
@@ -669,9 +684,86 @@ class BlobStream(io.RawIOBase):
         super().close()
 
 
+class ReadAhead(io.RawIOBase):
+    """A blob stream read by a thread of its own, up to AHEAD bytes in front of the reader: the
+    download goes on while the pass decompresses and scans (else the link idles meanwhile)."""
+
+    def __init__(self, stream: BlobStream, ahead: int = AHEAD):
+        super().__init__()
+        self._stream = stream
+        self._ahead = ahead
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._held = 0
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="explorer-blob", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        buf = bytearray(CHUNK)
+        try:
+            while True:
+                with self._cond:
+                    while self._held >= self._ahead and not self._stop:
+                        self._cond.wait()
+                    if self._stop:
+                        return
+                n = self._stream.readinto(buf)
+                if not n:
+                    return
+                with self._cond:
+                    self._chunks.append(bytes(buf[:n]))
+                    self._held += n
+                    self._cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer)
+        with self._cond:
+            while not self._chunks and not self._done:
+                self._cond.wait()
+            if not self._chunks:
+                if self._error is not None:
+                    error, self._error = self._error, None
+                    raise error
+                return 0
+            chunk = self._chunks[0]
+            n = min(len(view), len(chunk))
+            view[:n] = chunk[:n]
+            if n < len(chunk):
+                self._chunks[0] = chunk[n:]
+            else:
+                self._chunks.popleft()
+            self._held -= n
+            self._cond.notify_all()
+            return n
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._chunks.clear()
+            self._cond.notify_all()
+        if self._done:
+            self._stream.close()
+        else:  # the thread may sit in a socket read: it closes the stream when it ends
+            threading.Thread(target=lambda: (self._thread.join(), self._stream.close()), daemon=True).start()
+        super().close()
+
+
 class RegistryBlobStore:
     """Blob names (`blobs/sha256/HEX`) of one repository: documents already fetched come from
-    memory, the rest from the registry as streams. Content-addressed: a name is its digest."""
+    memory, the rest from the registry as streams read ahead by a thread. Content-addressed: a
+    name is its digest. Told which blobs will be read (`will_read`), opening one starts the
+    download of the next as well, so that the link never waits for the pass."""
 
     content_addressed = True
 
@@ -680,6 +772,25 @@ class RegistryBlobStore:
         self.description = str(client.reference)
         self.documents: dict[str, bytes] = {}
         self.sizes: dict[str, int] = {}
+        self._plan: list[str] = []
+        self._started: dict[str, ReadAhead] = {}
+        self._pid = os.getpid()
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_plan"], state["_started"] = [], {}
+        return state
+
+    def will_read(self, names: list[str]) -> None:
+        """The blobs this process will read, in order (no others are fetched ahead)."""
+        self._plan = [n for n in names if n in self.sizes and n not in self.documents]
+
+    def _stream(self, name: str) -> ReadAhead:
+        started = self._started.pop(name, None)
+        if started is not None:
+            return started
+        digest = "sha256:" + name.rsplit("/", 1)[-1]
+        return ReadAhead(BlobStream(self.client, digest, self.sizes[name]))
 
     def exists(self, name: str) -> bool:
         return name in self.documents or name in self.sizes
@@ -694,10 +805,18 @@ class RegistryBlobStore:
             return io.BytesIO(self.documents[name])
         if name not in self.sizes:
             raise SourceError(f"{self.description}: blob {name!r} is not in the manifest")
-        digest = "sha256:" + name.rsplit("/", 1)[-1]
-        return io.BufferedReader(BlobStream(self.client, digest, self.sizes[name]), CHUNK)
+        stream = self._stream(name)
+        if name in self._plan and os.getpid() == self._pid:
+            self._plan = self._plan[self._plan.index(name) + 1:]  # a later open (a preview) fetches nothing ahead
+            for nxt in self._plan[:1]:
+                if nxt not in self._started:
+                    self._started[nxt] = self._stream(nxt)
+        return io.BufferedReader(stream, CHUNK)
 
     def close(self) -> None:
+        for stream in self._started.values():
+            stream.close()
+        self._started.clear()
         self.client.close()
 
 

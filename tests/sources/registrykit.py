@@ -301,8 +301,12 @@ class Faults:
     """Blob digest → offset of the one byte changed in what is served."""
     redirect_blobs: str | None = None
     """Base URL of a BlobHost to send blob GETs to (307)."""
+    manifest_status: int | None = None
+    """Answer every manifest request with this status."""
     manifest_body: bytes | None = None
     manifest_type: str = "application/vnd.docker.distribution.manifest.v2+json"
+    rate: float = 0
+    """Bytes a second of the link all answers share (0: no limit): bench/bench_registry.py."""
 
 
 class FaultProxy(_Served):
@@ -311,6 +315,7 @@ class FaultProxy(_Served):
         self.faults = Faults()
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
+        self._link_free = 0.0
         proxy = self
 
         class Handler(_Handler):
@@ -330,40 +335,50 @@ class FaultProxy(_Served):
         return [s for s in self.seen if s.method == "GET" and "/blobs/" in s.path
                 and (digests is None or s.path.rsplit("/", 1)[-1] in digests)]
 
-    def _record(self, req, status: int, sent: int) -> None:
+    def _record(self, req, status: int, sent: int = 0) -> Seen:
+        """Note a request before its answer goes out (a client may be done before the handler is)."""
+        seen = Seen(req.command, req.path, status, sent, req.headers.get("Range"),
+                    bool(req.headers.get("Authorization")))
         with self._lock:
-            self.seen.append(Seen(req.command, req.path, status, sent, req.headers.get("Range"),
-                                  bool(req.headers.get("Authorization"))))
+            self.seen.append(seen)
+        return seen
+
+    def _throttle(self, n: int) -> None:
+        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second."""
+        if not self.faults.rate:
+            return
+        with self._lock:
+            now = time.monotonic()
+            end = self._link_free = max(now, self._link_free) + n / self.faults.rate
+        time.sleep(max(0.0, end - now))
+
+    def _answer(self, req, status: int, headers: dict, body: bytes = b"", head: bool = False) -> None:
+        self._record(req, status, 0 if head else len(body))
+        req.send_response(status)
+        for k, v in {**headers, "Content-Length": str(len(body))}.items():
+            req.send_header(k, v)
+        req.end_headers()
+        if not head:
+            req.wfile.write(body)
 
     def handle(self, req, head: bool) -> None:
         faults = self.faults
         with self._lock:
             status = faults.statuses.pop(0) if faults.statuses else None
-        if status is not None:
-            req.send_response(status)
-            req.send_header("Content-Length", "0")
-            req.send_header("Retry-After", "0")
-            req.end_headers()
-            self._record(req, status, 0)
-            return
         is_blob = "/blobs/sha256:" in req.path
+        if status is not None:
+            return self._answer(req, status, {"Retry-After": "0"})
         if is_blob and faults.redirect_blobs and req.command == "GET":
-            req.send_response(307)
-            req.send_header("Location", faults.redirect_blobs + "/storage/" + req.path.rsplit("/", 1)[-1])
-            req.send_header("Content-Length", "0")
-            req.end_headers()
-            self._record(req, 307, 0)
-            return
+            location = faults.redirect_blobs + "/storage/" + req.path.rsplit("/", 1)[-1]
+            return self._answer(req, 307, {"Location": location})
+        if "/manifests/" in req.path and faults.manifest_status is not None:
+            return self._answer(req, faults.manifest_status, {})
         if "/manifests/" in req.path and faults.manifest_body is not None:
-            body = faults.manifest_body
-            req.send_response(200)
-            req.send_header("Content-Type", faults.manifest_type)
-            req.send_header("Content-Length", str(len(body)))
-            req.end_headers()
-            if not head:
-                req.wfile.write(body)
-            self._record(req, 200, len(body))
-            return
+            return self._answer(req, 200, {"Content-Type": faults.manifest_type}, faults.manifest_body, head)
+        self._forward(req, head, is_blob)
+
+    def _forward(self, req, head: bool, is_blob: bool) -> None:
+        faults = self.faults
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=30)
         headers = {k: v for k, v in req.headers.items() if k.lower() not in ("host", "connection")}
         conn.request(req.command, req.path, headers=headers)
@@ -374,6 +389,7 @@ class FaultProxy(_Served):
             if is_blob and resp.status == 200 and faults.drop_blob and not req.headers.get("Range"):
                 faults.drop_blob -= 1
                 cut = int(resp.getheader("Content-Length", "0")) // 2
+        seen = self._record(req, resp.status)
         req.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "date", "server"):
@@ -381,7 +397,6 @@ class FaultProxy(_Served):
         if cut is not None:
             req.send_header("Connection", "close")
         req.end_headers()
-        sent = 0
         offset = 0
         while not head:
             chunk = resp.read(64 * 1024)
@@ -393,17 +408,17 @@ class FaultProxy(_Served):
                 chunk[at - offset] ^= 0xFF
                 chunk = bytes(chunk)
             offset += len(chunk)
-            if cut is not None and sent + len(chunk) >= cut:
-                req.wfile.write(chunk[:cut - sent])
-                sent = cut
+            if cut is not None and seen.sent + len(chunk) >= cut:
+                chunk = chunk[:cut - seen.sent]
+            self._throttle(len(chunk))
+            seen.sent += len(chunk)  # counted before the client can have it
+            req.wfile.write(chunk)
+            if cut is not None and seen.sent >= cut:
                 req.wfile.flush()
                 req.connection.shutdown(socket.SHUT_RDWR)
                 req.close_connection = True
                 break
-            req.wfile.write(chunk)
-            sent += len(chunk)
         conn.close()
-        self._record(req, resp.status, sent)
 
 
 class BlobHost(_Served):
@@ -422,15 +437,15 @@ class BlobHost(_Served):
                 rng = self.headers.get("Range")
                 if data is not None and rng and rng.startswith("bytes="):
                     start = int(rng[6:].split("-")[0])
-                self.send_response(404 if data is None else 206 if start else 200)
                 body = (data or b"")[start:]
+                host.seen.append(Seen("GET", self.path, 200, len(body), rng,
+                                      bool(self.headers.get("Authorization"))))
+                self.send_response(404 if data is None else 206 if start else 200)
                 if start:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                host.seen.append(Seen("GET", self.path, 200, len(body), rng,
-                                      bool(self.headers.get("Authorization"))))
 
         self._serve(Handler, "localhost")
 

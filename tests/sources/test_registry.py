@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -174,6 +175,43 @@ def test_missing_tag_and_repository_are_named(capsys, registry):
     assert code == 2 and f"{registry.host}/no/such: tag '1' not found" in err
 
 
+@pytest.mark.parametrize("status, message", [
+    (403, "demo/app: access denied to tag '1' (as anonymous)"),
+    (500, "demo/app: the registry answered HTTP 500 for tag '1'"),
+])
+def test_refusals_are_one_line(capsys, proxy, status, message):
+    proxy.faults.manifest_status = status
+    code, _, err = run(capsys, "scan", f"docker://{proxy.host}/demo/app:1", "--no-cache")
+    assert code == 2 and err == f"explorer: {proxy.host}/{message}\n"
+    manifest_gets = [s for s in proxy.seen if "/manifests/" in s.path]
+    assert len(manifest_gets) == (5 if status == 500 else 1)  # a 5xx is tried again, with backoff
+
+
+@pytest.mark.parametrize("text, host, repository, tag, digest", [
+    ("alpine", "docker.io", "library/alpine", "latest", None),
+    ("alpine:3.19", "docker.io", "library/alpine", "3.19", None),
+    ("bitnami/redis:7", "docker.io", "bitnami/redis", "7", None),
+    ("localhost/app", "localhost", "app", "latest", None),
+    ("127.0.0.1:5000/a/b/c:v1.2", "127.0.0.1:5000", "a/b/c", "v1.2", None),
+    ("ghcr.io/o/r@sha256:" + "0" * 64, "ghcr.io", "o/r", None, "sha256:" + "0" * 64),
+    ("ghcr.io/o/r:t@sha256:" + "0" * 64, "ghcr.io", "o/r", "t", "sha256:" + "0" * 64),
+])
+def test_references_are_normalised_as_docker_does(text, host, repository, tag, digest):
+    from explorer.sources.registry import parse_reference
+    ref = parse_reference(text)
+    assert (ref.host, ref.repository, ref.tag, ref.digest) == (host, repository, tag, digest)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ghcr.io/o/r@sha256:abc", "invalid digest"),
+    ("ghcr.io/O/R:1", "not a valid image reference"),
+    ("ghcr.io/o/r:-bad", "invalid tag"),
+])
+def test_bad_references(capsys, text, message):
+    code, _, err = run(capsys, "layers", f"docker://{text}")
+    assert code == 2 and err.count("\n") == 1 and message in err
+
+
 def test_refused_connection_is_one_line(capsys):
     port = free_port()
     code, _, err = run(capsys, "scan", f"docker://127.0.0.1:{port}/x/y:1")
@@ -314,6 +352,10 @@ def test_basic_auth_over_tls(capsys, monkeypatch, tls_registry, demo_tar):
     code, _, err = run(capsys, "scan", ref, "--no-cache", "--ca-cert", str(tls.ca), "--username", USER,
                        "--password-stdin", stdin="wrong\n", monkeypatch=monkeypatch)
     assert code == 2 and f"(tried: --username {USER})" in err
+    # --insecure-registry: the certificate is not checked (the same TLS registry, no CA given)
+    code, doc, err = run(capsys, "scan", ref, "--format", "json", "--no-cache", "--insecure-registry", reg.host,
+                         "--username", USER, "--password-stdin", stdin=PASSWORD + "\n", monkeypatch=monkeypatch)
+    assert (code, err) == (0, "") and comparable(doc) == want
 
 
 def test_credentials_from_auth_files_and_helpers(capsys, monkeypatch, tmp_path, tls_registry):
@@ -385,3 +427,50 @@ def test_rebuilt_image_downloads_only_new_layers(capsys, monkeypatch, tmp_path, 
     layers = [layer["digest"] for layer in doc["layers"]]
     assert fetched & set(layers) == set(layers[3:])
     assert len(fetched - set(layers)) == 1  # the config
+
+
+def test_worker_processes_read_registry_blobs_once(capsys, registry, proxy):
+    """`layers --jobs 2` reads layers in worker processes, each opening its blobs itself (the store
+    is pickled without its connections); a worker that failed would leave its layer to be fetched
+    again here, so every layer blob is fetched exactly once."""
+    code, one, _ = run(capsys, "layers", f"docker://{proxy.host}/demo/app:1", "--format", "json", "--no-cache",
+                       "--jobs", "1")
+    proxy.seen.clear()
+    code, two, err = run(capsys, "layers", f"docker://{proxy.host}/demo/app:1", "--format", "json", "--no-cache",
+                         "--jobs", "2")
+    assert (code, err) == (0, "") and two == one
+    fetched = [s.path.rsplit("/", 1)[-1] for s in proxy.blob_gets()]
+    assert sorted(fetched) == sorted([layer["digest"] for layer in one["layers"]] + [one["image"]["id"]])
+
+
+def test_cache_is_shared_across_sources(capsys, monkeypatch, tmp_path, registry, proxy):
+    """Layers scanned from an OCI layout (a copy of the pushed image, same blobs) are not downloaded
+    when the registry's manifest names the same blob digests."""
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "cache"))
+    layout = tmp_path / "layout"
+    push_back = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{registry.host}/demo/app:1",
+                 f"oci:{layout}:app"]
+    assert subprocess.run(push_back, capture_output=True).returncode == 0
+    code, from_layout, _ = run(capsys, "scan", f"oci:{layout}:app", "--format", "json")
+    assert code == 0
+    proxy.seen.clear()
+    code, from_registry, _ = run(capsys, "scan", f"docker://{proxy.host}/demo/app:1", "--format", "json")
+    assert code == 0 and from_registry["findings"] == from_layout["findings"]
+    layer_digests = {layer["digest"] for layer in from_registry["layers"]}
+    assert layer_digests == {layer["digest"] for layer in from_layout["layers"]}
+    assert proxy.blob_gets(layer_digests) == [] and len(proxy.blob_gets()) == 1
+
+
+def test_extract_fetches_again_only_the_layer_it_writes_from(capsys, tmp_path, registry, proxy):
+    """The scan's read-ahead plan is used up by the pass: the second read, of the one layer the file
+    is in, starts no download of another layer."""
+    code, doc, _ = run(capsys, "layers", f"docker://{registry.host}/demo/app:1", "--format", "json", "--no-cache")
+    proxy.seen.clear()
+    code, _, err = run(capsys, "extract", f"docker://{proxy.host}/demo/app:1", "/srv/app/app.py",
+                       "-o", str(tmp_path / "app.py"))
+    assert code == 0 and b"GITHUB_TOKEN" in (tmp_path / "app.py").read_bytes()
+    fetched = [s.path.rsplit("/", 1)[-1] for s in proxy.blob_gets()]
+    layers = [layer["digest"] for layer in doc["layers"]]
+    again = [d for d in set(fetched) if fetched.count(d) > 1]
+    assert len(again) == 1 and again[0] in layers and fetched.count(again[0]) == 2
+    assert sorted(set(fetched)) == sorted(layers + [doc["image"]["id"]])
