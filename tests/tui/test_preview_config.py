@@ -51,6 +51,15 @@ async def press(pilot, screen, *keys) -> None:
     await until(pilot, lambda: screen.loaded)
 
 
+async def config_view(pilot) -> ConfigView:
+    """`i`: the config view, once every tab is filled."""
+    await pilot.press("i")
+    view = pilot.app.screen
+    assert isinstance(view, ConfigView)
+    await until(pilot, lambda: view.ready)
+    return view
+
+
 async def choose(pilot, rule_id: str) -> None:
     """Select the finding of `rule_id` in the findings table and press enter."""
     app = pilot.app
@@ -232,10 +241,7 @@ async def test_i_opens_the_config_view_with_masked_env_and_every_tab(demo_source
     app = ExplorerApp(demo_source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
-        await pilot.press("i")
-        view = app.screen
-        assert isinstance(view, ConfigView)
-        await until(pilot, lambda: view.ready)
+        view = await config_view(pilot)
         config = shown(view, "#view-config")
         assert "ENV AWS_SECRET_ACCESS_KEY=" in config and "VOLUME /var/run/docker.sock" in config
         assert 'CMD ["/bin/sh", "-c", "python3 /srv/app/app.py"]' in config and "no USER" in config
