@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=("table", "json", "sarif"), default="table",
                     help="sarif: the findings B has and A has not")
     sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--ui", action="store_true", help="browse the comparison in the terminal UI instead")
     sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
                     help="exit 1 when B has a new finding at or above this severity")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
