@@ -27,14 +27,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
                              "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win; "
                              "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
-                             "read offline)")
+                             "read offline), containerd-root:DIR[:NAME] (its images)")
         sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
         audit_arg(sp)
         add_limit_flags(sp)
 
     def audit_arg(sp):
         sp.add_argument("--audit-log", metavar="FILE",
-                        help="docker-root: append every evidence file read to FILE (JSON lines)")
+                        help="docker-root:, containerd-root: append every evidence file read to FILE (JSON lines)")
 
     def speed_args(sp):
         sp.add_argument("--no-cache", action="store_true",

@@ -87,6 +87,9 @@ def open_image(arg: str, platform: str | None = None, audit_log: str | None = No
     if arg.startswith("container:"):
         from explorer.sources.container import open_container
         return open_container(arg[len("container:"):], platform)
+    if arg.startswith("containerd-root:"):
+        from explorer.sources.containerd_root import open_containerd_root
+        return open_containerd_root(arg[len("containerd-root:"):], platform, audit_log)
     if arg.startswith("docker-root:"):
         from explorer.sources.docker_root import open_docker_root
         return open_docker_root(arg[len("docker-root:"):], platform, audit_log)
