@@ -110,12 +110,12 @@ def _parser() -> Parser:
                              "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
                              "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry), "
                              "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
-                             "read offline) win")
+                             "read offline), containerd-root:DIR[:NAME] (its images) win")
         source_flags(sp)
 
     def source_flags(sp):
         sp.add_argument("--audit-log", metavar="FILE",
-                        help="docker-root: append every evidence file read to FILE (JSON lines)")
+                        help="docker-root:, containerd-root: append every evidence file read to FILE (JSON lines)")
         add_limit_flags(sp)
         add_registry_flags(sp)
 
@@ -167,6 +167,7 @@ def _parser() -> Parser:
     sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower,
                     help="sarif: the findings B has and A has not")
     sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--ui", action="store_true", help="browse the comparison in the terminal UI instead")
     sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
                     help="exit 1 when B has a new finding at or above this severity")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")

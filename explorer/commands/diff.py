@@ -32,7 +32,11 @@ def run_diff(args) -> int:
                 print(f"explorer: warning: {safe(error)}", file=sys.stderr)
             results.append(result)
         cmp = compare(results[0].analysis, results[1].analysis, results[0].findings, results[1].findings)
-        _write(cmp, results[1], args.format, args.output)
+        if args.ui:
+            from explorer.tui.compare import CompareApp  # Textual only for the UI
+            CompareApp(cmp).run()
+        else:
+            _write(cmp, results[1], args.format, args.output)
         status = max(exit_status(r.analysis.problems) for r in results)
     if status:
         return status

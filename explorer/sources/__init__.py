@@ -102,6 +102,9 @@ def _open_image(arg: str, platform: str | None, registry, audit_log: str | None)
     if arg.startswith("container:"):
         from explorer.sources.container import open_container
         return open_container(arg[len("container:"):], platform)
+    if arg.startswith("containerd-root:"):
+        from explorer.sources.containerd_root import open_containerd_root
+        return open_containerd_root(arg[len("containerd-root:"):], platform, audit_log)
     if arg.startswith("docker-root:"):
         from explorer.sources.docker_root import open_docker_root
         return open_docker_root(arg[len("docker-root:"):], platform, audit_log)
@@ -124,7 +127,7 @@ def _open_image(arg: str, platform: str | None, registry, audit_log: str | None)
         _file_or_folder(path)
         return _open_path(_detect(path), path, tag, platform, arg)
     from explorer.sources.transports import check_transport
-    check_transport(arg, (*TRANSPORTS, "container", "docker-root"))
+    check_transport(arg, (*TRANSPORTS, "container", "docker-root", "containerd-root"))
     if _PATHLIKE.search(arg):
         raise SourceError(f"{arg}: no such file or folder")
     return _open_reference(arg, platform, registry)

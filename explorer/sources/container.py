@@ -11,6 +11,7 @@ container's writable layer for us; nothing in the container is executed or chang
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -92,6 +93,8 @@ class ChunkReader(io.RawIOBase):
                 self._left = next(self._chunks)
             except StopIteration:
                 return 0
+            except SourceError as exc:  # a read error of the stream: the layer pass reports it, goes on
+                raise OSError(errno.EIO, str(exc)) from None
         n = min(len(buffer), len(self._left))
         buffer[:n] = self._left[:n]
         self._left = self._left[n:]

@@ -9,7 +9,8 @@ containers (`containers/ID/config.v2.json`, `hostconfig.json`), no daemon needed
   changed on disk since shows as a mismatch. Without a tar-split, an overlay2 layer folder is walked.
 - A container's writable layer is its overlay2 upper folder (`overlay2/MOUNT-ID/diff`), walked: overlay
   whiteouts (character devices 0/0) become `.wh.` whiteouts and a folder with `trusted.overlay.opaque=y`
-  an opaque one; it becomes the same "runtime changes" top layer as `container:`.
+  an opaque one; under vfs, its full root folder compared with its init layer's as Docker's naive diff
+  does. Either way it becomes the same "runtime changes" top layer as `container:`.
 
 Nothing below DIR is written. Every file and folder is opened read-only, without following a symlink,
 with O_NOATIME where the kernel permits (the owner or CAP_FOWNER), so access times stay as they were;
@@ -19,6 +20,7 @@ every file read is listed in the audit log when one is asked for (`--audit-log F
 from __future__ import annotations
 
 import base64
+import dataclasses
 import errno
 import gzip
 import hashlib
@@ -188,52 +190,105 @@ def _header(info: tarfile.TarInfo) -> bytes:
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
+def _whiteout(path: str) -> bytes:
+    parent, name = posixpath.split(path)
+    return _header(tarfile.TarInfo(posixpath.join(parent, ".wh." + name)))
+
+
+def _entry(evidence: Evidence, full: str, path: str, st: os.stat_result) -> Iterator[bytes]:
+    """One file system object as tar bytes (a folder: its header only; a socket: nothing, a tar cannot
+    hold one and Docker leaves them out too)."""
+    info = tarfile.TarInfo(path)
+    info.mode, info.uid, info.gid, info.mtime = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
+    if stat.S_ISDIR(st.st_mode):
+        info.type = tarfile.DIRTYPE
+        yield _header(info)
+    elif stat.S_ISLNK(st.st_mode):
+        info.type, info.linkname = tarfile.SYMTYPE, evidence.readlink(full)
+        yield _header(info)
+    elif stat.S_ISREG(st.st_mode):
+        info.size = st.st_size
+        yield _header(info)
+        yield from _content(evidence, full, st.st_size)
+        if st.st_size % 512:
+            yield b"\0" * (512 - st.st_size % 512)
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        info.type = (tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else
+                     tarfile.BLKTYPE if stat.S_ISBLK(st.st_mode) else tarfile.FIFOTYPE)
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        yield _header(info)
+
+
 def folder_stream(evidence: Evidence, folder: str) -> Iterator[bytes]:
     """An overlay2 layer folder (an image layer's `diff`, a container's upper folder) as a layer tar:
-    character devices 0/0 are whiteouts, a folder marked opaque gets `.wh..wh..opq`."""
+    character devices 0/0 are whiteouts, a folder marked opaque gets `.wh..wh..opq`. Hard links come
+    out as separate files (an upper folder keeps no link table)."""
     stack = [""]
     while stack:
         rel = stack.pop()
-        entries = evidence.listdir(posixpath.join(folder, rel) if rel else folder)
-        for entry_name, st in reversed(entries):
-            path = posixpath.join(rel, entry_name) if rel else entry_name
+        for name, st in reversed(evidence.listdir(posixpath.join(folder, rel) if rel else folder)):
+            path = posixpath.join(rel, name) if rel else name
             full = posixpath.join(folder, path)
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                parent, name = posixpath.split(path)
-                info = tarfile.TarInfo(posixpath.join(parent, ".wh." + name))
-                yield _header(info)
+                yield _whiteout(path)
                 continue
-            info = tarfile.TarInfo(path)
-            info.mode, info.uid, info.gid, info.mtime = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
+            yield from _entry(evidence, full, path, st)
             if stat.S_ISDIR(st.st_mode):
-                info.type = tarfile.DIRTYPE
-                yield _header(info)
                 if evidence.opaque(full):
-                    opq = tarfile.TarInfo(posixpath.join(path, ".wh..wh..opq"))
-                    yield _header(opq)
+                    yield _header(tarfile.TarInfo(posixpath.join(path, ".wh..wh..opq")))
                 stack.append(path)
-            elif stat.S_ISLNK(st.st_mode):
-                info.type, info.linkname = tarfile.SYMTYPE, evidence.readlink(full)
-                yield _header(info)
-            elif stat.S_ISREG(st.st_mode):
-                info.size = st.st_size
-                yield _header(info)
-                yield from _content(evidence, full, st.st_size)
-                if st.st_size % 512:
-                    yield b"\0" * (512 - st.st_size % 512)
-            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
-                info.type = (tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else
-                             tarfile.BLKTYPE if stat.S_ISBLK(st.st_mode) else tarfile.FIFOTYPE)
-                info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-                yield _header(info)
-            # sockets: a tar cannot hold them, Docker leaves them out too
-        # hard links are stored as separate files here (an overlay upper folder keeps no link table)
+    yield b"\0" * 1024
+
+
+def _differs(new: os.stat_result, old: os.stat_result) -> bool:
+    """Docker's naive diff (`archive.ChangesDirs`): mode, owner, device, and for all but folders size and mtime."""
+    if (new.st_mode, new.st_uid, new.st_gid, new.st_rdev) != (old.st_mode, old.st_uid, old.st_gid, old.st_rdev):
+        return True
+    return not stat.S_ISDIR(new.st_mode) and (new.st_size, new.st_mtime_ns) != (old.st_size, old.st_mtime_ns)
+
+
+def naive_changes(evidence: Evidence, upper: str, lower: str) -> list[tuple[str, bool]]:
+    """(path, deleted) of a vfs container's changes: its full root folder against the one below it
+    (the init layer), compared as Docker's naive diff does (`archive.ChangesDirs`), each folder that
+    holds a change listed too, as `docker diff` lists it. Metadata only: no file is opened."""
+    changed: set[str] = set()
+    deleted: set[str] = set()
+    stack: list[tuple[str, bool]] = [("", True)]
+    while stack:
+        rel, below = stack.pop()
+        now = evidence.listdir(posixpath.join(upper, rel) if rel else upper)
+        before = dict(evidence.listdir(posixpath.join(lower, rel) if rel else lower)) if below else {}
+        names = {name for name, _ in now}
+        deleted.update(posixpath.join(rel, name) if rel else name for name in before.keys() - names)
+        for name, st in now:
+            path = posixpath.join(rel, name) if rel else name
+            old = before.get(name)
+            if old is None or _differs(st, old):
+                changed.add(path)
+            if stat.S_ISDIR(st.st_mode):
+                stack.append((path, old is not None and stat.S_ISDIR(old.st_mode)))
+    for path in list(changed | deleted):
+        parent = posixpath.dirname(path)
+        while parent:
+            changed.add(parent)
+            parent = posixpath.dirname(parent)
+    return sorted([(p, False) for p in changed] + [(p, True) for p in deleted])
+
+
+def naive_stream(evidence: Evidence, upper: str, lower: str) -> Iterator[bytes]:
+    """A vfs container's changes (`naive_changes`) as a layer tar; what is gone becomes a `.wh.` whiteout."""
+    for path, gone in naive_changes(evidence, upper, lower):
+        if gone:
+            yield _whiteout(path)
+        else:
+            full = posixpath.join(upper, path)
+            yield from _entry(evidence, full, path, evidence.lstat(full))
     yield b"\0" * 1024
 
 
 class DockerRootStore:
     """Blobs of a data root: `layer/CHAIN-ID` (an image layer) and `upper/MOUNT-ID` (a container's
-    writable layer), each streamed, never copied."""
+    writable layer), each streamed, never copied nor held whole."""
 
     def __init__(self, evidence: Evidence, driver: str):
         self.evidence = evidence
@@ -248,7 +303,9 @@ class DockerRootStore:
 
     def open(self, name: str) -> BinaryIO:
         kind, _, ident = name.partition("/")
-        if kind == "upper":
+        if kind == "upper" and self.driver == "vfs":
+            chunks = naive_stream(self.evidence, f"vfs/dir/{ident}", f"vfs/dir/{ident}-init")
+        elif kind == "upper":
             chunks = folder_stream(self.evidence, f"overlay2/{ident}/diff")
         else:
             base = f"image/{self.driver}/layerdb/sha256/{ident}"
@@ -350,10 +407,18 @@ class DataRoot:
                 raise SourceError(f"{reference}: layer {chain[7:19]} of image {image_id[7:19]} is not in the "
                                   "layer database")
             blobs.append((f"layer/{chain[7:]}", None, DOCKER_LAYER_TAR, self._layer_size(chain)))
-        layers = make_layer_refs(config, blobs)
-        layers = [_with_digest(ref) for ref in layers]
+        layers, problems = [], []
+        for ref, chain in zip(make_layer_refs(config, blobs), chain_ids(config.diff_ids)):
+            if self.evidence.exists(f"{self.base}/layerdb/sha256/{chain[7:]}/tar-split.json.gz"):
+                # the stream is the layer tar as it was unpacked: its digest must be the diff_id
+                layers.append(dataclasses.replace(ref, digest=ref.diff_id))
+            else:
+                layers.append(dataclasses.replace(ref, digest=None, diff_id=None))
+                problems.append(Problem(ref.index, "no-tar-split", (
+                    f"layer {ref.index}: no tar-split.json.gz in the layer database; rebuilt from its folder, "
+                    "so its bytes cannot be checked against the diff_id")))
         return ImageSource(reference=reference, kind="docker-root", store=store, config=config, layers=layers,
-                           documents={"config": raw})
+                           problems=problems, documents={"config": raw})
 
     def _layer_size(self, chain: str) -> int:
         try:
@@ -379,20 +444,11 @@ class DataRoot:
                  "HostConfig": host if isinstance(host, dict) else {}, "Mounts": sorted(mounts, key=str)}
         problems: list[Problem] = []
         mount_rel = f"{self.base}/layerdb/mounts/{cid}/mount-id"
-        if self.driver != "overlay2":
-            raise SourceError(f"{reference}: containers of the {self.driver} driver are not read yet "
-                              "(only overlay2 keeps a container's changes apart from its image)")
         mount_id = self.evidence.read_small(mount_rel).decode().strip()
         if not mount_id or "/" in mount_id or mount_id.startswith("."):
             raise SourceError(f"{reference}: bad mount-id {mount_id!r}")
         return add_runtime_layer(image, image.store, f"upper/{mount_id}", None, 0, attrs, name, "docker-root",
                                  reference, problems)
-
-
-def _with_digest(ref):
-    """The stream is the uncompressed layer tar: its digest must be the diff_id (a changed file shows)."""
-    import dataclasses
-    return dataclasses.replace(ref, digest=ref.diff_id)
 
 
 def open_docker_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:

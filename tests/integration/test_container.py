@@ -229,7 +229,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=300, env=dict(os.environ))
 
 
-def test_cli_on_a_container(victim):
+def test_cli_on_a_container(victim, tmp_path):
+    done = run_cli("extract", f"container:{NAME}", "/tmp/.cache/kw/config.json", "-o", str(tmp_path / "planted"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "planted").read_bytes() == MINER_CONFIG
     done = run_cli("scan", f"container:{NAME}", "--format", "json", "--no-cache")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)

@@ -174,3 +174,103 @@ def test_without_a_reference_it_lists_images_and_containers(read_only):
     line = done.stderr.strip()
     assert line.startswith(f"explorer: docker-root:{read_only}: choose an image or container")
     assert "explorer-it/app:1" in line and "explorer-it/busybox:base" in line and "container:victim" in line
+
+
+# -- the vfs driver (the session's daemon) -----------------------------------------------------------
+
+def copy_vfs_root(docker_client, data: Path, dest: Path, container_id: str) -> None:
+    """What the offline read needs of the session's (busy) vfs data root: the image database, the
+    container's folder, its root folder and init folder, and the folders of its image's layers."""
+    from explorer.sources.docker_root import chain_ids
+    dest.mkdir()
+    subprocess.run(["cp", "-a", str(data / "image"), str(dest / "image")], check=True)
+    (dest / "containers").mkdir()
+    subprocess.run(["cp", "-a", str(data / "containers" / container_id), str(dest / "containers")], check=True)
+    mount_id = (data / "image/vfs/layerdb/mounts" / container_id / "mount-id").read_text().strip()
+    image = docker_client.containers.get(container_id).attrs["Image"]
+    config = json.loads((data / "image/vfs/imagedb/content/sha256" / image[7:]).read_text())
+    folders = [mount_id, f"{mount_id}-init"] + [
+        (data / "image/vfs/layerdb/sha256" / chain[7:] / "cache-id").read_text().strip()
+        for chain in chain_ids(config["rootfs"]["diff_ids"])]
+    (dest / "vfs" / "dir").mkdir(parents=True)
+    for folder in folders:
+        subprocess.run(["cp", "-a", str(data / "vfs/dir" / folder), str(dest / "vfs/dir")], check=True)
+
+
+def test_a_vfs_container_offline_is_docker_diff(docker_daemon, docker_client, build_image, tmp_path):
+    from test_container import diff_rows, runtime_rows
+    ref = build_image("FROM explorer-it/busybox:base\n"
+                      "RUN mkdir -p /srv/data/sub && echo old > /srv/data/old.txt && echo x > /srv/data/sub/x\n")
+    container = docker_client.containers.run(ref, ["sh", "-c", "sleep 100000"], detach=True, network_mode="none",
+                                             cap_add=["SYS_PTRACE"])
+    try:
+        done = container.exec_run(["sh", "-c", TAMPER])
+        assert done.exit_code == 0, done.output
+        container.stop(timeout=1)
+        live_source, live = scanned(f"container:{container.id}")
+        live_source.close()
+        copy_vfs_root(docker_client, Path(docker_daemon.root) / "data", tmp_path / "docker", container.id)
+        source, offline = scanned(f"docker-root:{tmp_path / 'docker'}:container:{container.id[:12]}")
+        with source:
+            assert runtime_rows(offline.analysis) == diff_rows(container)
+            assert final_rows(offline.analysis) == final_rows(live.analysis)
+            assert finding_rows(offline) == finding_rows(live)
+            assert not offline.analysis.problems
+            assert [layer.stats.diff_id for layer in offline.analysis.layers[:-1]] == \
+                [layer.stats.diff_id for layer in live.analysis.layers[:-1]]
+    finally:
+        container.remove(force=True)
+
+
+# -- a containerd root (images) --------------------------------------------------------------------------
+
+CONTAINERD_CONFIG = """version = 2
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+                    "io.containerd.snapshotter.v1.aufs"]
+"""
+
+
+def test_a_containerd_root_offline_is_the_image_live(build_image, save_image, tmp_path):
+    """An image built by Docker, `ctr images import`ed into a private containerd, which is then stopped:
+    read from its root (names from the bolt metadata database, blobs from the content store), it is the
+    image the daemon has, layer for layer, file for file, finding for finding."""
+    import time
+
+    if not (shutil.which("containerd") and shutil.which("ctr")):
+        pytest.fail("containerd and ctr are needed (install containerd)", pytrace=False)
+    ref = build_image("FROM explorer-it/busybox:base\n"
+                      "RUN echo 'toor:x:0:0::/root:/bin/sh' >> /etc/passwd && echo hi > /srv.txt\n")
+    archive = save_image(ref, tmp_path / "image.tar")
+    root, sock = tmp_path / "root", tmp_path / "c.sock"
+    (tmp_path / "config.toml").write_text(CONTAINERD_CONFIG)
+    log = open(tmp_path / "containerd.log", "wb")
+    process = subprocess.Popen(["containerd", "--config", str(tmp_path / "config.toml"), "--root", str(root),
+                                "--state", str(tmp_path / "state"), "--address", str(sock)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.1)
+        done = subprocess.run(["ctr", "-a", str(sock), "-n", "default", "images", "import", "--no-unpack",
+                               str(archive)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
+    live_source, live = scanned(f"docker-daemon:{ref}")
+    live_source.close()
+    log_path = tmp_path / "audit.jsonl"
+    source, offline = scanned(f"containerd-root:{root}:{ref}", str(log_path))  # stored as docker.io/{ref}
+    with source:
+        assert [layer.stats.diff_id for layer in offline.analysis.layers] == \
+            [layer.stats.diff_id for layer in live.analysis.layers]
+        assert not offline.analysis.problems
+        assert final_rows(offline.analysis) == final_rows(live.analysis)
+        assert finding_rows(offline) == finding_rows(live)
+        assert "backdoor.accounts.second-uid0" in {f.rule_id for f in offline.findings}
+    read = [json.loads(line)["read"] for line in log_path.read_text().splitlines()]
+    assert str(root / "io.containerd.metadata.v1.bolt/meta.db") in read
+    assert sum("/io.containerd.content.v1.content/blobs/sha256/" in p for p in read) >= 3

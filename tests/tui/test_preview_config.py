@@ -51,6 +51,15 @@ async def press(pilot, screen, *keys) -> None:
     await until(pilot, lambda: screen.loaded)
 
 
+async def config_view(pilot) -> ConfigView:
+    """`i`: the config view, once every tab is filled."""
+    await pilot.press("i")
+    view = pilot.app.screen
+    assert isinstance(view, ConfigView)
+    await until(pilot, lambda: view.ready)
+    return view
+
+
 async def choose(pilot, rule_id: str) -> None:
     """Select the finding of `rule_id` in the findings table and press enter."""
     app = pilot.app
@@ -226,22 +235,13 @@ async def test_hostile_name_and_content_are_plain_text_in_the_preview(tmp_path, 
 
 
 # -- config view ----------------------------------------------------------------------------------
-async def open_config_view(pilot) -> ConfigView:
-    """`i`, then wait until every tab is filled."""
-    await pilot.press("i")
-    view = pilot.app.screen
-    assert isinstance(view, ConfigView)
-    await until(pilot, lambda: view.ready)
-    return view
-
-
 async def test_i_opens_the_config_view_with_masked_env_and_every_tab(demo_source, wait_for_scan):
     from tests.reports.test_no_secret_in_any_output import demo_secrets
 
     app = ExplorerApp(demo_source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
-        view = await open_config_view(pilot)
+        view = await config_view(pilot)
         config = shown(view, "#view-config")
         assert "ENV AWS_SECRET_ACCESS_KEY=" in config and "VOLUME /var/run/docker.sock" in config
         assert 'CMD ["/bin/sh", "-c", "python3 /srv/app/app.py"]' in config and "no USER" in config
@@ -350,7 +350,7 @@ async def test_a_config_nested_900_deep_fills_every_tab_of_the_config_view(tmp_p
         app = ExplorerApp(source, detectors=DetectorSet())
         async with app.run_test(size=SIZE) as pilot:
             await wait_for_scan(pilot, app)
-            view = await open_config_view(pilot)
+            view = await config_view(pilot)
             texts = {tab: shown(view, f"#view-{tab}") for tab in ("config", "history", "manifest", "config-json",
                                                                   "concepts") if view.query(f"#view-{tab}")}
             assert set(texts) >= {"config", "history", "config-json"}

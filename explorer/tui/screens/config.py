@@ -89,7 +89,7 @@ class TabBar(Static):
                 self.screen.action_tab(tab)
 
 
-TAB_KEYS = {"config": 1, "history": 2, "manifest": 3, "config-json": 4, "index": 5, "concepts": 6}
+TAB_KEYS = {"config": 1, "history": 2, "manifest": 3, "config-json": 4, "index": 5, "concepts": 6, "container": 7}
 
 
 class ConfigView(Screen[int | None]):
