@@ -367,7 +367,7 @@ def read_member(blob, member: int, limit: int | None = None, offset: int = 0) ->
                     return b""
                 size = info.size
                 if offset:
-                    offset = min(offset, size)
+                    offset = max(0, min(offset, size))
                     tar.hash_into(None, offset)
                 want = size - offset if limit is None else min(limit, size - offset)
                 data = tar.read(want)
