@@ -391,7 +391,7 @@ class TarHeaders:
         pax: dict[bytes, bytes] | None = None
         longname = longlink = ""
         while True:
-            if not self._finish_member():
+            if (self.offset != self._next or self._sparse is not None) and not self._finish_member():
                 return None
             at = self.offset
             block = self._block()

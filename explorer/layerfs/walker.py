@@ -216,8 +216,9 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         return FileEntry(path=target, kind=EntryKind.WHITEOUT, **common)
     kind = _kind(member)
     if path == "/":
-        if kind != EntryKind.DIR:
-            return _refuse_root(member, index, result)
+        if kind != EntryKind.DIR:  # Docker removes the root's content, then fails to remove the root
+            raise TarHeaderError(f"member {clean_text(member.name)[:200]!r} would replace the root folder, "
+                                 "which Docker refuses")
         return FileEntry(path="/", kind=kind, **common)
     if kind == EntryKind.FILE:
         return _file(member, path, common, result, digests, tar, visitor, max_content)
