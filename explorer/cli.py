@@ -155,6 +155,9 @@ def _parser() -> Parser:
     sp.add_argument("--format", choices=("text", "json"), default="text", type=str.lower)
 
     sp = commands["extract"] = command(sub, "extract", "write a file (or folder) as it was in layer N")
+    sp.epilog = ("exit status: 0 when everything was written or left out by design (device nodes, fifos, symlinks "
+                 "leading out of DEST, names no file system holds: each is reported), 1 when an entry could not be "
+                 "written (each is reported), 2 on bad input (a damaged layer included)\n\n" + SETTINGS)
     image_arg(sp)
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
