@@ -155,9 +155,10 @@ def _parser() -> Parser:
     sp.add_argument("--format", choices=("text", "json"), default="text", type=str.lower)
 
     sp = commands["extract"] = command(sub, "extract", "write a file (or folder) as it was in layer N")
-    sp.epilog = ("exit status: 0 when everything was written or left out by design (device nodes, fifos, symlinks "
-                 "leading out of DEST, names no file system holds: each is reported), 1 when an entry could not be "
-                 "written (each is reported), 2 on bad input (a damaged layer included)\n\n" + SETTINGS)
+    sp.epilog = ("exit status:\n  0  everything was written, or left out by design (device nodes, fifos, symlinks\n"
+                 "     leading out of DEST, names no file system holds: each is reported)\n"
+                 "  1  an entry could not be written (each is reported)\n"
+                 "  2  bad input (a damaged layer included)\n\n" + SETTINGS)
     image_arg(sp)
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
