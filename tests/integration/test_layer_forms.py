@@ -369,7 +369,7 @@ def test_cli_tree_changes_of_the_opaque_layer(forms):
 
 
 def test_cli_missing_reference_through_the_daemon(docker_daemon):
-    done = run_cli("layers", "explorer-it/no-such-image:nope", "--format", "json")
+    done = run_cli("layers", "docker-daemon:explorer-it/no-such-image:nope", "--format", "json")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -380,7 +380,7 @@ def test_cli_missing_reference_through_the_daemon(docker_daemon):
 
 def test_cli_unreachable_daemon(docker_daemon, tmp_path):
     env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/nothing.sock")
-    done = run_cli("layers", "explorer-it/layers:opaque", env=env)
+    done = run_cli("layers", "docker-daemon:explorer-it/layers:opaque", env=env)  # bare: the registry next
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Docker daemon" in lines[0], done.stderr

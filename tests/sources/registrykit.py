@@ -220,6 +220,8 @@ class TokenServer(_Served):
         self.bundle = folder / "token-signer.crt"
         self.bundle.write_bytes(_pem(cert))
         self.users, self.issuer, self.service = users, issuer, service
+        self.refresh_tokens: dict[str, str] = {}
+        """Identity tokens (OAuth2 refresh tokens) → the user they stand for."""
         self.requests: list[dict] = []
         self.spoil_next = 0
         server = self
@@ -234,17 +236,28 @@ class TokenServer(_Served):
                     if server.users.get(name) == password:
                         user = name
                 server.requests.append({"query": query, "user": user, "auth": bool(auth)})
+                self.grant(user, query, "token")
+
+            def do_POST(self):
+                """The OAuth2 form: an identity (refresh) token from `docker login` for a token."""
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                user = server.refresh_tokens.get(form.get("refresh_token", "")) \
+                    if form.get("grant_type") == "refresh_token" else None
+                server.requests.append({"query": form, "user": user, "auth": False, "method": "POST"})
+                self.grant(user, form, "access_token")
+
+            def grant(self, user, query: dict, field: str) -> None:
                 if user is None:
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps({"token": server.token(user, query.get("scope", ""))}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    return server_answer(self, 401, b"")
+                server_answer(self, 200, json.dumps({field: server.token(user, query.get("scope", ""))}).encode())
+
+        def server_answer(handler, status: int, body: bytes) -> None:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
 
         self._serve(Handler)
 

@@ -316,6 +316,17 @@ def test_token_refetched_after_401(capsys, tmp_path, demo_tar, monkeypatch):
         code, _, err = run(capsys, "layers", f"docker://{reg.host}/demo/app:1", "--no-cache")
         assert code == 2 and "authentication required for tag '1' (tried: anonymous" in err
         assert "--password-stdin" in err
+        # an identity token (what `docker login` keeps for an OAuth2 registry) is traded for a token
+        tokens.refresh_tokens["refresh-me"] = USER
+        monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+        (tmp_path / "docker").mkdir()
+        (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {reg.host: {"identitytoken":
+                                                                                            "refresh-me"}}}))
+        tokens.requests.clear()
+        code, doc, err = run(capsys, "layers", f"docker://{reg.host}/demo/app:1", "--format", "json", "--no-cache")
+        assert (code, err) == (0, "") and len(doc["layers"]) == 6
+        assert [(r.get("method"), r["user"], r["query"]["grant_type"]) for r in tokens.requests] == [
+            ("POST", USER, "refresh_token")]
     finally:
         tokens.stop()
         reg.stop()
