@@ -11,6 +11,7 @@ import gc
 import io
 import json
 from collections import Counter
+from tarfile import SYMTYPE
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from explorer.model import EntryKind
 from explorer.sources import blobstore, oci, open_image
 
 from corpus import LAST, OK, L, index_dag, long_names, many_tiny_layers, same_blob_listed, write
-from hostile_images import TRACEBACK, member, run_measured
+from hostile_images import TRACEBACK, config_doc, member, run_measured, tar_bytes
 
 RSS_CAP_KB = 400 * 1024
 
@@ -71,6 +72,21 @@ def test_scan_reads_a_repeated_blob_once_and_puts_findings_on_the_visible_copy(t
     found = [f for f in result.findings if f.path == "/app/.env"]
     assert found and {f.layer for f in found if f.in_final_image} == {3}
     assert all(not f.in_final_image for f in found if f.layer != 3)
+
+
+def test_a_blob_listed_under_two_names_is_read_once(tmp_path, opens):
+    """An archive member reached under a second name (a symlink member) is the same bytes."""
+    layer = tar_bytes([member("etc/f", data=b"f")])
+    manifest = [{"Config": "config.json", "RepoTags": ["alias:latest"], "Layers": ["layer.tar", "alias.tar"]}]
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(tar_bytes([member("config.json", data=json.dumps(config_doc([layer, layer])).encode()),
+                                   member("layer.tar", data=layer), member("alias.tar", SYMTYPE, linkname="layer.tar"),
+                                   member("manifest.json", data=json.dumps(manifest).encode())]))
+    with open_image(str(archive)) as source:
+        analysis = analyze_image(source)
+    assert opens["layer.tar"] + opens["alias.tar"] == 1
+    assert [[e.layer for e in r.entries] for r in analysis.layers] == [[0], [1]]
+    assert analysis.final.get("/etc/f").layer == 1
 
 
 def test_a_warm_scan_checks_a_repeated_blob_once(tmp_path, opens, monkeypatch):
