@@ -215,9 +215,9 @@ def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, 
         found = [Finding(*f) for f in findings]
     except (ValueError, TypeError):
         return None
-    from explorer.layerjobs import repeated
+    from explorer.sources.base import repeated
 
-    copies = repeated(source.layers)  # a blob listed again is the same claim: hashed once
+    copies = repeated(source)  # a blob listed again is the same claim: hashed once
     claims = {layer.index: (layer.ref, layer.stats.digest, layer.stats.compressed_size) for layer in summary.layers
               if layer.index not in copies}
     if not all(check_blobs(source, cache, claims).values()):

@@ -34,6 +34,7 @@ from explorer.layerfs.stream import CHUNK
 from explorer.layerpass import LayerOutcome, PendingOutcome, decode, encode, read_outcome, start_outcome
 from explorer.model import LayerRef, Problem
 from explorer.sources import ImageSource
+from explorer.sources.base import repeated
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 """With `jobs=None` (automatic), worker processes start only when this much is left to read:
@@ -57,10 +58,10 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
                 settings: str = "", progress: ProgressFn | None = None, cache: LayerCache | None = None,
                 jobs: int | None = 1, limits: Limits = DEFAULT) -> list[LayerOutcome]:
     """One outcome per `source.layers`, in order, within `limits` (`settings` must include them)."""
-    copies = repeated(source.layers)
+    caps = _ImageCaps(source)
+    copies = caps.copies
     refs = [r for r in source.layers if r.index not in copies]
     outcomes: dict[int, LayerOutcome] = {}
-    chars = _NameChars()
     keys: dict[int, str] = {}
     if cache is not None:
         _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
@@ -69,11 +70,11 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
         source.store.will_read([r.blob for r in todo])
     workers = auto_jobs(todo, jobs, per_layer=not detectors)
     if workers > 1 and detectors and factory is not None:
-        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars)
+        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, caps)
     elif workers > 1 and not detectors:
         fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
-        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, chars), None) for ref in todo)
+        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, caps), None) for ref in todo)
     for ref, outcome, payload in fresh:
         outcomes[ref.index] = outcome
         if cache is not None and ref.index in keys and outcome.cacheable(ref):
@@ -85,25 +86,11 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
             size = source.layers[index].compressed_size
             progress(index, size, size)
     ordered = [outcomes[r.index] for r in source.layers]
-    capped = cap_total([o.walk for o in ordered], limits, chars)
+    capped = cap_total([o.walk for o in ordered], limits, caps.chars)
     for outcome, walk in zip(ordered, capped):
         if walk is not outcome.walk:
             outcome.walk, outcome.matches, outcome.errors = walk, [], []
     return ordered
-
-
-def repeated(refs: list[LayerRef]) -> dict[int, int]:
-    """Layer index → index of the first layer with the same blob and the same stated digests, for
-    every layer that repeats an earlier one."""
-    first: dict[tuple, int] = {}
-    copies: dict[int, int] = {}
-    for ref in refs:
-        key = (ref.blob, ref.digest, ref.diff_id)
-        if key in first:
-            copies[ref.index] = first[key]
-        else:
-            first[key] = ref.index
-    return copies
 
 
 def relabelled(outcome: LayerOutcome, index: int) -> LayerOutcome:
@@ -121,36 +108,37 @@ def relabelled(outcome: LayerOutcome, index: int) -> LayerOutcome:
     return LayerOutcome(copy, matches, list(outcome.errors), cached=outcome.cached)
 
 
-class _NameChars:
-    """`name_chars` of each layer's walk, counted once (the walks are kept alive with their counts)."""
+class _ImageCaps:
+    """The image-wide caps for layers read in order: which layers repeat an earlier one, and the
+    `name_chars` of each layer's walk, counted once (the walks are kept alive with their counts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: ImageSource) -> None:
+        self.copies = repeated(source)
         self._known: dict[int, tuple[WalkResult, int]] = {}
 
-    def __call__(self, walk: WalkResult) -> int:
+    def chars(self, walk: WalkResult) -> int:
         known = self._known.get(id(walk))
         if known is None:
             known = self._known[id(walk)] = (walk, name_chars(walk))
         return known[1]
 
+    def passed(self, ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits) -> str | None:
+        """Which image-wide cap the layers below `ref` (all of them known) already pass, if any."""
+        first = [self.copies.get(i, i) for i in range(ref.index)]
+        if not all(i in outcomes for i in first):
+            return None
+        return over_caps([outcomes[i].walk for i in first], limits, self.chars)
 
-def _over_caps(source: ImageSource, ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits,
-               chars: _NameChars) -> str | None:
-    """Which image-wide cap the layers below `ref` (all of them known) already pass, if any."""
-    copies = repeated(source.layers)
-    below = [outcomes[copies.get(i, i)].walk for i in range(ref.index) if copies.get(i, i) in outcomes]
-    return over_caps(below, limits, chars) if len(below) == ref.index else None
 
-
-def _in_order(source, ref, detectors, progress, limits, outcomes, chars) -> LayerOutcome:
+def _in_order(source, ref, detectors, progress, limits, outcomes, caps) -> LayerOutcome:
     """Read one layer in this process; not when the layers below already pass an image-wide cap."""
-    cap = _over_caps(source, ref, outcomes, limits, chars)
+    cap = caps.passed(ref, outcomes, limits)
     if cap is not None:
         return LayerOutcome(not_read(ref.index, limits, cap))
     return read_outcome(source, ref, detectors, progress, limits)
 
 
-def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars):
+def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, caps):
     """(ref, outcome, None) in layer order: this process reads the layers one after the other, and
     `workers` detection processes scan the files (explorer.detectpool). A layer's outcome is
     completed once the next layer is being read, so the workers never wait for a layer's last
@@ -160,7 +148,7 @@ def _detect_in_workers(source, todo, factory, detectors, progress, workers, limi
     pending: tuple | None = None
     try:
         for ref in todo:
-            cap = _over_caps(source, ref, walks, limits, chars)
+            cap = caps.passed(ref, walks, limits)
             if cap is not None:
                 started = PendingOutcome(not_read(ref.index, limits, cap), None)
             else:

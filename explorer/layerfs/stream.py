@@ -181,6 +181,7 @@ class GzipReader(PumpedReader):
         """The compressed bytes read and not yet inflated: `_in[_start:_end]`."""
         self._state = "header"
         self._crc = self._size = 0
+        self._step = INPUT
         self.members = 0
 
 
@@ -256,6 +257,7 @@ class GzipReader(PumpedReader):
                 return
             self._d = _zlib.decompressobj(wbits=-15)
             self._crc = self._size = 0
+            self._step = 512
             self._state = "body"
             return
         if self._state == "trailer":
@@ -270,7 +272,10 @@ class GzipReader(PumpedReader):
             self._start, self._end = 0, self._raw.readinto(self._in)
             if not self._end:
                 raise EOFError("compressed layer ends before the end of its gzip stream")
-        piece = self._in[self._start:min(self._end, self._start + INPUT)]
+        # a member's first pieces are small and grow to INPUT: the decompressor copies what it
+        # leaves of a piece, so a stream of thousands of tiny members would copy INPUT bytes each
+        piece = self._in[self._start:min(self._end, self._start + self._step)]
+        self._step = min(INPUT, self._step * 2)
         out = self._d.decompress(piece, OUTPUT)
         self._start += len(piece) - len(self._d.unconsumed_tail) - len(self._d.unused_data)
         self._crc = _zlib.crc32(out, self._crc)

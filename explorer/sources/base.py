@@ -144,15 +144,12 @@ def parse_config(raw: bytes, description: str) -> ImageConfig:
     )
 
 
-def created_by_for(config: ImageConfig, index: int) -> str:
-    for entry in config.history:
-        if entry.layer == index:
-            return entry.created_by
-    return ""
-
-
 def make_layer_refs(config: ImageConfig, blobs: list[tuple[str, str | None, str, int]]) -> list[LayerRef]:
     """Pair manifest layers (blob name, expected digest, media type, size) with config diff_ids."""
+    made_by: dict[int, str] = {}
+    for entry in config.history:  # once, not per layer: a config may hold a huge history
+        if entry.layer is not None:
+            made_by.setdefault(entry.layer, entry.created_by)
     refs = []
     for index, (blob, digest, media_type, size) in enumerate(blobs):
         refs.append(LayerRef(
@@ -162,6 +159,23 @@ def make_layer_refs(config: ImageConfig, blobs: list[tuple[str, str | None, str,
             media_type=media_type,
             compressed_size=size,
             diff_id=config.diff_ids[index] if index < len(config.diff_ids) else None,
-            created_by=created_by_for(config, index),
+            created_by=made_by.get(index, ""),
         ))
     return refs
+
+
+def repeated(source: ImageSource) -> dict[int, int]:
+    """Layer index → index of the first layer with the same blob (by name, or by the bytes that hold
+    it: an archive member or file reached under two names) and the same stated digests, for every
+    layer that repeats an earlier one."""
+    identity = getattr(source.store, "identity", lambda name: None)
+    first: dict[tuple, int] = {}
+    copies: dict[int, int] = {}
+    for ref in source.layers:
+        held = identity(ref.blob)
+        key = (held.key if held is not None else ref.blob, ref.digest, ref.diff_id)
+        if key in first:
+            copies[ref.index] = first[key]
+        else:
+            first[key] = ref.index
+    return copies

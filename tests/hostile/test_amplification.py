@@ -11,6 +11,7 @@ import gc
 import io
 import json
 from collections import Counter
+from tarfile import SYMTYPE
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ from explorer.layerfs import stream
 from explorer.model import EntryKind
 from explorer.sources import blobstore, oci, open_image
 
-from corpus import LAST, OK, L, index_dag, long_names, many_tiny_layers, same_blob_listed, write
-from hostile_images import TRACEBACK, member, run_measured
+from corpus import LAST, OK, L, gzip_member, index_dag, long_names, many_tiny_layers, same_blob_listed, sha, write
+from hostile_images import TRACEBACK, config_doc, member, run_inprocess, run_measured, tar_bytes
 
 RSS_CAP_KB = 400 * 1024
 
@@ -73,6 +74,21 @@ def test_scan_reads_a_repeated_blob_once_and_puts_findings_on_the_visible_copy(t
     assert all(not f.in_final_image for f in found if f.layer != 3)
 
 
+def test_a_blob_listed_under_two_names_is_read_once(tmp_path, opens):
+    """An archive member reached under a second name (a symlink member) is the same bytes."""
+    layer = tar_bytes([member("etc/f", data=b"f")])
+    manifest = [{"Config": "config.json", "RepoTags": ["alias:latest"], "Layers": ["layer.tar", "alias.tar"]}]
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(tar_bytes([member("config.json", data=json.dumps(config_doc([layer, layer])).encode()),
+                                   member("layer.tar", data=layer), member("alias.tar", SYMTYPE, linkname="layer.tar"),
+                                   member("manifest.json", data=json.dumps(manifest).encode())]))
+    with open_image(str(archive)) as source:
+        analysis = analyze_image(source)
+    assert opens["layer.tar"] + opens["alias.tar"] == 1
+    assert [[e.layer for e in r.entries] for r in analysis.layers] == [[0], [1]]
+    assert analysis.final.get("/etc/f").layer == 1
+
+
 def test_a_warm_scan_checks_a_repeated_blob_once(tmp_path, opens, monkeypatch):
     from explorer import cache as cache_module
     from explorer.cache import LayerCache
@@ -110,7 +126,7 @@ def test_a_dag_of_nested_indexes_reads_each_index_once(tmp_path, monkeypatch):
 
 
 def test_an_index_listing_too_many_manifests_is_refused(tmp_path):
-    from hostile_images import oci_layout, run_inprocess
+    from hostile_images import oci_layout
     index = {"manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
                             "digest": f"sha256:{i:064x}"} for i in range(10_001)]}
     rc, out, err = run_inprocess("layers", oci_layout(tmp_path / "layout", index, {}))
@@ -139,6 +155,20 @@ def test_reading_layers_leaves_no_stream_in_a_reference_cycle(tmp_path):
         gc.garbage.clear()
         gc.enable()
     assert stuck == []
+
+
+def test_a_gzip_stream_of_thousands_of_members_reads_whole(tmp_path):
+    """Go's reader takes any number of members; each costs a header, a fresh inflater and a
+    trailer, so 20,000 empty ones before the tar (400 KB) must not cost more than that."""
+    tar = tar_bytes([member(f"f{i}", data=b"%d" % i) for i in range(50)])
+    blob = gzip_member(b"") * 20_000 + b"".join(gzip_member(tar[i:i + 512]) for i in range(0, len(tar), 512))
+    reader = stream.LayerStream(io.BytesIO(blob))
+    assert reader.compression == "gzip" and reader.reader.read() == tar
+    reader.finish()
+    assert reader.plain._raw.members == 20_000 + len(tar) // 512
+    rc, doc, err = run_inprocess("layers", write(tmp_path, [OK, L(blob, sha(tar)), LAST]), "--format", "json")
+    assert rc == 0 and TRACEBACK not in err, err
+    assert json.loads(doc)["layers"][1]["entries"] == 50
 
 
 # -- real processes ------------------------------------------------------------------------------

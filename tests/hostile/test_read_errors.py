@@ -4,11 +4,15 @@ others still shown), in every command."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
+import lzma
 import os
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from explorer.layerfs import walker
 
@@ -31,6 +35,16 @@ def test_a_config_with_bytes_that_are_not_utf8_is_read_as_docker_reads_it(tmp_pa
     rc, doc, err = _layers(docker_archive(tmp_path / "image.tar", [OK_LAYER], config=raw))
     assert rc == 0, err
     assert doc["layers"][0]["created_by"] == "RUN echo caf\ufffd"
+
+
+@pytest.mark.parametrize("blob", [b"", gzip.compress(b""), bz2.compress(b""), lzma.compress(b""),
+                                  zstandard.ZstdCompressor().compress(b"")],
+                         ids=["empty", "gzip", "bzip2", "xz", "zstd"])
+def test_an_empty_layer_blob_is_an_empty_layer(tmp_path, blob):
+    """Docker's tar reader takes an empty stream for an archive with nothing in it."""
+    rc, doc, err = _layers(write(tmp_path, [OK, L(blob, sha(b"")), LAST]))
+    assert rc == 0, err
+    assert [layer["entries"] for layer in doc["layers"]] == [1, 0, 1]
 
 
 def test_duplicate_keys_take_the_last_value_as_go_does(tmp_path):
