@@ -136,6 +136,19 @@ def _parser() -> Parser:
     sp = commands["layers"] = command(sub, "layers", "per-layer summary, efficiency, wasted bytes")
     image_arg(sp)
     sp.add_argument("--format", choices=("table", "json"), default="table", type=str.lower)
+    sp.add_argument("--top", type=_count, default=10, metavar="N",
+                    help="list the N files that waste the most (default 10; 0: none)")
+    gate = sp.add_argument_group("efficiency gate (dive's CI rules)",
+                                 "thresholds from these flags, else from a dive .dive-ci file, else dive's defaults "
+                                 "(0.9, disabled, 0.1); each takes `disabled`")
+    gate.add_argument("--ci", action="store_true", help="check the rules; exit 1 when one fails")
+    gate.add_argument("--ci-config", metavar="FILE", help="dive's CI file (default: .dive-ci here, if present)")
+    gate.add_argument("--lowest-efficiency", metavar="R", type=_rule_value(ratio=True),
+                      help="fail when the efficiency is below R (0..1)")
+    gate.add_argument("--highest-wasted-bytes", metavar="SIZE", type=_rule_value(ratio=False),
+                      help="fail when more than SIZE bytes are wasted (20MB, 1.5GiB, 512)")
+    gate.add_argument("--highest-user-wasted-percent", metavar="R", type=_rule_value(ratio=True),
+                      help="fail when wasted bytes over the bytes of every layer but the first exceed R (0..1)")
 
     sp = commands["tree"] = command(sub, "tree", "list the merged tree as of a layer, or one layer's changes")
     image_arg(sp)
@@ -167,6 +180,29 @@ def _jobs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of jobs")
     return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count")
+    return value
+
+
+def _rule_value(ratio: bool):
+    def check(text: str) -> str:
+        from explorer.cigate import parse_bytes, parse_ratio
+        text = text.strip()
+        if text.lower() != "disabled":
+            try:
+                (parse_ratio if ratio else parse_bytes)(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
 
 
 def _status(text: str) -> int:
