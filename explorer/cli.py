@@ -17,7 +17,7 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "help", "version", "completion")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -88,6 +88,21 @@ def severity_list(text: str) -> frozenset[str]:
     return frozenset(severity(part) for part in text.split(",") if part.strip()) or frozenset(SEVERITY_NAMES)
 
 
+def gate_flags(sp: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    """The report and gate flags that `scan` and `audit` share."""
+    sp.add_argument("--format", choices=formats, default="table", type=str.lower)
+    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
+                    help="report only findings of these severities, comma-separated, any case "
+                         "(e.g. HIGH,CRITICAL; default: all)")
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
+                    help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
+    sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
+                    help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
+                         "reported finding, as in Trivy")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+
+
 def _parser() -> Parser:
     """The top parser; `.commands` maps each command to its parser."""
     p = Parser(
@@ -114,21 +129,11 @@ def _parser() -> Parser:
 
     sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
-    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower)
-    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
-                    help="report only findings of these severities, comma-separated, any case "
-                         "(e.g. HIGH,CRITICAL; default: all)")
-    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
-                    help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
-    sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
-                    help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
-                         "reported finding, as in Trivy")
+    gate_flags(sp, ("table", "json", "sarif"))
     sp.add_argument("--baseline", metavar="FILE",
                     help="report only findings not in this earlier `scan --format json` (or sarif) report, "
                          "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
-    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
     from explorer.ignorefile import DEFAULT_NAME
     sp.add_argument("--ignore-file", metavar="FILE",
                     help=f"accepted findings (default: {DEFAULT_NAME} in the current folder, if present)")
@@ -161,6 +166,11 @@ def _parser() -> Parser:
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
+
+    sp = commands["audit"] = command(sub, "audit", "the history and config rules on each instruction of a "
+                                                    "Dockerfile, with its line numbers (nothing is built)")
+    sp.add_argument("dockerfile", metavar="DOCKERFILE", help="the Dockerfile to audit")
+    gate_flags(sp, ("table", "json", "sarif"))
 
     sp = commands["help"] = command(sub, "help", "this help, or a command's: explorer help COMMAND")
     sp.add_argument("topic", nargs="?", metavar="COMMAND")
@@ -331,6 +341,9 @@ def _run(args) -> int:
     if args.command == "scan":
         from explorer.commands.scan import run_scan
         return run_scan(args)
+    if args.command == "audit":
+        from explorer.commands.audit import run_audit
+        return run_audit(args)
     if args.command in ("open", "demo"):
         from explorer.commands.ui import run_ui
         return run_ui(args)
