@@ -130,6 +130,8 @@ def _parser() -> Parser:
     sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
     gate_flags(sp, ("table", "json", "sarif"))
+    sp.add_argument("--dockerfile", metavar="FILE",
+                    help="also audit this Dockerfile (as `explorer audit` does): its findings join the image's")
     sp.add_argument("--baseline", metavar="FILE",
                     help="report only findings not in this earlier `scan --format json` (or sarif) report, "
                          "matched by their fingerprint")

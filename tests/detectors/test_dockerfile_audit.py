@@ -148,3 +148,17 @@ def test_the_projects_own_dockerfile_is_clean():
     own = Path(__file__).resolve().parents[2] / "Dockerfile"
     rc, out, err = run("audit", str(own), "--format", "json", "--fail-on", "info")
     assert (rc, err) == (0, "") and json.loads(out)["findings"] == []
+
+
+def test_scan_with_dockerfile(dockerfiles, tmp_path):
+    from explorer.demo import write_demo
+    risky, _ = dockerfiles
+    image = write_demo(str(tmp_path))
+    plain = json.loads(run("scan", image, "--format", "json")[1])["findings"]
+    rc, out, err = run("scan", image, "--format", "json", "--dockerfile", str(risky))
+    both = json.loads(out)["findings"]
+    assert rc == 0
+    assert [f for f in both if f["source"] != "dockerfile"] == plain
+    assert {(f["line"], f["rule_id"]) for f in both if f["source"] == "dockerfile"} == EXPECTED
+    rc, out, err = run("scan", image, "--dockerfile", str(tmp_path / "missing"))
+    assert (rc, out, err) == (2, "", f"explorer: {tmp_path / 'missing'}: No such file or directory\n")
