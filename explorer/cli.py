@@ -1,4 +1,5 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `help`, `version`.
+"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
+`help`, `version`, `completion`.
 
 Global flags (`GLOBAL_FLAGS`) are accepted before or after the command and the image: the top parser and
 every command's parser carry them (the commands' copies default to SUPPRESS, so a value given before the
@@ -17,7 +18,7 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "audit", "help", "version", "completion")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -54,10 +55,10 @@ def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="no progress on stderr")
     g.add_argument("--progress", dest="progress", choices=("auto", "plain", "none"), default=default("auto"),
                    help="progress on stderr for long commands: auto (a bar when stderr is a terminal, else "
-                        "nothing), bar, plain (one line per layer read, for CI logs) or none (default auto)")
+                        "nothing), plain (one line per layer read, for CI logs) or none (default auto)")
     g.add_argument("--no-cache", action="store_true", default=default(False),
-                   help="neither use nor fill the layer-result cache ($EXPLORER_CACHE_DIR, else "
-                        "$XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
+                   help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
+                        "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
     g.add_argument("--jobs", "-j", type=_jobs, default=default(None), metavar="N",
                    help="worker processes reading layers (default: one per core, for big images; "
                         "1: everything in this process)")
@@ -117,11 +118,22 @@ def _parser() -> Parser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, prog="explorer")
     commands: dict[str, argparse.ArgumentParser] = {}
 
+    from explorer.sources.registry import add_registry_flags
+
     def image_arg(sp):
         sp.add_argument("image", metavar="IMAGE",
-                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
-                             "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win")
+                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image reference (the "
+                             "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
+                             "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry), "
+                             "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
+                             "read offline) win")
+        source_flags(sp)
+
+    def source_flags(sp):
+        sp.add_argument("--audit-log", metavar="FILE",
+                        help="docker-root: append every evidence file read to FILE (JSON lines)")
         add_limit_flags(sp)
+        add_registry_flags(sp)
 
     sp = commands["open"] = command(sub, "open", "the Textual UI on an image (needs a terminal)")
     image_arg(sp)
@@ -168,6 +180,18 @@ def _parser() -> Parser:
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
+
+    sp = commands["diff"] = command(sub, "diff", "compare two images or containers: paths added, removed, "
+                                                 "changed; new findings")
+    sp.add_argument("a", metavar="A", help="the reference (an IMAGE as above, or container:NAME)")
+    sp.add_argument("b", metavar="B", help="what is compared with it")
+    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower,
+                    help="sarif: the findings B has and A has not")
+    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
+                    help="exit 1 when B has a new finding at or above this severity")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+    source_flags(sp)
 
     sp = commands["audit"] = command(sub, "audit", "the history and config rules on each instruction of a "
                                                     "Dockerfile, with its line numbers (nothing is built)")
@@ -340,6 +364,9 @@ def _run(args) -> int:
     if args.command == "extract":
         from explorer.commands.extract import run_extract
         return run_extract(args)
+    if args.command == "diff":
+        from explorer.commands.diff import run_diff
+        return run_diff(args)
     if args.command == "scan":
         from explorer.commands.scan import run_scan
         return run_scan(args)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
-                                     ScanOptions)
+                                     ScanOptions, failure_match)
 from explorer.findings import Finding, Match, dedupe_and_sort
+from explorer import deepchecks
 from explorer.cache import LayerCache, check_blobs, detector_names, pack, settings_key, unpack
 from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits
@@ -82,6 +83,10 @@ PROBLEM_RULES = {
                            "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
     "too-many-entries": ("integrity.layer-too-many-entries", "medium",
                          "Layer holds more tar members than --max-entries allows; not read to its end"),
+    "names-too-long": ("integrity.layer-names-too-long", "medium",
+                       "Layer's member names and link targets pass the cap on their total length; not read to its end"),
+    "runtime-unreadable": ("integrity.runtime-path-unreadable", "low",
+                           "A path the container changed could not be read from it (gone, or a socket)"),
     "too-large": ("integrity.image-too-large", "medium",
                   "Image holds more uncompressed data than --max-total allows; not read to its end"),
 }
@@ -160,7 +165,7 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
 
 # -- whole results in the cache -------------------------------------------------------------------
 
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 _STATS_FIELDS = tuple(f.name for f in dataclasses.fields(LayerStats))
 
@@ -230,6 +235,8 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
                            cache=cache, jobs=jobs, limits=limits)
     analysis = stack(source, [o.walk for o in outcomes])
     raw: list[tuple[FileEntry, Match]] = [pair for o in outcomes for pair in o.matches]
+    facts = [pair for pair in raw if pair[1].is_fact]  # for explorer.deepchecks, never findings
+    raw = [pair for pair in raw if not pair[1].is_fact] if facts else raw
     errors: list[str] = [e for o in outcomes for e in o.errors]
     findings: list[Finding] = []
 
@@ -265,7 +272,14 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
                                                        layer_digest=digest))
         except Exception as exc:  # noqa: BLE001
             errors.append(_failure(detector, "the config", exc))
+            findings.append(Finding.from_match(failure_match(detector.name or type(detector).__name__,
+                                                             type(exc).__name__),
+                                               source="config", layer=None, path=None, in_final_image=True,
+                                               created_by=""))
     findings.extend(_problem_findings(analysis))
+    # image-wide checks over the stacked layers (package verification, same content): explorer.deepchecks
+    findings, failed = deepchecks.run(analysis, facts, findings, file_finding, options.disabled, source.config)
+    errors.extend(failed)
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]
     findings = [_redacted(f) for f in findings]

@@ -9,6 +9,10 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
 """info=0 … critical=4."""
 CATEGORIES = ("miner", "backdoor", "secret", "suspicious", "misconfig", "integrity")
+FACT_PREFIX = "fact."
+"""Rule ids of `Match`es that are facts, not findings: what a file detector learnt about a file during
+the pass (a package database parsed, a file's md5) for the image-wide checks (explorer.deepchecks).
+They travel with the layer's matches (and its cache row) and never become findings."""
 
 
 def at_least(severity: str, floor: str) -> bool:
@@ -28,6 +32,10 @@ class Match:
     line: int | None = None
     reason: str = ""
     """Why the severity is what it is when a rule lowered it (e.g. `documentation path`)."""
+
+    @property
+    def is_fact(self) -> bool:
+        return self.rule_id.startswith(FACT_PREFIX)
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -54,6 +62,10 @@ class Finding:
     layer_digest: str = field(default="", compare=False)
     content_sha256: str = field(default="", compare=False)
     """sha256 of the file holding the match (file findings; "" when unknown)."""
+    package: tuple | None = field(default=None, compare=False)
+    """(name, version, verified) of the package that owns this copy of the file, when one does:
+    verified True when the content matches the package's recorded hash, False when it does not,
+    None when the package records no hash this scan could check (explorer.deepchecks)."""
 
     @classmethod
     def from_match(cls, match: Match, *, source: str, layer: int | None, path: str | None,
@@ -105,10 +117,20 @@ class Finding:
         if self.reason:
             doc["reason"] = self.reason
         doc["fingerprint"] = self.fingerprint
+        if self.package is not None:
+            name, version, verified = self.package
+            doc["package"] = {"name": name, "version": version}
+            if verified is not None:
+                doc["package"]["verified"] = verified
         return doc
 
     def with_severity(self, severity: str, reason: str) -> "Finding":
         return replace(self, severity=severity, reason=reason)
+
+
+def fact(rule_id: str, text: str) -> Match:
+    """A fact (`FACT_PREFIX` rule id): what a file detector learnt, as text, for explorer.deepchecks."""
+    return Match(rule_id=rule_id, category="integrity", severity="info", title=rule_id, evidence=text)
 
 
 def dedupe_and_sort(findings: list[Finding]) -> list[Finding]:

@@ -110,6 +110,9 @@ class ImageConfig:
     diff_ids: tuple[str, ...] = ()
     history: tuple[HistoryEntry, ...] = ()
     raw: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    runtime: dict | None = field(default=None, compare=False, hash=False, repr=False)
+    """For a container: how it runs (`HostConfig`, `Mounts`, `State`, `Name`, `Id` as the daemon or the
+    data root reports them); None for an image."""
 
     @property
     def env_names(self) -> list[str]:

@@ -51,11 +51,17 @@ def plain_progress(stream):
 
 @contextlib.contextmanager
 def opened(args) -> ImageSource:
-    source = open_image(args.image, getattr(args, "platform", None))
+    source = open_image(args.image, getattr(args, "platform", None), registry_options(args),
+                        getattr(args, "audit_log", None))
     try:
         yield source
     finally:
         source.close()
+
+
+def registry_options(args):
+    from explorer.sources.registry import options_from_args
+    return options_from_args(args)
 
 
 @contextlib.contextmanager
@@ -75,8 +81,26 @@ def layer_cache(args):
                 warn(cache.warning)
 
 
+@contextlib.contextmanager
+def report_stream(output: str | None):
+    """The file a report is written to: --output FILE (closed after), else stdout."""
+    import sys
+
+    from explorer.errors import ExplorerError
+
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
+    try:
+        yield out
+    finally:
+        if output:
+            out.close()
+
+
 BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
-                                "decompression-bomb", "too-many-entries", "too-large"})
+                                "decompression-bomb", "too-many-entries", "names-too-long", "too-large"})
 """Problems that make the image bad input (exit 2) although everything readable is still shown:
 damage, and layers cut short by a resource cap (explorer.limits)."""
 

@@ -6,7 +6,7 @@ import dataclasses
 import os
 import sys
 
-from explorer.commands import exit_status, layer_cache, opened, progress, warn, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, progress, report_stream, warn, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan
@@ -26,7 +26,7 @@ def run_scan(args) -> int:
             raise ExplorerError(f"--rules {folder}: no such folder")
     ignores = load_ignore_file(args.ignore_file, warn)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
-                          max_file_scan=limits_from_args(args).max_file_scan)
+                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
     detectors = build_detectors(options)
     dockerfile = read_dockerfile(args.dockerfile) if getattr(args, "dockerfile", None) else None
     with opened(args) as source, layer_cache(args) as cache:
@@ -65,11 +65,7 @@ def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
 
 
 def write_report(result, ignored, fmt: str, output: str | None, known: int = 0) -> None:
-    try:
-        out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    except OSError as exc:
-        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
-    try:
+    with report_stream(output) as out:
         if fmt in ("json", "sarif"):
             doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
             out.write(json_text(doc) + "\n")
@@ -86,6 +82,3 @@ def write_report(result, ignored, fmt: str, output: str | None, known: int = 0) 
                 console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
             if known:
                 console.print(f"{known} finding(s) left out: already in the baseline")
-    finally:
-        if output:
-            out.close()

@@ -1,16 +1,18 @@
 """`explorer IMAGE`, `explorer open IMAGE` and `explorer demo`: the Textual UI.
 
 The image is opened before the UI starts, so that bad input still gives one line and exit 2. The demo
-image is written into the user cache on first use.
+image is written into the cache folder on first use; with --no-cache, into a temporary folder that
+goes when the UI ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
 from explorer import workerlog
-from explorer.commands import layer_cache
+from explorer.commands import layer_cache, registry_options
 from explorer.errors import ExplorerError
 from explorer.detectors.base import ScanOptions
 from explorer.limits import limits_from_args
@@ -37,21 +39,26 @@ def run_ui(args) -> int:
     try:
         from explorer.tui.app import ExplorerApp
 
-        if args.command == "demo":
-            from explorer.demo import cached_demo
-            source = open_image(cached_demo())
-            source.reference = "explorer demo image"
-        else:
-            source = open_image(args.image, args.platform)
-        _start_process_helpers()
-        try:
-            with layer_cache(args) as cache:
-                limits = limits_from_args(args)
-                state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan), cache=cache,
-                                           jobs=getattr(args, "jobs", None), limits=limits)
-                state["app"].run()
-        finally:
-            source.close()
+        no_cache = getattr(args, "no_cache", False)
+        with contextlib.ExitStack() as stack:
+            if args.command == "demo":
+                from explorer.demo import cached_demo, write_demo
+                path = None if no_cache else cached_demo()
+                if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
+                    import tempfile
+                    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="explorer-demo-"))
+                    path = write_demo(folder, integrity=True)
+                source = open_image(path)
+                source.reference = "explorer demo image"
+            else:
+                source = open_image(args.image, args.platform, registry_options(args), args.audit_log)
+            stack.callback(source.close)
+            _start_process_helpers()
+            cache = stack.enter_context(layer_cache(args))
+            limits = limits_from_args(args)
+            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
+                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            state["app"].run()
     finally:
         restore()
         if state["signal"]:

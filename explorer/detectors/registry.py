@@ -5,11 +5,15 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from explorer.detectors.base import ScanOptions
+from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
+from explorer.detectors.encoded import EncodedPayloads
+from explorer.detectors.packages import PackageFacts
+from explorer.detectors.references import ReferenceFacts
 from explorer.detectors.yara_scan import YaraDetector
+from explorer import deepchecks
 from explorer.engine import DetectorSet, problem_catalog
 
 
@@ -27,6 +31,8 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     detectors.file.append(yara)
     detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
     detectors.image.append(SecretConfigDetector(options))
+    detectors.file.append(PackageFacts())
+    detectors.file.append(ReferenceFacts())
     for cls in HEURISTICS:
         instance = cls()
         if isinstance(instance, FileDetector):
@@ -35,10 +41,16 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
             detectors.layer.append(instance)
         if isinstance(instance, ImageDetector):
             detectors.image.append(instance)
+    encoded = EncodedPayloads([yara, SecretFileDetector(options, shared=yara.keyword_hits)])
+    detectors.file.append(encoded)
+    detectors.image.append(encoded)
     catalog = [_as_dict(r) for r in yara.rule_catalog()]
     catalog += [_as_dict(r) for r in secret_rule_catalog()]
     catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
+    catalog += [r._asdict() for r in deepchecks.rule_catalog()]
+    catalog += [r._asdict() for r in EncodedPayloads.RULES]
     catalog += problem_catalog()
+    catalog.append(_as_dict(FAILURE_RULE))
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
                                key=lambda r: r["id"])
     versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)

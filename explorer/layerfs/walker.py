@@ -10,16 +10,13 @@ import hashlib
 import posixpath
 import stat
 import tarfile
-import zlib
 from typing import Callable, Protocol
-
-import zstandard
 
 from explorer import memtune
 from explorer.limits import LimitExceeded, ReadBudget
 from explorer.sources.blobstore import tar_members as members
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
-from explorer.layerfs.stream import ForwardReader, LayerStream
+from explorer.layerfs.stream import STREAM_ERRORS, ForwardReader, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
 MAX_NAME = 65536
@@ -32,8 +29,8 @@ crafted one thousands deep would exhaust the recursion of every tree walk."""
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
-READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, zstandard.ZstdError, ValueError,
-                UnicodeDecodeError, OverflowError, MemoryError)
+READ_ERRORS = (tarfile.TarError, *STREAM_ERRORS, UnicodeDecodeError, OverflowError, MemoryError)
+"""STREAM_ERRORS include isa-l's own error (a corrupt gzip blob raised IsalError out of the pass)."""
 
 
 class LayerVisitor(Protocol):
@@ -125,9 +122,12 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         tar = TarHeaders(stream.reader)
         position = 0
         max_entries = budget.limits.max_entries
+        names = 0
         for member in tar:
             if stats.entries >= max_entries:
                 budget.check_entries(index, stats.entries + 1)
+            names += len(member.name) + len(member.linkname or "")
+            budget.check_names(index, names)
             stats.entries += 1
             entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1

@@ -15,11 +15,13 @@ from typing import BinaryIO, NamedTuple, Protocol
 
 from explorer.errors import SourceError
 
-MAX_SMALL = 64 * 1024 * 1024
-"""Largest manifest/config/index document we read into memory."""
-MAX_ARCHIVE_MEMBERS = 100_000
-"""Members of an image archive we index: a real one holds a few per layer (Docker allows 127 layers),
-and every member indexed costs memory and time."""
+MAX_SMALL = 8 * 1024 * 1024
+"""Largest manifest/config/index document we read into memory. Real ones are kilobytes (a config
+with a long history, or an index of a few thousand tags, a few MB); parsed, a document costs many
+times its size (8 MB of `[{},{},…]` is ~200 MB of Python objects)."""
+MAX_ARCHIVE_MEMBERS = 10_000
+"""Members of an image archive we index: a real one holds a few per layer (Docker allows 125 layers,
+explorer.limits.MAX_LAYERS), and every member indexed costs memory and time (~0.2 ms)."""
 
 
 def tar_members(tar: tarfile.TarFile | None):
@@ -244,15 +246,8 @@ class DirBlobStore:
     def open(self, name: str) -> BinaryIO:
         """Only a regular file: a fifo or device in a layout would block the read or never end
         (opened without blocking, checked on the open descriptor)."""
-        try:
-            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SourceError(f"{self.description}: cannot open blob {name!r}: {exc.strerror}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise SourceError(f"{self.description}: blob {name!r} is not a regular file")
-        os.set_blocking(fd, True)
-        return open(fd, "rb", buffering=1 << 20)
+        return open_regular(lambda: os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC),
+                            f"{self.description}: blob {name!r}")
 
     def identity(self, name: str) -> BlobIdentity | None:
         """`file_identity` of the file that holds blob `name`."""
@@ -263,3 +258,17 @@ class DirBlobStore:
 
     def close(self) -> None:
         pass
+
+
+def open_regular(opener, what: str) -> BinaryIO:
+    """The file `opener()` opens (without blocking, which it must ask for), when it is a regular file:
+    a fifo or device would block the read or never end (checked on the open descriptor)."""
+    try:
+        fd = opener()
+    except OSError as exc:
+        raise SourceError(f"{what}: cannot open: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError(f"{what} is not a regular file")
+    os.set_blocking(fd, True)
+    return open(fd, "rb", buffering=1 << 20)

@@ -33,6 +33,24 @@ def _client():
     return client
 
 
+def daemon_has(reference: str) -> tuple[bool, str]:
+    """Is the daemon reachable and does it hold `reference`? (and if not, why not, in a few words)"""
+    try:
+        from docker.errors import DockerException, ImageNotFound
+        client = _client()
+    except SourceError as exc:
+        return False, str(exc).split(": ", 1)[0].replace("cannot reach the Docker daemon at ", "unreachable at ")
+    try:
+        client.images.get(reference)
+        return True, ""
+    except ImageNotFound:
+        return False, "no such image there"
+    except DockerException as exc:
+        return False, (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+    finally:
+        client.close()
+
+
 def open_daemon(reference: str, platform: str | None = None) -> ImageSource:
     from docker.errors import DockerException, ImageNotFound
 

@@ -62,7 +62,9 @@ def test_catalog_covers_every_rule_once_with_valid_values():
         rid, category, severity, title, description = rule
         assert rid.split(".")[0] == category and category in CATEGORIES and severity in SEVERITIES
         assert title and description
-        if category == "misconfig":
+        if category == "misconfig" and not rid.startswith("misconfig.container."):
+            # what an image asks for is at most medium; what a live container was granted (the Docker
+            # socket, --privileged, host namespaces) already holds the host and may be high
             assert severity in ("medium", "low", "info")
     assert {r.id for cls in HEURISTICS for r in cls.RULES} == set(CATALOG)
 

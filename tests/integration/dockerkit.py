@@ -103,8 +103,9 @@ def stop_daemon(process: subprocess.Popen, root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def start_daemon() -> Daemon:
-    """Start a private dockerd in a fresh short folder and wait (bounded) until it answers a ping."""
+def start_daemon(driver: str = "vfs") -> Daemon:
+    """Start a private dockerd (storage `driver`) in a fresh short folder and wait (bounded) until it
+    answers a ping."""
     if os.name != "posix" or os.geteuid() != 0:
         raise DockerUnavailable("dockerd must run as root")
     dockerd = shutil.which("dockerd")
@@ -115,7 +116,7 @@ def start_daemon() -> Daemon:
     (root / "session.pid").write_text(str(os.getpid()))
     host = f"unix://{root}/docker.sock"
     log = open(root / "dockerd.log", "wb")
-    cmd = [dockerd, "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs",
+    cmd = [dockerd, "--iptables=false", "--ip6tables=false", "--bridge=none", f"--storage-driver={driver}",
            f"--host={host}", f"--data-root={root}/data", f"--exec-root={root}/exec",
            f"--pidfile={root}/docker.pid"]
     try:

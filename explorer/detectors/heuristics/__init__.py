@@ -9,6 +9,7 @@ from __future__ import annotations
 from explorer.detectors.heuristics._rules import RuleInfo
 from explorer.detectors.heuristics.accounts import PasswdAccounts, ShadowPasswords, SudoersRules
 from explorer.detectors.heuristics.caches import PackageCaches
+from explorer.detectors.heuristics.container_config import ContainerRisks
 from explorer.detectors.heuristics.disguise import ExtensionMismatch
 from explorer.detectors.heuristics.dropped import DroppedExecutables
 from explorer.detectors.heuristics.image_config import BuildHistoryRisks, ConfigRisks
@@ -25,7 +26,7 @@ HEURISTICS: tuple[type, ...] = (
     # a layer's changes
     AuthorizedKeysChanged, SetuidAdded, PackageCaches,
     # config and history
-    ConfigRisks, BuildHistoryRisks,
+    ConfigRisks, BuildHistoryRisks, ContainerRisks,
 )
 
 

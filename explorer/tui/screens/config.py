@@ -29,7 +29,7 @@ from explorer.tui.widgets.footer import SteadyFooter
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
 FINDING_MARK = Style(bgcolor="#3a3a00")
-JSON_TABS = (("manifest", "Manifest"), ("config", "Config JSON"), ("index", "Index"))
+JSON_TABS = (("manifest", "Manifest"), ("config", "Config JSON"), ("index", "Index"), ("container", "Container"))
 
 CONCEPTS = [
     ("Layers", "An image is a stack of tar archives (layers) applied in the order the manifest lists them "
@@ -110,6 +110,8 @@ class ConfigView(Screen[int | None]):
                 tooltip="The raw index JSON (when there is one)"),
         Binding("6", "tab('concepts')", "Concepts", show=False, id="config.tab-concepts",
                 tooltip="Whiteouts, opaque folders, digest vs diff_id, empty layers explained"),
+        Binding("7", "tab('container')", "Container", show=False, id="config.tab-container",
+                tooltip="The container as the daemon inspects it: HostConfig, mounts, state (containers only)"),
         Binding("n", "finding(1)", "Next finding", id="config.next", tooltip="Go to the next line with a finding"),
         Binding("p", "finding(-1)", "Prev finding", id="config.prev", tooltip="Go to the previous line with a finding"),
     ]
@@ -131,7 +133,8 @@ class ConfigView(Screen[int | None]):
         self.documents = dict(getattr(analysis.source, "documents", {}) or {})
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("1–6: tabs · n/p: next/previous line with a finding · enter on a history line: show its "
+        last = 7 if "container" in self.documents else 6
+        yield Static(Text(f"1–{last}: tabs · n/p: next/previous line with a finding · enter on a history line: show its "
                           "layer · escape: close", style="dim"), id="help-line")
         yield TabBar(id="tab-bar")
         with ContentSwitcher(id="tabs", initial="view-config"):
@@ -151,10 +154,17 @@ class ConfigView(Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config-view")
     def build(self) -> None:
-        tabs = {"config": self._config_tab(), "history": self._history_tab(), "concepts": (self._concepts(), [])}
+        makers = {"config": self._config_tab, "history": self._history_tab, "concepts": lambda: (self._concepts(), [])}
         for key, _title in JSON_TABS:
             if key in self.documents:
-                tabs[_json_tab(key)] = (Lines([Text(line) for line in redacted_json(self.documents[key])]), [])
+                makers[_json_tab(key)] = lambda key=key: (Lines([Text(line) for line in
+                                                                 redacted_json(self.documents[key])]), [])
+        tabs = {}
+        for tab, make in makers.items():
+            try:
+                tabs[tab] = make()
+            except Exception as exc:  # noqa: BLE001 - one tab that cannot be shown says so; the others still are
+                tabs[tab] = (Lines([Text(f"cannot show this tab: {type(exc).__name__}", style="dim")]), [])
         self.app.call_from_thread(self._built, tabs)
 
     # -- tabs ------------------------------------------------------------------------------

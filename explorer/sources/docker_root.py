@@ -1,0 +1,419 @@
+"""`docker-root:DIR[:REF]`: a Docker data root (`/var/lib/docker`, overlay2 or vfs) read offline, read-only.
+
+For a disk seized from a node: its images (`image/DRIVER/repositories.json`, `imagedb`, `layerdb`) and its
+containers (`containers/ID/config.v2.json`, `hostconfig.json`), no daemon needed.
+
+- An image layer is streamed as the very tar Docker once unpacked: the layer's `tar-split.json.gz` (the
+  tar's headers and padding, kept by Docker for `docker save`) with each file's bytes read from the
+  layer's folder (`overlay2/CACHE-ID/diff`, `vfs/dir/CACHE-ID`), so its digest is the diff_id and any file
+  changed on disk since shows as a mismatch. Without a tar-split, an overlay2 layer folder is walked.
+- A container's writable layer is its overlay2 upper folder (`overlay2/MOUNT-ID/diff`), walked: overlay
+  whiteouts (character devices 0/0) become `.wh.` whiteouts and a folder with `trusted.overlay.opaque=y`
+  an opaque one; it becomes the same "runtime changes" top layer as `container:`.
+
+Nothing below DIR is written. Every file and folder is opened read-only, without following a symlink,
+with O_NOATIME where the kernel permits (the owner or CAP_FOWNER), so access times stay as they were;
+every file read is listed in the audit log when one is asked for (`--audit-log FILE`, JSON lines).
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import gzip
+import hashlib
+import io
+import json
+import os
+import posixpath
+import stat
+import tarfile
+from typing import BinaryIO, Iterator
+
+from explorer.errors import SourceError
+from explorer.model import Problem
+from explorer.sources.blobstore import open_regular
+from explorer.sources.base import DOCKER_LAYER_TAR, ImageSource, listing, make_layer_refs, parse_config
+from explorer.sources.container import ChunkReader, add_runtime_layer
+
+DRIVERS = ("overlay2", "vfs")
+MAX_DOC = 64 * 1024 * 1024
+CHUNK = 1 << 20
+NOATIME = getattr(os, "O_NOATIME", 0)
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+
+
+class Evidence:
+    """Read-only access below a data root: no symlink followed, O_NOATIME where permitted, every
+    file opened for its content listed in the audit log. Holds no open file (picklable for workers)."""
+
+    def __init__(self, root: str, audit_log: str | None = None):
+        self.root = os.path.abspath(root)
+        self.audit_log = os.path.abspath(audit_log) if audit_log else None
+
+    def _open(self, rel: str, flags: int) -> int:
+        """An fd of `rel` below the root, walking each component with O_NOFOLLOW."""
+        parts = [p for p in rel.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise SourceError(f"{self.root}: path {rel!r} climbs out of the data root")
+        fd = _open_noatime(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                mode = flags if last else os.O_RDONLY | os.O_DIRECTORY
+                nxt = _open_noatime(part, mode | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                os.close(fd)
+                fd = nxt
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
+    def open(self, rel: str) -> BinaryIO:
+        """A regular file's content (a fifo or device would block or never end: refused)."""
+        fh = open_regular(lambda: self._open(rel, os.O_RDONLY | os.O_NONBLOCK), f"{self.root}: {rel}")
+        self._audit(rel)
+        return fh
+
+    def read_small(self, rel: str) -> bytes:
+        with self.open(rel) as fh:
+            data = fh.read(MAX_DOC + 1)
+        if len(data) > MAX_DOC:
+            raise SourceError(f"{self.root}: {rel} is too large ({MAX_DOC} bytes at most)")
+        return data
+
+    def exists(self, rel: str) -> bool:
+        try:
+            os.close(self._open(rel, os.O_RDONLY | os.O_PATH if hasattr(os, "O_PATH") else os.O_RDONLY))
+            return True
+        except (OSError, SourceError):
+            return False
+
+    def listdir(self, rel: str) -> list[tuple[str, os.stat_result]]:
+        """A folder's (name, lstat) pairs, sorted by name (read through an fd: the folder's atime stays)."""
+        try:
+            fd = self._open(rel, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise SourceError(f"{self.root}: cannot list {rel}: {exc.strerror}") from None
+        try:
+            with os.scandir(fd) as it:
+                return sorted((e.name, e.stat(follow_symlinks=False)) for e in it)
+        finally:
+            os.close(fd)
+
+    def lstat(self, rel: str) -> os.stat_result:
+        parent, name = posixpath.split(rel)
+        fd = self._open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            return os.stat(name, dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.close(fd)
+
+    def readlink(self, rel: str) -> str:
+        parent, name = posixpath.split(rel)
+        fd = self._open(parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            return os.readlink(name, dir_fd=fd)
+        finally:
+            os.close(fd)
+
+    def opaque(self, rel: str) -> bool:
+        try:
+            fd = self._open(rel, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return False
+        try:
+            for name in OPAQUE_XATTRS:
+                try:
+                    if os.getxattr(fd, name) == b"y":
+                        return True
+                except OSError:
+                    continue
+            return False
+        finally:
+            os.close(fd)
+
+    def _audit(self, rel: str) -> None:
+        if self.audit_log is None:
+            return
+        line = json.dumps({"read": os.path.join(self.root, rel)}, ensure_ascii=True) + "\n"
+        fd = os.open(self.audit_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+
+def _open_noatime(path: str, flags: int, dir_fd: int | None = None) -> int:
+    if NOATIME:
+        try:
+            return os.open(path, flags | NOATIME, dir_fd=dir_fd)
+        except PermissionError:
+            pass  # not the owner and no CAP_FOWNER: the kernel refuses O_NOATIME
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EINVAL):
+                raise
+    return os.open(path, flags, dir_fd=dir_fd)
+
+
+# -- layer streams ---------------------------------------------------------------------------------
+
+def tar_split_stream(evidence: Evidence, tar_split: str, folder: str) -> Iterator[bytes]:
+    """The layer tar as Docker unpacked it: tar-split's raw segments, and each file's bytes from `folder`."""
+    with evidence.open(tar_split) as raw, gzip.open(raw) as lines:
+        for line in lines:
+            entry = json.loads(line)
+            kind = entry.get("type")
+            if kind == 2:  # a segment: headers and padding, as they were
+                yield base64.b64decode(entry.get("payload") or "")
+            elif kind == 1 and entry.get("size"):
+                name = entry.get("name") or ""
+                if entry.get("name_raw"):
+                    name = os.fsdecode(base64.b64decode(entry["name_raw"]))
+                yield from _content(evidence, posixpath.join(folder, name.lstrip("/")), int(entry["size"]))
+
+
+def _content(evidence: Evidence, rel: str, size: int) -> Iterator[bytes]:
+    """Exactly `size` bytes of a file, in chunks (a file shorter than its layer says is an error)."""
+    with evidence.open(rel) as fh:
+        while size > 0:
+            data = fh.read(min(CHUNK, size))
+            if not data:
+                raise SourceError(f"{evidence.root}: {rel} is shorter than its layer says")
+            size -= len(data)
+            yield data
+
+
+def _header(info: tarfile.TarInfo) -> bytes:
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def folder_stream(evidence: Evidence, folder: str) -> Iterator[bytes]:
+    """An overlay2 layer folder (an image layer's `diff`, a container's upper folder) as a layer tar:
+    character devices 0/0 are whiteouts, a folder marked opaque gets `.wh..wh..opq`."""
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        entries = evidence.listdir(posixpath.join(folder, rel) if rel else folder)
+        for entry_name, st in reversed(entries):
+            path = posixpath.join(rel, entry_name) if rel else entry_name
+            full = posixpath.join(folder, path)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                parent, name = posixpath.split(path)
+                info = tarfile.TarInfo(posixpath.join(parent, ".wh." + name))
+                yield _header(info)
+                continue
+            info = tarfile.TarInfo(path)
+            info.mode, info.uid, info.gid, info.mtime = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
+            if stat.S_ISDIR(st.st_mode):
+                info.type = tarfile.DIRTYPE
+                yield _header(info)
+                if evidence.opaque(full):
+                    opq = tarfile.TarInfo(posixpath.join(path, ".wh..wh..opq"))
+                    yield _header(opq)
+                stack.append(path)
+            elif stat.S_ISLNK(st.st_mode):
+                info.type, info.linkname = tarfile.SYMTYPE, evidence.readlink(full)
+                yield _header(info)
+            elif stat.S_ISREG(st.st_mode):
+                info.size = st.st_size
+                yield _header(info)
+                yield from _content(evidence, full, st.st_size)
+                if st.st_size % 512:
+                    yield b"\0" * (512 - st.st_size % 512)
+            elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+                info.type = (tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else
+                             tarfile.BLKTYPE if stat.S_ISBLK(st.st_mode) else tarfile.FIFOTYPE)
+                info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+                yield _header(info)
+            # sockets: a tar cannot hold them, Docker leaves them out too
+        # hard links are stored as separate files here (an overlay upper folder keeps no link table)
+    yield b"\0" * 1024
+
+
+class DockerRootStore:
+    """Blobs of a data root: `layer/CHAIN-ID` (an image layer) and `upper/MOUNT-ID` (a container's
+    writable layer), each streamed, never copied."""
+
+    def __init__(self, evidence: Evidence, driver: str):
+        self.evidence = evidence
+        self.driver = driver
+        self.description = f"docker-root:{evidence.root}"
+
+    def exists(self, name: str) -> bool:
+        return True
+
+    def size(self, name: str) -> int:
+        return 0
+
+    def open(self, name: str) -> BinaryIO:
+        kind, _, ident = name.partition("/")
+        if kind == "upper":
+            chunks = folder_stream(self.evidence, f"overlay2/{ident}/diff")
+        else:
+            base = f"image/{self.driver}/layerdb/sha256/{ident}"
+            cache_id = self.evidence.read_small(f"{base}/cache-id").decode().strip()
+            folder = f"overlay2/{cache_id}/diff" if self.driver == "overlay2" else f"vfs/dir/{cache_id}"
+            if self.evidence.exists(f"{base}/tar-split.json.gz"):
+                chunks = tar_split_stream(self.evidence, f"{base}/tar-split.json.gz", folder)
+            elif self.driver == "overlay2":
+                chunks = folder_stream(self.evidence, folder)
+            else:
+                raise SourceError(f"{self.description}: layer {ident[:12]} has no tar-split.json.gz")
+        return io.BufferedReader(ChunkReader(chunks), CHUNK)
+
+    def close(self) -> None:
+        pass
+
+
+# -- the data root's catalogue ---------------------------------------------------------------------
+
+def chain_ids(diff_ids) -> list[str]:
+    out: list[str] = []
+    for diff_id in diff_ids:
+        out.append(diff_id if not out else "sha256:" + hashlib.sha256(f"{out[-1]} {diff_id}".encode()).hexdigest())
+    return out
+
+
+class DataRoot:
+    def __init__(self, evidence: Evidence):
+        self.evidence = evidence
+        drivers = [d for d in DRIVERS if evidence.exists(f"image/{d}/imagedb")]
+        if not drivers:
+            raise SourceError(f"{evidence.root}: not a Docker data root (no image/overlay2 or image/vfs "
+                              "image database)")
+        self.driver = drivers[0]
+        self.base = f"image/{self.driver}"
+
+    def tags(self) -> dict[str, str]:
+        """repo:tag → image id."""
+        rel = f"{self.base}/repositories.json"
+        if not self.evidence.exists(rel):
+            return {}
+        try:
+            doc = json.loads(self.evidence.read_small(rel))
+        except ValueError:
+            return {}
+        out = {}
+        for repo in (doc.get("Repositories") or {}).values() if isinstance(doc, dict) else ():
+            if isinstance(repo, dict):
+                out.update({str(k): str(v) for k, v in repo.items() if "@" not in str(k)})
+        return out
+
+    def images(self) -> list[str]:
+        return [f"sha256:{name}" for name, _ in self.evidence.listdir(f"{self.base}/imagedb/content/sha256")]
+
+    def containers(self) -> list[dict]:
+        out = []
+        if not self.evidence.exists("containers"):
+            return out
+        for name, _ in self.evidence.listdir("containers"):
+            try:
+                doc = json.loads(self.evidence.read_small(f"containers/{name}/config.v2.json"))
+            except (SourceError, ValueError):
+                continue
+            if isinstance(doc, dict):
+                out.append(doc)
+        return out
+
+    def choices(self) -> str:
+        tags = self.tags()
+        names = {v: k for k, v in sorted(tags.items(), reverse=True)}
+        images = listing(f"{names.get(i, '<none>')} ({i[7:19]})" for i in self.images())
+        containers = listing(f"container:{str(c.get('Name', '')).lstrip('/')} ({str(c.get('ID', ''))[:12]})"
+                             for c in self.containers())
+        return f"images: {images}; containers: {containers}"
+
+    def image_id(self, ref: str) -> str | None:
+        tags = self.tags()
+        if ref in tags:
+            return tags[ref]
+        if ":" not in ref.rsplit("/", 1)[-1] and f"{ref}:latest" in tags:
+            return tags[f"{ref}:latest"]
+        hexpart = ref.removeprefix("sha256:")
+        found = [i for i in self.images() if i[7:].startswith(hexpart)] if len(hexpart) >= 4 else []
+        return found[0] if len(found) == 1 else None
+
+    def container(self, ref: str) -> dict | None:
+        ref = ref.lstrip("/")
+        found = [c for c in self.containers()
+                 if str(c.get("Name", "")).lstrip("/") == ref or (len(ref) >= 4 and str(c.get("ID", "")).startswith(ref))]
+        return found[0] if len(found) == 1 else None
+
+    def open_image(self, image_id: str, reference: str) -> ImageSource:
+        raw = self.evidence.read_small(f"{self.base}/imagedb/content/sha256/{image_id[7:]}")
+        config = parse_config(raw, f"docker-root:{self.evidence.root}")
+        store = DockerRootStore(self.evidence, self.driver)
+        blobs = []
+        for chain in chain_ids(config.diff_ids):
+            if not self.evidence.exists(f"{self.base}/layerdb/sha256/{chain[7:]}"):
+                raise SourceError(f"{reference}: layer {chain[7:19]} of image {image_id[7:19]} is not in the "
+                                  "layer database")
+            blobs.append((f"layer/{chain[7:]}", None, DOCKER_LAYER_TAR, self._layer_size(chain)))
+        layers = make_layer_refs(config, blobs)
+        layers = [_with_digest(ref) for ref in layers]
+        return ImageSource(reference=reference, kind="docker-root", store=store, config=config, layers=layers,
+                           documents={"config": raw})
+
+    def _layer_size(self, chain: str) -> int:
+        try:
+            return int(self.evidence.read_small(f"{self.base}/layerdb/sha256/{chain[7:]}/size").strip() or 0)
+        except (SourceError, ValueError):
+            return 0
+
+    def open_container(self, doc: dict, reference: str) -> ImageSource:
+        cid = str(doc.get("ID") or "")
+        name = str(doc.get("Name") or cid[:12]).lstrip("/")
+        image = self.open_image(str(doc.get("Image") or ""), reference)
+        host = {}
+        try:
+            host = json.loads(self.evidence.read_small(f"containers/{cid}/hostconfig.json"))
+        except (SourceError, ValueError):
+            pass
+        mounts = [{"Type": str(m.get("Type") or "bind"), "Source": str(m.get("Source") or ""),
+                   "Destination": str(m.get("Destination") or ""), "RW": bool(m.get("RW", True)),
+                   "Name": str(m.get("Name") or "")}
+                  for m in (doc.get("MountPoints") or {}).values() if isinstance(m, dict)]
+        attrs = {"Id": cid, "Name": "/" + name, "Created": doc.get("Created"), "Image": doc.get("Image"),
+                 "Config": doc.get("Config") or {}, "State": doc.get("State") or {},
+                 "HostConfig": host if isinstance(host, dict) else {}, "Mounts": sorted(mounts, key=str)}
+        problems: list[Problem] = []
+        mount_rel = f"{self.base}/layerdb/mounts/{cid}/mount-id"
+        if self.driver != "overlay2":
+            raise SourceError(f"{reference}: containers of the {self.driver} driver are not read yet "
+                              "(only overlay2 keeps a container's changes apart from its image)")
+        mount_id = self.evidence.read_small(mount_rel).decode().strip()
+        if not mount_id or "/" in mount_id or mount_id.startswith("."):
+            raise SourceError(f"{reference}: bad mount-id {mount_id!r}")
+        return add_runtime_layer(image, image.store, f"upper/{mount_id}", None, 0, attrs, name, "docker-root",
+                                 reference, problems)
+
+
+def _with_digest(ref):
+    """The stream is the uncompressed layer tar: its digest must be the diff_id (a changed file shows)."""
+    import dataclasses
+    return dataclasses.replace(ref, digest=ref.diff_id)
+
+
+def open_docker_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
+    """`DIR`, `DIR:REPO:TAG`, `DIR:IMAGE-ID`, `DIR:container:NAME|ID`."""
+    from explorer.sources import _split_existing
+    path, ref = _split_existing(arg)
+    if not os.path.isdir(path):
+        raise SourceError(f"docker-root:{path}: no such folder")
+    root = DataRoot(Evidence(path, audit_log))
+    reference = f"docker-root:{arg}"
+    if ref is None:
+        raise SourceError(f"{reference}: choose an image or container with docker-root:DIR:REF ({root.choices()})")
+    if ref.startswith("container:"):
+        doc = root.container(ref[len("container:"):])
+        if doc is None:
+            raise SourceError(f"{reference}: no such container ({root.choices()})")
+        return root.open_container(doc, reference)
+    image_id = root.image_id(ref)
+    if image_id is not None:
+        return root.open_image(image_id, reference)
+    doc = root.container(ref)
+    if doc is not None:
+        return root.open_container(doc, reference)
+    raise SourceError(f"{reference}: no such image or container ({root.choices()})")

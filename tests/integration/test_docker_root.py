@@ -1,0 +1,176 @@
+"""`docker-root:DIR`: a node's Docker data root read offline, read-only, against the daemon that wrote it.
+
+A second dockerd with the overlay2 driver builds an image and runs a container that is changed by
+`docker exec` (a planted miner config, a uid-0 account, a deleted file, a folder removed and recreated:
+opaque in the upper folder). The container is read through that daemon (`container:`), the daemon is
+stopped, its data root copied, and the copy read: through a read-only bind mount, and in place where
+every access time was set back first, to show that none moves. Same image layers (by diff_id), same
+final filesystem, same findings; the audit log names every file read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dockerkit import DockerUnavailable, busybox_rootfs_tar, start_daemon, stop_daemon
+from explorer.detectors.base import ScanOptions
+from explorer.detectors.registry import build_detectors
+from explorer.engine import scan
+from explorer.model import EntryKind
+from explorer.sources import open_image
+from explorer.sources.container import runtime_created_by
+from test_container import TAMPER
+
+pytestmark = pytest.mark.docker
+
+def scanned(reference: str, audit_log: str | None = None):
+    source = open_image(reference, audit_log=audit_log)
+    return source, scan(source, build_detectors(ScanOptions()))
+
+
+def final_rows(analysis):
+    return sorted((e.path, e.kind.value, e.mode, e.uid, e.gid, e.digest, e.linkname)
+                  for e in analysis.final.entries.values() if e.path != "/")
+
+
+def finding_rows(result):
+    return sorted((f.rule_id, f.severity, f.source, f.layer, f.path, f.created_by, f.in_final_image)
+                  for f in result.findings)
+
+
+@pytest.fixture(scope="module")
+def overlay_root(docker_daemon, tmp_path_factory):
+    """(what the overlay2 daemon showed, the copied data root); the daemon is stopped by then."""
+    from explorer.sources import docker_root  # noqa: F401 - fails early if the module is broken
+    try:
+        daemon = start_daemon("overlay2")
+    except DockerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"an overlay2 dockerd cannot run here: {exc}", pytrace=False)
+        pytest.skip(f"an overlay2 dockerd cannot run here: {exc}")
+    saved = os.environ["DOCKER_HOST"]
+    os.environ["DOCKER_HOST"] = daemon.host
+    try:
+        client = daemon.client
+        assert client.info()["Driver"] == "overlay2"
+        client.api.import_image_from_data(busybox_rootfs_tar(), repository="explorer-it/busybox", tag="base")
+        dockerfile = (b"FROM explorer-it/busybox:base\n"
+                      b"RUN mkdir -p /srv/data/sub && echo old > /srv/data/old.txt && echo x > /srv/data/sub/x\n")
+        client.images.build(fileobj=io.BytesIO(dockerfile), tag="explorer-it/app:1", network_mode="none", rm=True)
+        sock = tmp_path_factory.mktemp("sock") / "docker.sock"
+        sock.write_text("")
+        container = client.containers.run(
+            "explorer-it/app:1", ["sh", "-c", "sleep 100000"], detach=True, network_mode="none", name="victim",
+            cap_add=["SYS_PTRACE"], volumes={str(sock): {"bind": "/var/run/docker.sock", "mode": "ro"}})
+        done = container.exec_run(["sh", "-c", TAMPER])
+        assert done.exit_code == 0, done.output
+        container.stop(timeout=1)
+        live = {}
+        for ref in ("container:victim", "docker-daemon:explorer-it/app:1"):
+            source, result = scanned(ref)
+            with source:
+                live[ref] = (final_rows(result.analysis), finding_rows(result),
+                             [layer.stats.diff_id for layer in result.analysis.layers])
+        live["diff"] = sorted((c["Path"], c["Kind"]) for c in container.diff())
+    finally:
+        os.environ["DOCKER_HOST"] = saved
+        daemon.client.close()
+        copy = tmp_path_factory.mktemp("seized") / "docker"
+        subprocess.run(["cp", "-a", f"{daemon.root}/data", str(copy)], check=True)
+        stop_daemon(daemon.process, daemon.root)
+    # cp ran while the daemon still had its layers mounted? No: copied above, after the container stopped.
+    return live, copy
+
+
+@pytest.fixture(scope="module")
+def read_only(overlay_root, tmp_path_factory):
+    """The copy, bind-mounted read-only."""
+    _live, copy = overlay_root
+    point = tmp_path_factory.mktemp("ro")
+    subprocess.run(["mount", "--bind", str(copy), str(point)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(point)], check=True)
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_the_container_offline_is_the_container_live(overlay_root, read_only, tmp_path):
+    live, _copy = overlay_root
+    log = tmp_path / "audit.jsonl"
+    source, result = scanned(f"docker-root:{read_only}:container:victim", str(log))
+    with source:
+        a = result.analysis
+        assert [layer.stats.diff_id for layer in a.layers][:-1] == live["container:victim"][2][:-1]
+        assert not a.problems, a.problems
+        top = a.layers[-1]
+        assert top.ref.created_by == runtime_created_by("victim")
+        assert (("/srv/data", EntryKind.OPAQUE) in {(e.path, e.kind) for e in top.entries})
+        assert {(e.path) for e in top.entries if e.kind == EntryKind.WHITEOUT} == {"/etc/group"}
+        assert final_rows(a) == live["container:victim"][0]
+        assert finding_rows(result) == live["container:victim"][1]
+        rules = {f.rule_id for f in result.findings}
+        assert {"miner.xmrig-config", "backdoor.accounts.second-uid0", "misconfig.container.added-capability",
+                "misconfig.container.docker-socket-mount"} <= rules
+    read = [json.loads(line)["read"] for line in log.read_text().splitlines()]
+    assert all(p.startswith(str(read_only) + "/") for p in read)
+    assert any(p.endswith("/tar-split.json.gz") for p in read)
+    assert any(p.endswith("/config.v2.json") for p in read)
+    assert any(p.endswith("/diff/tmp/.cache/kw/config.json") for p in read)
+
+
+def test_an_image_offline_is_the_image_live(overlay_root, read_only):
+    live, _copy = overlay_root
+    source, result = scanned(f"docker-root:{read_only}:explorer-it/app:1")
+    with source:
+        assert [layer.stats.diff_id for layer in result.analysis.layers] == live["docker-daemon:explorer-it/app:1"][2]
+        assert all(layer.stats.digest == layer.stats.diff_id for layer in result.analysis.layers)
+        assert final_rows(result.analysis) == live["docker-daemon:explorer-it/app:1"][0]
+        assert finding_rows(result) == live["docker-daemon:explorer-it/app:1"][1]
+
+
+def evidence_state(root: Path) -> dict:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            out[path] = (st.st_mode, st.st_size, st.st_mtime_ns, st.st_atime_ns, st.st_ctime_ns)
+    return out
+
+
+def test_nothing_on_the_evidence_moves(overlay_root, tmp_path):
+    """In place (not read-only), access times set back to 2001 so that relatime would update them: a
+    scan leaves every mode, size, mtime, atime and ctime of the data root as it was."""
+    _live, copy = overlay_root
+    evidence = tmp_path / "evidence"
+    subprocess.run(["cp", "-a", str(copy), str(evidence)], check=True)
+    for dirpath, dirnames, filenames in os.walk(evidence):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            os.utime(path, ns=(978307200 * 10 ** 9, st.st_mtime_ns), follow_symlinks=False)
+    before = evidence_state(evidence)
+    done = subprocess.run([sys.executable, "-m", "explorer", "scan", f"docker-root:{evidence}:container:victim",
+                           "--format", "json", "--no-cache"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert any(f["rule_id"] == "miner.xmrig-config" for f in json.loads(done.stdout)["findings"])
+    assert evidence_state(evidence) == before
+    shutil.rmtree(evidence)
+
+
+def test_without_a_reference_it_lists_images_and_containers(read_only):
+    done = subprocess.run([sys.executable, "-m", "explorer", "scan", f"docker-root:{read_only}"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith(f"explorer: docker-root:{read_only}: choose an image or container")
+    assert "explorer-it/app:1" in line and "explorer-it/busybox:base" in line and "container:victim" in line
