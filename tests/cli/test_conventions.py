@@ -190,3 +190,16 @@ def test_plain_progress_lines(demo):
     assert sorted(done.stderr.splitlines()) == sorted(f"explorer: layer {layer['index']}: {layer['compressed_size']} "
                                                       f"bytes read" for layer in layers)
     assert run_sub("--progress", "plain", "-q", "layers", demo, "--no-cache").stderr == ""
+
+
+def test_extract_progress_and_quiet(demo, tmp_path):
+    loud = run_sub("--progress", "plain", "extract", demo, "/etc/passwd", "-o", str(tmp_path / "a"))
+    assert loud.returncode == 0
+    lines = loud.stderr.splitlines()
+    assert lines[-1].startswith("explorer: extracted /etc/passwd (layer ")
+    layers = json.loads(run("scan", demo, "--format", "json")[1])["layers"]
+    assert sorted(lines[:-1]) == sorted(f"explorer: layer {layer['index']}: {layer['compressed_size']} bytes read"
+                                        for layer in layers)
+    quiet = run_sub("--progress", "plain", "-q", "extract", demo, "/etc/passwd", "-o", str(tmp_path / "b"))
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() != b""
