@@ -109,7 +109,7 @@ def _parser() -> Parser:
     p = Parser(
         prog="explorer",
         usage="explorer [options] IMAGE | explorer COMMAND [options] ...",
-        description="Image layer forensic explorer: browse each layer's changes and find miners, "
+        description="Image layer forensic explorer: browse each layer's changes and find miners,\n"
                     "backdoors and leaked secrets in every layer. `explorer IMAGE` opens the UI.",
         epilog=f"{SETTINGS}\n\n{EXIT_CODES}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
