@@ -334,6 +334,9 @@ def _apply_globals(args) -> None:
     commands.QUIET = bool(args.quiet)
     if args.quiet:
         args.progress = "none"
+    if args.progress == "plain":
+        from explorer.sources import daemon
+        daemon.EXPORT_PROGRESS = commands.plain_export_progress(sys.stderr)
 
 
 def _help(parser, topic: str | None) -> int:
