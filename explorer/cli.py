@@ -1,4 +1,5 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `help`, `version`.
+"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
+`help`, `version`, `completion`.
 
 Global flags (`GLOBAL_FLAGS`) are accepted before or after the command and the image: the top parser and
 every command's parser carry them (the commands' copies default to SUPPRESS, so a value given before the
@@ -17,7 +18,7 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "help", "version", "completion")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -54,7 +55,7 @@ def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="no progress on stderr")
     g.add_argument("--progress", dest="progress", choices=("auto", "plain", "none"), default=default("auto"),
                    help="progress on stderr for long commands: auto (a bar when stderr is a terminal, else "
-                        "nothing), bar, plain (one line per layer read, for CI logs) or none (default auto)")
+                        "nothing), plain (one line per layer read, for CI logs) or none (default auto)")
     g.add_argument("--no-cache", action="store_true", default=default(False),
                    help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
                         "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
@@ -88,12 +89,27 @@ def severity_list(text: str) -> frozenset[str]:
     return frozenset(severity(part) for part in text.split(",") if part.strip()) or frozenset(SEVERITY_NAMES)
 
 
+def gate_flags(sp: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    """The report and gate flags that `scan` and `audit` share."""
+    sp.add_argument("--format", choices=formats, default="table", type=str.lower)
+    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
+    sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
+                    help="report only findings of these severities, comma-separated, any case "
+                         "(e.g. HIGH,CRITICAL; default: all)")
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
+                    help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
+    sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
+                    help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
+                         "reported finding, as in Trivy")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+
+
 def _parser() -> Parser:
     """The top parser; `.commands` maps each command to its parser."""
     p = Parser(
         prog="explorer",
         usage="explorer [options] IMAGE | explorer COMMAND [options] ...",
-        description="Image layer forensic explorer: browse each layer's changes and find miners, "
+        description="Image layer forensic explorer: browse each layer's changes and find miners,\n"
                     "backdoors and leaked secrets in every layer. `explorer IMAGE` opens the UI.",
         epilog=f"{SETTINGS}\n\n{EXIT_CODES}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -125,21 +141,13 @@ def _parser() -> Parser:
 
     sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
-    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower)
-    sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
-                    help="report only findings of these severities, comma-separated, any case "
-                         "(e.g. HIGH,CRITICAL; default: all)")
-    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
-                    help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
-    sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
-                    help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
-                         "reported finding, as in Trivy")
+    gate_flags(sp, ("table", "json", "sarif"))
+    sp.add_argument("--dockerfile", metavar="FILE",
+                    help="also audit this Dockerfile (as `explorer audit` does): its findings join the image's")
     sp.add_argument("--baseline", metavar="FILE",
                     help="report only findings not in this earlier `scan --format json` (or sarif) report, "
                          "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
-    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
     from explorer.ignorefile import DEFAULT_NAME
     sp.add_argument("--ignore-file", metavar="FILE",
                     help=f"accepted findings (default: {DEFAULT_NAME} in the current folder, if present)")
@@ -147,6 +155,19 @@ def _parser() -> Parser:
     sp = commands["layers"] = command(sub, "layers", "per-layer summary, efficiency, wasted bytes")
     image_arg(sp)
     sp.add_argument("--format", choices=("table", "json"), default="table", type=str.lower)
+    sp.add_argument("--top", type=_count, default=10, metavar="N",
+                    help="list the N files that waste the most (default 10; 0: none)")
+    gate = sp.add_argument_group("efficiency gate (dive's CI rules)",
+                                 "thresholds from these flags, else from a dive .dive-ci file, else dive's defaults "
+                                 "(0.9, disabled, 0.1); each takes `disabled`")
+    gate.add_argument("--ci", action="store_true", help="check the rules; exit 1 when one fails")
+    gate.add_argument("--ci-config", metavar="FILE", help="dive's CI file (default: .dive-ci here, if present)")
+    gate.add_argument("--lowest-efficiency", metavar="R", type=_rule_value(ratio=True),
+                      help="fail when the efficiency is below R (0..1)")
+    gate.add_argument("--highest-wasted-bytes", metavar="SIZE", type=_rule_value(ratio=False),
+                      help="fail when more than SIZE bytes are wasted (20MB, 1.5GiB, 512)")
+    gate.add_argument("--highest-user-wasted-percent", metavar="R", type=_rule_value(ratio=True),
+                      help="fail when wasted bytes over the bytes of every layer but the first exceed R (0..1)")
 
     sp = commands["tree"] = command(sub, "tree", "list the merged tree as of a layer, or one layer's changes")
     image_arg(sp)
@@ -177,6 +198,11 @@ def _parser() -> Parser:
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
     source_flags(sp)
 
+    sp = commands["audit"] = command(sub, "audit", "the history and config rules on each instruction of a "
+                                                    "Dockerfile, with its line numbers (nothing is built)")
+    sp.add_argument("dockerfile", metavar="DOCKERFILE", help="the Dockerfile to audit")
+    gate_flags(sp, ("table", "json", "sarif"))
+
     sp = commands["help"] = command(sub, "help", "this help, or a command's: explorer help COMMAND")
     sp.add_argument("topic", nargs="?", metavar="COMMAND")
     commands["version"] = command(sub, "version", "print explorer's version")
@@ -195,6 +221,29 @@ def _jobs(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of jobs")
     return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count")
+    return value
+
+
+def _rule_value(ratio: bool):
+    def check(text: str) -> str:
+        from explorer.cigate import parse_bytes, parse_ratio
+        text = text.strip()
+        if text.lower() != "disabled":
+            try:
+                (parse_ratio if ratio else parse_bytes)(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+    return check
 
 
 def _status(text: str) -> int:
@@ -290,6 +339,9 @@ def _apply_globals(args) -> None:
     commands.QUIET = bool(args.quiet)
     if args.quiet:
         args.progress = "none"
+    if args.progress == "plain":
+        from explorer.sources import daemon
+        daemon.EXPORT_PROGRESS = commands.plain_export_progress(sys.stderr)
 
 
 def _help(parser, topic: str | None) -> int:
@@ -326,6 +378,9 @@ def _run(args) -> int:
     if args.command == "scan":
         from explorer.commands.scan import run_scan
         return run_scan(args)
+    if args.command == "audit":
+        from explorer.commands.audit import run_audit
+        return run_audit(args)
     if args.command in ("open", "demo"):
         from explorer.commands.ui import run_ui
         return run_ui(args)

@@ -37,6 +37,22 @@ def progress(args):
         stop()
 
 
+def plain_export_progress(stream, every: int = 64 << 20):
+    """Lines for an image exported from the Docker daemon (explorer.sources.daemon.EXPORT_PROGRESS): one per
+    `every` bytes, and one when it is done."""
+    from explorer.textsafe import safe
+    next_line = [every]
+
+    def callback(reference: str, done: int, finished: bool) -> None:
+        if finished:
+            print(f"explorer: exported {safe(reference)} from the Docker daemon: {done} bytes", file=stream, flush=True)
+        elif done >= next_line[0]:
+            next_line[0] = done + every
+            print(f"explorer: exporting {safe(reference)} from the Docker daemon: {done >> 20} MiB so far",
+                  file=stream, flush=True)
+    return callback
+
+
 def plain_progress(stream):
     """One line per layer when it has been read in full, for logs (no cursor movement, no colour)."""
     done_layers: set[int] = set()

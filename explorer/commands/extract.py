@@ -21,7 +21,8 @@ import sys
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 
-from explorer.commands import exit_status, opened, warn_problems
+from explorer import commands
+from explorer.commands import exit_status, opened, progress, warn, warn_problems
 from explorer.errors import ExplorerError
 from explorer.layerfs import ImageAnalysis, Tree, analyze
 from explorer.layerfs.stream import CHUNK, LayerStream
@@ -566,7 +567,8 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
 
 def run_extract(args) -> int:
     with opened(args) as source:
-        analysis = analyze(source, limits=limits_from_args(args))
+        with progress(args) as callback:
+            analysis = analyze(source, progress=callback, limits=limits_from_args(args))
         warn_problems(analysis.problems, sys.stderr)
         layer = _layer_index(args.layer, len(analysis.layers))
         path = posixpath.normpath("/" + args.path.lstrip("/"))
@@ -576,12 +578,13 @@ def run_extract(args) -> int:
         tally = Tally()
         extract(analysis, plan, tally)
     for line in tally.warnings[:MAX_WARNINGS]:
-        print(f"explorer: warning: {line}", file=sys.stderr)
+        warn(line)
     if len(tally.warnings) > MAX_WARNINGS:
-        print(f"explorer: warning: … and {len(tally.warnings) - MAX_WARNINGS} more", file=sys.stderr)
+        warn(f"… and {len(tally.warnings) - MAX_WARNINGS} more")
     where = plan.root if plan.root_entry is not None else os.path.join(plan.root, *plan.items[0].rel)
-    print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
-          f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped"
-          + (f" ({tally.failed} could not be written)" if tally.failed else ""), file=sys.stderr)
+    if not commands.QUIET or tally.failed:  # what could not be written is said even with -q
+        print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
+              f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped"
+              + (f" ({tally.failed} could not be written)" if tally.failed else ""), file=sys.stderr)
     status = exit_status(analysis.problems)
     return status or (EXIT_NOT_WRITTEN if tally.failed else 0)

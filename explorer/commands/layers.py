@@ -15,6 +15,7 @@ from explorer.engine import analyze_image
 from explorer.limits import limits_from_args
 from explorer.model import EntryKind, FileEntry
 from explorer.reports.image import layers_document
+from explorer.reports.waste import wasted_files
 from explorer.textsafe import safe
 
 
@@ -33,9 +34,15 @@ def run_layers(args) -> int:
             analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
         warn_problems(analysis.problems, sys.stderr)
         doc = layers_document(analysis)
+        top = getattr(args, "top", 10)
+        doc["wasted_files"], doc["wasted_paths"] = wasted_files(analysis, top)
+        gate = ci_gate(args, analysis) if getattr(args, "ci", False) else None
+        if gate is not None:
+            doc["ci"] = gate
+    status = exit_status(analysis.problems) or (1 if gate is not None and not gate["pass"] else 0)
     if args.format == "json":
         dump_json(doc)
-        return exit_status(analysis.problems)
+        return status
     tty = sys.stdout.isatty()
     console = Console(highlight=False, soft_wrap=False, color_system="auto" if tty else None)
     table = Table(title=Text(f"{safe(doc['image']['reference'])}  {doc['image']['id'][:19]}"))
@@ -49,7 +56,33 @@ def run_layers(args) -> int:
     console.print(Text(f"total {human(doc['total_size'])}, final {human(doc['final_size'])}, "
                        f"wasted {human(doc['wasted_bytes'])} ({doc['wasted_bytes']} bytes), "
                        f"efficiency {doc['efficiency'] * 100:.4f} %"))
-    return exit_status(analysis.problems)
+    if doc["wasted_files"]:
+        waste = Table(title=f"files wasting the most ({len(doc['wasted_files'])} of {doc['wasted_paths']})")
+        for col, just in (("wasted", "right"), ("copies", "right"), ("layers", "left"), ("path", "left")):
+            waste.add_column(col, justify=just, overflow="fold")
+        for row in doc["wasted_files"]:
+            waste.add_row(human(row["wasted_bytes"]), str(row["copies"]), ",".join(map(str, row["layers"])),
+                          Text(safe(row["path"])))
+        console.print(waste)
+    if gate is not None:
+        for rule in gate["rules"]:
+            line = f"{rule['status'].upper():4}  {rule['rule']} ({rule['threshold']})"
+            console.print(Text(line + (f": {rule['message']}" if rule["message"] else "")))
+        console.print(Text(f"Result: {'PASS' if gate['pass'] else 'FAIL'}"
+                           + (f" (rules from {safe(gate['source'])})" if gate["source"] else "")))
+    return status
+
+
+def ci_gate(args, analysis) -> dict:
+    """dive's CI rules on this image (explorer.cigate): the rules' results, pass or not, where from."""
+    from explorer.cigate import evaluate, thresholds
+    flags = {"lowestEfficiency": args.lowest_efficiency, "highestWastedBytes": args.highest_wasted_bytes,
+             "highestUserWastedPercent": args.highest_user_wasted_percent}
+    chosen, source = thresholds(flags, args.ci_config)
+    user_size = analysis.total_size - (analysis.layers[0].stats.size if analysis.layers else 0)
+    results = evaluate(analysis.efficiency, analysis.wasted_bytes, user_size, chosen, source)
+    return {"pass": all(r.status != "fail" for r in results), "source": source, "user_size": user_size,
+            "rules": [r.to_json() for r in results]}
 
 
 def describe(entry: FileEntry) -> str:

@@ -11,7 +11,8 @@ from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan
 from explorer.errors import ExplorerError
-from explorer.findings import at_least
+from explorer.dockerfile_audit import audit, read_dockerfile
+from explorer.findings import at_least, dedupe_and_sort
 from explorer.ignorefile import apply_ignores, load_ignore_file, unused
 from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
@@ -27,6 +28,7 @@ def run_scan(args) -> int:
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
                           max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
     detectors = build_detectors(options)
+    dockerfile = read_dockerfile(args.dockerfile) if getattr(args, "dockerfile", None) else None
     with opened(args) as source, layer_cache(args) as cache:
         with progress(args) as callback:
             result = scan(source, detectors, options, progress=callback, cache=cache, jobs=args.jobs,
@@ -34,6 +36,9 @@ def run_scan(args) -> int:
         warn_problems(result.summary.problems, sys.stderr)
         for error in result.errors:
             warn(error)
+        if dockerfile is not None:  # --dockerfile: its audit beside the image's findings
+            audited = [f for f in audit(dockerfile, args.dockerfile, detectors) if f.rule_id not in options.disabled]
+            result = dataclasses.replace(result, findings=dedupe_and_sort(result.findings + audited))
         kept, ignored = apply_ignores(result.findings, ignores)
         for rule in unused(ignores, result.findings):
             warn(f"{rule.origin} ({rule.rule}) matched no finding")

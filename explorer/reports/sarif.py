@@ -10,6 +10,8 @@ SCORE = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info"
 
 
 def _uri(finding) -> str:
+    if finding.source == "dockerfile":  # explorer audit
+        return finding.path
     if finding.source == "file":
         return f"layer/{finding.layer}{finding.path}"
     if finding.source == "history":
@@ -40,7 +42,7 @@ def sarif_document(result) -> dict:
     results = []
     for f in result.findings:
         location = {"physicalLocation": {"artifactLocation": {"uri": _uri(f), "uriBaseId": "IMAGE"}}}
-        if f.line and f.source == "file":
+        if f.line and f.source in ("file", "dockerfile"):
             location["physicalLocation"]["region"] = {"startLine": f.line}
         results.append({
             "ruleId": f.rule_id,

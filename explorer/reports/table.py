@@ -24,6 +24,8 @@ def print_table(result, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for f in result.findings:
         where = f.path if f.source == "file" else f"{f.source}" + (f" #{f.line}" if f.line else "")
+        if f.source == "dockerfile":
+            where = f"{f.path}:{f.line}"
         final = "yes" if f.in_final_image else "DELETED"
         evidence = safe(f.evidence)
         if f.reason:

@@ -16,6 +16,9 @@ from explorer.sources.blobstore import TarBlobStore
 from explorer.sources.docker_archive import open_docker_archive
 
 CHUNK = 4 * 1024 * 1024
+EXPORT_PROGRESS = None
+"""Called with (reference, bytes exported so far, done) while an image is exported; the command line sets it
+(`--progress plain`)."""
 
 
 def _client():
@@ -66,8 +69,14 @@ def open_daemon(reference: str, platform: str | None = None) -> ImageSource:
     path = os.path.join(tmpdir, "image.tar")
     try:
         with open(path, "wb") as out:
+            exported = 0
             for chunk in image.save(chunk_size=CHUNK, named=True):
                 out.write(chunk)
+                exported += len(chunk)
+                if EXPORT_PROGRESS is not None:
+                    EXPORT_PROGRESS(reference, exported, False)
+            if EXPORT_PROGRESS is not None:
+                EXPORT_PROGRESS(reference, exported, True)
         store = TarBlobStore(path)
         store.description = f"docker-daemon:{reference}"
         source = open_docker_archive(store, reference, None, kind="docker-daemon")

@@ -84,19 +84,20 @@ def test_exit_code_pairs_with_fail_on(demo, flags, status):
     (["scan", "IMG", "--exit-code", "300"],
      "explorer scan: argument --exit-code: '300' is not an exit status (0..255) (see `explorer scan --help`)"),
     (["scna", "IMG"], "explorer: unknown command 'scna' (did you mean 'scan'?); "
-                      "commands: open, demo, scan, layers, tree, extract, help, version, completion"),
+                      "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["--no-cache", "layrs", "IMG"], "explorer: unknown command 'layrs' (did you mean 'layers'?); "
-                                     "commands: open, demo, scan, layers, tree, extract, help, version, completion"),
+                                     "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["help", "extrct"], "explorer: help: unknown command 'extrct' (did you mean 'extract'?); "
-                         "commands: open, demo, scan, layers, tree, extract, help, version, completion"),
+                         "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["scan"], "explorer scan: the following arguments are required: IMAGE (see `explorer scan --help`)"),
     (["scan", "xyz://alpine"], "explorer: xyz://alpine: unknown transport 'xyz:'; "
-                               "known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://"),
+                               "known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, registry:, container:, docker-root:"),
     (["scan", "oci-archvie:image.tar"], "explorer: oci-archvie:image.tar: unknown transport 'oci-archvie:' "
-     "(did you mean 'oci-archive:'?); known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://"),
+     "(did you mean 'oci-archive:'?); known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, "
+     "registry:, container:, docker-root:"),
     (["layers", "containers-storage:alpine"], "explorer: containers-storage:alpine: transport "
      "'containers-storage:' is not supported by explorer (supported: docker-archive:, oci-archive:, oci:, "
-     "docker-daemon:, docker://)"),
+     "docker-daemon:, docker://, registry:, container:, docker-root:)"),
 ])
 def test_usage_errors_are_one_plain_line(argv, message):
     rc, out, err = run(*argv)
@@ -104,12 +105,19 @@ def test_usage_errors_are_one_plain_line(argv, message):
     assert one_line(err) == message
 
 
-@pytest.mark.parametrize("ref", ["alpine:3", "xyz:foo", "localhost:5000/team/app:1.2"])
-def test_name_tag_references_are_not_transports(ref, monkeypatch):
-    """`alpine:3` is an image reference: it goes to the daemon (unreachable here), whose error is words,
-    not a Python repr of the connection error."""
+@pytest.mark.parametrize("ref", ["alpine:3", "xyz:foo", "localhost:5000/team/app:1.2", "docker-daemon:alpine:3"])
+def test_name_tag_references_are_not_transports(ref):
+    """`alpine:3` is an image reference (`name:tag`), not a transport."""
+    from explorer.sources import TRANSPORTS
+    from explorer.sources.transports import check_transport
+    check_transport(ref, TRANSPORTS)  # raises nothing
+
+
+def test_unreachable_daemon_is_words_not_a_repr(monkeypatch):
+    """The daemon's error is words, not the Python repr of the connection error
+    (`('Connection aborted.', FileNotFoundError(2, ...))`)."""
     monkeypatch.setenv("DOCKER_HOST", NO_DAEMON)
-    rc, out, err = run("scan", ref)
+    rc, out, err = run("scan", "docker-daemon:alpine:3")
     assert (rc, out) == (2, "")
     assert one_line(err) == f"explorer: cannot reach the Docker daemon at {NO_DAEMON}: No such file or directory"
 
@@ -182,3 +190,16 @@ def test_plain_progress_lines(demo):
     assert sorted(done.stderr.splitlines()) == sorted(f"explorer: layer {layer['index']}: {layer['compressed_size']} "
                                                       f"bytes read" for layer in layers)
     assert run_sub("--progress", "plain", "-q", "layers", demo, "--no-cache").stderr == ""
+
+
+def test_extract_progress_and_quiet(demo, tmp_path):
+    loud = run_sub("--progress", "plain", "extract", demo, "/etc/passwd", "-o", str(tmp_path / "a"))
+    assert loud.returncode == 0
+    lines = loud.stderr.splitlines()
+    assert lines[-1].startswith("explorer: extracted /etc/passwd (layer ")
+    layers = json.loads(run("scan", demo, "--format", "json")[1])["layers"]
+    assert sorted(lines[:-1]) == sorted(f"explorer: layer {layer['index']}: {layer['compressed_size']} bytes read"
+                                        for layer in layers)
+    quiet = run_sub("--progress", "plain", "-q", "extract", demo, "/etc/passwd", "-o", str(tmp_path / "b"))
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes() != b""

@@ -384,3 +384,19 @@ def test_cli_unreachable_daemon(docker_daemon, tmp_path):
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Docker daemon" in lines[0], done.stderr
+
+
+def test_cli_daemon_export_progress(docker_daemon, busybox_base):
+    """`--progress plain`: the export from the daemon says so on stderr (then one line per layer read)."""
+    done = run_cli("--progress", "plain", "layers", f"docker-daemon:{busybox_base}", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    exported = [line for line in lines if line.startswith("explorer: export")]
+    assert exported == [line for line in lines if "Docker daemon" in line] and len(exported) >= 1
+    assert exported[-1].startswith(f"explorer: exported {busybox_base} from the Docker daemon: ")
+    assert int(exported[-1].rsplit(": ", 1)[1].split()[0]) > sum(layer["size"] for layer in
+                                                                json.loads(done.stdout)["layers"])
+    others = [line for line in lines if line not in exported]
+    assert len(others) == 1 and others[0].startswith("explorer: layer 0: ") and others[0].endswith(" bytes read")
+    quiet = run_cli("layers", f"docker-daemon:{busybox_base}", "--format", "json")
+    assert quiet.returncode == 0 and quiet.stderr == ""
