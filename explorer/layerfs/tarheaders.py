@@ -449,6 +449,8 @@ class TarHeaders:
         m.devmajor, m.devminor = _remembered(self._devices, block[329:345], _devices, block, at)
         prefix = b""
         if fmt == USTAR:
+            if not block[345]:
+                return m  # the common case: no prefix
             prefix = block[345:500]
         elif fmt == STAR:
             prefix = block[345:476]

@@ -228,6 +228,7 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         if not member.linkname:  # symlink(2) refuses it: Docker's load fails
             raise TarHeaderError(f"symlink {clean_text(member.name)[:200]!r} has an empty target, which Docker refuses")
         linkname = clean_text(member.linkname)
+        digests[path] = _Symlink(linkname)
     elif kind == EntryKind.HARDLINK:
         linkname, link_unsafe = normalise(member.linkname)
         if link_unsafe:
@@ -236,6 +237,8 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                                            "absolute or out of the root"))
         digest = digests.get(linkname)
         digests[path] = digest
+        if isinstance(digest, _Symlink):  # link(2) links the symlink itself: Docker writes a symlink
+            kind, linkname, digest = EntryKind.SYMLINK, digest.target, None
     return FileEntry(path=path, kind=kind, linkname=linkname, digest=digest,
                      devmajor=member.devmajor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      devminor=member.devminor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
@@ -263,6 +266,14 @@ def _remove_whited_out(result: WalkResult, whiteouts: dict[str, int]) -> None:
                 continue
         kept.append(entry)
     result.entries = kept
+
+
+class _Symlink(str):
+    """In the walker's path -> digest map: that path is a symlink (a hard link to it is a symlink too)."""
+
+    @property
+    def target(self) -> str:
+        return str(self)
 
 
 _SHARED: dict = {}
