@@ -278,6 +278,9 @@ class TarHeaders:
         self._next = 0
         """Where the next header starts (after the current member's padding)."""
         self._sparse: _Sparse | None = None
+        self.on_holes: Callable[[int], None] | None = None
+        """Told how many zero bytes each hole of a sparse file adds (a sparse file is a way to make
+        a small layer expand to terabytes: the caller caps them as decompressed bytes)."""
         self._scratch = memoryview(bytearray(1 << 20))
         self._ids: dict[bytes, tuple] = {}
         self._owner_names: dict[bytes, tuple] = {}
@@ -337,6 +340,8 @@ class TarHeaders:
                     raise EOFError("layer ends inside a tar member's content")
                 out.append(data)
             else:
+                if self.on_holes is not None:
+                    self.on_holes(take)
                 out.append(bytes(take))
             segment[1] -= take
             n -= take

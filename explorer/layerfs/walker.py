@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 import zstandard
 
 from explorer import memtune
-from explorer.limits import LimitExceeded, ReadBudget
+from explorer.limits import RATIO_GRACE, LimitExceeded, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
@@ -129,6 +129,7 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     whiteouts: dict[str, int] = {}
     try:
         tar = TarHeaders(stream.reader)
+        tar.on_holes = _hole_guard(index, stream, budget)
         position = 0
         max_entries = budget.limits.max_entries
         for member in tar:
@@ -175,6 +176,27 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     if progress is not None:
         progress(stream.stored.count)
     return result
+
+
+def _hole_guard(index: int, stream: LayerStream, budget: ReadBudget) -> Callable[[int], None]:
+    """The caps on decompressed bytes, for the zeros the holes of sparse files add."""
+    holes = 0
+    limits = budget.limits
+
+    def check(n: int) -> None:
+        nonlocal holes
+        holes += n
+        budget.total += n
+        if budget.total > limits.max_total:
+            raise LimitExceeded("too-large", f"layer {index}: its files (sparse ones expanded) hold more than "
+                                             f"{limits.max_total} bytes; reading stopped (raise --max-total to read it)")
+        out = stream.plain.count + holes
+        if out > RATIO_GRACE and out > limits.max_ratio * max(stream.stored.count, 1):
+            raise LimitExceeded("decompression-bomb", (
+                f"layer {index}: its sparse files expand to more than {limits.max_ratio:g} times its stored size "
+                f"({out} bytes from {stream.stored.count}); reading stopped (raise --max-ratio to read it)"))
+
+    return check
 
 
 def _entry(member: Member, index: int, position: int, result: WalkResult,
