@@ -211,8 +211,9 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         # a pax global header: Go returns it as a member of its own, named by its header or its
         # `path` record; Docker's UnpackLayer removes whatever is at that path (then ignores the
         # member): a whiteout, parent folders included
-        if path == "/":
-            return None
+        if path == "/":  # Docker removes the root's content, then fails to remove the root
+            raise TarHeaderError(f"pax global header {clean_text(member.name)[:200]!r} names the root folder, "
+                                 "which Docker refuses")
         return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position)
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",

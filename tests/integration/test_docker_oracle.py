@@ -140,6 +140,7 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["hard link chain"] = R.archive(m("etc/a", b"a\n"), m("etc/h1", type=b"1", linkname="etc/a"),
                                      m("etc/h2", type=b"1", linkname="etc/h1"))
     c["symlink with empty target"] = R.archive(m("etc/empty", type=b"2", linkname=""))
+    c["a global header named like the root"] = R.archive(m("etc/a", b"a\n"), pax(("comment", "c"), type=b"g", name="./"))
     c["a file named like the root"] = R.archive(m("etc/a", b"a\n"), m(".", b"zz\n"))
     c["dotdot name"] = R.archive(m("../../etc/up", b"up\n"), m("/abs", b"abs\n"))
     c["file replaced by a folder in the same layer"] = R.archive(m("etc/x", b"x\n"), m("etc/x", type=b"5"),
