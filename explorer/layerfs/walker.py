@@ -214,7 +214,8 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         if path == "/":  # Docker removes the root's content, then fails to remove the root
             raise TarHeaderError(f"pax global header {clean_text(member.name)[:200]!r} names the root folder, "
                                  "which Docker refuses")
-        return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position)
+        return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position,
+                         linkname=clean_text(member.name))
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))

@@ -333,8 +333,6 @@ KNOWN = {
     "hard link to a later member": "Docker refuses a hard link to nothing yet; explorer skips it (README)",
     "hard link to a folder": "Docker refuses a hard link to a folder; explorer skips it (README)",
     "file under a file": "Docker refuses a member below a file; explorer shows it as below a folder (tests/layerfs)",
-    "pax global path and size are not applied": "Docker makes the folders of a global header's name; explorer "
-                                                "does not make folders for whiteouts (pinned by tests/layerfs)",
 }
 
 
