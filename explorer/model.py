@@ -45,7 +45,8 @@ class FileEntry:
     digest: str | None = None
     """sha256 hex of the content, for regular files and hard links (the target's content)."""
     linkname: str | None = None
-    """Symlink target as stored, or the absolute path of a hard link's target."""
+    """Symlink target as stored, or the absolute path of a hard link's target; for a whiteout made by
+    a pax global header (Docker removes what is at its name), that header's name."""
     mtime: int = 0
     member: int = 0
     """Position of the member in the layer tar (0-based), to find its content again."""

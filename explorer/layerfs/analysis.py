@@ -282,7 +282,9 @@ def _link_lower_hardlinks(entries: list[FileEntry], below: Tree) -> None:
     for i, e in enumerate(entries):
         if e.kind == hardlink and e.digest is None and e.linkname:
             target = below.get(e.linkname)
-            if target is not None and target.digest is not None:
+            if target is not None and target.kind == EntryKind.SYMLINK:  # link(2) links the symlink itself
+                entries[i] = dataclasses.replace(e, kind=EntryKind.SYMLINK, linkname=target.linkname)
+            elif target is not None and target.digest is not None:
                 entries[i] = dataclasses.replace(e, digest=target.digest)
 
 

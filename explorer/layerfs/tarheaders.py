@@ -52,6 +52,10 @@ REMEMBERED = 4096
 and gid; uname and gname; devmajor and devminor: a layer repeats a few of them thousands of times,
 while a hostile one may make every one new)."""
 
+MAX_SPARSE = 1 << 16
+"""Fragments in one sparse file's map; a larger map is reported as damage (Go has no cap; real
+sparse files hold a few, and each fragment costs memory here)."""
+
 V7, USTAR, STAR, GNU = 1, 2, 16, 8
 
 
@@ -223,8 +227,8 @@ def _pax(data: bytes, at: int) -> dict[bytes, bytes]:
             if key != (b"GNU.sparse.offset", b"GNU.sparse.numbytes")[len(sparse) % 2] or b"," in value:
                 raise TarHeaderError(f"tar header at byte {at}: malformed pax sparse record")
             sparse.append(value)
-        else:
-            records[key] = value
+        elif key in _KEPT or key.startswith(b"GNU.sparse."):
+            records[key] = value  # the others change nothing Docker writes: checked, not kept
     if sparse:
         records[b"GNU.sparse.map"] = b",".join(sparse)
     return records
@@ -278,6 +282,9 @@ class TarHeaders:
         self._next = 0
         """Where the next header starts (after the current member's padding)."""
         self._sparse: _Sparse | None = None
+        self.on_holes: Callable[[int], None] | None = None
+        """Told how many zero bytes each hole of a sparse file adds (a sparse file is a way to make
+        a small layer expand to terabytes: the caller caps them as decompressed bytes)."""
         self._scratch = memoryview(bytearray(1 << 20))
         self._ids: dict[bytes, tuple] = {}
         self._owner_names: dict[bytes, tuple] = {}
@@ -337,6 +344,8 @@ class TarHeaders:
                     raise EOFError("layer ends inside a tar member's content")
                 out.append(data)
             else:
+                if self.on_holes is not None:
+                    self.on_holes(take)
                 out.append(bytes(take))
             segment[1] -= take
             n -= take
@@ -449,6 +458,8 @@ class TarHeaders:
         m.devmajor, m.devminor = _remembered(self._devices, block[329:345], _devices, block, at)
         prefix = b""
         if fmt == USTAR:
+            if not block[345]:
+                return m  # the common case: no prefix
             prefix = block[345:500]
         elif fmt == STAR:
             prefix = block[345:476]
@@ -542,9 +553,11 @@ class TarHeaders:
     def _sparse_map_v0(pax: dict[bytes, bytes], at: int) -> list[tuple[int, int]]:
         count = go_int(pax.get(b"GNU.sparse.numblocks", b""))
         raw = pax.get(b"GNU.sparse.map", b"")
-        numbers = raw.split(b",") if raw else []
-        if count is None or count < 0 or len(numbers) != 2 * count:
+        if count is None or count < 0 or (raw.count(b",") + 1 if raw else 0) != 2 * count:
             raise TarHeaderError(f"tar header at byte {at}: bad sparse map")
+        if count > MAX_SPARSE:
+            raise TarHeaderError(f"tar header at byte {at}: sparse map of {count} fragments (over {MAX_SPARSE})")
+        numbers = raw.split(b",") if raw else []
         values = [go_int(n) for n in numbers]
         if None in values:
             raise TarHeaderError(f"tar header at byte {at}: bad sparse map")
@@ -552,7 +565,7 @@ class TarHeaders:
 
     def _sparse_map_v1(self, at: int) -> list[tuple[int, int]]:
         """The map at the start of the content: newline-separated decimals, in whole blocks."""
-        buf = b""
+        buf = bytearray()
         newlines = 0
 
         def feed(want: int) -> None:
@@ -573,13 +586,15 @@ class TarHeaders:
             nonlocal pos, newlines
             newline = buf.index(b"\n", pos)
             newlines -= 1
-            value, pos = buf[pos:newline], newline + 1
+            value, pos = bytes(buf[pos:newline]), newline + 1
             return value
 
         feed(1)
         count = go_int(token())
         if count is None or count < 0 or count >= INT64 // 2:
             raise TarHeaderError(f"tar header at byte {at}: bad sparse map")
+        if count > MAX_SPARSE:
+            raise TarHeaderError(f"tar header at byte {at}: sparse map of {count} fragments (over {MAX_SPARSE})")
         feed(2 * count)
         for _ in range(2 * count):
             tokens.append(token())
@@ -589,6 +604,7 @@ class TarHeaders:
         return list(zip(values[0::2], values[1::2]))
 
 
+_KEPT = frozenset((b"path", b"linkpath", b"uname", b"gname", b"uid", b"gid", b"mtime", b"atime", b"ctime", b"size"))
 _PAX_TEXT = {b"path": "name", b"linkpath": "linkname", b"uname": "uname", b"gname": "gname"}
 _PAX_NUMBERS = frozenset((b"size", b"uid", b"gid", b"mtime", b"atime", b"ctime"))
 _PAX_TIMES = frozenset((b"mtime", b"atime", b"ctime"))

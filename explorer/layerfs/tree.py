@@ -97,6 +97,20 @@ class Tree:
         self.children[parent_of(path)].add(path)
         return displaced
 
+    def make_missing_dirs(self, path: str, layer: int) -> None:
+        """Folders for `path` and its missing ancestors (as Docker's MkdirAll makes them); nothing when
+        something that is not a folder is on the way."""
+        missing = []
+        while path and path not in self.entries:
+            missing.append(path)
+            path = parent_of(path)
+        if not missing or (path and self.entries[path].kind != EntryKind.DIR):
+            return
+        for p in reversed(missing):
+            self.entries[p] = implied_dir(p, layer)
+            self.children[p] = set()
+            self.children[parent_of(p)].add(p)
+
     def blocking_ancestor(self, path: str) -> FileEntry | None:
         """The nearest ancestor of `path` that is there but is not a directory (a symlink, a file)."""
         parent = parent_of(path)
@@ -144,6 +158,8 @@ def apply_layer(tree: Tree, entries: list[FileEntry],
         kind = entry.kind
         if kind == _WHITEOUT:
             removed = tree.remove(entry.path)
+            if entry.linkname is not None:  # a pax global header: Docker made its missing folders
+                tree.make_missing_dirs(parent_of(entry.path), entry.layer)
         elif kind == _OPAQUE:
             removed = tree.clear_children(entry.path)
         else:

@@ -12,7 +12,7 @@ import stat
 from typing import Callable, Protocol
 
 from explorer import memtune
-from explorer.limits import LimitExceeded, ReadBudget
+from explorer.limits import RATIO_GRACE, LimitExceeded, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import STREAM_ERRORS, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
@@ -126,6 +126,7 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     whiteouts: dict[str, int] = {}
     try:
         tar = TarHeaders(stream.reader)
+        tar.on_holes = _hole_guard(index, stream, budget)
         position = 0
         max_entries = budget.limits.max_entries
         names = 0
@@ -177,6 +178,27 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     return result
 
 
+def _hole_guard(index: int, stream: LayerStream, budget: ReadBudget) -> Callable[[int], None]:
+    """The caps on decompressed bytes, for the zeros the holes of sparse files add."""
+    holes = 0
+    limits = budget.limits
+
+    def check(n: int) -> None:
+        nonlocal holes
+        holes += n
+        budget.total += n
+        if budget.total > limits.max_total:
+            raise LimitExceeded("too-large", f"layer {index}: its files (sparse ones expanded) hold more than "
+                                             f"{limits.max_total} bytes; reading stopped (raise --max-total to read it)")
+        out = stream.plain.count + holes
+        if out > RATIO_GRACE and out > limits.max_ratio * max(stream.stored.count, 1):
+            raise LimitExceeded("decompression-bomb", (
+                f"layer {index}: its sparse files expand to more than {limits.max_ratio:g} times its stored size "
+                f"({out} bytes from {stream.stored.count}); reading stopped (raise --max-ratio to read it)"))
+
+    return check
+
+
 def _entry(member: Member, index: int, position: int, result: WalkResult,
            digests: dict[str, str | None], tar: TarHeaders,
            visitor: LayerVisitor | None, max_content: int) -> FileEntry | None:
@@ -189,9 +211,11 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         # a pax global header: Go returns it as a member of its own, named by its header or its
         # `path` record; Docker's UnpackLayer removes whatever is at that path (then ignores the
         # member): a whiteout, parent folders included
-        if path == "/":
-            return None
-        return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position)
+        if path == "/":  # Docker removes the root's content, then fails to remove the root
+            raise TarHeaderError(f"pax global header {clean_text(member.name)[:200]!r} names the root folder, "
+                                 "which Docker refuses")
+        return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position,
+                         linkname=clean_text(member.name))
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
@@ -228,6 +252,7 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         if not member.linkname:  # symlink(2) refuses it: Docker's load fails
             raise TarHeaderError(f"symlink {clean_text(member.name)[:200]!r} has an empty target, which Docker refuses")
         linkname = clean_text(member.linkname)
+        digests[path] = _Symlink(linkname)
     elif kind == EntryKind.HARDLINK:
         linkname, link_unsafe = normalise(member.linkname)
         if link_unsafe:
@@ -236,6 +261,8 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                                            "absolute or out of the root"))
         digest = digests.get(linkname)
         digests[path] = digest
+        if isinstance(digest, _Symlink):  # link(2) links the symlink itself: Docker writes a symlink
+            kind, linkname, digest = EntryKind.SYMLINK, digest.target, None
     return FileEntry(path=path, kind=kind, linkname=linkname, digest=digest,
                      devmajor=member.devmajor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      devminor=member.devminor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
@@ -263,6 +290,14 @@ def _remove_whited_out(result: WalkResult, whiteouts: dict[str, int]) -> None:
                 continue
         kept.append(entry)
     result.entries = kept
+
+
+class _Symlink(str):
+    """In the walker's path -> digest map: that path is a symlink (a hard link to it is a symlink too)."""
+
+    @property
+    def target(self) -> str:
+        return str(self)
 
 
 _SHARED: dict = {}

@@ -140,6 +140,7 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["hard link chain"] = R.archive(m("etc/a", b"a\n"), m("etc/h1", type=b"1", linkname="etc/a"),
                                      m("etc/h2", type=b"1", linkname="etc/h1"))
     c["symlink with empty target"] = R.archive(m("etc/empty", type=b"2", linkname=""))
+    c["a global header named like the root"] = R.archive(m("etc/a", b"a\n"), pax(("comment", "c"), type=b"g", name="./"))
     c["a file named like the root"] = R.archive(m("etc/a", b"a\n"), m(".", b"zz\n"))
     c["dotdot name"] = R.archive(m("../../etc/up", b"up\n"), m("/abs", b"abs\n"))
     c["file replaced by a folder in the same layer"] = R.archive(m("etc/x", b"x\n"), m("etc/x", type=b"5"),
@@ -149,6 +150,41 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["whiteout of a folder after its files"] = R.archive(m("etc/d/f", b"f\n"), m("etc/d/g", b"g\n"), m("etc/.wh.d"),
                                                           m("etc/d2", b"2\n"))
     c["same file twice"] = R.archive(m("etc/twice", b"first\n"), m("etc/twice", b"second\n"))
+    c["mode not a number"] = R.archive(m("etc/m", b"m\n", mode=b"rw-r--r-"))
+    c["uid with a space inside"] = R.archive(m("etc/u", b"u\n", uid=b"00 0001\x00"))
+    c["devmajor not a number in ustar"] = R.archive(m("etc/dv", b"d\n", devmajor=b"zz"))
+    c["devmajor not a number in V7 (not read)"] = R.archive(m("etc/dv", b"d\n", fmt="v7", devmajor=b"zz"))
+    c["base-256 gid"] = R.archive(m("etc/g", b"g\n", gid=R.base256(123456, 8)))
+    c["checksum all spaces"] = R.archive(m("etc/c", b"c\n", checksum=b"        "))
+    c["star atime not a number"] = R.archive(m("s", b"s\n", fmt="star", prefix=b"opt",
+                                               tail=bytes(476 - 345 - 3) + b"zzzzzzzzzzz\x00"))
+    c["type V, D and A"] = R.archive(m("vol", type=b"V"), m("etc/dd", b"", type=b"D"), m("etc/aa", b"aaaa", type=b"A"))
+    c["x then g then a member: the x is dropped"] = R.archive(
+        pax(("path", "etc/fromx")), pax(("comment", "c"), type=b"g", name="gg"), m("etc/plain", b"p\n"))
+    c["L then g then a member: the L is dropped"] = R.archive(
+        gl("etc/fromL"), pax(("comment", "c"), type=b"g", name="gg"), m("etc/plain", b"p\n"))
+    c["pax uname with NUL"] = R.archive(pax(("uname", b"ro\x00ot")), m("etc/u", b"u\n"))
+    c["pax key with NUL"] = R.archive(pax((b"ke\x00y", "v")), m("etc/k", b"k\n"))
+    c["pax length with leading zeros"] = R.archive(m("p", b"0000016 path=etc/z\n", type=b"x"), m("x", b"z\n"))
+    c["pax length with plus"] = R.archive(m("p", b"+15 path=etc/z\n", type=b"x"), m("x", b"z\n"))
+    c["pax trailing NULs"] = R.archive(m("p", b"15 path=etc/z\n\x00\x00\x00", type=b"x"), m("x", b"z\n"))
+    c["K long link of a hard link"] = R.archive(m("etc/t", b"t\n"), gl("etc/t", type=b"K"),
+                                                m("etc/h", type=b"1", linkname="nope"))
+    c["L long name of a folder"] = R.archive(gl("etc/longdir/"), m("x", type=b"5"), m("etc/longdir/f", b"f\n"))
+    c["pax linkpath of a hard link"] = R.archive(m("etc/t", b"t\n"), pax(("linkpath", "etc/t")),
+                                                 m("etc/h", type=b"1", linkname="nope"))
+    c["ustar prefix and pax path"] = R.archive(pax(("path", "etc/pp")), m("x", b"p\n", prefix=b"usr/share"))
+    c["sparse numblocks wrong"] = R.archive(pax(("GNU.sparse.numblocks", "2"), ("GNU.sparse.map", "0,1"),
+                                                ("GNU.sparse.realsize", "4")), m("etc/sp", b"a"))
+    c["sparse size beats realsize"] = R.archive(
+        pax(("GNU.sparse.size", "8"), ("GNU.sparse.realsize", "100"), ("GNU.sparse.numblocks", "1"),
+            ("GNU.sparse.offset", "0"), ("GNU.sparse.numbytes", "2")), m("etc/sp", b"ab"))
+    c["sparse map on a symlink"] = R.archive(pax(("GNU.sparse.numblocks", "1"), ("GNU.sparse.map", "0,1")),
+                                             m("etc/sl", type=b"2", linkname="t"))
+    c["hard link to a symlink"] = R.archive(m("etc/s", type=b"2", linkname="nowhere"),
+                                            m("etc/h", type=b"1", linkname="etc/s"))
+    c["hard link to a lower symlink"] = [R.archive(m("etc/s", type=b"2", linkname="/bin/sh")),
+                                         R.archive(m("etc/h", type=b"1", linkname="etc/s"))]
     c["secret behind a NUL-padded size"] = R.archive(
         m("srv/.ssh/id_ed25519", SECRET, size=b"\x00" + b"%010o" % len(SECRET)))
     return c
@@ -297,8 +333,6 @@ KNOWN = {
     "hard link to a later member": "Docker refuses a hard link to nothing yet; explorer skips it (README)",
     "hard link to a folder": "Docker refuses a hard link to a folder; explorer skips it (README)",
     "file under a file": "Docker refuses a member below a file; explorer shows it as below a folder (tests/layerfs)",
-    "pax global path and size are not applied": "Docker makes the folders of a global header's name; explorer "
-                                                "does not make folders for whiteouts (pinned by tests/layerfs)",
 }
 
 

@@ -46,3 +46,14 @@ def test_preview_reads_what_was_hashed(tmp_path, open_analysis, compress):
         assert analysis.read(entry, limit=10, offset=at) == data[at:]
     assert analysis.read(files["/etc/cron.d/nul"]) == CRON
     assert analysis.read(files["/usr/lib/sparse"], limit=8, offset=3998) == b"\0\0ELF!\0\0"
+
+
+def test_a_sparse_bomb_is_capped_like_a_decompression_bomb(tmp_path, open_analysis):
+    # 1 KiB of layer, 1 TiB of holes: stopped once the holes pass 256 MiB at 200 times the stored size
+    bomb = R.archive(R.pax(("GNU.sparse.numblocks", "1"), ("GNU.sparse.map", f"{(1 << 40) - 1},1"),
+                           ("GNU.sparse.realsize", str(1 << 40))), R.member("var/lib/bomb", b"!"),
+                     R.member("etc/after", b"after\n"))
+    image = docker_archive(tmp_path / "image.tar", [bomb])
+    analysis = open_analysis(image)
+    assert [p.kind for p in analysis.problems] == ["decompression-bomb"]
+    assert "sparse files expand to more than 200 times" in analysis.problems[0].message
