@@ -97,14 +97,19 @@ def test_apk_and_record_parsers_decode_their_hashes():
 
 def test_a_binary_replaced_in_a_later_layer_is_a_mismatch_and_critical_for_ps(scan_of):
     good_ps, good_tool = ELF + b"procps 4.0", ELF + b"tool 1.0"
-    base = Layer(_files({"/usr/bin/ps": good_ps, "/usr/bin/tool": good_tool})
+    data = {"/usr/share/doc/tool/README": b"read me\n", "/usr/share/tool/table.json": b"{}\n"}
+    base = Layer(_files({"/usr/bin/ps": good_ps, "/usr/bin/tool": good_tool}) + _files(data, mode=0o644)
                  + _dpkg({"procps": ("2:4.0.2-3", {"/usr/bin/ps": good_ps}),
-                          "tool": ("1.0", {"/usr/bin/tool": good_tool})}))
-    evil = Layer(_files({"/usr/bin/ps": ELF + b"procps 4.0 hides pids", "/usr/bin/tool": ELF + b"tool 1.0 patched"}))
+                          "tool": ("1.0", {"/usr/bin/tool": good_tool}), "tool-data": ("1.0", data)}))
+    evil = Layer(_files({"/usr/bin/ps": ELF + b"procps 4.0 hides pids", "/usr/bin/tool": ELF + b"tool 1.0 patched"})
+                 + _files({"/usr/share/doc/tool/README": b"edited\n", "/usr/share/tool/table.json": b"[]\n"},
+                          mode=0o644))
     result = scan_of([base, evil])
     found = {f.path: f for f in by_rule(result, "integrity.package.file-modified")}
-    assert set(found) == {"/usr/bin/ps", "/usr/bin/tool"}
+    assert set(found) == {"/usr/bin/ps", "/usr/bin/tool", *data}
     assert found["/usr/bin/ps"].severity == "critical" and found["/usr/bin/tool"].severity == "high"
+    assert found["/usr/share/tool/table.json"].severity == "medium"
+    assert found["/usr/share/doc/tool/README"].severity == "low"
     assert found["/usr/bin/ps"].layer == 1 and found["/usr/bin/ps"].in_final_image
     assert found["/usr/bin/ps"].package == ("procps", "2:4.0.2-3", False)
     assert found["/usr/bin/ps"].to_json()["package"] == {"name": "procps", "version": "2:4.0.2-3", "verified": False}
@@ -278,3 +283,23 @@ def test_demo_flags_replaced_curl_preload_library_duplicate_miner_and_base64_dro
     assert twin and "same content as /tmp/.x/kworker (layer 3)" in twin[0].evidence
     curl = next(f for f in result.findings if f.rule_id == "integrity.package.file-modified")
     assert curl.layer == 5 and curl.package[:2] == ("curl", "7.88.1-10+deb12u5") and curl.severity == "high"
+
+
+def test_table_collapses_verified_package_findings_below_high_per_rule(tmp_path, scan_of):
+    import io
+
+    from rich.console import Console
+
+    from explorer.reports.table import print_table
+
+    pem = b"-----BEGIN RSA PRIVATE KEY-----\n" + base64.encodebytes(bytes(range(256)) * 3) + b"-----END RSA PRIVATE KEY-----\n"
+    files = {f"/usr/lib/ssl/test/key{i}.pem": pem + str(i).encode() for i in range(3)}
+    base = Layer(_files(files, mode=0o644) + _dpkg({"libssl-tests": ("3.0.11-1", files)}))
+    result = scan_of([base])
+    keys = [f for f in result.findings if f.rule_id == "secret.private-key-rsa"]
+    assert len(keys) == 3 and all(f.package == ("libssl-tests", "3.0.11-1", True) for f in keys)
+    assert all(f.severity not in ("high", "critical") for f in keys)
+    out = io.StringIO()
+    print_table(result, Console(file=out, width=400, color_system=None))
+    rows = [line for line in out.getvalue().splitlines() if "secret.private-key-rsa" in line]
+    assert len(rows) == 1 and "3 verified package files (libssl-tests), e.g. /usr/lib/ssl/test/key0.pem" in rows[0]
