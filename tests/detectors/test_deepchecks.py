@@ -276,7 +276,9 @@ def test_demo_flags_replaced_curl_preload_library_duplicate_miner_and_base64_dro
         source.close()
     got = {(f.rule_id, f.path) for f in result.findings}
     assert ("integrity.package.file-modified", "/usr/bin/curl") in got
-    assert ("backdoor.preload.loaded-library", "/usr/local/lib/libprocesshider.so") in got
+    preloaded = [f for f in result.findings if f.rule_id == "backdoor.preload.loaded-library"]
+    assert [(f.path, f.severity) for f in preloaded] == [("/usr/local/lib/libprocesshider.so", "critical")]
+    assert "defines readdir, readdir64" in preloaded[0].evidence
     assert ("suspicious.obfuscated.decode-exec", "/usr/local/bin/healthcheck.sh") in got
     assert ("miner.stratum-url", "/usr/local/bin/healthcheck.sh") in got
     twin = [f for f in result.findings if f.path == "/usr/bin/kworkerds" and f.rule_id == "miner.xmrig-strings"]
