@@ -96,6 +96,8 @@ class _Index:
     signatures: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     """(manager, package) -> (version, checksums text, database path): to see checksums edited in place."""
     has_db: bool = False
+    """A system package database (dpkg, apk) lists installed packages: files it does not own are unowned."""
+    has_record: bool = False
 
 
 def _dpkg_name(db_path: str) -> str:
@@ -161,6 +163,7 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
             for name, got in lines.items():
                 ix.signatures[("apk", name)] = (ix.versions.get(name, ""), "\n".join(got), path)
         elif rule == pk.FACT_RECORD:
+            ix.has_record = True
             head, _, rest = text.partition("\n")
             _, name, version = (head.split("\t") + ["", ""])[:3]
             for line in rest.splitlines():
@@ -249,14 +252,14 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
         if changed:
             before, ix = ix, _build_index(db)
             found.extend(_edited(before, ix, report.entries, file_finding))
-        if not ix.has_db:
+        if not ix.has_db and not ix.has_record:
             continue
         for entry in report.entries:
             if entry.kind is not EntryKind.FILE:
                 continue
             verdict = _verdict(ix, entry, hashes.get(id(entry)))
             if verdict is None:
-                if _unowned_candidate(entry) and not entry.path.startswith("/usr/local/"):
+                if ix.has_db and _unowned_candidate(entry) and not entry.path.startswith("/usr/local/"):
                     found.append(file_finding(entry, UNOWNED.match(
                         f"{entry.path}: no installed package lists it ({'executable' if entry.mode & 0o111 else 'library'}, "
                         f"{entry.size} bytes)")))

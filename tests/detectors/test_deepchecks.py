@@ -305,3 +305,17 @@ def test_table_collapses_verified_package_findings_below_high_per_rule(tmp_path,
     print_table(result, Console(file=out, width=400, color_system=None))
     rows = [line for line in out.getvalue().splitlines() if "secret.private-key-rsa" in line]
     assert len(rows) == 1 and "3 verified package files (libssl-tests), e.g. /usr/lib/ssl/test/key0.pem" in rows[0]
+
+
+def test_python_record_alone_is_checked_and_makes_nothing_unowned(scan_of):
+    module = b"import sys\n"
+    b64 = base64.urlsafe_b64encode(hashlib.sha256(module).digest()).rstrip(b"=").decode()
+    site = "/usr/lib/python3.12/site-packages"
+    base = Layer(_files({f"{site}/bar/__init__.py": module,
+                         f"{site}/bar-2.0.dist-info/RECORD": f"bar/__init__.py,sha256={b64},11\n".encode()}, mode=0o644)
+                 + _files({"/usr/bin/python3": ELF + b"python"}))
+    evil = Layer(_files({f"{site}/bar/__init__.py": module + b"import socket\n"}, mode=0o644))
+    result = scan_of([base, evil])
+    assert [(f.path, f.severity) for f in by_rule(result, "integrity.package.file-modified")] == [
+        (f"{site}/bar/__init__.py", "high")]
+    assert by_rule(result, "integrity.package.unowned-binary") == []  # no dpkg or apk database
