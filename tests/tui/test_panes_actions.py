@@ -59,7 +59,7 @@ async def test_find_a_deleted_copy_with_a_filter_on(demo_source, wait_for_scan):
         await wait_for_scan(pilot, app)
         await pilot.press("a")
         screen = await search(pilot, "kworker")
-        assert [(e.layer, e.path) for e in screen.found] == [(3, "/tmp/.x/kworker")]
+        assert [(e.layer, e.path) for e in screen.found] == [(3, "/tmp/.x/kworker"), (5, "/usr/bin/kworkerds")]
         assert "deleted by layer 4" in str(screen.query_one("#results").get_option_at_index(0).prompt)
         await pilot.press("enter")
         await wait_for_tree(pilot)
