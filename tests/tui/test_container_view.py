@@ -9,7 +9,7 @@ import pytest
 
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from tests.sources.test_docker_root import add_container, make_root
+from tests.sources.test_data_root import add_container, make_root
 from tests.tui.test_preview_config import SIZE, config_view, shown
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="overlay whiteouts need root to make")
