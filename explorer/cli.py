@@ -1,8 +1,15 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`."""
+"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `help`, `version`.
+
+Global flags (`GLOBAL_FLAGS`) are accepted before or after the command and the image: the top parser and
+every command's parser carry them (the commands' copies default to SUPPRESS, so a value given before the
+command is kept). A new command adds its parser with `command(sub, name, help)`; a new flag shared by every
+command goes into `add_global_flags`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 
@@ -10,90 +17,173 @@ from explorer import __version__, memtune
 from explorer.errors import ExplorerError
 from explorer.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "help")
+COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "help", "version", "completion")
+SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
+
+SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
+capitals (EXPLORER_FAIL_ON=high, EXPLORER_NO_CACHE=1), or from a config file: explorer.toml here,
+[tool.explorer] in ./pyproject.toml, or $XDG_CONFIG_HOME/explorer/config.toml (fail-on = "high";
+[scan] tables for one command). A flag wins over the environment, which wins over the file."""
+
+EXIT_CODES = """exit status:
+  0       done (no finding at or above --fail-on)
+  1       scan: a finding at or above --fail-on (or the status given with --exit-code)
+  2       bad input or bad usage: one line on stderr says what (a damaged layer: the rest is still shown)
+  3       internal error: a bug in explorer (run again with --debug for the traceback, and report it)
+  128+N   stopped by signal N (130: Ctrl-C, 143: SIGTERM)"""
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+class UsageError(ExplorerError):
+    """A command line that cannot be run: one line, exit 2; the message starts with the program's name."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's usage block and traceback-free exit, as one plain line
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
+    def default(value):
+        return argparse.SUPPRESS if suppress else value
+    g = p.add_argument_group("global options (before or after the command and the image)")
+    g.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                   help="no progress and no warnings on stderr (errors are still shown)")
+    g.add_argument("--debug", action="store_true", default=default(False),
+                   help="print the traceback behind an error")
+    g.add_argument("--no-progress", dest="progress", action="store_const", const="none", default=default("auto"),
+                   help="no progress on stderr")
+    g.add_argument("--progress", dest="progress", choices=("auto", "plain", "none"), default=default("auto"),
+                   help="progress on stderr for long commands: auto (a bar when stderr is a terminal, else "
+                        "nothing), bar, plain (one line per layer read, for CI logs) or none (default auto)")
+    g.add_argument("--no-cache", action="store_true", default=default(False),
+                   help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
+                        "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
+    g.add_argument("--jobs", "-j", type=_jobs, default=default(None), metavar="N",
+                   help="worker processes reading layers (default: one per core, for big images; "
+                        "1: everything in this process)")
+    g.add_argument("--platform", metavar="OS/ARCH", default=default(None),
+                   help="choose one image of a multi-platform index")
+
+
+GLOBAL_VALUE_FLAGS = frozenset({"--progress", "--jobs", "-j", "--platform"})
+"""Global flags that take a value (the word after them is not the command or the image)."""
+
+
+def command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A command's parser: the global flags, and the exit codes in its --help."""
+    sp = sub.add_parser(name, help=help, description=help, epilog=f"{SETTINGS}\n\n{EXIT_CODES}",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_global_flags(sp, suppress=True)
+    return sp
+
+
+def severity(text: str) -> str:
+    value = text.strip().lower()
+    if value not in SEVERITY_NAMES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a severity ({', '.join(SEVERITY_NAMES)})")
+    return value
+
+
+def severity_list(text: str) -> frozenset[str]:
+    return frozenset(severity(part) for part in text.split(",") if part.strip()) or frozenset(SEVERITY_NAMES)
+
+
+def _parser() -> Parser:
+    """The top parser; `.commands` maps each command to its parser."""
+    p = Parser(
         prog="explorer",
+        usage="explorer [options] IMAGE | explorer COMMAND [options] ...",
         description="Image layer forensic explorer: browse each layer's changes and find miners, "
-                    "backdoors and leaked secrets in every layer.",
+                    "backdoors and leaked secrets in every layer. `explorer IMAGE` opens the UI.",
+        epilog=f"{SETTINGS}\n\n{EXIT_CODES}", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"explorer {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    add_global_flags(p, suppress=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, prog="explorer")
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    from explorer.sources.registry import add_registry_flags
 
     def image_arg(sp):
         sp.add_argument("image", metavar="IMAGE",
-                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image in the "
-                             "Docker daemon; transports docker-archive:, oci:, oci-archive:, docker-daemon: win; "
+                        help="docker-archive tar, OCI layout folder, oci-archive tar, or an image reference (the "
+                             "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
+                             "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry), "
                              "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
-                             "read offline), containerd-root:DIR[:NAME] (its images)")
-        sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
-        audit_arg(sp)
-        add_limit_flags(sp)
+                             "read offline), containerd-root:DIR[:NAME] (its images) win")
+        source_flags(sp)
 
-    def audit_arg(sp):
+    def source_flags(sp):
         sp.add_argument("--audit-log", metavar="FILE",
                         help="docker-root:, containerd-root: append every evidence file read to FILE (JSON lines)")
+        add_limit_flags(sp)
+        add_registry_flags(sp)
 
-    def speed_args(sp):
-        sp.add_argument("--no-cache", action="store_true",
-                        help="neither use nor fill the layer-result cache ($EXPLORER_CACHE_DIR, else "
-                             "$XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
-        sp.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
-                        help="worker processes reading layers (default: one per core, for big images; "
-                             "1: everything in this process)")
-
-    sp = sub.add_parser("open", help="the Textual UI on an image")
+    sp = commands["open"] = command(sub, "open", "the Textual UI on an image (needs a terminal)")
     image_arg(sp)
-    speed_args(sp)
-    sub.add_parser("demo", help="the Textual UI on a built-in demo image (no daemon, no network)")
+    commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
 
-    sp = sub.add_parser("scan", help="run every detector over every layer")
+    sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
-    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower)
     sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
-    sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
-                    help="exit 1 when a finding at or above this severity exists")
+    sp.add_argument("--severity", metavar="LIST", type=severity_list, default=frozenset(SEVERITY_NAMES),
+                    help="report only findings of these severities, comma-separated, any case "
+                         "(e.g. HIGH,CRITICAL; default: all)")
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
+                    help="exit 1 (or --exit-code) when a reported finding at or above this severity exists")
+    sp.add_argument("--exit-code", metavar="N", type=_status, default=None,
+                    help="the exit status when the gate trips (default 1); without --fail-on, the gate is any "
+                         "reported finding, as in Trivy")
+    sp.add_argument("--baseline", metavar="FILE",
+                    help="report only findings not in this earlier `scan --format json` (or sarif) report, "
+                         "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+    from explorer.ignorefile import DEFAULT_NAME
     sp.add_argument("--ignore-file", metavar="FILE",
-                    help="accepted findings (default: .explorer-ignore in the current folder, if present)")
-    sp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    speed_args(sp)
+                    help=f"accepted findings (default: {DEFAULT_NAME} in the current folder, if present)")
 
-    sp = sub.add_parser("layers", help="per-layer summary, efficiency, wasted bytes")
+    sp = commands["layers"] = command(sub, "layers", "per-layer summary, efficiency, wasted bytes")
     image_arg(sp)
-    sp.add_argument("--format", choices=("table", "json"), default="table")
-    speed_args(sp)
+    sp.add_argument("--format", choices=("table", "json"), default="table", type=str.lower)
 
-    sp = sub.add_parser("tree", help="list the merged tree as of a layer, or one layer's changes")
+    sp = commands["tree"] = command(sub, "tree", "list the merged tree as of a layer, or one layer's changes")
     image_arg(sp)
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the last)")
     sp.add_argument("--changes", action="store_true", help="only what layer N added, modified and deleted")
-    sp.add_argument("--format", choices=("text", "json"), default="text")
-    speed_args(sp)
+    sp.add_argument("--format", choices=("text", "json"), default="text", type=str.lower)
 
-    sp = sub.add_parser("extract", help="write a file (or folder) as it was in layer N")
+    sp = commands["extract"] = command(sub, "extract", "write a file (or folder) as it was in layer N")
+    sp.epilog = ("exit status:\n  0  everything was written, or left out by design (device nodes, fifos, symlinks\n"
+                 "     leading out of DEST, names no file system holds: each is reported)\n"
+                 "  1  an entry could not be written (each is reported)\n"
+                 "  2  bad input (a damaged layer included)\n\n" + SETTINGS)
     image_arg(sp)
     sp.add_argument("path", metavar="PATH", help="absolute path inside the image")
     sp.add_argument("--layer", type=int, default=None, metavar="N", help="layer index (default: the final image)")
     sp.add_argument("--output", "-o", required=True, metavar="DEST", help="file or folder to write to")
 
-    sp = sub.add_parser("diff", help="compare two images or containers: paths added, removed, changed; new findings")
+    sp = commands["diff"] = command(sub, "diff", "compare two images or containers: paths added, removed, "
+                                                 "changed; new findings")
     sp.add_argument("a", metavar="A", help="the reference (an IMAGE as above, or container:NAME)")
     sp.add_argument("b", metavar="B", help="what is compared with it")
-    sp.add_argument("--platform", metavar="OS/ARCH", help="choose one image of a multi-platform index")
-    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table",
+    sp.add_argument("--format", choices=("table", "json", "sarif"), default="table", type=str.lower,
                     help="sarif: the findings B has and A has not")
     sp.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     sp.add_argument("--ui", action="store_true", help="browse the comparison in the terminal UI instead")
-    sp.add_argument("--fail-on", metavar="SEVERITY", choices=("critical", "high", "medium", "low", "info"),
+    sp.add_argument("--fail-on", metavar="SEVERITY", type=severity, choices=SEVERITY_NAMES,
                     help="exit 1 when B has a new finding at or above this severity")
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
-    audit_arg(sp)
-    add_limit_flags(sp)
-    speed_args(sp)
+    source_flags(sp)
+
+    sp = commands["help"] = command(sub, "help", "this help, or a command's: explorer help COMMAND")
+    sp.add_argument("topic", nargs="?", metavar="COMMAND")
+    commands["version"] = command(sub, "version", "print explorer's version")
+    sp = commands["completion"] = command(sub, "completion", "print a shell completion script: "
+                                          "explorer completion bash > ~/.local/share/bash-completion/completions/explorer")
+    sp.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish")
+    p.commands = commands
     return p
 
 
@@ -107,19 +197,73 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _status(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an exit status (0..255)")
+    return value
+
+
+def _command_at(argv: list[str]) -> int:
+    """Where the command (or the image) is: the first word that is not a global flag or its value."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            i += 1
+            break
+        if not word.startswith("-") or word == "-":
+            break
+        i += 2 if word in GLOBAL_VALUE_FLAGS else 1
+    return i
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """`explorer [global flags] IMAGE ...` is `explorer [global flags] open IMAGE ...`; a word that is
+    almost a command is a typo, not an image."""
+    i = _command_at(argv)
+    if i >= len(argv) or argv[i] in COMMANDS:
+        return argv
+    word = argv[i]
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close and not os.path.exists(word) and not any(c in word for c in "/:.@"):
+        raise UsageError(f"explorer: unknown command '{word}' (did you mean '{close[0]}'?); "
+                         f"commands: {', '.join(COMMANDS)}")
+    return [*argv[:i], "open", *argv[i:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
-        argv.insert(0, "open")
-    args = _parser().parse_args(argv)
-    memtune.tune()
-    if args.command is None or args.command == "help":
-        _parser().print_help()
-        return 0
+    debug = "--debug" in argv
     try:
+        parser = _parser()
+        argv = _with_command(argv)
+        at = _command_at(argv)
+        from explorer import config
+        config.apply(parser, argv[at] if at < len(argv) else None, frozenset(config.flag_actions(parser)))
+        args = parser.parse_args(argv)
+        debug = args.debug
+        _apply_globals(args)
+        memtune.tune()
+        if args.command is None or args.command == "help":
+            return _help(parser, getattr(args, "topic", None))
+        if args.command == "version":
+            print(f"explorer {__version__}")
+            return 0
+        if args.command == "completion":
+            from explorer.completion import script
+            sys.stdout.write(script(parser, args.shell))
+            return 0
         return _run(args)
     except ExplorerError as exc:
-        print(f"explorer: {_one_line(str(exc))}", file=sys.stderr)
+        if debug:
+            import traceback
+            traceback.print_exc()
+        prefix = "" if isinstance(exc, UsageError) else "explorer: "
+        print(f"{prefix}{_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("explorer: interrupted", file=sys.stderr)
@@ -130,6 +274,35 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug: one line (the traceback with --debug), exit 3
+        if debug:
+            import traceback
+            traceback.print_exc()
+        print(f"explorer: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+              f"(run again with --debug for the traceback)", file=sys.stderr)
+        return 3
+
+
+def _apply_globals(args) -> None:
+    from explorer import commands
+    commands.QUIET = bool(args.quiet)
+    if args.quiet:
+        args.progress = "none"
+
+
+def _help(parser, topic: str | None) -> int:
+    commands = parser.commands
+    if topic is None:
+        parser.print_help()
+        return 0
+    if topic not in commands:
+        close = difflib.get_close_matches(topic, COMMANDS, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"explorer: help: unknown command '{topic}'{hint}; commands: {', '.join(COMMANDS)}")
+    commands[topic].print_help()
+    return 0
 
 
 def _one_line(text: str) -> str:

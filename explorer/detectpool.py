@@ -22,7 +22,9 @@ Memory: at most IN_FLIGHT bytes of content wait per worker, plus the batch being
 BIG_FILES big files (over IN_FLIGHT: each travels alone, and the walker reads another one only once
 a held one's answer is back). A worker that dies (a crash in a native library on hostile bytes) is
 not the end of the scan: its batches, still held here, are scanned in this process and the other
-workers go on.
+workers go on; all but the file it was scanning when it died (each worker says which, and with which
+detector, in a few bytes of shared memory), which is not scanned again (it could take this process
+down too) and gets the same `suspicious.detector-failure` finding as a detector that raised on it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import threading
 from multiprocessing.connection import wait as wait_connections
 
 from explorer import memtune, workerlog
-from explorer.detectors.base import FileDetector
+from explorer.detectors.base import FileDetector, failure_match
 from explorer.findings import Match
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
@@ -73,24 +75,36 @@ _KIND_AT = _FIELDS.index("kind")
 _KINDS = {k.value: k for k in EntryKind}
 
 
+def _name(detector) -> str:
+    return detector.name or type(detector).__name__
+
+
 def failure(detector, where: str, exc: Exception) -> str:
-    return (f"{detector.name or type(detector).__name__} failed on {where}: "
-            f"{type(exc).__name__}: {safe(str(exc))[:200]}")
+    return f"{_name(detector)} failed on {where}: {type(exc).__name__}: {safe(str(exc))[:200]}"
+
+
+def _where(entry: FileEntry, part: bool = False) -> str:
+    return f"layer {entry.layer} {safe(entry.path)}" + (" (past its first bytes)" if part else "")
 
 
 def run_detectors(detectors: list[FileDetector], entry: FileEntry, data: bytes,
-                  matches: list[Match], errors: list[str], newlines_before: int | None = None) -> None:
+                  matches: list[Match], errors: list[str], newlines_before: int | None = None,
+                  mark=None, indices: tuple[int, ...] = ()) -> None:
     """Every detector over one file, or (with `newlines_before`) over a part of one past its prefix
-    (`FileDetector.scan_part`); one detector failing on one file is an error line, not the end."""
-    where = f"layer {entry.layer} {safe(entry.path)}" + ("" if newlines_before is None else " (past its first bytes)")
-    for detector in detectors:
+    (`FileDetector.scan_part`); one detector failing on one file is an error line and a
+    `suspicious.detector-failure` match on the file, not the end. `mark[1]` (shared memory, in a
+    worker) is set to each detector's index in `indices` before it runs."""
+    for n, detector in enumerate(detectors):
+        if mark is not None:
+            mark[1] = indices[n]
         try:
             if newlines_before is None:
                 matches.extend(detector.scan(entry, data))
             else:
                 matches.extend(detector.scan_part(entry, data, newlines_before))
         except Exception as exc:  # noqa: BLE001 - one bad file must not end the scan
-            errors.append(failure(detector, where, exc))
+            errors.append(failure(detector, _where(entry, newlines_before is not None), exc))
+            matches.append(failure_match(_name(detector), type(exc).__name__))
 
 
 _GET_FIELDS = operator.attrgetter(*_FIELDS)
@@ -103,13 +117,16 @@ def _is_part(which: tuple[int, ...]) -> bool:
     return bool(which) and which[0] == PART
 
 
+def _indices(which: tuple[int, ...]) -> tuple[int, ...]:
+    return which[2:] if _is_part(which) else which
+
+
 def run_wanted(detectors: list[FileDetector], which: tuple[int, ...], entry: FileEntry, data: bytes,
-               matches: list[Match], errors: list[str]) -> None:
+               matches: list[Match], errors: list[str], mark=None) -> None:
     """The detectors `which` names over a file, or over a part of one (`scan_part`)."""
-    if _is_part(which):
-        run_detectors([detectors[i] for i in which[2:]], entry, data, matches, errors, newlines_before=which[1])
-    else:
-        run_detectors([detectors[i] for i in which], entry, data, matches, errors)
+    indices = _indices(which)
+    run_detectors([detectors[i] for i in indices], entry, data, matches, errors,
+                  which[1] if _is_part(which) else None, mark, indices)
 
 
 def _entry_fields(entry: FileEntry) -> tuple:
@@ -130,11 +147,13 @@ def _match_fields(m: Match) -> tuple:
 # -- the worker process ---------------------------------------------------------------------------
 
 
-def serve(conn, factory, stderr: str | None = None) -> None:
+def serve(conn, factory, stderr: str | None = None, mark=None) -> None:
     """A detection worker: builds its own detectors, then scans batches until told to stop.
 
     A thread takes the batches off the pipe as soon as they come (the sender never waits for a
-    scan to end; at most IN_FLIGHT bytes are sent ahead), this one scans them in order."""
+    scan to end; at most IN_FLIGHT bytes are sent ahead), this one scans them in order. `mark`
+    (two shared int64, `DetectionPool`): the token of the file being scanned (0: none) and the
+    index of the detector on it, for the reading process to blame if this one dies."""
     workerlog.apply(stderr)
     memtune.tune()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the reader stops us
@@ -157,9 +176,13 @@ def serve(conn, factory, stderr: str | None = None) -> None:
         for token, fields, which, data in files:
             matches: list[Match] = []
             errors: list[str] = []
-            run_wanted(detectors, which, _entry(fields), data, matches, errors)
+            if mark is not None:
+                mark[0] = token
+            run_wanted(detectors, which, _entry(fields), data, matches, errors, mark)
             answer.append((token, [_match_fields(m) for m in matches], errors))
             big = big or len(data) > IN_FLIGHT
+        if mark is not None:
+            mark[0] = 0
         del item, files, data  # not held (up to a big file) while the next batch is awaited
         if big:
             memtune.trim()
@@ -303,6 +326,8 @@ class DetectionPool:
         self._cond = threading.Condition()
         self._conns = []
         self._procs = []
+        self._marks = []
+        """Per worker: the token of the file it is scanning and the detector on it (`serve`)."""
         self._in_flight: list[int] = []
         self._alive: list[bool] = []
         self._batches: dict[int, _Batch] = {}
@@ -313,8 +338,10 @@ class DetectionPool:
         try:
             for _ in range(workers):
                 parent, child = ctx.Pipe(duplex=True)
-                proc = ctx.Process(target=serve, args=(child, factory, workerlog.target()), daemon=True,
+                mark = ctx.RawArray("q", 2)
+                proc = ctx.Process(target=serve, args=(child, factory, workerlog.target(), mark), daemon=True,
                                    name="explorer-detect")
+                self._marks.append(mark)
                 proc.start()
                 child.close()
                 self._conns.append(parent)
@@ -410,7 +437,8 @@ class DetectionPool:
                 del batch, answer  # the files' bytes are not held while the next answer is awaited
 
     def _lost(self, worker: int) -> None:
-        """A worker died or its pipe broke: what it held is scanned in this process."""
+        """A worker died or its pipe broke: what it held is scanned in this process, but for the
+        file it was scanning, which gets a detector-failure finding (`_blame`)."""
         with self._cond:
             if not self._alive[worker]:
                 return
@@ -419,13 +447,32 @@ class DetectionPool:
             batches = [self._batches.pop(bid) for bid in sorted(orphans)]
             self._in_flight[worker] = 0
             self._cond.notify_all()
+        token, detector = self._marks[worker][:] if worker < len(self._marks) else (0, 0)
         for batch in batches:
-            self._scan_here(batch)
+            self._scan_here(batch, self._blame(worker, batch, token, detector))
 
-    def _scan_here(self, batch: _Batch) -> None:
-        answer = {}
+    def _blame(self, worker: int, batch: _Batch, token: int, detector: int) -> dict:
+        """{token: answer} for the file of `batch` the dead `worker` was scanning (if it is one of
+        them): the same failure finding a detector raising on it gives, and an error line."""
+        for file_token, entry, _data, which in batch.files:
+            if file_token == token and token and 0 <= detector < len(self._detectors):
+                proc = self._procs[worker]
+                proc.join(timeout=1)
+                code = proc.exitcode
+                how = (f"signal {-code}" if code is not None and code < 0
+                       else f"exit status {code}" if code is not None else "pipe closed")
+                name = _name(self._detectors[detector])
+                why = f"its worker process died ({how})"
+                return {token: ([_match_fields(failure_match(name, why))],
+                                [f"{name} failed on {_where(entry, _is_part(which))}: {why}"])}
+        return {}
+
+    def _scan_here(self, batch: _Batch, done: dict | None = None) -> None:
+        answer = dict(done or {})
         with self._local:  # the receiver thread and this one may both get here
             for token, entry, data, which in batch.files:
+                if token in answer:
+                    continue
                 matches: list[Match] = []
                 errors: list[str] = []
                 run_wanted(self._detectors, which, entry, data, matches, errors)

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
-                                     ScanOptions)
+                                     ScanOptions, failure_match)
 from explorer.findings import Finding, Match, dedupe_and_sort
+from explorer import deepchecks
 from explorer.cache import LayerCache, check_blobs, detector_names, pack, settings_key, unpack
 from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, Limits
@@ -82,6 +83,8 @@ PROBLEM_RULES = {
                            "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
     "too-many-entries": ("integrity.layer-too-many-entries", "medium",
                          "Layer holds more tar members than --max-entries allows; not read to its end"),
+    "names-too-long": ("integrity.layer-names-too-long", "medium",
+                       "Layer's member names and link targets pass the cap on their total length; not read to its end"),
     "runtime-unreadable": ("integrity.runtime-path-unreadable", "low",
                            "A path the container changed could not be read from it (gone, or a socket)"),
     "too-large": ("integrity.image-too-large", "medium",
@@ -162,7 +165,7 @@ def scan(source: ImageSource, detectors: DetectorSet, options: ScanOptions = Sca
 
 # -- whole results in the cache -------------------------------------------------------------------
 
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 _FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 _STATS_FIELDS = tuple(f.name for f in dataclasses.fields(LayerStats))
 
@@ -212,7 +215,11 @@ def _remembered(source: ImageSource, detectors: DetectorSet, cache: LayerCache, 
         found = [Finding(*f) for f in findings]
     except (ValueError, TypeError):
         return None
-    claims = {layer.index: (layer.ref, layer.stats.digest, layer.stats.compressed_size) for layer in summary.layers}
+    from explorer.layerjobs import repeated
+
+    copies = repeated(source.layers)  # a blob listed again is the same claim: hashed once
+    claims = {layer.index: (layer.ref, layer.stats.digest, layer.stats.compressed_size) for layer in summary.layers
+              if layer.index not in copies}
     if not all(check_blobs(source, cache, claims).values()):
         return None
     if progress is not None:
@@ -232,6 +239,8 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
                            cache=cache, jobs=jobs, limits=limits)
     analysis = stack(source, [o.walk for o in outcomes])
     raw: list[tuple[FileEntry, Match]] = [pair for o in outcomes for pair in o.matches]
+    facts = [pair for pair in raw if pair[1].is_fact]  # for explorer.deepchecks, never findings
+    raw = [pair for pair in raw if not pair[1].is_fact] if facts else raw
     errors: list[str] = [e for o in outcomes for e in o.errors]
     findings: list[Finding] = []
 
@@ -239,7 +248,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
         report = analysis.layers[entry.layer]
         return Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
                                   in_final_image=analysis.in_final(entry), created_by=report.ref.created_by,
-                                  layer_digest=report.stats.digest)
+                                  layer_digest=report.stats.digest, content_sha256=entry.digest or "")
 
     findings.extend(file_finding(entry, match) for entry, match in raw)
     for report in analysis.layers:
@@ -267,7 +276,14 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
                                                        layer_digest=digest))
         except Exception as exc:  # noqa: BLE001
             errors.append(_failure(detector, "the config", exc))
+            findings.append(Finding.from_match(failure_match(detector.name or type(detector).__name__,
+                                                             type(exc).__name__),
+                                               source="config", layer=None, path=None, in_final_image=True,
+                                               created_by=""))
     findings.extend(_problem_findings(analysis))
+    # image-wide checks over the stacked layers (package verification, same content): explorer.deepchecks
+    findings, failed = deepchecks.run(analysis, facts, findings, file_finding, options.disabled, source.config)
+    errors.extend(failed)
     if options.disabled:
         findings = [f for f in findings if f.rule_id not in options.disabled]
     findings = [_redacted(f) for f in findings]

@@ -9,6 +9,10 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
 """info=0 … critical=4."""
 CATEGORIES = ("miner", "backdoor", "secret", "suspicious", "misconfig", "integrity")
+FACT_PREFIX = "fact."
+"""Rule ids of `Match`es that are facts, not findings: what a file detector learnt about a file during
+the pass (a package database parsed, a file's md5) for the image-wide checks (explorer.deepchecks).
+They travel with the layer's matches (and its cache row) and never become findings."""
 
 
 def at_least(severity: str, floor: str) -> bool:
@@ -28,6 +32,10 @@ class Match:
     line: int | None = None
     reason: str = ""
     """Why the severity is what it is when a rule lowered it (e.g. `documentation path`)."""
+
+    @property
+    def is_fact(self) -> bool:
+        return self.rule_id.startswith(FACT_PREFIX)
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -52,19 +60,40 @@ class Finding:
     created_by: str
     reason: str = ""
     layer_digest: str = field(default="", compare=False)
+    content_sha256: str = field(default="", compare=False)
+    """sha256 of the file holding the match (file findings; "" when unknown)."""
+    package: tuple | None = field(default=None, compare=False)
+    """(name, version, verified) of the package that owns this copy of the file, when one does:
+    verified True when the content matches the package's recorded hash, False when it does not,
+    None when the package records no hash this scan could check (explorer.deepchecks)."""
 
     @classmethod
     def from_match(cls, match: Match, *, source: str, layer: int | None, path: str | None,
-                   in_final_image: bool, created_by: str, layer_digest: str = "") -> "Finding":
+                   in_final_image: bool, created_by: str, layer_digest: str = "",
+                   content_sha256: str = "") -> "Finding":
         return cls(rule_id=match.rule_id, category=match.category, severity=match.severity, title=match.title,
                    source=source, layer=layer, path=path, line=match.line, in_final_image=in_final_image,
                    evidence=match.evidence, created_by=created_by, reason=match.reason,
-                   layer_digest=layer_digest)
+                   layer_digest=layer_digest, content_sha256=content_sha256)
+
+    @property
+    def layer_fingerprint(self) -> str:
+        """Identity within one build: rule, layer digest, path (SARIF's explorerFinding/v1)."""
+        key = "\0".join((self.rule_id, self.layer_digest or str(self.layer), self.path or "", self.source))
+        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     @property
     def fingerprint(self) -> str:
-        """Identity that does not depend on line numbers: rule, layer digest, path."""
-        key = "\0".join((self.rule_id, self.layer_digest or str(self.layer), self.path or "", self.source))
+        """Identity that survives a rebuild which did not change the offending content: the rule, where (the
+        path; for the image config the key, `ENV` name or setting), and what (the file's sha256; the config
+        item as shown, masked; the history line). No line number, layer number or layer digest."""
+        if self.source == "file":
+            where, what = self.path or "", self.content_sha256 or self.evidence
+        elif self.source == "config":
+            where, what = self.evidence.split("=", 1)[0], self.evidence
+        else:
+            where, what = "", self.created_by or self.evidence
+        key = "\0".join(("v2", self.rule_id, self.source, where, what))
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
     def sort_key(self):
@@ -87,10 +116,21 @@ class Finding:
         }
         if self.reason:
             doc["reason"] = self.reason
+        doc["fingerprint"] = self.fingerprint
+        if self.package is not None:
+            name, version, verified = self.package
+            doc["package"] = {"name": name, "version": version}
+            if verified is not None:
+                doc["package"]["verified"] = verified
         return doc
 
     def with_severity(self, severity: str, reason: str) -> "Finding":
         return replace(self, severity=severity, reason=reason)
+
+
+def fact(rule_id: str, text: str) -> Match:
+    """A fact (`FACT_PREFIX` rule id): what a file detector learnt, as text, for explorer.deepchecks."""
+    return Match(rule_id=rule_id, category="integrity", severity="info", title=rule_id, evidence=text)
 
 
 def dedupe_and_sort(findings: list[Finding]) -> list[Finding]:

@@ -8,10 +8,15 @@
    the blob itself from the source's blob store, builds its own detectors from the picklable
    factory, and sends back the encoded outcome, which is also what the cache stores.
 3. Outcomes come back in layer order whatever order the workers finished in.
+
+A blob the manifest lists more than once (with the same digests) is read once: Docker applies the
+same diff again each time, so each later listing gets a copy of the outcome, its entries relabelled
+with its own layer index.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import queue
@@ -22,11 +27,12 @@ from typing import Callable
 from explorer import workerlog
 from explorer.cache import LayerCache, check_blobs
 from explorer.detectpool import DetectionPool
-from explorer.layerfs.analysis import ProgressFn, cap_total, not_read, over_total
+from explorer.layerfs.analysis import ProgressFn, cap_total, name_chars, not_read, over_caps
+from explorer.layerfs.walker import WalkResult
 from explorer.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
 from explorer.layerpass import LayerOutcome, PendingOutcome, decode, encode, read_outcome, start_outcome
-from explorer.model import LayerRef
+from explorer.model import LayerRef, Problem
 from explorer.sources import ImageSource
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
@@ -51,46 +57,100 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
                 settings: str = "", progress: ProgressFn | None = None, cache: LayerCache | None = None,
                 jobs: int | None = 1, limits: Limits = DEFAULT) -> list[LayerOutcome]:
     """One outcome per `source.layers`, in order, within `limits` (`settings` must include them)."""
-    refs = list(source.layers)
+    copies = repeated(source.layers)
+    refs = [r for r in source.layers if r.index not in copies]
     outcomes: dict[int, LayerOutcome] = {}
+    chars = _NameChars()
     keys: dict[int, str] = {}
     if cache is not None:
         _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
     todo = [r for r in refs if r.index not in outcomes]
+    if hasattr(source.store, "will_read"):  # a registry: fetch ahead only what is read
+        source.store.will_read([r.blob for r in todo])
     workers = auto_jobs(todo, jobs, per_layer=not detectors)
     if workers > 1 and detectors and factory is not None:
-        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes)
+        fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars)
     elif workers > 1 and not detectors:
         fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
-        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes), None) for ref in todo)
+        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, chars), None) for ref in todo)
     for ref, outcome, payload in fresh:
         outcomes[ref.index] = outcome
         if cache is not None and ref.index in keys and outcome.cacheable(ref):
             cache.store(keys[ref.index], outcome.walk.stats.digest, outcome.walk.stats.compressed_size,
                         payload if payload is not None else encode(outcome))
-    ordered = [outcomes[r.index] for r in refs]
-    capped = cap_total([o.walk for o in ordered], limits)
+    for index, first in copies.items():
+        outcomes[index] = relabelled(outcomes[first], index)
+        if progress is not None:
+            size = source.layers[index].compressed_size
+            progress(index, size, size)
+    ordered = [outcomes[r.index] for r in source.layers]
+    capped = cap_total([o.walk for o in ordered], limits, chars)
     for outcome, walk in zip(ordered, capped):
         if walk is not outcome.walk:
             outcome.walk, outcome.matches, outcome.errors = walk, [], []
     return ordered
 
 
-def _over_total(ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits) -> bool:
-    """Do the layers below `ref` (all of them known) already pass `limits.max_total`?"""
-    below = [outcomes[i].walk for i in range(ref.index) if i in outcomes]
-    return len(below) == ref.index and over_total(below, limits) is not None
+def repeated(refs: list[LayerRef]) -> dict[int, int]:
+    """Layer index → index of the first layer with the same blob and the same stated digests, for
+    every layer that repeats an earlier one."""
+    first: dict[tuple, int] = {}
+    copies: dict[int, int] = {}
+    for ref in refs:
+        key = (ref.blob, ref.digest, ref.diff_id)
+        if key in first:
+            copies[ref.index] = first[key]
+        else:
+            first[key] = ref.index
+    return copies
 
 
-def _in_order(source, ref, detectors, progress, limits, outcomes) -> LayerOutcome:
-    """Read one layer in this process; not when the layers below already pass `limits.max_total`."""
-    if _over_total(ref, outcomes, limits):
-        return LayerOutcome(not_read(ref.index, limits))
+def relabelled(outcome: LayerOutcome, index: int) -> LayerOutcome:
+    """`outcome` as the outcome of layer `index`, which lists the same blob again."""
+    walk = outcome.walk
+    old = f"layer {walk.stats.index}:"
+    copy = WalkResult(dataclasses.replace(walk.stats, index=index))
+    fresh = {}
+    for entry in walk.entries:
+        fresh[id(entry)] = new = dataclasses.replace(entry, layer=index)
+        copy.entries.append(new)
+    copy.problems = [Problem(index, p.kind, f"layer {index}:{p.message[len(old):]}" if p.message.startswith(old)
+                             else p.message) for p in walk.problems]
+    matches = [(fresh[id(entry)], match) for entry, match in outcome.matches if id(entry) in fresh]
+    return LayerOutcome(copy, matches, list(outcome.errors), cached=outcome.cached)
+
+
+class _NameChars:
+    """`name_chars` of each layer's walk, counted once (the walks are kept alive with their counts)."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[WalkResult, int]] = {}
+
+    def __call__(self, walk: WalkResult) -> int:
+        known = self._known.get(id(walk))
+        if known is None:
+            known = self._known[id(walk)] = (walk, name_chars(walk))
+        return known[1]
+
+
+def _over_caps(source: ImageSource, ref: LayerRef, outcomes: dict[int, LayerOutcome], limits: Limits,
+               chars: _NameChars) -> str | None:
+    """Which image-wide cap the layers below `ref` (all of them known) already pass, if any."""
+    copies = repeated(source.layers)
+    below = [outcomes[copies.get(i, i)].walk for i in range(ref.index) if copies.get(i, i) in outcomes]
+    return over_caps(below, limits, chars) if len(below) == ref.index else None
+
+
+def _in_order(source, ref, detectors, progress, limits, outcomes, chars) -> LayerOutcome:
+    """Read one layer in this process; not when the layers below already pass an image-wide cap."""
+    cap = _over_caps(source, ref, outcomes, limits, chars)
+    if cap is not None:
+        return LayerOutcome(not_read(ref.index, limits, cap))
     return read_outcome(source, ref, detectors, progress, limits)
 
 
-def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes):
+def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, chars):
     """(ref, outcome, None) in layer order: this process reads the layers one after the other, and
     `workers` detection processes scan the files (explorer.detectpool). A layer's outcome is
     completed once the next layer is being read, so the workers never wait for a layer's last
@@ -100,8 +160,9 @@ def _detect_in_workers(source, todo, factory, detectors, progress, workers, limi
     pending: tuple | None = None
     try:
         for ref in todo:
-            if _over_total(ref, walks, limits):
-                started = PendingOutcome(not_read(ref.index, limits), None)
+            cap = _over_caps(source, ref, walks, limits, chars)
+            if cap is not None:
+                started = PendingOutcome(not_read(ref.index, limits, cap), None)
             else:
                 started = start_outcome(source, ref, detectors, progress, limits, pool)
             walks[ref.index] = LayerOutcome(started.walk)  # for the next layer's max_total check

@@ -163,7 +163,7 @@ class PendingOutcome:
             # short (the layer is truncated there) is not among the entries
             matches[:] = [(e, m) for e, m in matches if id(e) in order]
         # evidence of non-secret rules can quote a secret: masked here already, so the cache never holds it
-        matches[:] = [(e, m if m.category == "secret" else dataclasses.replace(m, evidence=redact_text(m.evidence)))
+        matches[:] = [(e, m if m.category == "secret" or m.is_fact else dataclasses.replace(m, evidence=redact_text(m.evidence)))
                       for e, m in matches]
         matches.sort(key=lambda pair: (order[id(pair[0])], pair[1].line or 0, pair[1].rule_id))
         return LayerOutcome(walk, matches, errors)

@@ -44,6 +44,23 @@ class Limits:
 
 DEFAULT = Limits()
 
+MAX_LAYERS = 256
+"""Layers an image may list. Docker's layer store refuses a chain deeper than 125 layers, so a real
+image never comes near; each layer costs a row, a stacking step and a tree in the UI, so a manifest
+of a few kilobytes listing tens of thousands of them is refused as bad input."""
+MAX_LAYER_NAME_CHARS = 32 * MIB
+"""Characters of member names and link targets in one layer, all members together. A real layer's
+paths average well under 100 characters (300k members: ~30M); each name is held in memory by its
+entry and the merged tree, so 4000 names of 60,000 characters (a few hundred KB of gzip) would take
+gigabytes. Past the cap the layer is cut there and reported, like --max-entries."""
+MAX_IMAGE_NAME_CHARS = 4 * MAX_LAYER_NAME_CHARS
+"""The same over all layers, in layer order (a real image's paths: well under 100M characters); the
+layers above the one that passes it are not read, as with --max-total."""
+MAX_INDEX_MANIFESTS = 10_000
+"""Descriptors looked at below an OCI image index, all nested indexes together (a real multi-platform
+index lists a few dozen; a registry mirror's layout a few thousand). Each nested index is read once however often it is listed, so a DAG of
+indexes cannot multiply the work; this caps its breadth."""
+
 
 class LimitExceeded(Exception):
     """A cap tripped while reading a layer; `kind` is the Problem kind it becomes."""
@@ -151,6 +168,13 @@ class ReadBudget:
             raise LimitExceeded("too-many-entries", (
                 f"layer {index}: more than {self.limits.max_entries} tar members; reading stopped "
                 f"(raise --max-entries to read it)"))
+
+    @staticmethod
+    def check_names(index: int, chars: int) -> None:
+        if chars > MAX_LAYER_NAME_CHARS:
+            raise LimitExceeded("names-too-long", (
+                f"layer {index}: member names and link targets pass {MAX_LAYER_NAME_CHARS} characters in all; "
+                "reading stopped"))
 
     @staticmethod
     def settings(limits: Limits) -> str:

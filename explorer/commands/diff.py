@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from explorer.commands import exit_status, layer_cache, report_stream, warn_problems
+from explorer.commands import exit_status, layer_cache, registry_options, report_stream, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.engine import scan
@@ -20,7 +20,9 @@ def run_diff(args) -> int:
     options = ScanOptions(disabled=frozenset(args.disable), max_file_scan=limits_from_args(args).max_file_scan)
     detectors = build_detectors(options)
     limits = limits_from_args(args)
-    with open_image(args.a, args.platform, args.audit_log) as a, open_image(args.b, args.platform, args.audit_log) as b, \
+    registry = registry_options(args)
+    with open_image(args.a, args.platform, registry, args.audit_log) as a, \
+            open_image(args.b, args.platform, registry, args.audit_log) as b, \
             layer_cache(args) as cache:
         results = []
         for source in (a, b):

@@ -3,9 +3,11 @@
 Everything in an image is hostile. Every file and folder is created relative to a directory file
 descriptor with O_NOFOLLOW (and O_EXCL for files), so no symlink, neither one from the image nor one
 already in DEST, is ever followed and nothing is overwritten. Device nodes and fifos are never
-created, setuid/setgid/sticky bits are dropped, hard links become separate copies, and a symlink is
-made only when its target, resolved from where it sits, stays inside DEST. Content is streamed
-from the layer blobs in chunks, each blob read at most once.
+created, setuid/setgid/sticky bits are dropped, hard links become separate copies (each copied
+from the first one written, one at a time), and a symlink is made only when its target, resolved
+from where it sits, stays inside DEST. Content is streamed from the layer blobs in chunks, each
+blob read at most once, through the same tar parser the scan used (by member position), so the
+bytes written are the bytes that were hashed and scanned.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import os
 import posixpath
 import stat
 import sys
-import tarfile
 from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 
@@ -24,7 +25,8 @@ from explorer.commands import exit_status, opened, warn_problems
 from explorer.errors import ExplorerError
 from explorer.layerfs import ImageAnalysis, Tree, analyze
 from explorer.layerfs.stream import CHUNK, LayerStream
-from explorer.layerfs.walker import READ_ERRORS, members, open_tar
+from explorer.layerfs.tarheaders import Member, TarHeaders
+from explorer.layerfs.walker import READ_ERRORS
 from explorer.limits import limits_from_args
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
@@ -32,6 +34,14 @@ from explorer.textsafe import safe
 MAX_HOPS = 40
 """Symlinks followed while resolving one path, as the kernel allows."""
 MAX_WARNINGS = 50
+"""Skipped entries reported one by one; the rest are only counted."""
+EXIT_NOT_WRITTEN = 1
+"""Exit status when an entry that should have been written could not be (an error, a cap); entries
+left out by design (device nodes, fifos, symlinks leading out of DEST, names no file system holds,
+hard links to nothing) are reported but keep 0; bad input is 2."""
+MAX_HARD_LINKS = 65000
+"""Hard links to one file written (each a copy); the rest are skipped (ext4 holds no more links to
+one file either)."""
 """Skipped entries reported one by one; the rest are only counted."""
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -62,10 +72,13 @@ class Tally:
     dirs: int = 0
     symlinks: int = 0
     skipped: int = 0
+    failed: int = 0
+    """Skipped entries that could not be written (an error, a cap), not left out by design: exit 1."""
     warnings: list[str] = field(default_factory=list)
 
-    def skip(self, rel: tuple[str, ...] | str, why: str) -> None:
+    def skip(self, rel: tuple[str, ...] | str, why: str, failed: bool = False) -> None:
         self.skipped += 1
+        self.failed += failed
         where = rel if isinstance(rel, str) else "/".join(rel)
         if len(where) > 300:  # 4 KB names: the start and the end say which
             where = f"{where[:200]}…{where[-80:]}"
@@ -74,6 +87,11 @@ class Tally:
 
 class CannotCreate(Exception):
     """This one entry cannot be created in DEST (name too long for the file system, …); skip it."""
+
+    def __init__(self, exc: OSError):
+        super().__init__(exc.strerror or str(exc))
+        self.failed = exc.errno not in (errno.ENAMETOOLONG, errno.EILSEQ)
+        """A real failure (exit 1), not a name no file system holds (which no container holds either)."""
 
 
 # -- finding PATH in the image ---------------------------------------------------------------------
@@ -221,7 +239,7 @@ class Writer:
         except FileExistsError:
             created = False
         except OSError as exc:
-            raise CannotCreate(exc.strerror or str(exc)) from None
+            raise CannotCreate(exc) from None
         st = os.stat(rel[-1], dir_fd=parent, follow_symlinks=False)
         if not stat.S_ISDIR(st.st_mode):
             raise ExplorerError(f"{self.where(rel)}: exists and is not a folder")
@@ -230,8 +248,7 @@ class Writer:
     def finish_dir(self, rel: tuple[str, ...], entry: FileEntry) -> None:
         fd = self.dir_fd(rel)
         os.fchmod(fd, (entry.mode & 0o777) | 0o700)
-        if entry.mtime:
-            os.utime(fd, (entry.mtime, entry.mtime))
+        _set_mtime(fd, entry, self.where(rel), self.tally)
 
     def create_file(self, rel: tuple[str, ...]) -> int:
         try:
@@ -239,7 +256,7 @@ class Writer:
         except FileExistsError:
             raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
         except OSError as exc:
-            raise CannotCreate(exc.strerror or str(exc)) from None
+            raise CannotCreate(exc) from None
 
     def remove_file(self, rel: tuple[str, ...]) -> None:
         try:
@@ -253,7 +270,7 @@ class Writer:
         except FileExistsError:
             raise ExplorerError(f"{self.where(rel)}: already exists; refusing to overwrite") from None
         except OSError as exc:
-            raise CannotCreate(exc.strerror or str(exc)) from None
+            raise CannotCreate(exc) from None
 
     def resolves_inside(self, rel: tuple[str, ...], target: str) -> bool:
         """Would a symlink at rel with this target, resolved from its folder, stay below the root?
@@ -332,7 +349,8 @@ class _HardlinkSources:
 
 
 def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]], writer: Writer) -> None:
-    """Stream one layer blob once and write every wanted member (by position) to its targets."""
+    """Stream one layer blob once, through the parser the scan used, and write every wanted member
+    (by position) to its targets."""
     tally = writer.tally
     done: set[int] = set()
     ref = analysis.layers[layer].ref
@@ -344,10 +362,10 @@ def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]
         reason = f"layer {layer} ends before it"
         stream = LayerStream(blob)
         try:
-            tar = open_tar(stream)
-            for position, info in enumerate(members(tar)):
+            tar = TarHeaders(stream.reader)
+            for position, member in enumerate(tar):
                 if position in wanted:
-                    _write_member(tar, info, wanted[position], writer)
+                    _write_member(tar, member, wanted[position], writer)
                     done.add(position)
                     if len(done) == len(wanted):
                         break
@@ -359,48 +377,87 @@ def copy_layer(analysis: ImageAnalysis, layer: int, wanted: dict[int, list[Item]
     for position, items in wanted.items():
         if position not in done:
             for item in items:
-                tally.skip(item.rel, reason)
+                tally.skip(item.rel, reason, failed=True)
 
 
-def _write_member(tar: tarfile.TarFile, info: tarfile.TarInfo, items: list[Item], writer: Writer) -> None:
-    """Stream one member into a new file per item; read errors propagate, partial files are removed."""
-    if not info.isreg():
+def _write_member(tar: TarHeaders, member: Member, items: list[Item], writer: Writer) -> None:
+    """Stream one member into the first item that can be created, then copy that file to every other
+    item (two fds at most, linear in the links); read errors propagate, a partial file is removed."""
+    if not member.isreg():
         for item in items:
-            writer.tally.skip(item.rel, "the layer changed since it was read (member is not a file)")
+            writer.tally.skip(item.rel, "the layer changed since it was read (member is not a file)", failed=True)
         return
-    fh = tar.extractfile(info)
-    fds: list[tuple[Item, int]] = []
+    first: Item | None = None
+    fd = -1
+    rest = list(items)
+    while rest and fd < 0:
+        item = rest.pop(0)
+        try:
+            fd = writer.create_file(item.rel)
+            first = item
+        except CannotCreate as exc:
+            writer.tally.skip(item.rel, f"cannot be created ({exc})", exc.failed)
+    if first is None:
+        return
     sha = hashlib.sha256()
-    try:
-        for item in items:
-            try:
-                fds.append((item, writer.create_file(item.rel)))
-            except CannotCreate as exc:
-                writer.tally.skip(item.rel, f"cannot be created ({exc})")
-        left = info.size
-        while left > 0:
-            chunk = fh.read(min(CHUNK, left))
-            if not chunk:
-                raise EOFError(f"content ends after {info.size - left} of {info.size} bytes")
-            sha.update(chunk)
-            for item, fd in fds:
-                _write_all(fd, chunk, writer.where(item.rel))
-            left -= len(chunk)
-        for item, fd in fds:
-            _finish_file(fd, item.entry, writer.where(item.rel))
-    except BaseException:
-        for item, fd in fds:
-            os.close(fd)
-            writer.remove_file(item.rel)
-        raise
-    for _item, fd in fds:
-        os.close(fd)
-    writer.tally.files += len(fds)
+    _write_file(writer, first, fd, tar.read, member.size, sha)
     digest = sha.hexdigest()
-    for item in items:
+    if rest:
+        _copy_to(writer, first, rest, member.size)
+    for item in [first, *rest]:
         if item.entry.digest and item.entry.digest != digest:
             writer.tally.warnings.append(f"{safe('/'.join(item.rel))}: content differs from the first read "
                                          "of the layer (did the blob change?)")
+
+
+def _copy_to(writer: Writer, first: Item, items: list[Item], size: int) -> None:
+    """Copy the file just written at `first` to each item (the image's hard links to it), one at a
+    time: two fds open at most, time linear in the bytes written; MAX_HARD_LINKS copies at most."""
+    src = os.open(first.rel[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=writer.dir_fd(first.rel[:-1]))
+    try:
+        for n, item in enumerate(items):
+            if n + 1 >= MAX_HARD_LINKS:
+                writer.tally.skip(item.rel, f"over {MAX_HARD_LINKS} hard links to {safe('/'.join(first.rel))}",
+                                  failed=True)
+                continue
+            try:
+                fd = writer.create_file(item.rel)
+            except CannotCreate as exc:
+                writer.tally.skip(item.rel, f"cannot be created ({exc})", exc.failed)
+                continue
+            at = 0
+
+            def read(k: int) -> bytes:
+                nonlocal at
+                chunk = os.pread(src, k, at)
+                at += len(chunk)
+                return chunk
+
+            _write_file(writer, item, fd, read, size)
+    finally:
+        os.close(src)
+
+
+def _write_file(writer: Writer, item: Item, fd: int, read, size: int, sha=None) -> None:
+    """Write `size` bytes from `read(n)` into the new file `fd`, then its mode and time; the fd is
+    closed, and a partial file removed (read errors propagate)."""
+    try:
+        left = size
+        while left > 0:
+            chunk = read(min(CHUNK, left))
+            if not chunk:
+                raise EOFError(f"content ends after {size - left} of {size} bytes")
+            if sha is not None:
+                sha.update(chunk)
+            _write_all(fd, chunk, writer.where(item.rel))
+            left -= len(chunk)
+        _finish_file(fd, item.entry, writer.where(item.rel), writer.tally)
+    except BaseException:
+        os.close(fd)
+        writer.remove_file(item.rel)
+        raise
+    os.close(fd)
+    writer.tally.files += 1
 
 
 def _write_all(fd: int, data: bytes, where: str) -> None:
@@ -412,14 +469,30 @@ def _write_all(fd: int, data: bytes, where: str) -> None:
         raise ExplorerError(f"{where}: cannot write ({exc.strerror or exc})") from None
 
 
-def _finish_file(fd: int, entry: FileEntry, where: str) -> None:
+MAX_TIME = (1 << 63) // 10 ** 9
+"""Docker's boundTime: a time before 1970 or past what a 64-bit nanosecond count holds is written
+as 0 (1970-01-01)."""
+
+
+def _mtime(entry: FileEntry) -> int:
+    return entry.mtime if 0 <= entry.mtime <= MAX_TIME else 0
+
+
+def _set_mtime(fd: int, entry: FileEntry, where: str, tally: Tally) -> None:
+    mtime = _mtime(entry)
+    try:
+        os.utime(fd, (mtime, mtime))
+    except (OSError, OverflowError, ValueError) as exc:
+        tally.warnings.append(f"{safe(where)}: written, but its time {entry.mtime} cannot be set ({safe(str(exc))})")
+
+
+def _finish_file(fd: int, entry: FileEntry, where: str, tally: Tally) -> None:
     """Permission bits without setuid/setgid/sticky (owner may always read and write), and mtime."""
     try:
         os.fchmod(fd, (entry.mode & 0o777) | 0o600)
-        if entry.mtime:
-            os.utime(fd, (entry.mtime, entry.mtime))
     except OSError as exc:
-        raise ExplorerError(f"{where}: cannot set mode or time ({exc.strerror or exc})") from None
+        raise ExplorerError(f"{where}: cannot set mode ({exc.strerror or exc})") from None
+    _set_mtime(fd, entry, where, tally)
 
 
 # -- the command -----------------------------------------------------------------------------------
@@ -455,7 +528,7 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
                         dirs.append(item)
                 except CannotCreate as exc:
                     failed.add(item.rel)
-                    tally.skip(item.rel, f"cannot be created ({exc})")
+                    tally.skip(item.rel, f"cannot be created ({exc})", exc.failed)
             elif kind == EntryKind.FILE:
                 by_layer[item.entry.layer][item.entry.member].append(item)
             elif kind == EntryKind.HARDLINK:
@@ -473,12 +546,14 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
             copy_layer(analysis, layer, by_layer[layer], writer)
         for item in links:
             target = item.entry.linkname or ""
-            if writer.resolves_inside(item.rel, target):
+            if "\x00" in target:
+                tally.skip(item.rel, "its target holds a NUL byte, which no file system allows")
+            elif writer.resolves_inside(item.rel, target):
                 try:
                     writer.symlink(item.rel, target)
                     tally.symlinks += 1
                 except CannotCreate as exc:
-                    tally.skip(item.rel, f"cannot be created ({exc})")
+                    tally.skip(item.rel, f"cannot be created ({exc})", exc.failed)
             else:
                 tally.skip(item.rel, f"symlink to {safe(target)} leads outside {safe(plan.root)}")
         for item in reversed(dirs):
@@ -506,5 +581,7 @@ def run_extract(args) -> int:
         print(f"explorer: warning: … and {len(tally.warnings) - MAX_WARNINGS} more", file=sys.stderr)
     where = plan.root if plan.root_entry is not None else os.path.join(plan.root, *plan.items[0].rel)
     print(f"explorer: extracted {safe(path)} (layer {layer}) to {safe(where)}: {tally.files} files, "
-          f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped", file=sys.stderr)
-    return exit_status(analysis.problems)
+          f"{tally.dirs} folders, {tally.symlinks} symlinks written; {tally.skipped} skipped"
+          + (f" ({tally.failed} could not be written)" if tally.failed else ""), file=sys.stderr)
+    status = exit_status(analysis.problems)
+    return status or (EXIT_NOT_WRITTEN if tally.failed else 0)

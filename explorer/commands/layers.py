@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from explorer.cli import dump_json
-from explorer.commands import exit_status, layer_cache, opened, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, progress, warn_problems
 from explorer.errors import ExplorerError
 from explorer.engine import analyze_image
 from explorer.limits import limits_from_args
@@ -29,7 +29,8 @@ def human(n: int) -> str:
 
 def run_layers(args) -> int:
     with opened(args) as source, layer_cache(args) as cache:
-        analysis = analyze_image(source, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
+        with progress(args) as callback:
+            analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
         warn_problems(analysis.problems, sys.stderr)
         doc = layers_document(analysis)
     if args.format == "json":
@@ -70,7 +71,8 @@ def _entry_json(entry: FileEntry) -> dict:
 
 def run_tree(args) -> int:
     with opened(args) as source, layer_cache(args) as cache:
-        analysis = analyze_image(source, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
+        with progress(args) as callback:
+            analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
         warn_problems(analysis.problems, sys.stderr)
         n = len(analysis.layers)
         layer = n - 1 if args.layer is None else args.layer

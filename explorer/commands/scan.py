@@ -6,49 +6,60 @@ import dataclasses
 import os
 import sys
 
-from explorer.commands import exit_status, layer_cache, opened, report_stream, warn_problems
+from explorer.commands import exit_status, layer_cache, opened, progress, report_stream, warn, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan, stderr_progress
+from explorer.engine import scan
 from explorer.errors import ExplorerError
 from explorer.findings import at_least
-from explorer.ignorefile import apply_ignores, load_ignore_file
+from explorer.ignorefile import apply_ignores, load_ignore_file, unused
 from explorer.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
-from explorer.textsafe import json_text, safe
+from explorer.textsafe import json_text
 
 
 def run_scan(args) -> int:
     for folder in args.rules:
         if not os.path.isdir(folder):
             raise ExplorerError(f"--rules {folder}: no such folder")
-    ignores = load_ignore_file(args.ignore_file)
+    ignores = load_ignore_file(args.ignore_file, warn)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
-                          max_file_scan=limits_from_args(args).max_file_scan)
+                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
     detectors = build_detectors(options)
     with opened(args) as source, layer_cache(args) as cache:
-        progress, stop = stderr_progress(not args.no_progress)
-        try:
-            result = scan(source, detectors, options, progress=progress, cache=cache, jobs=args.jobs,
+        with progress(args) as callback:
+            result = scan(source, detectors, options, progress=callback, cache=cache, jobs=args.jobs,
                           limits=limits_from_args(args), need_analysis=False)
-        finally:
-            stop()
         warn_problems(result.summary.problems, sys.stderr)
         for error in result.errors:
-            print(f"explorer: warning: {safe(error)}", file=sys.stderr)
+            warn(error)
         kept, ignored = apply_ignores(result.findings, ignores)
+        for rule in unused(ignores, result.findings):
+            warn(f"{rule.origin} ({rule.rule}) matched no finding")
+        kept = [f for f in kept if f.severity in args.severity]
+        known = 0
+        if args.baseline:
+            from explorer.baseline import load_baseline, without_baseline
+            kept, known = without_baseline(kept, load_baseline(args.baseline))
         result = dataclasses.replace(result, findings=kept)
-        write_report(result, ignored, args.format, args.output)
+        write_report(result, ignored, args.format, args.output, known)
         status = exit_status(result.summary.problems)
     if status:
         return status
-    if args.fail_on and any(at_least(f.severity, args.fail_on) for f in kept):
-        return 1
-    return 0
+    return gate_status(kept, args.fail_on, args.exit_code)
 
 
-def write_report(result, ignored, fmt: str, output: str | None) -> None:
+def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
+    """Trivy's pairing: --fail-on SEVERITY trips on a reported finding at or above it, --exit-code N is the
+    status it gives (default 1); --exit-code alone trips on any reported finding."""
+    if fail_on is None and exit_code is None:
+        return 0
+    tripped = any(fail_on is None or at_least(f.severity, fail_on) for f in findings)
+    return (1 if exit_code is None else exit_code) if tripped else 0
+
+
+def write_report(result, ignored, fmt: str, output: str | None, known: int = 0) -> None:
     with report_stream(output) as out:
         if fmt in ("json", "sarif"):
             doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
@@ -64,3 +75,5 @@ def write_report(result, ignored, fmt: str, output: str | None) -> None:
             print_table(result, console)
             if ignored:
                 console.print(f"{len(ignored)} finding(s) ignored by the ignore file")
+            if known:
+                console.print(f"{known} finding(s) left out: already in the baseline")

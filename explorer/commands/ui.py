@@ -1,35 +1,80 @@
 """`explorer IMAGE`, `explorer open IMAGE` and `explorer demo`: the Textual UI.
 
 The image is opened before the UI starts, so that bad input still gives one line and exit 2. The demo
-image is written into the user cache on first use.
+image is written into the cache folder on first use; with --no-cache, into a temporary folder that
+goes when the UI ends.
 """
 
 from __future__ import annotations
 
-from explorer.commands import layer_cache
+import contextlib
+import os
+import sys
+
+from explorer import workerlog
+from explorer.commands import layer_cache, registry_options
+from explorer.errors import ExplorerError
 from explorer.detectors.base import ScanOptions
 from explorer.limits import limits_from_args
 from explorer.sources import open_image
 
 
 def run_ui(args) -> int:
-    from explorer.tui.app import ExplorerApp
+    need_terminal()
+    state = {"app": None, "signal": None}
 
-    if args.command == "demo":
-        from explorer.demo import cached_demo
-        source = open_image(cached_demo())
-        source.reference = "explorer demo image"
-    else:
-        source = open_image(args.image, args.platform, args.audit_log)
-    _start_process_helpers()
+    def stop(signum: int) -> None:
+        """SIGTERM, SIGHUP, SIGINT: the app ends in order (terminal restored, temp files gone)."""
+        state["signal"] = signum
+        import asyncio
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if state["app"] is None or loop is None:
+            raise SystemExit(128 + signum)
+        loop.call_soon_threadsafe(state["app"].exit)
+
+    restore = workerlog.on_stop_signal(stop)
     try:
-        with layer_cache(args) as cache:
+        from explorer.tui.app import ExplorerApp
+
+        no_cache = getattr(args, "no_cache", False)
+        with contextlib.ExitStack() as stack:
+            if args.command == "demo":
+                from explorer.demo import cached_demo, write_demo
+                path = None if no_cache else cached_demo()
+                if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
+                    import tempfile
+                    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="explorer-demo-"))
+                    path = write_demo(folder, integrity=True)
+                source = open_image(path)
+                source.reference = "explorer demo image"
+            else:
+                source = open_image(args.image, args.platform, registry_options(args), args.audit_log)
+            stack.callback(source.close)
+            _start_process_helpers()
+            cache = stack.enter_context(layer_cache(args))
             limits = limits_from_args(args)
-            ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan), cache=cache,
-                        jobs=getattr(args, "jobs", None), limits=limits).run()
+            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
+                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            state["app"].run()
     finally:
-        source.close()
-    return 0
+        restore()
+        if state["signal"]:
+            workerlog.remove_temp_files()
+    return 128 + state["signal"] if state["signal"] else 0
+
+
+def need_terminal() -> None:
+    """The UI reads keys from stdin and draws on the terminal: without one it would draw into a pipe and
+    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either."""
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        raise ExplorerError("the UI does not start under CI (CI is set); "
+                            "use `explorer scan IMAGE` for a report")
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout, sys.stderr)):
+        raise ExplorerError("the UI needs a terminal on stdin, stdout and stderr; "
+                            "use `explorer scan IMAGE` for a report")
 
 
 def _start_process_helpers() -> None:

@@ -32,6 +32,27 @@ class ScanOptions:
     max_file_scan: int = DEFAULT_LIMITS.max_file_scan
     """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file (held in
     memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
+    cache: bool = True
+    """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
+    rules_folder: str = ""
+    """Where compiled YARA rules are kept; empty: the cache folder. With `cache` off, `build_detectors`
+    sets a private temporary folder of its own here (removed with its DetectorSet), so that the
+    worker processes load the rules this process compiled instead of compiling them again."""
+
+
+FAILURE_RULE = ("suspicious.detector-failure", "suspicious", "high",
+                "A detector failed on this file, so it was not fully inspected (a file crafted to crash a "
+                "scanner is itself a signal)")
+"""(id, category, severity, title) of the finding a file detector's failure on a file yields: high,
+so that a file that makes a detector fail (or its worker process die) trips `--fail-on high` rather
+than passing as clean; clean Debian, CPython and Node images make no detector fail."""
+
+
+def failure_match(detector: str, why: str) -> Match:
+    """The finding that detector `detector` failed on the file (`why`: the exception's class, or how its
+    process died); the error text itself goes to the scan's warnings."""
+    rid, category, severity, title = FAILURE_RULE
+    return Match(rule_id=rid, category=category, severity=severity, title=title, evidence=f"{detector}: {why}"[:200])
 
 
 class Detector(ABC):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
+import shutil
+import tempfile
+import weakref
 
-from explorer.detectors.base import ScanOptions
+from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
+from explorer.detectors.encoded import EncodedPayloads
+from explorer.detectors.packages import PackageFacts
+from explorer.detectors.references import ReferenceFacts
 from explorer.detectors.yara_scan import YaraDetector
+from explorer import deepchecks
 from explorer.engine import DetectorSet, problem_catalog
 
 
@@ -22,11 +30,19 @@ def _as_dict(item) -> dict:
 
 
 def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
+    private = None
+    if not options.cache and not options.rules_folder:  # --no-cache: compiled rules in a folder of this run
+        private = tempfile.mkdtemp(prefix="explorer-rules-")
+        options = dataclasses.replace(options, rules_folder=private)
     yara = YaraDetector(options)
     detectors = DetectorSet()
+    if private is not None:
+        weakref.finalize(detectors, shutil.rmtree, private, True)
     detectors.file.append(yara)
     detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
     detectors.image.append(SecretConfigDetector(options))
+    detectors.file.append(PackageFacts())
+    detectors.file.append(ReferenceFacts())
     for cls in HEURISTICS:
         instance = cls()
         if isinstance(instance, FileDetector):
@@ -35,10 +51,16 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
             detectors.layer.append(instance)
         if isinstance(instance, ImageDetector):
             detectors.image.append(instance)
+    encoded = EncodedPayloads([yara, SecretFileDetector(options, shared=yara.keyword_hits)])
+    detectors.file.append(encoded)
+    detectors.image.append(encoded)
     catalog = [_as_dict(r) for r in yara.rule_catalog()]
     catalog += [_as_dict(r) for r in secret_rule_catalog()]
     catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
+    catalog += [r._asdict() for r in deepchecks.rule_catalog()]
+    catalog += [r._asdict() for r in EncodedPayloads.RULES]
     catalog += problem_catalog()
+    catalog.append(_as_dict(FAILURE_RULE))
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
                                key=lambda r: r["id"])
     versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)

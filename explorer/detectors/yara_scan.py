@@ -6,8 +6,11 @@ never YARA findings; their occurrences are left in `keyword_hits` for the secret
 
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
-so an edited rule or a new yara-python never reuses a stale cache. Everything about the cache is
-best effort: when it cannot be read or written the rules are simply compiled.
+so an edited rule or a new yara-python never reuses a stale cache. The files go in the one cache
+folder (`explorer.cache.cache_folder`), checked as the layer cache checks it (no symlinks, nobody
+else's, not writable by others), and with `ScanOptions.cache` off (--no-cache) none is read or
+written there (only in the run's own `ScanOptions.rules_folder`, when it has one). Everything about the cache is best effort: when it cannot be read or written the rules
+are simply compiled.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-import sys
 from pathlib import Path
 from typing import Iterable
 
 import yara
 
 import explorer
+from explorer.cache import cache_folder, open_file, usable_folder
 from explorer.detectors.base import FileDetector, ScanOptions
 from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
                                         keyword_hits, keyword_source, path_reason, saturation_watch)
@@ -33,11 +36,14 @@ from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
 def _bundled_rules() -> Path:
-    """`yara_rules/` beside the package (a checkout or editable install), else the installed data copy."""
-    beside = Path(explorer.__file__).resolve().parents[1] / "yara_rules"
-    if beside.is_dir():
-        return beside
-    return Path(sys.prefix) / "share" / "explorer" / "yara_rules"
+    """The rules inside the installed package (`explorer/yara_rules`, copied there from the top-level
+    `yara_rules/` when the package is built: setup.py), else `yara_rules/` beside the package (a checkout
+    or an editable install)."""
+    from importlib.resources import files
+    packaged = files("explorer") / "yara_rules"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(explorer.__file__).resolve().parents[1] / "yara_rules"
 
 
 RULES_DIR = _bundled_rules()
@@ -92,11 +98,6 @@ def rule_info(identifier: str, meta: dict) -> RuleInfo:
     )
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "explorer"
-
-
 def _rule_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise ExplorerError(f"YARA rules folder not found: {safe(str(folder))}")
@@ -149,7 +150,9 @@ class YaraDetector(FileDetector):
         self._seen_offsets = 0
         key = hashlib.sha256(
             f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
-        self.cache_path = cache_dir() / f"yara-{key}.yarc"
+        folder = Path(options.rules_folder) if options.rules_folder else cache_folder()
+        self.cache_path = folder / f"yara-{key}.yarc"
+        self._use_cache = options.cache or bool(options.rules_folder)
         cached = self._load_cached(self.cache_path)
         self.loaded_from_cache = cached is not None
         self._rules = cached or self._compile_and_cache(self.cache_path)
@@ -162,10 +165,13 @@ class YaraDetector(FileDetector):
 
     # -- compile / cache -------------------------------------------------------------------------
 
-    @staticmethod
-    def _load_cached(path: Path) -> yara.Rules | None:
+    def _load_cached(self, path: Path) -> yara.Rules | None:
+        if not self._use_cache:
+            return None
         try:
-            return yara.load(filepath=str(path))
+            usable_folder(path.parent)
+            with os.fdopen(open_file(path), "rb") as compiled:
+                return yara.load(file=compiled)
         except (yara.Error, OSError):
             return None
 
@@ -201,8 +207,10 @@ class YaraDetector(FileDetector):
                 rules = yara.compile(filepaths=filepaths)
             except yara.Error as exc:
                 raise ExplorerError(self._blame(exc)) from None
+        if not self._use_cache:
+            return rules
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            usable_folder(path.parent)
             fd, tmp = tempfile.mkstemp(prefix=".yara-", dir=path.parent)
             os.close(fd)
             try:

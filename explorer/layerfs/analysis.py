@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from explorer.imagesummary import ImageSummary, LayerSummary
-from explorer.limits import DEFAULT, Limits, ReadBudget, human_size
+from explorer.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
 from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
@@ -146,7 +146,13 @@ def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None 
         result = WalkResult(LayerStats(index=ref.index, complete=False))
         result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
         return result
-    return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
+    try:
+        return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
+    except Exception as exc:  # noqa: BLE001 - whatever the walker did not expect: this layer is damaged, not the run
+        result = WalkResult(LayerStats(index=ref.index, complete=False))
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        result.problems.append(Problem(ref.index, "corrupt", f"layer {ref.index}: cannot be read ({reason[:300]})"))
+        return result
 
 
 def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor | None] | None = None,
@@ -154,8 +160,9 @@ def analyze(source: ImageSource, visitor_for: Callable[[LayerRef], LayerVisitor 
     """Read every layer once, in order, and stack them; no more than `limits.max_total` in all."""
     results: list[WalkResult] = []
     for ref in source.layers:
-        if over_total(results, limits) is not None:
-            results.append(not_read(ref.index, limits))
+        cap = over_caps(results, limits)
+        if cap is not None:
+            results.append(not_read(ref.index, limits, cap))
         else:
             results.append(read_layer(source, ref, visitor_for(ref) if visitor_for else None, progress, limits))
     return stack(source, cap_total(results, limits))
@@ -171,29 +178,70 @@ def over_total(results: list[WalkResult], limits: Limits) -> int | None:
     return None
 
 
-def not_read(index: int, limits: Limits) -> WalkResult:
+def name_chars(result: WalkResult) -> int:
+    """Characters of the names and link targets a layer's entries hold."""
+    return sum(len(e.path) + len(e.linkname or "") for e in result.entries)
+
+
+def over_names(results: list[WalkResult], chars: Callable[[WalkResult], int] = name_chars) -> int | None:
+    """The first layer at which the names read so far, in layer order, pass MAX_IMAGE_NAME_CHARS."""
+    total = 0
+    for result in results:
+        total += chars(result)
+        if total > MAX_IMAGE_NAME_CHARS:
+            return result.stats.index
+    return None
+
+
+def over_caps(results: list[WalkResult], limits: Limits,
+              chars: Callable[[WalkResult], int] = name_chars) -> str | None:
+    """Which image-wide cap the layers read so far (in layer order) already pass: `total`, `names` or None."""
+    if over_total(results, limits) is not None:
+        return "total"
+    if over_names(results, chars) is not None:
+        return "names"
+    return None
+
+
+_CAPS = {
+    "total": ("too-large", "{below} more than {total} of uncompressed data", "raise --max-total to read {rest}"),
+    "names": ("names-too-long", "{below} member names and link targets of more than {names} characters in all",
+              "a real image holds far fewer"),
+}
+
+
+def _cap_text(cap: str, limits: Limits, below: str, rest: str) -> tuple[str, str, str]:
+    kind, what, hint = _CAPS[cap]
+    return (kind, what.format(below=below, total=human_size(limits.max_total), names=MAX_IMAGE_NAME_CHARS),
+            hint.format(rest=rest))
+
+
+def not_read(index: int, limits: Limits, cap: str = "total") -> WalkResult:
     result = WalkResult(LayerStats(index=index, complete=False))
-    result.problems.append(Problem(index, "too-large", (
-        f"layer {index}: not read, the layers below already hold more than {human_size(limits.max_total)} of "
-        "uncompressed data (raise --max-total to read it)")))
+    kind, what, hint = _cap_text(cap, limits, "the layers below already hold", "it")
+    result.problems.append(Problem(index, kind, f"layer {index}: not read, {what} ({hint})"))
     return result
 
 
-def cap_total(results: list[WalkResult], limits: Limits) -> list[WalkResult]:
-    """The image-wide cap, applied in layer order whatever order the layers were read in: the layer
-    that passes `max_total` is reported, the ones above it are left out (the same result whether
-    they were read in parallel or skipped)."""
-    crossing = over_total(results, limits)
+def cap_total(results: list[WalkResult], limits: Limits,
+              chars: Callable[[WalkResult], int] = name_chars) -> list[WalkResult]:
+    """The image-wide caps (uncompressed bytes, `max_total`; names, MAX_IMAGE_NAME_CHARS), applied in
+    layer order whatever order the layers were read in: the layer that passes one is reported, the
+    ones above it are left out (the same result whether they were read in parallel or skipped)."""
+    results = _cap(results, over_total(results, limits), "total", limits)
+    return _cap(results, over_names(results, chars), "names", limits)
+
+
+def _cap(results: list[WalkResult], crossing: int | None, cap: str, limits: Limits) -> list[WalkResult]:
     if crossing is None:
         return results
+    kind, what, hint = _cap_text(cap, limits, "the image holds", "the layers above")
     out = []
     for result in results:
         index = result.stats.index
-        if index == crossing and not any(p.kind == "too-large" for p in result.problems):
-            result.problems.append(Problem(index, "too-large", (
-                f"layer {index}: the image holds more than {human_size(limits.max_total)} of uncompressed data "
-                "up to this layer (raise --max-total to read the layers above)")))
-        out.append(result if index <= crossing else not_read(index, limits))
+        if index == crossing and not any(p.kind == kind for p in result.problems):
+            result.problems.append(Problem(index, kind, f"layer {index}: {what} up to this layer ({hint})"))
+        out.append(result if index <= crossing else not_read(index, limits, cap))
     return out
 
 

@@ -61,8 +61,8 @@ class HashingReader(io.RawIOBase):
                 return 0
             try:
                 n = self._raw.readinto(view) if hasattr(self._raw, "readinto") else self._fallback(view)
-            except STREAM_ERRORS as exc:
-                self.error = exc
+            except Exception as exc:  # noqa: BLE001 - whatever a decompressor or the file raises ends the stream
+                self.error = as_stream_error(exc)
                 return 0
             if not n:
                 return 0
@@ -91,8 +91,8 @@ def sniff(head: bytes) -> str:
     """Compression of a blob by its first bytes; media types lie."""
     if head[:2] == b"\x1f\x8b":
         return "gzip"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return "zstd"
+    if head[:4] == b"\x28\xb5\x2f\xfd" or (len(head) >= 8 and int.from_bytes(head[:4], "little") & ~0xF == 0x184D2A50):
+        return "zstd"  # a zstd frame, or a skippable frame (moby's zstd check takes both)
     if head[:6] == b"\xfd7zXZ\x00":
         return "xz"
     if head[:3] == b"BZh":
@@ -100,31 +100,35 @@ def sniff(head: bytes) -> str:
     return "none"
 
 
-class GzipReader(io.RawIOBase):
-    """gzip (several members allowed) decompressed piece by piece with isa-l.
+class StreamError(OSError):
+    """A compressed layer stream that cannot be read on (a bad header, checksum or trailing bytes)."""
 
-    Unlike GzipFile, every byte decompressed before a cut or a corrupt spot is handed out before
-    the error is raised, so the tar entries before the damage are kept.
 
-    Memory: the compressed bytes are read into one buffer, used over and over, and inflated
-    INPUT bytes at a time into pieces of at most OUTPUT bytes; both stay below glibc's mmap
-    threshold (explorer.memtune), so the pieces come from the heap instead of fresh pages.
-    """
+def as_stream_error(exc: Exception) -> Exception:
+    """`exc` as an error the layer walker reports (decompressors raise their own classes, isal's
+    IsalError among them, which derive from nothing else)."""
+    if isinstance(exc, (OSError, EOFError, ValueError)):
+        return exc
+    return StreamError(f"{type(exc).__name__}: {exc}")
 
-    def __init__(self, raw: BinaryIO):
+
+class PumpedReader(io.RawIOBase):
+    """A decompressed stream made step by step by `_pump`, which sets `_pending` (the next piece of
+    output) or `_done`. Every byte made before an error is handed out before the error is raised,
+    so the tar entries before a damaged spot are kept."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self._raw = raw
-        self._d = _zlib.decompressobj(wbits=31)
-        self._in = memoryview(bytearray(CHUNK))
-        self._start = self._end = 0
-        """The compressed bytes read and not yet inflated: `_in[_start:_end]`."""
         self._pending = memoryview(b"")
         self._done = False
         self._error: Exception | None = None
-        """Raised once the bytes inflated before it have been handed out."""
+        """Raised once the bytes made before it have been handed out."""
 
     def readable(self) -> bool:
         return True
+
+    def _pump(self) -> None:
+        raise NotImplementedError
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer)
@@ -141,8 +145,8 @@ class GzipReader(io.RawIOBase):
                     break
                 try:
                     self._pump()
-                except STREAM_ERRORS as exc:
-                    self._error = exc
+                except Exception as exc:  # noqa: BLE001 - every decompressor error ends the stream the same way
+                    self._error = as_stream_error(exc)
                 continue
             take = min(size - n, len(self._pending))
             view[n:n + take] = self._pending[:take]
@@ -150,20 +154,130 @@ class GzipReader(io.RawIOBase):
             n += take
         return n
 
+
+class GzipReader(PumpedReader):
+    """gzip read as Docker reads it (Go's compress/gzip, multistream), inflated piece by piece with isa-l.
+
+    Each member: the header as Go parses it (magic, method 8, FEXTRA of any length, FNAME and
+    FCOMMENT of at most 511 bytes, FHCRC checked, reserved flag bits ignored), raw deflate, then the
+    CRC-32 and size trailer. After a member, the stream may end (no byte left) or another member
+    follow; anything else (trailing zeros, junk, a cut header) is an error, as in Go, where it fails
+    `docker load`.
+
+    Memory: the compressed bytes are read into one buffer, used over and over, and inflated
+    INPUT bytes at a time into pieces of at most OUTPUT bytes; both stay below glibc's mmap
+    threshold (explorer.memtune), so the pieces come from the heap instead of fresh pages.
+    """
+
+    NAME_MAX = 512
+    """Go's readString: a NUL-terminated header string fits its 512-byte buffer, NUL included."""
+
+    def __init__(self, raw: BinaryIO):
+        super().__init__()
+        self._raw = raw
+        self._d = None
+        self._in = memoryview(bytearray(CHUNK))
+        self._start = self._end = 0
+        """The compressed bytes read and not yet inflated: `_in[_start:_end]`."""
+        self._state = "header"
+        self._crc = self._size = 0
+        self.members = 0
+
+
+    def close(self) -> None:
+        self._in = self._pending = memoryview(b"")
+        self._d = None
+        super().close()
+
+    # -- compressed bytes ---------------------------------------------------------------------
+
+    def _fill(self, n: int) -> bool:
+        """At least `n` unread compressed bytes in the buffer; False when the stream ends first."""
+        while self._end - self._start < n:
+            if self._start:  # keep the unread bytes, at the front
+                rest = bytes(self._in[self._start:self._end])
+                self._in[:len(rest)] = rest
+                self._start, self._end = 0, len(rest)
+            got = self._raw.readinto(self._in[self._end:])
+            if not got:
+                return False
+            self._end += got
+        return True
+
+    def _take(self, n: int, what: str) -> bytes:
+        if not self._fill(n):
+            raise EOFError(f"compressed layer ends inside a gzip {what}")
+        data = bytes(self._in[self._start:self._start + n])
+        self._start += n
+        return data
+
+    def _string(self, what: str) -> bytes:
+        self._fill(self.NAME_MAX)
+        window = self._in[self._start:min(self._end, self._start + self.NAME_MAX)]
+        nul = bytes(window).find(b"\0")
+        if nul < 0:
+            if len(window) >= self.NAME_MAX:
+                raise StreamError(f"gzip header: {what} longer than {self.NAME_MAX - 1} bytes "
+                                  "(Docker's gzip reader refuses it)")
+            raise EOFError(f"compressed layer ends inside a gzip {what}")
+        return self._take(nul + 1, what)
+
+    def _header(self) -> bool:
+        """One member header; False at the end of the stream (not a byte left)."""
+        if not self._fill(10):
+            if self._start == self._end:
+                return False
+            raise EOFError("compressed layer ends inside a gzip header")
+        head = self._take(10, "header")
+        if head[:3] != b"\x1f\x8b\x08":
+            what = "zero bytes" if head.count(0) == len(head) else "bytes that are not a gzip member"
+            raise StreamError(f"{what} after gzip member {self.members} (Docker's gzip reader refuses them)")
+        flags, crc = head[3], _zlib.crc32(head)
+        if flags & 4:  # FEXTRA
+            size = self._take(2, "header")
+            crc = _zlib.crc32(size, crc)
+            crc = _zlib.crc32(self._take(int.from_bytes(size, "little"), "header"), crc)
+        if flags & 8:  # FNAME
+            crc = _zlib.crc32(self._string("file name"), crc)
+        if flags & 16:  # FCOMMENT
+            crc = _zlib.crc32(self._string("comment"), crc)
+        if flags & 2 and int.from_bytes(self._take(2, "header"), "little") != crc & 0xFFFF:
+            raise StreamError("gzip header checksum mismatch")
+        return True
+
     def _pump(self) -> None:
-        """Inflate at most INPUT compressed bytes to at most OUTPUT bytes (a gzip bomb never inflates all at once)."""
+        """One step: a member header, at most INPUT compressed bytes inflated to at most OUTPUT
+        bytes (a gzip bomb never inflates all at once), or a member's trailer."""
+        if self._state == "header":
+            if not self._header():
+                if not self.members:
+                    raise EOFError("empty gzip stream")
+                self._done = True
+                return
+            self._d = _zlib.decompressobj(wbits=-15)
+            self._crc = self._size = 0
+            self._state = "body"
+            return
+        if self._state == "trailer":
+            trailer = self._take(8, "member trailer")
+            self.members += 1
+            if (int.from_bytes(trailer[:4], "little") != self._crc
+                    or int.from_bytes(trailer[4:], "little") != self._size & 0xFFFFFFFF):
+                raise StreamError(f"gzip member {self.members}: checksum or size does not match its content")
+            self._state = "header"
+            return
         if self._start == self._end:
             self._start, self._end = 0, self._raw.readinto(self._in)
             if not self._end:
-                if self._d.eof:
-                    self._done = True
-                    return
                 raise EOFError("compressed layer ends before the end of its gzip stream")
-        if self._d.eof:  # another gzip member follows
-            self._d = _zlib.decompressobj(wbits=31)
         piece = self._in[self._start:min(self._end, self._start + INPUT)]
-        self._pending = memoryview(self._d.decompress(piece, OUTPUT))
+        out = self._d.decompress(piece, OUTPUT)
         self._start += len(piece) - len(self._d.unconsumed_tail) - len(self._d.unused_data)
+        self._crc = _zlib.crc32(out, self._crc)
+        self._size += len(out)
+        self._pending = memoryview(out)
+        if self._d.eof:
+            self._state = "trailer"
 
 
 class ZstdFrames(io.RawIOBase):
@@ -269,15 +383,74 @@ class ZstdReader(io.RawIOBase):
         return n
 
 
+class StreamsReader(PumpedReader):
+    """xz or bzip2, several streams back to back, read as Docker reads them: bzip2 by Go's
+    compress/bzip2 (after a stream only another `BZh` stream or the end), xz by the `xz` command
+    (stream padding of NUL bytes in multiples of four between and after streams, then another
+    stream or the end). Anything else after a stream is an error, not ignored as Python's
+    LZMAFile/BZ2File do. Output is bounded per read, as for gzip."""
+
+    def __init__(self, raw: BinaryIO, kind: str):
+        super().__init__()
+        self._raw = raw
+        self._kind = kind
+        self._d = self._new()
+        self._input = b""
+
+    def _new(self):
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ) if self._kind == "xz" else bz2.BZ2Decompressor()
+
+
+    def _more(self) -> bytes:
+        data = self._raw.read(INPUT)
+        return data or b""
+
+    def _pump(self) -> None:
+        d = self._d
+        if d.eof:
+            self._next_stream(d.unused_data)
+            return
+        if d.needs_input and not self._input:
+            self._input = self._more()
+            if not self._input:
+                raise EOFError(f"compressed layer ends before the end of its {self._kind} stream")
+        data, self._input = self._input, b""
+        self._pending = memoryview(d.decompress(data, OUTPUT))
+
+    def _next_stream(self, rest: bytes) -> None:
+        """After a stream: the end, padding (xz), or the next stream."""
+        padding = 0
+        while True:
+            if self._kind == "xz":
+                stripped = rest.lstrip(b"\0")
+                padding += len(rest) - len(stripped)
+                rest = stripped
+            if rest and (self._kind == "xz" or len(rest) >= 3):
+                break
+            more = self._more()
+            if not more:
+                if rest:
+                    raise StreamError(f"{len(rest)} bytes after the last {self._kind} stream are not another stream")
+                if padding % 4:
+                    raise StreamError(f"{padding} NUL bytes after an xz stream (padding comes in fours)")
+                self._done = True
+                return
+            rest += more
+        if self._kind == "xz" and padding % 4:
+            raise StreamError(f"{padding} NUL bytes between xz streams (padding comes in fours)")
+        if self._kind == "bzip2" and rest[:3] != b"BZh":
+            raise StreamError("bytes after a bzip2 stream are not another stream (Docker's reader refuses them)")
+        self._d = self._new()
+        self._input = rest
+
+
 def decompressor(kind: str, raw: BinaryIO) -> BinaryIO:
     if kind == "gzip":
         return GzipReader(raw)
     if kind == "zstd":
         return ZstdReader(raw)
-    if kind == "xz":
-        return lzma.LZMAFile(raw)
-    if kind == "bzip2":
-        return bz2.BZ2File(raw)
+    if kind in ("xz", "bzip2"):
+        return StreamsReader(raw, kind)
     return raw
 
 
@@ -353,7 +526,7 @@ class LayerStream:
     def __init__(self, blob: BinaryIO):
         self.blob = blob
         self.stored = HashingReader(blob)
-        self.compression = sniff(self.stored.peek_head(6))
+        self.compression = sniff(self.stored.peek_head(8))
         if self.compression == "none":
             self.plain = self.stored
             self.reader: BinaryIO = io.BufferedReader(self.stored, buffer_size=CHUNK)
@@ -380,4 +553,14 @@ class LayerStream:
             raise self.error
 
     def close(self) -> None:
+        """Close the blob and let go of the buffers now: `on_read` callbacks (resource caps) refer
+        back to the readers, and with the cyclic collector off (explorer.engine) such a cycle would
+        keep a layer's megabyte of buffers alive to the end of the run."""
         self.blob.close()
+        for reader in (self.plain, self.stored):
+            reader.on_read = None
+        for stage in (self.reader, self.plain, getattr(self.plain, "_raw", None)):
+            try:
+                stage.close()
+            except Exception:  # noqa: BLE001 - a reader in an error state still lets go
+                pass

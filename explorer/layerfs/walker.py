@@ -9,17 +9,12 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import stat
-import tarfile
-import zlib
 from typing import Callable, Protocol
-
-import zstandard
 
 from explorer import memtune
 from explorer.limits import LimitExceeded, ReadBudget
-from explorer.sources.blobstore import tar_members as members
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
-from explorer.layerfs.stream import ForwardReader, LayerStream
+from explorer.layerfs.stream import STREAM_ERRORS, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
 
 MAX_NAME = 65536
@@ -32,8 +27,8 @@ crafted one thousands deep would exhaust the recursion of every tree walk."""
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 
-READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, zstandard.ZstdError, ValueError,
-                UnicodeDecodeError, OverflowError, MemoryError)
+READ_ERRORS = (*STREAM_ERRORS, UnicodeDecodeError, OverflowError, MemoryError)
+"""STREAM_ERRORS include isa-l's own error (a corrupt gzip blob raised IsalError out of the pass)."""
 
 
 class LayerVisitor(Protocol):
@@ -94,11 +89,18 @@ def normalise(name: str) -> tuple[str, bool]:
 
 _KINDS = {53: EntryKind.DIR, 50: EntryKind.SYMLINK, 49: EntryKind.HARDLINK, 51: EntryKind.CHAR,
           52: EntryKind.BLOCK, 54: EntryKind.FIFO}
-"""Member types by their type byte; regular files and every unknown type are files."""
+"""Member types by their type byte; `0` is a regular file (Go makes `\\0` a `0` or a `5`)."""
 
 
 def _kind(member: Member) -> EntryKind:
-    return _KINDS.get(member.type, EntryKind.FILE)
+    kind = _KINDS.get(member.type)
+    if kind is not None:
+        return kind
+    if member.type == 48:
+        return EntryKind.FILE
+    # Docker's createTarFile: "unhandled tar header type" (`7`, `S`, `V`, letters...): the load fails
+    raise TarHeaderError(f"member {clean_text(member.name)[:200]!r} has type {member.type!r} "
+                         f"({chr(member.type)!r}), which Docker refuses")
 
 
 class WalkResult:
@@ -121,23 +123,26 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     stream.plain.on_read = budget.guard(index, stream.stored, stream.plain, stream.plain is not stream.stored)
     stats.compression = stream.compression
     digests: dict[str, str | None] = {}
+    whiteouts: dict[str, int] = {}
     try:
         tar = TarHeaders(stream.reader)
         position = 0
         max_entries = budget.limits.max_entries
+        names = 0
         for member in tar:
             if stats.entries >= max_entries:
                 budget.check_entries(index, stats.entries + 1)
+            names += len(member.name) + len(member.linkname or "")
+            budget.check_names(index, names)
             stats.entries += 1
             entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1
             if entry is not None:
                 result.entries.append(entry)
+                if entry.kind == EntryKind.WHITEOUT:
+                    whiteouts[entry.path] = entry.member
             if progress is not None and position % 256 == 0:
                 progress(stream.stored.count)
-        damage = None if stream.error else false_end(tar)
-        if damage:
-            raise TarHeaderError(damage)
         stream.finish()
     except LimitExceeded as exc:
         stats.complete = False
@@ -152,6 +157,8 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
                                                     f"{len(result.entries)} entries read"))
     finally:
         stream.close()
+    if whiteouts:
+        _remove_whited_out(result, whiteouts)
     stats.compressed_size = stream.stored.count
     stats.uncompressed = stream.plain.count
     stats.digest = stream.stored.hexdigest()
@@ -178,6 +185,13 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                                                           f"or link target over {MAX_NAME} characters; left out"))
         return None
     path, unsafe = normalise(member.name)
+    if member.type == 103:
+        # a pax global header: Go returns it as a member of its own, named by its header or its
+        # `path` record; Docker's UnpackLayer removes whatever is at that path (then ignores the
+        # member): a whiteout, parent folders included
+        if path == "/":
+            return None
+        return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position)
     if unsafe:
         result.problems.append(Problem(index, "unsafe-path",
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
@@ -202,14 +216,17 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         return FileEntry(path=target, kind=EntryKind.WHITEOUT, **common)
     kind = _kind(member)
     if path == "/":
-        if kind != EntryKind.DIR:
-            return _refuse_root(member, index, result)
+        if kind != EntryKind.DIR:  # Docker removes the root's content, then fails to remove the root
+            raise TarHeaderError(f"member {clean_text(member.name)[:200]!r} would replace the root folder, "
+                                 "which Docker refuses")
         return FileEntry(path="/", kind=kind, **common)
     if kind == EntryKind.FILE:
         return _file(member, path, common, result, digests, tar, visitor, max_content)
     linkname = None
     digest = None
     if kind == EntryKind.SYMLINK:
+        if not member.linkname:  # symlink(2) refuses it: Docker's load fails
+            raise TarHeaderError(f"symlink {clean_text(member.name)[:200]!r} has an empty target, which Docker refuses")
         linkname = clean_text(member.linkname)
     elif kind == EntryKind.HARDLINK:
         linkname, link_unsafe = normalise(member.linkname)
@@ -223,6 +240,29 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
                      devmajor=member.devmajor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      devminor=member.devminor if kind in (EntryKind.CHAR, EntryKind.BLOCK) else 0,
                      **common)
+
+
+def _remove_whited_out(result: WalkResult, whiteouts: dict[str, int]) -> None:
+    """Docker applies a layer in member order: a whiteout also removes what the same layer wrote at
+    its path (and below) before it. (Overlay rules apply whiteouts to the layers below only.)"""
+    last = max(whiteouts.values())
+    kept = []
+    for entry in result.entries:
+        if entry.member < last and entry.kind not in (EntryKind.WHITEOUT, EntryKind.OPAQUE):
+            path = entry.path
+            covered = False
+            while path:
+                at = whiteouts.get(path)
+                if at is not None and at > entry.member:
+                    covered = True
+                    break
+                path = path.rpartition("/")[0]
+            if covered:
+                if entry.kind == EntryKind.FILE:
+                    result.stats.size -= entry.size
+                continue
+        kept.append(entry)
+    result.entries = kept
 
 
 _SHARED: dict = {}
@@ -315,37 +355,26 @@ prefix, the detectors, whose findings do not depend on it: YARA only keys its me
 contents on it)."""
 
 
-def open_tar(stream: LayerStream) -> tarfile.TarFile:
-    """For a second, on-demand pass (`read_member`, `extract`): tarfile's regular read mode over the one-way layer stream (much faster than its `r|` mode)."""
-    return tarfile.open(fileobj=ForwardReader(stream.reader), mode="r:")
-
-
-def false_end(tar: TarHeaders) -> str | None:
-    """After the last member: is the zero block that ended the archive followed by more data?
-
-    tarfile (and TarHeaders) stop at the first zero block; whatever follows would be hidden from
-    every detector. Docker's reader refuses a zero block followed by a non-zero one."""
-    at = tar.offset - 512
-    after = tar.read(512)
-    if after.count(0) != len(after):
-        return f"a zero block at byte {at} is followed by more data (a false end of archive)"
-    return None
-
-
 def read_member(blob, member: int, limit: int | None = None, offset: int = 0) -> bytes:
-    """Content of the `member`-th tar member of a layer blob (a second, on-demand pass), from
+    """Content of the `member`-th tar member of a layer blob (a second, on-demand pass through the
+    same parser the scan used, so the bytes are the ones that were hashed and scanned), from
     `offset` on (the bytes before it are decompressed and skipped, never kept)."""
     stream = LayerStream(blob)
     try:
-        tar = open_tar(stream)
-        for position, info in enumerate(members(tar)):
+        tar = TarHeaders(stream.reader)
+        for position, info in enumerate(tar):
             if position == member:
-                fh = tar.extractfile(info)
-                if fh is None:
+                if not info.has_content():
                     return b""
+                size = info.size
                 if offset:
-                    fh.seek(offset)
-                return fh.read(limit if limit is not None else -1)
+                    offset = max(0, min(offset, size))
+                    tar.hash_into(None, offset)
+                want = size - offset if limit is None else min(limit, size - offset)
+                data = tar.read(want)
+                if len(data) < want:
+                    raise EOFError(f"member {member} ends early")
+                return data
         raise EOFError(f"member {member} not found")
     finally:
         stream.close()

@@ -129,7 +129,7 @@ def config_rows(config: ImageConfig, findings: list[Finding] = ()) -> list[Confi
                             ("Shell", "shell", "SHELL"), ("OnBuild", "onbuild", "ONBUILD")):
         value = raw.get(key)
         if value:
-            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            shown = value if isinstance(value, str) else _one_line_json(value)
             rows.append(ConfigRow(kind, _clean(f"{word} {shown}")))
     rows += _runtime_rows(config.runtime)
     return rows
@@ -200,27 +200,77 @@ def _row(rows: list[ConfigRow], kind: str, test) -> int | None:
     return next((i for i, r in enumerate(rows) if r.kind == kind and test(r)), None)
 
 
+MAX_DEPTH = 64
+"""Levels of a JSON document shown; a container deeper than that is one marker line. Real documents
+are a few levels deep; a hostile one can be nested thousands deep (each level a line of its own and
+two more characters of indent)."""
+
+
 def redacted_json(raw: bytes) -> list[str]:
     """A JSON document pretty-printed, every string value redacted (and the values of secret-named
-    keys), each line escaped. Not JSON: its text, redacted, line by line."""
+    keys), each line escaped; containers past MAX_DEPTH cut to a marker. Not JSON (or nested past
+    what the parser takes): its text, redacted, line by line. No recursion: any depth is fine."""
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return [_clean(line) for line in raw.decode("utf-8", "replace").splitlines()]
-    text = json.dumps(_redact_value(doc, None), indent=2, ensure_ascii=False)
-    return [_cut(safe(line)) for line in text.splitlines()]
+    return [_cut(safe(line)) for line in _pretty(doc)]
 
 
-def _redact_value(value, key: str | None):
-    if isinstance(value, dict):
-        return {k: _redact_value(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(v, None) for v in value]
-    if isinstance(value, str):
-        red = redact_text(value)
-        if red == value and key:
-            pair = redact_text(f"{key}={value}")
-            if pair != f"{key}={value}":
-                red = pair[len(key) + 1:] if pair.startswith(key + "=") else mask(value)
-        return red
-    return value
+_END = object()
+
+
+def _pretty(doc) -> list[str]:
+    """`json.dumps(doc, indent=2, ensure_ascii=False).splitlines()` with each string value redacted
+    (`_redact_string`), written with a stack of its own instead of recursion, and cut at MAX_DEPTH."""
+    lines: list[str] = []
+    stack: list[list] = []  # [children iterator, closing bracket, depth, first child still to come]
+
+    def put(prefix: str, value, depth: int, key: str | None) -> None:
+        if not isinstance(value, (dict, list)):
+            shown = _redact_string(value, key) if isinstance(value, str) else value
+            lines.append(prefix + json.dumps(shown, ensure_ascii=False))
+            return
+        opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
+        if not value:
+            lines.append(prefix + opening + closing)
+        elif depth >= MAX_DEPTH:
+            lines.append(f"{prefix}{opening} … {closing}  (nested deeper than {MAX_DEPTH} levels: not shown)")
+        else:
+            lines.append(prefix + opening)
+            children = iter(value.items()) if isinstance(value, dict) else ((None, v) for v in value)
+            stack.append([children, closing, depth, True])
+
+    put("", doc, 0, None)
+    while stack:
+        frame = stack[-1]
+        children, closing, depth, first = frame
+        child = next(children, _END)
+        if child is _END:
+            stack.pop()
+            lines.append("  " * depth + closing)
+            continue
+        if not first:
+            lines[-1] += ","
+        frame[3] = False
+        key, value = child
+        prefix = "  " * (depth + 1) + (json.dumps(key, ensure_ascii=False) + ": " if key is not None else "")
+        put(prefix, value, depth + 1, None if key is None else str(key))
+    return lines
+
+
+def _redact_string(value: str, key: str | None) -> str:
+    red = redact_text(value)
+    if red == value and key:
+        pair = redact_text(f"{key}={value}")
+        if pair != f"{key}={value}":
+            red = pair[len(key) + 1:] if pair.startswith(key + "=") else mask(value)
+    return red
+
+
+def _one_line_json(value) -> str:
+    """`value` as one line of JSON; a marker when it is nested too deeply to write."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return "… (nested too deeply to show)"

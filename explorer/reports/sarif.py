@@ -48,7 +48,8 @@ def sarif_document(result) -> dict:
             "level": LEVEL[f.severity],
             "message": {"text": f"{f.title}: {f.evidence}" if f.evidence else f.title},
             "locations": [location],
-            "partialFingerprints": {"explorerFinding/v1": f.fingerprint},
+            "partialFingerprints": {"explorerFinding/v1": f.layer_fingerprint,
+                                    "explorerFinding/v2": f.fingerprint},
             "properties": {
                 "severity": f.severity,
                 "category": f.category,

@@ -11,18 +11,18 @@ from explorer.sources.blobstore import DirBlobStore, TarBlobStore
 
 __all__ = ["ImageSource", "open_image", "split_transport"]
 
-TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker")
+TRANSPORTS = ("docker-archive", "oci-archive", "oci", "docker-daemon", "docker", "registry")
 _PATHLIKE = re.compile(r"(^[./~]|\.(tar|tgz|tar\.gz|oci)$)")
 
 
 def split_transport(arg: str) -> tuple[str | None, str, str | None]:
     """`oci:DIR:TAG` → ("oci", DIR, TAG); a bare argument → (None, arg, None)."""
     if arg.startswith("docker://"):
-        return "docker-daemon", arg[len("docker://"):], None
+        return "registry", arg[len("docker://"):], None
     head, sep, rest = arg.partition(":")
     if not sep or head not in TRANSPORTS or head == "docker":
         return None, arg, None
-    if head == "docker-daemon":
+    if head in ("docker-daemon", "registry"):
         return head, rest, None
     path, tag = _split_existing(rest)
     if not os.path.exists(path) and ":" in rest:
@@ -81,9 +81,24 @@ def _file_or_folder(path: str) -> None:
         raise SourceError(f"{path}: not a file or folder (a fifo or device?)")
 
 
-def open_image(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
+def open_image(arg: str, platform: str | None = None, registry=None, audit_log: str | None = None) -> ImageSource:
     """Open IMAGE as the contract describes: explicit transports win, then auto-detection.
-    `audit_log`: where `docker-root:` lists every file it reads from the evidence."""
+    `registry`: the RegistryOptions (credentials, CA, insecure hosts) for an image from a registry;
+    `audit_log`: where `docker-root:` lists every file it reads from the evidence.
+
+    Whatever the documents or the file system throw at the readers (a JSON value of the wrong type
+    where an object was checked for, a blob that vanished or cannot be read) is bad input: one
+    SourceError, never a traceback."""
+    try:
+        return _open_image(arg, platform, registry, audit_log)
+    except SourceError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError, OSError, EOFError) as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise SourceError(f"{arg}: cannot be read as an image ({reason[:300]})") from None
+
+
+def _open_image(arg: str, platform: str | None, registry, audit_log: str | None) -> ImageSource:
     if arg.startswith("container:"):
         from explorer.sources.container import open_container
         return open_container(arg[len("container:"):], platform)
@@ -97,6 +112,9 @@ def open_image(arg: str, platform: str | None = None, audit_log: str | None = No
     if transport == "docker-daemon":
         from explorer.sources.daemon import open_daemon
         return open_daemon(rest, platform)
+    if transport == "registry":
+        from explorer.sources.registry import open_registry
+        return open_registry(rest, platform, registry, arg)
     if transport:
         if not os.path.exists(rest):
             raise SourceError(f"{rest}: no such file or folder")
@@ -108,7 +126,31 @@ def open_image(arg: str, platform: str | None = None, audit_log: str | None = No
             raise SourceError(f"{path}: permission denied")
         _file_or_folder(path)
         return _open_path(_detect(path), path, tag, platform, arg)
+    from explorer.sources.transports import check_transport
+    check_transport(arg, (*TRANSPORTS, "container", "docker-root", "containerd-root"))
     if _PATHLIKE.search(arg):
         raise SourceError(f"{arg}: no such file or folder")
-    from explorer.sources.daemon import open_daemon
-    return open_daemon(arg, platform)
+    return _open_reference(arg, platform, registry)
+
+
+def _open_reference(arg: str, platform: str | None, registry) -> ImageSource:
+    """A bare reference: the Docker daemon when it is reachable and has the image, else the
+    registry; stderr says which."""
+    import sys
+
+    from explorer.sources.daemon import daemon_has, open_daemon
+    from explorer.sources.registry import open_registry, parse_reference
+    from explorer.textsafe import safe
+
+    has, why = daemon_has(arg)
+    if has:
+        print(f"explorer: {safe(arg)}: from the Docker daemon", file=sys.stderr)
+        return open_daemon(arg, platform)
+    try:
+        ref = parse_reference(arg)
+    except SourceError as exc:
+        raise SourceError(f"{arg}: no such file or folder, not in the Docker daemon ({why}), and not an image "
+                          f"reference ({exc})") from None
+    print(f"explorer: {safe(arg)}: not in the Docker daemon ({safe(why)}); from the registry {safe(ref.host)}",
+          file=sys.stderr)
+    return open_registry(arg, platform, registry, arg)

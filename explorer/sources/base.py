@@ -22,7 +22,7 @@ class ImageSource:
 
     reference: str
     kind: str
-    """`docker-archive`, `oci`, `oci-archive` or `docker-daemon`."""
+    """`docker-archive`, `oci`, `oci-archive`, `docker-daemon` or `registry`."""
     store: BlobStore
     config: ImageConfig
     layers: list[LayerRef]
@@ -55,10 +55,16 @@ def listing(items, sep: str = ", ", most: int = 12) -> str:
     return text + (f"{sep}… {len(items) - most} more" if len(items) > most else "")
 
 
+def json_text(data: bytes) -> str:
+    """A document's bytes as Docker's JSON decoder (Go's encoding/json) reads them: UTF-8, with each
+    invalid byte taken as U+FFFD rather than refused."""
+    return data.decode("utf-8", "replace")
+
+
 def load_json(store: BlobStore, name: str, what: str) -> tuple[object, bytes]:
     data = read_small(store, name, what)
     try:
-        return json.loads(data), data
+        return json.loads(json_text(data)), data
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceError(f"{store.description}: {what} {name!r} is not valid JSON ({exc})") from None
     except RecursionError:
@@ -87,7 +93,7 @@ def _typed(doc: dict, key: str, kind: type, description: str, name: str | None =
 def parse_config(raw: bytes, description: str) -> ImageConfig:
     """Parse an image config blob (Docker or OCI; they share these fields)."""
     try:
-        doc = json.loads(raw)
+        doc = json.loads(json_text(raw))
     except (ValueError, UnicodeDecodeError) as exc:
         raise SourceError(f"{description}: image config is not valid JSON ({exc})") from None
     except RecursionError:

@@ -15,11 +15,13 @@ from typing import BinaryIO, NamedTuple, Protocol
 
 from explorer.errors import SourceError
 
-MAX_SMALL = 64 * 1024 * 1024
-"""Largest manifest/config/index document we read into memory."""
-MAX_ARCHIVE_MEMBERS = 100_000
-"""Members of an image archive we index: a real one holds a few per layer (Docker allows 127 layers),
-and every member indexed costs memory and time."""
+MAX_SMALL = 8 * 1024 * 1024
+"""Largest manifest/config/index document we read into memory. Real ones are kilobytes (a config
+with a long history, or an index of a few thousand tags, a few MB); parsed, a document costs many
+times its size (8 MB of `[{},{},…]` is ~200 MB of Python objects)."""
+MAX_ARCHIVE_MEMBERS = 10_000
+"""Members of an image archive we index: a real one holds a few per layer (Docker allows 125 layers,
+explorer.limits.MAX_LAYERS), and every member indexed costs memory and time (~0.2 ms)."""
 
 
 def tar_members(tar: tarfile.TarFile | None):

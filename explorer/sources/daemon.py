@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 
-from explorer.errors import SourceError
+from explorer.errors import SourceError, plain_reason
 from explorer.sources.base import ImageSource
 from explorer.sources.blobstore import TarBlobStore
 from explorer.sources.docker_archive import open_docker_archive
@@ -28,12 +28,27 @@ def _client():
     try:
         client = docker.from_env(timeout=120)
         client.ping()
-    except DockerException as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SourceError(f"cannot reach the Docker daemon at {host}: {reason}") from None
-    except Exception as exc:  # requests/urllib3 connection errors
-        raise SourceError(f"cannot reach the Docker daemon at {host}: {type(exc).__name__}") from None
+    except Exception as exc:  # DockerException, requests/urllib3 connection errors: the reason in words
+        raise SourceError(f"cannot reach the Docker daemon at {host}: {plain_reason(exc)}") from None
     return client
+
+
+def daemon_has(reference: str) -> tuple[bool, str]:
+    """Is the daemon reachable and does it hold `reference`? (and if not, why not, in a few words)"""
+    try:
+        from docker.errors import DockerException, ImageNotFound
+        client = _client()
+    except SourceError as exc:
+        return False, str(exc).split(": ", 1)[0].replace("cannot reach the Docker daemon at ", "unreachable at ")
+    try:
+        client.images.get(reference)
+        return True, ""
+    except ImageNotFound:
+        return False, "no such image there"
+    except DockerException as exc:
+        return False, (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+    finally:
+        client.close()
 
 
 def open_daemon(reference: str, platform: str | None = None) -> ImageSource:

@@ -8,7 +8,7 @@ from explorer.errors import SourceError
 from explorer.sources.base import (DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, ImageSource, listing, load_json,
                                    make_layer_refs, parse_config)
 from explorer.sources.blobstore import BlobStore, read_small
-from explorer.sources.oci import INDEX_TYPES, blob_name, check_layer_count
+from explorer.sources.oci import INDEX_TYPES, blob_name, check_layer_cap, check_layer_count
 
 _BLOB_PATH = re.compile(r"^blobs/(sha256)/([0-9a-f]{64})$")
 _HEX_NAME = re.compile(r"^(?:sha256:)?([0-9a-f]{64})(?:\.tar\.gz|\.tgz)$")
@@ -74,6 +74,7 @@ def open_docker_archive(store: BlobStore, reference: str, tag: str | None, kind:
     layers = entry.get("Layers") or []
     if not isinstance(layers, list):
         raise SourceError(f"{store.description}: manifest.json Layers is not a list")
+    check_layer_cap(len(layers), store.description)
     blobs = []
     for name in layers:
         name = str(name)

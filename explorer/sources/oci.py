@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from explorer.errors import SourceError
+from explorer.limits import MAX_INDEX_MANIFESTS, MAX_LAYERS
 from explorer.sources.base import ImageSource, listing, load_json, make_layer_refs, parse_config
 from explorer.sources.blobstore import BlobStore, read_small
 
@@ -61,8 +62,20 @@ def _platform_matches(have: str, want: str) -> bool:
     return h[: len(w)] == w
 
 
-def _collect(store: BlobStore, doc: dict, depth: int, inherited_tag: str) -> list[tuple[dict, str]]:
+class _Walk:
+    """What a walk of an index and its nested indexes has met (each nested index is read once)."""
+
+    def __init__(self, store: BlobStore):
+        self.store = store
+        self.descriptors = 0
+        self.expanded: set[tuple[str, str]] = set()
+        self.path: list[str] = []
+        """The nested indexes being read, outermost first."""
+
+
+def _collect(walk: _Walk, doc: dict, depth: int, inherited_tag: str) -> list[tuple[dict, str]]:
     """All image manifest descriptors below an index, with the tag that names them."""
+    store = walk.store
     if depth > 4:
         raise SourceError(f"{store.description}: image index nested too deeply")
     out = []
@@ -70,14 +83,37 @@ def _collect(store: BlobStore, doc: dict, depth: int, inherited_tag: str) -> lis
     if not isinstance(manifests, list):
         raise SourceError(f"{store.description}: index has no manifests list")
     for desc in manifests:
+        walk.descriptors += 1
+        if walk.descriptors > MAX_INDEX_MANIFESTS:
+            raise SourceError(f"{store.description}: the image index and the indexes nested in it list more than "
+                              f"{MAX_INDEX_MANIFESTS} manifests; not a real image index")
         if not isinstance(desc, dict):
             continue
         tag = str(_annotations(desc).get(REF_NAME) or inherited_tag)
         if _is_index(desc):
-            sub, _ = load_json(store, blob_name(desc.get("digest", ""), store.description), "nested index")
+            name = blob_name(desc.get("digest", ""), store.description)
+            if name in walk.path:
+                raise SourceError(f"{store.description}: image index nested too deeply (it lists itself)")
+            if (name, tag) in walk.expanded:
+                continue  # listed again (a DAG): its manifests are collected already
+            walk.expanded.add((name, tag))
+            sub, _ = load_json(store, name, "nested index")
             if isinstance(sub, dict):
-                out.extend(_collect(store, sub, depth + 1, tag))
+                walk.path.append(name)
+                out.extend(_collect(walk, sub, depth + 1, tag))
+                walk.path.pop()
         elif not _is_attestation(desc):
+            out.append((desc, tag))
+    return out
+
+
+def _unique(candidates: list[tuple[dict, str]]) -> list[tuple[dict, str]]:
+    """The same manifest listed twice under one tag and platform is one choice."""
+    seen, out = set(), []
+    for desc, tag in candidates:
+        key = (str(desc.get("digest")), tag, _platform_of(desc))
+        if key not in seen:
+            seen.add(key)
             out.append((desc, tag))
     return out
 
@@ -89,7 +125,7 @@ def _describe(desc: dict, tag: str) -> str:
 
 def choose_manifest(store: BlobStore, index: dict, tag: str | None, platform: str | None) -> dict:
     """Pick one image manifest from an index by tag and platform, or say which choices exist."""
-    candidates = _collect(store, index, 0, "")
+    candidates = _unique(_collect(_Walk(store), index, 0, ""))
     if not candidates:
         raise SourceError(f"{store.description}: the index lists no image manifests")
     if tag:
@@ -121,7 +157,9 @@ def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: s
     config_raw = read_small(store, cfg_name, "config")
     config = parse_config(config_raw, store.description)
     blobs = []
-    for desc in manifest.get("layers") or []:
+    layers = manifest.get("layers") or []
+    check_layer_cap(len(layers) if isinstance(layers, list) else 0, store.description)
+    for desc in layers:
         if not isinstance(desc, dict):
             continue
         digest = str(desc.get("digest", ""))
@@ -135,7 +173,14 @@ def open_manifest(store: BlobStore, manifest_desc: dict, reference: str, kind: s
                        documents={"manifest": manifest_raw, "config": config_raw})
 
 
+def check_layer_cap(count: int, description: str) -> None:
+    if count > MAX_LAYERS:
+        raise SourceError(f"{description}: manifest lists {count} layers, more than explorer reads ({MAX_LAYERS}; "
+                          "Docker refuses more than 125)")
+
+
 def check_layer_count(config, count: int, description: str) -> None:
+    check_layer_cap(count, description)
     if config.diff_ids and len(config.diff_ids) != count:
         raise SourceError(
             f"{description}: manifest lists {count} layers but the config has {len(config.diff_ids)} diff_ids")

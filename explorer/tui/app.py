@@ -179,6 +179,8 @@ class ExplorerApp(App[None]):
         if self._worker_log and _size(self._worker_log) == 0:
             with suppress(OSError):
                 os.unlink(self._worker_log)
+        if self._worker_log:
+            workerlog.untrack(self._worker_log)  # kept on purpose when written (the app said where)
 
     def _worker_messages(self) -> None:
         """Say where the worker processes' messages went, if they wrote any (explorer.workerlog)."""
@@ -601,6 +603,7 @@ def _worker_log() -> str | None:
         path = os.devnull
     else:
         os.close(fd)
+        workerlog.track(path)
     workerlog.divert(path)
     return path if path != os.devnull else None
 

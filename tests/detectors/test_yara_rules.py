@@ -427,7 +427,7 @@ def test_a_part_past_the_prefix_is_scanned_with_lines_of_the_whole_file(detector
 
 
 def test_compiled_rules_are_cached_on_disk(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "explorer"))
     first = YaraDetector()
     assert not first.loaded_from_cache
     assert first.cache_path.parent == tmp_path / "explorer" and first.cache_path.is_file()
@@ -443,7 +443,7 @@ def test_compiled_rules_are_cached_on_disk(tmp_path, monkeypatch):
 
 
 def test_corrupt_or_unwritable_cache_falls_back_to_compiling(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(tmp_path / "explorer"))
     first = YaraDetector()
     first.cache_path.write_bytes(b"not compiled rules")
     again = YaraDetector()
@@ -451,7 +451,7 @@ def test_corrupt_or_unwritable_cache_falls_back_to_compiling(tmp_path, monkeypat
 
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setenv("EXPLORER_CACHE_DIR", str(blocker / "explorer"))
     det = YaraDetector()
     assert not det.loaded_from_cache and not det.cache_path.exists()
     assert "backdoor.revshell-python" in ids(scan(det, PYTHON_SHELL))

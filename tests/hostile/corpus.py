@@ -10,7 +10,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import bz2
+import functools
 import json
+import lzma
+import struct
 import tarfile
 import zlib
 from dataclasses import dataclass, field
@@ -106,6 +110,74 @@ def _tar(path: Path, files: dict[str, bytes]) -> str:
 
 
 # -- layers ----------------------------------------------------------------------------------------
+
+MINER = b"{\"pools\": [{\"url\": \"stratum+tcp://pool.minexmr.com:4444\"}], \"donate-level\": 0}\n"
+"""The file of the compressed-layer variants: a miner config (what Docker would load unseen)."""
+
+
+def gzip_member(data: bytes, flags: int = 0, *, extra: bytes = b"", name: bytes = b"", comment: bytes = b"",
+                header_crc: int | None = None) -> bytes:
+    """One gzip member with a header written field by field (RFC 1952), so that any flag can be set."""
+    head = b"\x1f\x8b\x08" + bytes([flags]) + b"\0\0\0\0\0\xff"
+    if flags & 4:
+        head += struct.pack("<H", len(extra)) + extra
+    if flags & 8:
+        head += name + b"\0"
+    if flags & 16:
+        head += comment + b"\0"
+    if flags & 2:
+        head += struct.pack("<H", zlib.crc32(head) & 0xFFFF if header_crc is None else header_crc)
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return head + packer.compress(data) + packer.flush() + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def _skippable() -> bytes:
+    return struct.pack("<II", 0x184D2A5A, 5) + b"skip!"
+
+
+def _xz(data: bytes) -> bytes:
+    return lzma.compress(data, lzma.FORMAT_XZ)
+
+
+STREAM_VARIANTS: dict[str, tuple[Callable[[bytes], bytes], bool]] = {
+    # name: (tar -> stored blob, whether Docker loads it: it tells the compression by the first
+    # bytes, then reads with Go's compress/gzip and compress/bzip2, the xz command, klauspost's zstd,
+    # to the end of the stream; tests/integration/test_compressed_layers.py checks each verdict but
+    # zstd's: the engine there, Docker 20.10, reads no zstd; these follow moby >= 23, whose zstd
+    # check also takes a skippable frame first)
+    "gzip-fextra-65k": (lambda tar: gzip_member(tar, 4, extra=b"E" * 65535), True),
+    "gzip-fname-511": (lambda tar: gzip_member(tar, 8, name=b"n" * 511), True),
+    "gzip-fcomment-and-fhcrc": (lambda tar: gzip_member(tar, 16 | 2, comment=b"made by hand"), True),
+    "gzip-reserved-flags": (lambda tar: gzip_member(tar, 0xE0), True),
+    "gzip-two-members": (lambda tar: gzip_member(tar[:700]) + gzip_member(tar[700:]), True),
+    "gzip-fname-huge": (lambda tar: gzip_member(tar, 8, name=b"n" * 100_000), False),
+    "gzip-trailing-junk": (lambda tar: gzip_member(tar) + b"junk after the member", False),
+    "gzip-trailing-zeros": (lambda tar: gzip_member(tar) + bytes(4096), False),
+    "gzip-bad-header-crc": (lambda tar: gzip_member(tar, 2, header_crc=0x1234), False),
+    "gzip-bad-trailer-crc": (lambda tar: gzip_member(tar)[:-8] + bytes(8), False),
+    "bzip2": (bz2.compress, True),
+    "bzip2-two-streams": (lambda tar: bz2.compress(tar[:700]) + bz2.compress(tar[700:]), True),
+    "bzip2-trailing-junk": (lambda tar: bz2.compress(tar) + b"junk", False),
+    "xz": (_xz, True),
+    "xz-two-streams-padded": (lambda tar: _xz(tar[:700]) + bytes(8) + _xz(tar[700:]) + bytes(4), True),
+    "xz-trailing-junk": (lambda tar: _xz(tar) + b"junk", False),
+    "zstd": (lambda tar: zstandard.ZstdCompressor().compress(tar), True),
+    "zstd-two-frames": (lambda tar: zstandard.ZstdCompressor().compress(tar[:700]) +
+                        zstandard.ZstdCompressor().compress(tar[700:]), True),
+    "zstd-two-frames-and-skippable": (lambda tar: zstandard.ZstdCompressor().compress(tar[:700]) + _skippable() +
+                                      zstandard.ZstdCompressor().compress(tar[700:]) + _skippable(), True),
+    "zstd-skippable-first": (lambda tar: _skippable() + zstandard.ZstdCompressor().compress(tar), True),
+    "zstd-trailing-junk": (lambda tar: zstandard.ZstdCompressor().compress(tar) + b"junk", False),
+}
+
+
+def stream_variant(name: str) -> L:
+    """The miner layer stored as STREAM_VARIANTS[name] makes it (each variant's tar differs: Docker
+    reuses a layer it already holds by diff_id without reading the blob)."""
+    tar = tar_bytes([member("etc", DIR, mode=0o755), member("etc/xmrig.json", data=MINER),
+                     member("etc/variant", data=name.encode()),
+                     member("opt/run.sh", data=b"#!/bin/sh\nexec /opt/xmrig -c /etc/xmrig.json\n", mode=0o755)])
+    return L(STREAM_VARIANTS[name][0](tar), sha(tar), f"ADD layer.{name} /")
 
 def many_empty_files(n: int) -> L:
     """A gzip layer of n empty regular files (`d/0000000` …), from raw 512-byte ustar headers."""
@@ -267,6 +339,65 @@ def _bad_json(which: str):
     return make
 
 
+# -- amplification: a few kilobytes that cost a naive reader gigabytes ----------------------------
+
+def same_blob_listed(work: Path, times: int = 1000) -> str:
+    """One small layer blob (a few KB) that the manifest lists `times` times (Docker applies it
+    `times` times over: the same files)."""
+    layer = L.of([member(f"etc/f{i}", data=b"%d" % i) for i in range(20)], "gzip", "RUN again")
+    return write(work, [OK] + [layer] * times + [LAST])
+
+
+def same_blob_listed_250(work: Path) -> str:
+    return same_blob_listed(work, 250)
+
+
+def many_tiny_layers(work: Path, count: int = 20_000) -> str:
+    """`count` distinct layers of one small file each."""
+    return write(work, [OK, *_tiny_layers(count), LAST])
+
+
+@functools.lru_cache(maxsize=2)
+def _tiny_layers(count: int) -> tuple[L, ...]:
+    return tuple(L.of([member(f"l/{i}", data=b"x")], "gzip", f"RUN {i}") for i in range(count))
+
+
+def index_dag(work: Path, fanout: int = 16, depth: int = 4) -> str:
+    """An OCI layout whose index nests `depth` levels of indexes, each listing the next level's one
+    index `fanout` times (a DAG of a few KB that is fanout**depth paths deep), over one image."""
+    path = Path(write(work, [OK, LAST], "oci"))
+    index = json.loads((path / "index.json").read_text())
+    child = index["manifests"][0]
+    for _ in range(depth):
+        doc = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": [child] * fanout}).encode()
+        (path / "blobs" / "sha256" / sha(doc)[7:]).write_bytes(doc)
+        child = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": sha(doc), "size": len(doc)}
+    index["manifests"] = [child]
+    (path / "index.json").write_text(json.dumps(index))
+    return str(path)
+
+
+def long_names(work: Path, count: int = 4000, length: int = 60_000, layers: int = 1) -> str:
+    """`layers` layers of `count` files whose names are `length` characters (pax path records), gzip:
+    a few hundred KB each."""
+    return write(work, [OK, *(_long_names_layer(count, length, i) for i in range(layers)), LAST])
+
+
+@functools.lru_cache(maxsize=8)
+def _long_names_layer(count: int, length: int, layer: int = 0) -> L:
+    members = []
+    for i in range(count):
+        info, data = member("placeholder", data=b"n")
+        info.pax_headers = {"path": f"{layer}-{i:05d}" + "n" * (length - 7)}
+        members.append((info, data))
+    return L.of(members, "gzip", "RUN long names")
+
+
+def _stream(name: str, fmt: str = "docker-archive"):
+    return lambda work: write(work, [OK, stream_variant(name), LAST], fmt)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -309,4 +440,17 @@ CASES = [
     Case("non-utf8-nul-and-4k-names", _names, 0),
     Case("ansi-and-markup", _ansi_markup, 0),
     Case("nested-5000-deep", _deep, 0, frozenset({"suspicious.tar-path-too-deep"}), stderr=("lies 5001 folders deep",)),
+    Case("same-blob-listed-250-times", same_blob_listed_250, 0),
+    Case("same-blob-listed-1000-times", same_blob_listed, 2, layers=None, error="manifest lists 1002 layers"),
+    Case("20000-tiny-layers", many_tiny_layers, 2, layers=None, error="holds more than 10000 members"),
+    Case("index-dag-16-wide-4-deep", index_dag, 0),
+    Case("4000-names-of-60000-characters", long_names, 2, frozenset({"integrity.layer-names-too-long"}),
+         stderr=("member names and link targets pass",)),
+    *(Case(f"stream-{name}", _stream(name, fmt), 0 if loads else 2,
+           frozenset() if loads else frozenset({"integrity.truncated-layer"}))
+      for name, fmt in (("gzip-fextra-65k", "docker-archive"), ("gzip-fname-huge", "oci"),
+                        ("gzip-trailing-zeros", "docker-archive"), ("gzip-trailing-junk", "oci-archive"),
+                        ("bzip2-trailing-junk", "docker-archive"), ("xz-two-streams-padded", "oci"),
+                        ("zstd-skippable-first", "oci"))
+      for loads in (STREAM_VARIANTS[name][1],)),
 ]

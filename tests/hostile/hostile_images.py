@@ -158,3 +158,16 @@ def run_subprocess(*argv: str, env: dict[str, str] | None = None, cwd: str | Non
 
 def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if not line.startswith("explorer: warning:")]
+
+
+def run_measured(*argv: str, timeout: int = 120) -> tuple[int, str, str, int]:
+    """Run `python -m explorer ARGV` from a fresh wrapper process; (status, stdout, stderr, peak RSS in KB)."""
+    wrapper = ("import resource, subprocess, sys\n"
+               "p = subprocess.run([sys.executable, '-m', 'explorer', *sys.argv[1:]])\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+               "sys.exit(p.returncode)\n")
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="200")
+    proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, timeout=timeout,
+                          env=env, errors="surrogateescape")
+    *lines, rss = proc.stderr.rstrip("\n").split("\n")
+    return proc.returncode, proc.stdout, "\n".join(lines), int(rss)

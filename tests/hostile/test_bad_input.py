@@ -151,14 +151,23 @@ def test_config_with_wrong_types_still_lists_layers(tmp_path, over):
 
 
 @pytest.mark.parametrize("command", [["layers"], ["tree"], ["extract", "/etc/ok", "-o", "OUT"]])
-@pytest.mark.parametrize("arg", ["docker-daemon:alpine:3.19", "alpine:3.19", "docker://busybox"])
+@pytest.mark.parametrize("arg", ["docker-daemon:alpine:3.19", "127.0.0.1:9/alpine:3.19", "docker://127.0.0.1:9/busybox"])
 def test_unreachable_daemon_in_process(tmp_path, monkeypatch, command, arg):
+    """The daemon transport names the daemon; a bare reference then goes to its registry (here a
+    loopback port nobody listens on), docker:// straight there."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     argv = [command[0], arg] + [str(tmp_path / "out") if a == "OUT" else a for a in command[1:]]
     rc, out, err = run_inprocess(*argv)
     assert rc == 2 and out == ""
-    assert err.splitlines() == [err.rstrip("\n")]
-    assert err.startswith("explorer: cannot reach the Docker daemon at unix:///nonexistent.sock")
+    lines = err.splitlines()
+    if arg.startswith("docker-daemon:"):
+        assert lines == ["explorer: cannot reach the Docker daemon at unix:///nonexistent.sock: "
+                         + lines[0].split("unix:///nonexistent.sock: ", 1)[-1]]
+    else:
+        if not arg.startswith("docker://"):
+            assert lines.pop(0) == (f"explorer: {arg}: not in the Docker daemon (unreachable at "
+                                    "unix:///nonexistent.sock); from the registry 127.0.0.1:9")
+        assert lines == ["explorer: 127.0.0.1:9: connection refused (no registry listening there)"]
     assert not (tmp_path / "out").exists()
 
 
@@ -237,7 +246,7 @@ SUBPROCESS_CASES = [
     pytest.param(lambda tmp: (str(tmp / "missing.tar"),), {}, "no such file or folder", id="missing-file"),
     pytest.param(lambda tmp: (_file(os.urandom(2048))(tmp),), {}, "not a tar archive", id="not-an-image"),
     pytest.param(lambda tmp: (_archive(manifest=b"[")(tmp),), {}, "not valid JSON", id="broken-manifest"),
-    pytest.param(lambda tmp: ("alpine:3.19",), {"DOCKER_HOST": "unix:///nonexistent.sock"},
+    pytest.param(lambda tmp: ("docker-daemon:alpine:3.19",), {"DOCKER_HOST": "unix:///nonexistent.sock"},
                  "cannot reach the Docker daemon", id="unreachable-daemon"),
 ]
 

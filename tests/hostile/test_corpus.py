@@ -11,8 +11,6 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -26,7 +24,7 @@ from explorer.tui.app import ExplorerApp
 from explorer.tui.pilot import view_copy, wait_until_scanned
 
 from corpus import CASES, LAST, MARKUP, NAME_MARKUP, OK, many_empty_files, write
-from hostile_images import TRACEBACK, error_lines, run_inprocess, snapshot
+from hostile_images import TRACEBACK, error_lines, run_inprocess, run_measured, snapshot
 
 PROBLEM_IDS = {rule[0] for rule in PROBLEM_RULES.values()}
 SARIF_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-2.1.0-rtm.5.json").read_text())
@@ -167,25 +165,12 @@ async def test_ui(case, work, detectors):
 RSS_CAP_KB = 400 * 1024
 
 
-def _run_measured(*argv: str, timeout: int = 120) -> tuple[int, str, str, int]:
-    """Run `python -m explorer ARGV` from a fresh wrapper process; (status, stdout, stderr, peak RSS in KB)."""
-    wrapper = ("import resource, subprocess, sys\n"
-               "p = subprocess.run([sys.executable, '-m', 'explorer', *sys.argv[1:]])\n"
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
-               "sys.exit(p.returncode)\n")
-    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="200")
-    proc = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, timeout=timeout,
-                          env=env, errors="surrogateescape")
-    *lines, rss = proc.stderr.rstrip("\n").split("\n")
-    return proc.returncode, proc.stdout, "\n".join(lines), int(rss)
-
-
 @pytest.mark.parametrize("case_id, command", [("gzip-bomb", "scan"), ("zstd-bomb-oci", "layers"),
                                               ("corrupt-tar-headers", "scan"), ("ansi-and-markup", "scan"),
                                               ("manifest-not-json", "layers")])
 def test_subprocess_status_and_bounds(case_id, command, work):
     case = next(c for c in CASES if c.id == case_id)
-    rc, out, err, rss = _run_measured(command, case.make(work))
+    rc, out, err, rss = run_measured(command, case.make(work))
     assert TRACEBACK not in err
     assert rc == case.status
     _clean(out)
@@ -205,7 +190,7 @@ def million_entries(tmp_path_factory):
 
 
 def test_a_million_entries_stop_at_the_cap_in_bounded_time_and_memory(million_entries):
-    rc, out, err, rss = _run_measured("layers", million_entries, "--format", "json", timeout=240)
+    rc, out, err, rss = run_measured("layers", million_entries, "--format", "json", timeout=240)
     assert TRACEBACK not in err
     assert rc == 2
     assert err.splitlines() == ["explorer: warning: layer 1: more than 300000 tar members; reading stopped "

@@ -344,7 +344,8 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_cli_layers_json(forms, reads, name):
     done = run_cli("layers", forms[name], "--format", "json")
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    # a bare reference says where it was read from (the daemon has it; else it would be the registry)
+    assert done.stderr == (f"explorer: {forms[name]}: from the Docker daemon\n" if name == "daemon-bare" else "")
     doc = json.loads(done.stdout)
     a = reads(name).analysis
     assert (doc["total_size"], doc["final_size"], doc["wasted_bytes"]) == numbers(reads("docker-save"))[:3]
@@ -368,7 +369,7 @@ def test_cli_tree_changes_of_the_opaque_layer(forms):
 
 
 def test_cli_missing_reference_through_the_daemon(docker_daemon):
-    done = run_cli("layers", "explorer-it/no-such-image:nope", "--format", "json")
+    done = run_cli("layers", "docker-daemon:explorer-it/no-such-image:nope", "--format", "json")
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -379,7 +380,7 @@ def test_cli_missing_reference_through_the_daemon(docker_daemon):
 
 def test_cli_unreachable_daemon(docker_daemon, tmp_path):
     env = dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/nothing.sock")
-    done = run_cli("layers", "explorer-it/layers:opaque", env=env)
+    done = run_cli("layers", "docker-daemon:explorer-it/layers:opaque", env=env)  # bare: the registry next
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Docker daemon" in lines[0], done.stderr

@@ -61,3 +61,40 @@ def test_huge_lines_are_cut():
     assert len(dockerfile(config)[0].instruction) < 4100 and "more characters" in dockerfile(config)[0].instruction
     assert all(len(r.text) < 4100 for r in config_rows(config))
     assert all(len(line) < 4100 for line in redacted_json(json.dumps({"v": "c" * 100_000}).encode()))
+
+
+def test_raw_json_is_written_as_json_dumps_writes_it():
+    """The redactor's own writer (no recursion) gives json.dumps's lines when there is nothing to mask."""
+    doc = {"a": [1, 2.5, None, True, {"b": [], "c": {}}, [[]]], "é\"\\": "x\ty", "n": -0.0, "big": 10 ** 30,
+           "nested": {"k": [{"l": ["m", {"o": "p"}]}]}, "": ""}
+    raw = json.dumps(doc).encode()
+    assert redacted_json(raw) == json.dumps(doc, indent=2, ensure_ascii=False).splitlines()
+    assert redacted_json(b"[]") == ["[]"] and redacted_json(b'"s"') == ['"s"'] and redacted_json(b"3") == ["3"]
+
+
+def test_a_deeply_nested_document_is_shown_cut_with_a_marker():
+    from explorer.reports.imageconfig import MAX_DEPTH
+
+    for depth in (MAX_DEPTH + 1, 900):
+        raw = b'{"config": {"Env": ["API_TOKEN=' + TOKEN.encode() + b'"]}, "deep": ' + b"[" * depth + b"]" * depth + b"}"
+        lines = redacted_json(raw)
+        assert TOKEN not in "\n".join(lines) and '"API_TOKEN=ghp_' in "\n".join(lines)
+        markers = [line for line in lines if f"nested deeper than {MAX_DEPTH} levels" in line]
+        assert len(markers) == 1 and markers[0].strip().startswith("[ … ]")
+        # {, config (5 lines), the MAX_DEPTH - 1 lists that open and close around the marker, }
+        assert len(lines) == 1 + 5 + 2 * (MAX_DEPTH - 1) + 1 + 1
+    # past what the JSON parser takes: the text, redacted and cut, never a RecursionError
+    raw = b'{"API_TOKEN": "' + TOKEN.encode() + b'", "d": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    lines = redacted_json(raw)
+    assert len(lines) == 1 and len(lines[0]) < 4100 and TOKEN not in lines[0] and "more characters" in lines[0]
+
+
+def test_a_deep_healthcheck_is_a_row_not_a_recursion_error():
+    deep: list = []
+    inner = deep
+    for _ in range(3000):  # as a parser with a deeper stack would give it
+        inner.append([])
+        inner = inner[0]
+    config = ImageConfig(id="sha256:x", raw={"config": {"Healthcheck": {"Test": deep}}})
+    rows = [r.text for r in config_rows(config) if r.kind == "healthcheck"]
+    assert rows and len(rows[0]) < 4100

@@ -58,7 +58,8 @@ def test_explicit_transport_wins_over_detection(make_image):
 
 
 def test_split_transport():
-    assert split_transport("docker://alpine:3.19") == ("docker-daemon", "alpine:3.19", None)
+    assert split_transport("docker://alpine:3.19") == ("registry", "alpine:3.19", None)
+    assert split_transport("registry:127.0.0.1:5000/a/b:1") == ("registry", "127.0.0.1:5000/a/b:1", None)
     assert split_transport("docker-daemon:alpine:3.19") == ("docker-daemon", "alpine:3.19", None)
     assert split_transport("oci:/no/such/dir:v1") == ("oci", "/no/such/dir", "v1")
     assert split_transport("./image.tar") == (None, "./image.tar", None)

@@ -217,6 +217,7 @@ async def test_big_layers_are_built_on_a_worker_and_the_keys_still_work(demo_sou
 async def test_the_demo_is_written_once_into_the_user_cache(tmp_path, monkeypatch):
     from explorer.demo import cached_demo
 
+    monkeypatch.delenv("EXPLORER_CACHE_DIR", raising=False)  # then $XDG_CACHE_HOME/explorer
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = cached_demo()
     assert first.startswith(str(tmp_path / "explorer")) and first.endswith(".tar")

@@ -333,3 +333,28 @@ def test_history_lines_become_dockerfile_instructions(created_by, expected):
     from explorer.reports.imageconfig import instruction
 
     assert instruction(created_by)[0] == expected
+
+
+async def test_a_config_nested_900_deep_fills_every_tab_of_the_config_view(tmp_path, wait_for_scan):
+    """Was: every tab left on "loading…" (a RecursionError in the JSON redactor, on the worker)."""
+    from explorer.reports.imageconfig import MAX_DEPTH
+
+    deep: list = []
+    inner = deep
+    for _ in range(899):
+        inner.append([])
+        inner = inner[0]
+    spec = ImageSpec(layers=[Layer([Entry.dir("/d")], created_by="RUN true")],
+                     extra_config={"Healthcheck": {"Test": deep}, "X-Deep": deep})
+    with open_image(write_image(spec, str(tmp_path / "deep.tar"))) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            view = await config_view(pilot)
+            texts = {tab: shown(view, f"#view-{tab}") for tab in ("config", "history", "manifest", "config-json",
+                                                                  "concepts") if view.query(f"#view-{tab}")}
+            assert set(texts) >= {"config", "history", "config-json"}
+            assert not [tab for tab, text in texts.items() if "loading…" in text or "cannot show" in text]
+            assert "HEALTHCHECK" in texts["config"] and "RUN true" in texts["history"]
+            cut = f"nested deeper than {MAX_DEPTH} levels: not shown"
+            assert texts["config-json"].count(cut) == 2 and '"X-Deep": [' in texts["config-json"]

@@ -233,7 +233,7 @@ class MinerPoolConfig(FileDetector):
         line = _line_of(data, hint.start())
         try:
             doc = json.loads(data.decode("utf-8", "replace"))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: read as text below
             doc = None
         pools = _pools(doc)
         if pools:

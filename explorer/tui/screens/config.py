@@ -154,10 +154,17 @@ class ConfigView(Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config-view")
     def build(self) -> None:
-        tabs = {"config": self._config_tab(), "history": self._history_tab(), "concepts": (self._concepts(), [])}
+        makers = {"config": self._config_tab, "history": self._history_tab, "concepts": lambda: (self._concepts(), [])}
         for key, _title in JSON_TABS:
             if key in self.documents:
-                tabs[_json_tab(key)] = (Lines([Text(line) for line in redacted_json(self.documents[key])]), [])
+                makers[_json_tab(key)] = lambda key=key: (Lines([Text(line) for line in
+                                                                 redacted_json(self.documents[key])]), [])
+        tabs = {}
+        for tab, make in makers.items():
+            try:
+                tabs[tab] = make()
+            except Exception as exc:  # noqa: BLE001 - one tab that cannot be shown says so; the others still are
+                tabs[tab] = (Lines([Text(f"cannot show this tab: {type(exc).__name__}", style="dim")]), [])
         self.app.call_from_thread(self._built, tabs)
 
     # -- tabs ------------------------------------------------------------------------------
