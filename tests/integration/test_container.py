@@ -317,12 +317,16 @@ def test_diff_of_two_builds_is_docker_export(docker_client, build_image):
     assert STEP_B.split(" && ")[0] in config["b"]["created_by"]
     # the base layer and the first RUN are the same layer on both sides; the changed step and the ones after are not
     assert [layer["shared"] for layer in doc["layers"]["b"]] == [True, True, False, False]
-    new = {(f["rule_id"], f["path"]) for f in doc["new_findings"]}
-    assert new and {p for _, p in new} == {"/opt/kw/config.json"}
-    assert ("miner.xmrig-config", "/opt/kw/config.json") in new
+    new = {(f["rule_id"], f["source"], f["layer"], f["path"]) for f in doc["new_findings"]}
+    # the planted file, and the changed build step that wrote it (its history line holds the payload);
+    # nothing from the layers both builds share
+    assert {(source, layer, path) for _, source, layer, path in new} <= {
+        ("file", 2, "/opt/kw/config.json"), ("history", 2, None)}
+    assert ("miner.xmrig-config", "file", 2, "/opt/kw/config.json") in new
     done = run_cli("diff", a, b, "--format", "sarif", "--fail-on", "high")
     assert done.returncode == 1
-    assert {r["properties"]["path"] for r in json.loads(done.stdout)["runs"][0]["results"]} == {"/opt/kw/config.json"}
+    paths = {r["properties"]["path"] for r in json.loads(done.stdout)["runs"][0]["results"]}
+    assert "/opt/kw/config.json" in paths and paths <= {"/opt/kw/config.json", None}
 
 
 def test_diff_of_a_container_against_its_image(victim, docker_client):
