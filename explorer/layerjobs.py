@@ -229,11 +229,20 @@ def _work(source: ImageSource, ref: LayerRef, limits: Limits) -> bytes:
 def _context():
     """forkserver where there is one: workers fork from a clean server that has imported this module
     (and so the detectors) once, not from this process and its threads."""
-    if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+    if ("forkserver" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+            and _socket_path_fits()):
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["explorer.layerjobs", "explorer.detectpool", "explorer.detectors.registry"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _socket_path_fits() -> bool:
+    """The forkserver listens on a Unix socket in `$TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX`; a socket
+    path holds at most 107 bytes, so under a long $TMPDIR the workers are spawned instead (slower to
+    start, same results) rather than failing to start."""
+    import tempfile
+    return len(os.fsencode(tempfile.gettempdir())) + len("/pymp-12345678/listener-12345678") <= 107
 
 
 def _read_in_workers(source, todo, factory, detectors, progress, workers, limits):

@@ -91,13 +91,13 @@ def test_exit_code_pairs_with_fail_on(demo, flags, status):
                          "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["scan"], "explorer scan: the following arguments are required: IMAGE (see `explorer scan --help`)"),
     (["scan", "xyz://alpine"], "explorer: xyz://alpine: unknown transport 'xyz:'; "
-                               "known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, registry:, container:, docker-root:"),
+                               "known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, registry:, container:, docker-root:, containerd-root:"),
     (["scan", "oci-archvie:image.tar"], "explorer: oci-archvie:image.tar: unknown transport 'oci-archvie:' "
      "(did you mean 'oci-archive:'?); known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, "
-     "registry:, container:, docker-root:"),
+     "registry:, container:, docker-root:, containerd-root:"),
     (["layers", "containers-storage:alpine"], "explorer: containers-storage:alpine: transport "
      "'containers-storage:' is not supported by explorer (supported: docker-archive:, oci-archive:, oci:, "
-     "docker-daemon:, docker://, registry:, container:, docker-root:)"),
+     "docker-daemon:, docker://, registry:, container:, docker-root:, containerd-root:)"),
 ])
 def test_usage_errors_are_one_plain_line(argv, message):
     rc, out, err = run(*argv)
