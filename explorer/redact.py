@@ -9,7 +9,10 @@ import re
 from explorer.detectors.secret_rules import FILE, HISTORY, RULES
 from explorer.detectors.secrets import RuleSet, _named_value_severity, mask, secret_name
 
-_PAIR = re.compile(r"""(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]*)=("[^"\s]*"|'[^'\s]*'|[^\s"']+)""")
+_PAIR = re.compile(r"""(?<![A-Za-z0-9_])(?:([A-Za-z_][A-Za-z0-9_.-]*+)=("[^"\s]*"|'[^'\s]*'|[^\s"']+)"""
+                   r"""|[A-Za-z_][A-Za-z0-9_.-]*+)""")
+"""`NAME=value`; a name-like run that is not one matches whole without groups (the search goes on
+after it instead of retrying from each `-`/`.` inside it: a long run was quadratic)."""
 
 
 @functools.cache
@@ -38,6 +41,8 @@ def redact_text(text: str) -> str:
     _matches, spans = _rules(HISTORY).scan(raw)
     for pair in _PAIR.finditer(text):
         name, value = pair.group(1), pair.group(2)
+        if name is None:
+            continue
         if secret_name(name) and _named_value_severity(name, value) is not None:
             start = len(text[: pair.start(2)].encode("utf-8", "surrogateescape"))
             spans.append((start, start + len(value.encode("utf-8", "surrogateescape"))))
