@@ -88,11 +88,14 @@ _PEM_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----
 def _private_key_bodies(data: bytes) -> list[tuple[int, int]]:
     """The whole body of every PEM private key (the secret rules' span covers its first line only)."""
     spans = []
+    end_at = -2  # the first -----END at or after the last body start it was looked for from (-1: none)
     at = data.find(b"PRIVATE KEY")
     while at != -1:
         begin = _PEM_BEGIN.search(data, max(0, at - 60), at + 40)
         if begin is not None:
-            end = data.find(b"-----END", begin.end(), begin.end() + 64 * 1024)
+            if end_at == -2 or -1 < end_at < begin.end():  # body starts never decrease: each byte looked at once
+                end_at = data.find(b"-----END", begin.end())
+            end = end_at if end_at != -1 and end_at + 8 <= begin.end() + 64 * 1024 else -1
             stop = end if end != -1 else min(len(data), begin.end() + 64 * 1024)
             if stop > begin.end():
                 spans.append((begin.end(), stop))

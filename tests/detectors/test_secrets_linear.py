@@ -169,3 +169,12 @@ def test_history_and_env_scans_are_linear():
     def scan(text: str) -> None:
         detector.scan_history(HistoryItem(position=1, created_by=text, layer=None))
     _assert_linear("history", scan, texts)
+
+
+def test_viewer_masking_is_linear():
+    """The preview masks every PEM body to its END line: looking for that line from each of many
+    BEGIN lines read the rest of the content (up to 64 KiB) once per BEGIN."""
+    texts = [("begin lines", b"-----BEGIN RSA PRIVATE KEY-----" * 2048),
+             ("begin lines and bodies", (b"-----BEGIN PRIVATE KEY-----\n" + b"QUJD" * 16 + b"\n") * 80)]
+    _assert_linear("private key bodies", redact._private_key_bodies, texts)
+    _assert_linear("mask_in_place", redact.mask_in_place, texts)
