@@ -19,8 +19,13 @@ of repeated `a: `, exponential; a line of repeated `-eyJ`, quadratic) are kept a
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +35,7 @@ from explorer.detectors import secrets
 from explorer.detectors.secret_rules import RULES, RUN_MAX, RULES_BY_ID
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, find_keywords, locate
 from explorer.detectors.base import HistoryItem
+from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.model import EntryKind, FileEntry
 
 from redos import TooSlow, attacks, cost, max_width, timed  # tests/detectors is on sys.path
@@ -118,6 +124,26 @@ def test_issue_14_attacks_end_and_scale(text):
     entry = FileEntry(path="/srv/app/key.pem", kind=EntryKind.FILE, layer=0, size=len(text), mode=0o644)
     timed(lambda data: detector.scan(entry, data), text, BUDGET)   # TooSlow fails the test
     _assert_linear("secret file detector", lambda data: detector.scan(entry, data), [("as seen", text)])
+
+
+def test_scan_of_an_image_holding_the_issue_14_files_ends_and_reports_the_rest(tmp_path):
+    """`scan` as a process: before, it never ended on either file (and the UI froze, the GIL held
+    by the regex). The timeout is a hang guard, not a measure."""
+    jwt = (b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwiZXhwIjoxOTAwMDAwMDAwfQ."
+           b"Qm9yVGhlU2lnbmF0dXJlX3E4Wkp2N0tMbVA")
+    spec = ImageSpec(layers=[Layer([Entry.dir("/srv"), Entry.file("/srv/key.pem", _pem_headers(40)),
+                                    Entry.file("/srv/tokens.txt", _dash_eyj(390_000)),
+                                    Entry.file("/srv/app.conf", b"session = " + jwt + b"\n")],
+                                   created_by="RUN add files")])
+    image = write_image(spec, str(tmp_path / "issue14.tar"))
+    proc = subprocess.run([sys.executable, "-m", "explorer", "scan", image, "--format", "json", "--no-progress"],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2],
+                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    jwts = [f for f in findings if f["rule_id"] == "secret.jwt"]
+    assert [(f["path"], f["layer"]) for f in jwts] == [("/srv/app.conf", 0)]
+    assert jwt.decode() not in proc.stdout
 
 
 def test_pem_rewrite_still_finds_headers_and_one_line_bodies():
