@@ -9,7 +9,10 @@ import re
 from explorer.detectors.secret_rules import FILE, HISTORY, RULES
 from explorer.detectors.secrets import RuleSet, _named_value_severity, mask, secret_name
 
-_PAIR = re.compile(r"""(?<![A-Za-z0-9_])([A-Za-z_][A-Za-z0-9_.-]*)=("[^"\s]*"|'[^'\s]*'|[^\s"']+)""")
+_PAIR = re.compile(r"""(?<![A-Za-z0-9_])(?:([A-Za-z_][A-Za-z0-9_.-]*+)=("[^"\s]*"|'[^'\s]*'|[^\s"']+)"""
+                   r"""|[A-Za-z_][A-Za-z0-9_.-]*+)""")
+"""`NAME=value`; a name-like run that is not one matches whole without groups (the search goes on
+after it instead of retrying from each `-`/`.` inside it: a long run was quadratic)."""
 
 
 @functools.cache
@@ -38,6 +41,8 @@ def redact_text(text: str) -> str:
     _matches, spans = _rules(HISTORY).scan(raw)
     for pair in _PAIR.finditer(text):
         name, value = pair.group(1), pair.group(2)
+        if name is None:
+            continue
         if secret_name(name) and _named_value_severity(name, value) is not None:
             start = len(text[: pair.start(2)].encode("utf-8", "surrogateescape"))
             spans.append((start, start + len(value.encode("utf-8", "surrogateescape"))))
@@ -83,11 +88,14 @@ _PEM_BEGIN = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----
 def _private_key_bodies(data: bytes) -> list[tuple[int, int]]:
     """The whole body of every PEM private key (the secret rules' span covers its first line only)."""
     spans = []
+    end_at = -2  # the first -----END at or after the last body start it was looked for from (-1: none)
     at = data.find(b"PRIVATE KEY")
     while at != -1:
         begin = _PEM_BEGIN.search(data, max(0, at - 60), at + 40)
         if begin is not None:
-            end = data.find(b"-----END", begin.end(), begin.end() + 64 * 1024)
+            if end_at == -2 or -1 < end_at < begin.end():  # body starts never decrease: each byte looked at once
+                end_at = data.find(b"-----END", begin.end())
+            end = end_at if end_at != -1 and end_at + 8 <= begin.end() + 64 * 1024 else -1
             stop = end if end != -1 else min(len(data), begin.end() + 64 * 1024)
             if stop > begin.end():
                 spans.append((begin.end(), stop))

@@ -67,13 +67,55 @@ class SecretRule:
     newline sees what it would see in the whole text)."""
 
 
+RUN_MAX = 4096
+"""The most bytes one repetition of a pattern takes (`+`, `*` and `{n,}` are read as `{1,RUN_MAX}`,
+`{0,RUN_MAX}`, `{n,RUN_MAX}` by `bounded`): a token, a PEM line or a URL part longer than this is not
+matched whole (a match then ends at the bound, or fails where the pattern wants an end there). With
+every repetition bounded, one attempt of a regex reads a bounded number of bytes whatever the input;
+the patterns below are also written so that an attempt never backtracks through nested choices
+(possessive `*+`/`++` and atomic `(?>…)` where what follows cannot take back a byte) and so that
+a long run is entered from one place only (a look-behind that refuses to start inside a run of the
+token's own alphabet): then a whole-text search reads each byte a bounded number of times, and
+tests/detectors/test_secrets_linear.py holds every rule to a linear cost on adversarial input."""
+
+_TOKEN = re.compile(rb"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|\(\?|\{\d*(?:,\d*)?\}|.", re.S)
+"""One piece of a pattern: an escape, a class, a group opener `(?`, a `{m,n}` quantifier, a byte."""
+
+
+def bounded(pattern: bytes, most: int = RUN_MAX) -> bytes:
+    """`pattern` with each unbounded repetition bounded by `most` (escapes and classes left alone;
+    a `+` or `?` right after a quantifier stays its possessive or lazy mark)."""
+    out: list[bytes] = []
+    quantified = False
+    for token in _TOKEN.findall(pattern):
+        if token in (b"+", b"?") and quantified:
+            out.append(token)
+            quantified = False
+            continue
+        if token == b"*":
+            token = b"{0,%d}" % most
+        elif token == b"+":
+            token = b"{1,%d}" % most
+        elif token.startswith(b"{") and token.endswith(b",}"):
+            token = token[:-1] + b"%d}" % most
+        quantified = token in (b"?", b"*", b"+") or token[:1] == b"{" and len(token) > 2
+        out.append(token)
+    return b"".join(out)
+
+
 _B = rb"(?<![A-Za-z0-9_])"   # token start
+_BD = rb"(?<![A-Za-z0-9_-])"  # token start, for alphabets with '-': never inside a run of the alphabet
 _E = rb"(?![A-Za-z0-9_])"    # token end
 _ED = rb"(?![A-Za-z0-9_-])"  # token end, for alphabets with '-'
-_ASSIGN = rb"""["']?\s*(?:[:=]|=>)\s*["']?"""
+_ASSIGN = rb"""["']?\s*+(?:[:=]|=>)\s*+["']?"""
 
-_BODY = rb"(?:\s|\\[rn])+(?:[A-Za-z-]+:[^\n\\]*(?:\s|\\[rn])+)*(?P<secret>[A-Za-z0-9+/=]{40,})"
-"""PEM body after the BEGIN line: blank lines or JSON-escaped newlines, optional headers, base64."""
+_BODY = (rb"(?>(?:\s|\\[rn]){1,64})(?>[A-Za-z-]{1,64}:[^\n\\]{0,256}+(?:\n|\\n)(?:\s|\\[rn]){0,64}+){0,8}+"
+         rb"(?P<secret>[A-Za-z0-9+/=]{40,})")
+"""PEM body after the BEGIN line: blank lines or JSON-escaped newlines, up to 8 header lines
+(`Proc-Type: 4,ENCRYPTED`, each ending its line), base64. Atomic: a blank run or a header line is
+taken whole or not at all (a header's value once could end at any blank of its line, and `a: `
+repeated took exponential time)."""
+
 
 _HISTORY_FILES = re.compile(
     r"(?:^|/)(?:\.(?:bash|zsh|sh|ash|ksh|fish|mysql|psql|sqlite|python|node_repl|rediscli|lesshst)_?history"
@@ -90,11 +132,11 @@ def _rule(id: str, title: str, severity: str, pattern: bytes, keywords: tuple[st
     if isinstance(keywords, str):
         keywords = (keywords,)
     return SecretRule(
-        id=id, title=title, severity=severity, regex=re.compile(pattern, flags),
+        id=id, title=title, severity=severity, regex=re.compile(bounded(pattern), flags),
         keywords=tuple(k.lower().encode() for k in keywords),
         description=description or title,
         path=re.compile(path) if path else None,
-        requires=re.compile(requires) if requires else None, keyword_at=at, one_line=line,
+        requires=re.compile(bounded(requires)) if requires else None, keyword_at=at, one_line=line,
         anchors=tuple(a.lower().encode() for a in anchors), **kw)
 
 
@@ -152,7 +194,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.databricks-token", "Databricks access token", "high",
           _B + rb"(?P<secret>dapi[a-f0-9]{32}(?:-\d)?)" + _E, "dapi", entropy=3.0, at=(0,), line=True),
     _rule("secret.hashicorp-vault-token", "HashiCorp Vault token", "high",
-          _B + rb"(?P<secret>hv[sbr]\.[A-Za-z0-9_-]{24,})" + _ED, ("hvs.", "hvb.", "hvr."), entropy=3.5,
+          _BD + rb"(?P<secret>hv[sbr]\.[A-Za-z0-9_-]{24,})" + _ED, ("hvs.", "hvb.", "hvr."), entropy=3.5,
           at=(0,), line=True),
     _rule("secret.terraform-cloud-token", "Terraform Cloud / Enterprise API token", "high",
           _B + rb"(?P<secret>[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70})" + _ED, "atlasv1", at=(15,), line=True),
@@ -180,20 +222,20 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.npm-token", "npm access token", "high",
           _B + rb"(?P<secret>npm_[A-Za-z0-9]{36})" + _E, "npm_", entropy=3.0, binary=True, at=(0,), line=True),
     _rule("secret.pypi-token", "PyPI upload token", "high",
-          _B + rb"(?P<secret>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})" + _ED,
+          _BD + rb"(?P<secret>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,})" + _ED,
           "pypi-age", binary=True, at=(0,), line=True),
     _rule("secret.rubygems-api-key", "RubyGems API key", "high",
           _B + rb"(?P<secret>rubygems_[a-f0-9]{48})" + _E, "rubygems_", at=(0,), line=True),
     _rule("secret.docker-hub-pat", "Docker Hub access token", "high",
-          _B + rb"(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,})" + _ED, ("dckr_pat_", "dckr_oat_"), binary=True,
+          _BD + rb"(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,})" + _ED, ("dckr_pat_", "dckr_oat_"), binary=True,
           at=(0,), line=True),
     _rule("secret.atlassian-api-token", "Atlassian API token", "high",
-          _B + rb"(?P<secret>ATATT3[A-Za-z0-9_=-]{150,})" + _ED
+          _BD + rb"(?P<secret>ATATT3[A-Za-z0-9_=-]{150,})" + _ED
           + rb"|(?i:atlassian|jira|confluence)[\w.-]{0,20}(?i:token|key|secret)" + _ASSIGN
           + rb"(?P<secret2>[A-Za-z0-9]{24})" + _E, ("atatt3", "atlassian", "jira", "confluence"), entropy=3.0, at=(0,)),
     # --- chat, e-mail, payment, SaaS -------------------------------------------------------------
     _rule("secret.slack-token", "Slack token", "high",
-          _B + rb"(?P<secret>xox[baprse]-[0-9]{6,15}-[A-Za-z0-9-]{10,}|xapp-\d-[A-Z0-9]{9,12}-\d{10,16}-[a-f0-9]{32,64})"
+          _BD + rb"(?P<secret>xox[baprse]-[0-9]{6,15}-[A-Za-z0-9-]{10,}|xapp-\d-[A-Z0-9]{9,12}-\d{10,16}-[a-f0-9]{32,64})"
           + _ED, ("xox", "xapp-"), entropy=3.0, binary=True, at=(0,), line=True),
     _rule("secret.slack-webhook", "Slack incoming webhook URL", "high",
           rb"https://hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9+/_-]{40,})",
@@ -232,7 +274,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.mailchimp-api-key", "Mailchimp API key", "high",
           _B + rb"(?P<secret>[0-9a-f]{32}-us[0-9]{1,2})" + _E, "-us", entropy=3.0, at=(32,), line=True),
     _rule("secret.openai-api-key", "OpenAI API key", "high",
-          _B + rb"(?P<secret>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,160}T3BlbkFJ[A-Za-z0-9_-]{20,160})"
+          _BD + rb"(?P<secret>sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,160}T3BlbkFJ[A-Za-z0-9_-]{20,160})"
           + _ED, "t3blbkfj", binary=True, line=True),
     _rule("secret.anthropic-api-key", "Anthropic API key", "high",
           _B + rb"(?P<secret>sk-ant-(?:api|admin|oat|sid)\d\d-[A-Za-z0-9_-]{80,120})" + _ED, "sk-ant-", binary=True,
@@ -256,7 +298,7 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.linear-api-key", "Linear API key", "high",
           _B + rb"(?P<secret>lin_api_[A-Za-z0-9]{40})" + _E, "lin_api_", at=(0,), line=True),
     _rule("secret.jwt", "JSON Web Token", "medium",
-          _B + rb"(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})" + _ED, "eyj",
+          _BD + rb"(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})" + _ED, "eyj",
           description="A signed JWT: may be a live session or API credential.", at=(0,), line=True),
     # --- further SaaS formats (closing gaps against Trivy's builtin rules) ------------------------
     _rule("secret.age-secret-key", "age encryption secret key", "high",
@@ -291,12 +333,12 @@ RULES: tuple[SecretRule, ...] = (
     _rule("secret.typeform-token", "Typeform personal token", "medium",
           _B + rb"(?P<secret>tfp_[A-Za-z0-9_.=-]{59})" + _ED, "tfp_", entropy=3.5, at=(0,), line=True),
     _rule("secret.mapbox-secret-token", "Mapbox secret token", "high",
-          _B + rb"(?P<secret>sk\.eyJ1Ijoi[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,})" + _ED, "sk.eyj1ijoi",
+          _BD + rb"(?P<secret>sk\.eyJ1Ijoi[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,})" + _ED, "sk.eyj1ijoi",
           at=(0,), line=True),
     _rule("secret.flutterwave-secret-key", "Flutterwave secret key", "high",
           _B + rb"(?P<secret>FLWSECK-[a-f0-9]{32}-X)" + _E, "flwseck-", at=(0,), line=True),
     _rule("secret.grafana-api-key", "Grafana API key (legacy)", "high",
-          _B + rb"(?P<secret>eyJrIjoi[A-Za-z0-9_=-]{70,400})" + _ED, "eyjrijoi", entropy=3.5, at=(0,), line=True),
+          _BD + rb"(?P<secret>eyJrIjoi[A-Za-z0-9_=-]{70,400})" + _ED, "eyjrijoi", entropy=3.5, at=(0,), line=True),
     _rule("secret.facebook-secret", "Facebook app secret / access token", "high",
           _B + rb"(?P<secret>EAACEdEose0cBA[0-9A-Za-z]{20,})" + _E
           + rb"|(?i:facebook|fb)[\w.-]{0,20}(?i:secret|token)" + _ASSIGN + rb"(?P<secret2>[a-f0-9]{32})" + _E,
@@ -313,11 +355,11 @@ RULES: tuple[SecretRule, ...] = (
     _pem("pkcs8", b"", "PKCS#8 private key"),
     _pem("encrypted", b"ENCRYPTED ", "Encrypted PKCS#8 private key", "medium"),
     _rule("secret.private-key-pgp", "PGP private key block", "high",
-          rb"-----BEGIN PGP PRIVATE KEY BLOCK-----(?:\s|\\[rn])+(?:[A-Za-z-]+:[^\n\\]*(?:\s|\\[rn])+)*"
-          rb"(?P<secret>[A-Za-z0-9+/=]{40,})", "-----begin pgp private key block-----", binary=True,
+          rb"-----BEGIN PGP PRIVATE KEY BLOCK-----" + _BODY, "-----begin pgp private key block-----", binary=True,
           packaged_severity="medium", at=(0,)),
     _rule("secret.putty-private-key", "PuTTY private key", "high",
-          rb"PuTTY-User-Key-File-[23]:[^\n]*\n(?:[^\n]*\n){0,12}?Private-Lines:\s*\d+\s*\n(?P<secret>[A-Za-z0-9+/=]{20,})",
+          rb"PuTTY-User-Key-File-[23]:[^\n]*+\n(?:[^\n]{0,1024}+\n){0,12}?Private-Lines:\s*+\d++\s{0,64}\n"
+          rb"(?P<secret>[A-Za-z0-9+/=]{20,})",
           "putty-user-key-file-", binary=True, packaged_severity="medium", at=(0,)),
     # --- credential files ------------------------------------------------------------------------
     _rule("secret.aws-credentials-file", "AWS credentials file with a secret", "critical",
@@ -329,7 +371,7 @@ RULES: tuple[SecretRule, ...] = (
           ("auth", "token"), path=r"(?:^|/)(?:\.docker/config\.json|\.dockercfg|containers/auth\.json)$",
           scopes=frozenset({FILE}), fallback=True, at=(1, 9)),
     _rule("secret.git-credentials", "Git credential store entry", "high",
-          rb"[a-z+]+://(?P<key>[^:\s/@]+):(?P<secret>[^@\s]+)@", "://",
+          rb"(?<![a-z+])[a-z+]{1,32}://(?P<key>[^:\s/@]++):(?P<secret>[^@\s/]++)@", "://",
           path=r"(?:^|/)(?:\.git-credentials|git/credentials)$", scopes=frozenset({FILE}), fallback=True, line=True),
     _rule("secret.netrc-password", ".netrc password", "high",
           rb"(?i)\bpassword\s+(?P<secret>\S+)", "password", requires=rb"(?i)\b(?:machine|default)\s",

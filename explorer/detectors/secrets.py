@@ -96,7 +96,10 @@ _PLACEHOLDER_VALUES = frozenset({
     "put your unique phrase here", "password_here", "database_name_here", "username_here"})
 _DOCUMENTED_VALUES = frozenset({"pass:insta"})
 """Exact values shipped as examples in real packages (Debian's openssl.cnf: the Insta Demo CA secret)."""
-_TEMPLATE = re.compile(r"^(?:env|file|fd):|^\$\w+(?:::\w+)?$|\$\{[^}]*\}|\{\{.*?\}\}|%\([^)]*\)s|<[^<>]*>|^%\w+%$|^\*+$|^\$\(|^`")
+_TEMPLATE = re.compile(r"^(?:env|file|fd):|^\$\w+(?:::\w+)?$|\$\{[^}]{0,128}\}|\{\{.{0,128}?\}\}|%\([^)]{0,128}\)s"
+                       r"|<[^<>]{0,128}>|^%\w+%$|^\*+$|^\$\(|^`")
+"""Template and placeholder syntax; a `${…}`, `{{…}}`, `%(…)s` or `<…>` holds at most 128 characters
+(unbounded, each of many unclosed openers read the rest of the value: quadratic)."""
 
 
 def value_reason(secret: str, context: str = "") -> str:
@@ -575,7 +578,14 @@ BUILD_ARG_RULE = SecretRuleInfo("secret.build-arg", CATEGORY, "medium", "Secret 
 
 _BUILD_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.*)$", re.S)
 _ENV_ARG = re.compile(r"(?:#\(nop\)\s+|^)(ENV|ARG)\s+(.*)$", re.S)
-_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|\S*)""")
+_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*+)=("[^"]*"|'[^']*'|\S*)|[A-Za-z_][A-Za-z0-9_.-]*+""")
+"""`NAME=value`. A name-like run with no `=` after it matches whole, without groups: the search goes
+on after the run, not from each of its letters (which made a long run quadratic); every letter of it
+would have failed alike, the name ending where the run ends."""
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for m in _PAIR.finditer(text) if m.group(1) is not None]
 
 
 def _named_match(rule: SecretRuleInfo, name: str, value: str, line: int) -> Match | None:
@@ -636,17 +646,17 @@ class SecretConfigDetector(ImageDetector):
         build = _BUILD_ARGS.match(text)
         if build:
             count = int(build.group(1))
-            for pair in _PAIR.finditer(build.group(2)):
+            for name, value in _pairs(build.group(2)):
                 if count <= 0:
                     break
                 count -= 1
-                yield BUILD_ARG_RULE, pair.group(1), pair.group(2)
+                yield BUILD_ARG_RULE, name, value
             return
         decl = _ENV_ARG.search(text)
         if decl:
             rule = ENV_RULE if decl.group(1) == "ENV" else BUILD_ARG_RULE
             body = decl.group(2).strip()
-            pairs = [(p.group(1), p.group(2)) for p in _PAIR.finditer(body)]
+            pairs = _pairs(body)
             if not pairs and decl.group(1) == "ENV" and " " in body:
                 pairs = [tuple(body.split(None, 1))]
             for name, value in pairs:

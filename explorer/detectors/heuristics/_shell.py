@@ -18,12 +18,14 @@ _SHELLS = r"(?:/usr)?(?:/bin/)?(?:ba|da|z|k|a|c|tc|fi)?sh"
 _COMMAND_SPLIT = re.compile(r"(&&|\|\||[;|&\n])")
 """Splits a line into commands, keeping the separators (odd indexes)."""
 _FETCH_WORD = re.compile(r"\b(?:curl|wget|fetch)\b|\bpython3?\s+-c\s+\S*urllib")
-_INTERPRETER = re.compile(r"\s*(?:sudo\s+(?:-\S+\s+){0,4})?(?:env\s+(?:\S+=\S*\s+){0,8})?(?:"
+_INTERPRETER = re.compile(r"\s*(?:sudo\s+(?:-\S+\s+){0,4})?(?:env\s+(?:(?=\S+=)\S+\s+){0,8})?(?:"
                           + _SHELLS + r"|(?:/usr/bin/)?(?:python[0-9.]*|perl|ruby|php|node))(?![\w.])")
 _SUBST_EXEC = re.compile(_SHELLS + r"\s+(?:-\S{1,10}\s+){0,4}[\"']?(?:<\(|\$\(|`)\s*(?:curl|wget)\b")
 _EVAL_FETCH = re.compile(r"\beval\s+[\"']?(?:\$\(|`)\s*(?:curl|wget)\b")
 _DEV_TCP = re.compile(r"/dev/(?:tcp|udp)/[^/\s\"']{1,255}/\d+")
-_EXEC_MODE = re.compile(r"^(?:[0-7]*[1357][0-7]{0,2}|[ugoa]*[+=][rwxXst]*x[rwxXst]*)$")
+_EXEC_MODE = re.compile(r"^(?:[0-7]*+(?<=[1357])|[0-7]*[1357][0-7]{1,2}|[ugoa]*+[+=](?=[rwXst]*+x)[rwxXst]*+)$")
+"""Modes that set an execute bit. Each word is read once: `[rwxXst]*x[rwxXst]*` tried every place
+for its `x` (quadratic on a long word)."""
 _SEPARATORS = re.compile(r"&&|\|\||[;|&\n`]|\$\(|<\(|\(|\)")
 _WRAPPERS = frozenset({"nohup", "exec", "setsid", "sudo", "nice", "ionice", "env", "command", "builtin",
                        "time", "doas", "su", "chroot", "stdbuf", "xargs", "screen", "tmux", "start-stop-daemon",
