@@ -62,7 +62,8 @@ def in_system_dir(path: str) -> bool:
 
 def is_program_or_library(entry: FileEntry) -> bool:
     """Executable bits or a shared-library name (`libc.so.6`, `pam_unix.so`)."""
-    return bool(entry.mode & 0o111) or ".so" in entry.name
+    name = entry.name
+    return bool(entry.mode & 0o111) or name.endswith(".so") or ".so." in name
 
 
 SMALL = 32 << 10

@@ -319,3 +319,22 @@ def test_python_record_alone_is_checked_and_makes_nothing_unowned(scan_of):
     assert [(f.path, f.severity) for f in by_rule(result, "integrity.package.file-modified")] == [
         (f"{site}/bar/__init__.py", "high")]
     assert by_rule(result, "integrity.package.unowned-binary") == []  # no dpkg or apk database
+
+
+def test_facts_come_back_from_the_layer_cache(tmp_path, detectors):
+    from explorer.cache import LayerCache
+
+    path = write_demo(str(tmp_path))
+    runs = []
+    for _ in range(2):
+        source = open_image(path)
+        try:
+            result = scan(source, detectors, ScanOptions(), cache=LayerCache(str(tmp_path / "cache")))
+        finally:
+            source.close()
+        runs.append(result)
+    cold, warm = runs
+    assert warm.cached_layers == [0, 1, 2, 3, 4, 5] and not warm.remembered
+    assert [f.to_json() for f in warm.findings] == [f.to_json() for f in cold.findings]
+    assert {"integrity.package.file-modified", "backdoor.preload.loaded-library",
+            "suspicious.persistence-target"} <= {f.rule_id for f in warm.findings}
