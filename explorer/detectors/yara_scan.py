@@ -36,8 +36,8 @@ from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
 def _bundled_rules() -> Path:
-    """The rules inside the installed package (`explorer/yara_rules`, copied there from the top-level
-    `yara_rules/` when the package is built: setup.py), else `yara_rules/` beside the package (a checkout
+    """The rules inside the installed package (`explorer/yara_rules`: pyproject.toml installs the
+    top-level `yara_rules/` as that package's data), else `yara_rules/` beside the package (a checkout
     or an editable install)."""
     from importlib.resources import files
     packaged = files("explorer") / "yara_rules"
