@@ -109,12 +109,18 @@ def _sudoers_statements(data: bytes) -> Iterable[tuple[int, str]]:
         yield start, pending
 
 
+_NOPASSWD = re.compile(r"\bNOPASSWD\s*:")
+_RUNAS = re.compile(r"\([^)]{0,1024}\)")
+"""A Runas list `(root : wheel)`; bounded, so that many `(` with no `)` after them cost one read each."""
+_TAG = re.compile(r"\b[A-Z_]+\s*:")
+
+
 def _commands_grant_all(spec: str) -> bool:
     """True when the command part (after `=`) carries NOPASSWD and the command ALL."""
-    if not re.search(r"\bNOPASSWD\s*:", spec):
+    if not _NOPASSWD.search(spec):
         return False
-    tail = re.sub(r"\([^)]*\)", " ", spec.split("NOPASSWD", 1)[1].lstrip(" :"))
-    tail = re.sub(r"\b[A-Z_]+\s*:", " ", tail)
+    tail = _RUNAS.sub(" ", spec.split("NOPASSWD", 1)[1].lstrip(" :"))
+    tail = _TAG.sub(" ", tail)
     return any(command.strip() == "ALL" for command in tail.split(","))
 
 
