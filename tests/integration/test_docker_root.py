@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import shutil
 import subprocess
 import sys
@@ -143,7 +144,10 @@ def evidence_state(root: Path) -> dict:
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             st = os.lstat(path)
-            out[path] = (st.st_mode, st.st_size, st.st_mtime_ns, st.st_atime_ns, st.st_ctime_ns)
+            # a symlink's atime: the kernel sets it whenever its target is read (readlink has no
+            # O_NOATIME); only a read-only or noatime mount keeps it, as the README says
+            atime = None if stat.S_ISLNK(st.st_mode) else st.st_atime_ns
+            out[path] = (st.st_mode, st.st_size, st.st_mtime_ns, atime, st.st_ctime_ns)
     return out
 
 
