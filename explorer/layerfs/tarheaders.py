@@ -42,6 +42,11 @@ MAX_SPECIAL = 1 << 24
 """Bytes of a pax or GNU long-name header read; more is an error. (Go's limit is 1 MiB, and Docker
 refuses a layer with a larger one; explorer reads up to 16 MiB and leaves out the names too long
 to keep, as it always has.)"""
+GO_SPECIAL = 1 << 20
+"""Go's own limit on an extended header: a larger one is read (up to MAX_SPECIAL) and noted in
+`TarHeaders.refusals`, so the layer is reported as damaged while what it holds is still shown."""
+MAX_REFUSALS = 20
+"""Refusals noted per layer (each one alone makes the layer damaged)."""
 
 REGULAR = frozenset(b"0")
 """Regular files (`\\0` becomes `0` or `5` as Go decides; `7` and other types are not files)."""
@@ -289,6 +294,8 @@ class TarHeaders:
         self._ids: dict[bytes, tuple] = {}
         self._owner_names: dict[bytes, tuple] = {}
         self._devices: dict[bytes, tuple] = {}
+        self.refusals: list[str] = []
+        """What Docker refuses in this stream although it reads on (the caller reports the layer as damaged)."""
 
     # -- stream ---------------------------------------------------------------------------------
 
@@ -369,6 +376,9 @@ class TarHeaders:
         """An extended header's content (Go's readSpecialFile), and its padding."""
         if size > MAX_SPECIAL:
             raise TarHeaderError(f"tar header at byte {at}: extended header of {size} bytes")
+        if size > GO_SPECIAL and len(self.refusals) < MAX_REFUSALS:
+            self.refusals.append(f"tar header at byte {at}: extended header of {size} bytes, over the 1 MiB "
+                                 "Docker reads")
         data = self._raw(size)
         if len(data) < size:
             raise EOFError("layer ends inside an extended tar header")
