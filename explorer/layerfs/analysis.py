@@ -301,7 +301,9 @@ def _refused_links(index: int, entries: list[FileEntry], below: Tree) -> list[Pr
             if kind is None and target not in gone:
                 lower = below.get(target)
                 kind = lower.kind if lower is not None else None
-            if kind is None:
+            if kind is None and _via_symlink(target, here, below):
+                what = ""  # link(2) follows the symlinks on the way: where to is not known here
+            elif kind is None:
                 later = {x.path for x in entries} if later is None else later
                 what = "a later member" if target in later else "nothing"
             elif kind == EntryKind.DIR:
@@ -314,6 +316,20 @@ def _refused_links(index: int, entries: list[FileEntry], below: Tree) -> list[Pr
         if e.kind != EntryKind.OPAQUE:
             here[e.path] = e.kind
     return out
+
+
+def _via_symlink(path: str, here: dict[str, EntryKind], below: Tree) -> bool:
+    """Whether the nearest ancestor of `path` that is there (in this layer so far, or below) is a symlink."""
+    parent = path.rpartition("/")[0]
+    while parent:
+        kind = here.get(parent)
+        if kind is None:
+            lower = below.get(parent)
+            kind = lower.kind if lower is not None else None
+        if kind is not None:
+            return kind == EntryKind.SYMLINK
+        parent = parent.rpartition("/")[0]
+    return False
 
 
 def _link_lower_hardlinks(entries: list[FileEntry], below: Tree) -> None:
