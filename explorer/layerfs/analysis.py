@@ -256,6 +256,7 @@ def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
     for ref, result in zip(source.layers, results):
         problems.extend(result.problems)
         _link_lower_hardlinks(result.entries, tree)
+        problems.extend(_refused_links(ref.index, result.entries, tree))
         report = LayerReport(ref, result.stats, result.entries)
 
         def displaced(old: FileEntry, by: FileEntry, _layer=ref.index) -> None:
@@ -267,13 +268,68 @@ def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
         report.changes = apply_layer(tree, result.entries, on_displaced=displaced)
         for entry, blocker in report.changes.through_links[:20]:
             kind = "symlink" if blocker.kind == EntryKind.SYMLINK else blocker.kind.value
-            problems.append(Problem(ref.index, "path-through-link",
-                                    f"layer {ref.index}: member {entry.path!r} lies below {blocker.path!r}, a "
-                                    f"{kind} (from layer {blocker.layer}); shown as if it were a folder"))
+            where = f"layer {ref.index}: member {entry.path!r} lies below {blocker.path!r}, a {kind} (from layer " \
+                    f"{blocker.layer})"
+            if blocker.kind == EntryKind.SYMLINK:
+                problems.append(Problem(ref.index, "path-through-link", f"{where}; shown as if it were a folder"))
+            else:  # not a folder: Docker's write below it fails (ENOTDIR), the load with it
+                problems.append(Problem(ref.index, "corrupt", f"{where}: corrupt, which Docker refuses; shown as "
+                                                              "if it were a folder"))
         reports.append(report)
 
     return ImageAnalysis(source=source, layers=reports, problems=problems, final=tree, fates=fates,
                          efficiency=eff.score())
+
+
+def _refused_links(index: int, entries: list[FileEntry], below: Tree) -> list[Problem]:
+    """Hard links Docker refuses to make (link(2) fails): to nothing there yet (a missing or a later
+    member) or to a folder. Docker applies the members in order, over the layers below."""
+    out: list[Problem] = []
+    if not any(e.kind == EntryKind.HARDLINK for e in entries):
+        return out
+    here: dict[str, EntryKind] = {}
+    gone: set[str] = set()
+    later: set[str] | None = None
+    for e in entries:
+        if e.kind == EntryKind.WHITEOUT:
+            here.pop(e.path, None)
+            gone.add(e.path)
+            continue
+        if e.kind == EntryKind.HARDLINK and e.linkname and len(out) < 20:
+            target = e.linkname
+            kind = here.get(target)
+            if kind is None and target not in gone:
+                lower = below.get(target)
+                kind = lower.kind if lower is not None else None
+            if kind is None and _via_symlink(target, here, below):
+                what = ""  # link(2) follows the symlinks on the way: where to is not known here
+            elif kind is None:
+                later = {x.path for x in entries} if later is None else later
+                what = "a later member" if target in later else "nothing"
+            elif kind == EntryKind.DIR:
+                what = "a folder"
+            else:
+                what = ""
+            if what:
+                out.append(Problem(index, "corrupt", f"layer {index}: corrupt: hard link {e.path!r} links to "
+                                                     f"{target!r}, {what}, which Docker refuses"))
+        if e.kind != EntryKind.OPAQUE:
+            here[e.path] = e.kind
+    return out
+
+
+def _via_symlink(path: str, here: dict[str, EntryKind], below: Tree) -> bool:
+    """Whether the nearest ancestor of `path` that is there (in this layer so far, or below) is a symlink."""
+    parent = path.rpartition("/")[0]
+    while parent:
+        kind = here.get(parent)
+        if kind is None:
+            lower = below.get(parent)
+            kind = lower.kind if lower is not None else None
+        if kind is not None:
+            return kind == EntryKind.SYMLINK
+        parent = parent.rpartition("/")[0]
+    return False
 
 
 def _link_lower_hardlinks(entries: list[FileEntry], below: Tree) -> None:

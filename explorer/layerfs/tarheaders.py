@@ -14,7 +14,7 @@ the container gets. So this reader follows Go's reader.go, format.go and strconv
   checks them (a NUL in a path/linkpath/uname/gname value is an error); an empty value keeps the
   header's own field; a bad number in size/uid/gid/mtime/atime/ctime is an error. A GNU `L`/`K`
   long name (to its first NUL) overrides pax `path`/`linkpath`, unless empty. Extended headers
-  over 1 MiB are an error;
+  over 1 MiB are an error for Go: read on here (up to 16 MiB) but noted in `refusals`;
 - a pax global header `g` is its own member (type `g`, its name possibly set by its own `path`
   record) and changes nothing after it;
 - an old-style (type `\\0`) member whose final name ends in `/` is a folder, else a regular file;
@@ -41,7 +41,12 @@ ZERO_BLOCK = bytes(BLOCK)
 MAX_SPECIAL = 1 << 24
 """Bytes of a pax or GNU long-name header read; more is an error. (Go's limit is 1 MiB, and Docker
 refuses a layer with a larger one; explorer reads up to 16 MiB and leaves out the names too long
-to keep, as it always has.)"""
+to keep, and reports the layer as damaged.)"""
+GO_SPECIAL = 1 << 20
+"""Go's own limit on an extended header: a larger one is read (up to MAX_SPECIAL) and noted in
+`TarHeaders.refusals`, so the layer is reported as damaged while what it holds is still shown."""
+MAX_REFUSALS = 20
+"""Refusals noted per layer (each one alone makes the layer damaged)."""
 
 REGULAR = frozenset(b"0")
 """Regular files (`\\0` becomes `0` or `5` as Go decides; `7` and other types are not files)."""
@@ -289,6 +294,8 @@ class TarHeaders:
         self._ids: dict[bytes, tuple] = {}
         self._owner_names: dict[bytes, tuple] = {}
         self._devices: dict[bytes, tuple] = {}
+        self.refusals: list[str] = []
+        """What Docker refuses in this stream although it reads on (the caller reports the layer as damaged)."""
 
     # -- stream ---------------------------------------------------------------------------------
 
@@ -369,6 +376,9 @@ class TarHeaders:
         """An extended header's content (Go's readSpecialFile), and its padding."""
         if size > MAX_SPECIAL:
             raise TarHeaderError(f"tar header at byte {at}: extended header of {size} bytes")
+        if size > GO_SPECIAL and len(self.refusals) < MAX_REFUSALS:
+            self.refusals.append(f"tar header at byte {at}: extended header of {size} bytes, over the 1 MiB "
+                                 "Docker reads")
         data = self._raw(size)
         if len(data) < size:
             raise EOFError("layer ends inside an extended tar header")

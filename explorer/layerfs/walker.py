@@ -15,7 +15,7 @@ from explorer import memtune
 from explorer.limits import RATIO_GRACE, LimitExceeded, ReadBudget
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import STREAM_ERRORS, LayerStream
-from explorer.layerfs.tarheaders import Member, TarHeaderError, TarHeaders
+from explorer.layerfs.tarheaders import MAX_REFUSALS, Member, TarHeaderError, TarHeaders
 
 MAX_NAME = 65536
 """Characters in a member's name or link target (a real path is at most 4096 bytes; pax allows
@@ -124,6 +124,8 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     stats.compression = stream.compression
     digests: dict[str, str | None] = {}
     whiteouts: dict[str, int] = {}
+    named: set[str] = set()
+    tar = None
     try:
         tar = TarHeaders(stream.reader)
         tar.on_holes = _hole_guard(index, stream, budget)
@@ -136,6 +138,9 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
             names += len(member.name) + len(member.linkname or "")
             budget.check_names(index, names)
             stats.entries += 1
+            if not _note_name(member.name, named) and len(tar.refusals) < MAX_REFUSALS:
+                tar.refusals.append(f"member {clean_text(member.name)[:200]!r} names a path an earlier member "
+                                    "of the layer names")
             entry = _entry(member, index, position, result, digests, tar, visitor, budget.limits.max_file_scan)
             position += 1
             if entry is not None:
@@ -158,6 +163,8 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
                                                     f"{len(result.entries)} entries read"))
     finally:
         stream.close()
+    for why in tar.refusals if tar is not None else ():
+        result.problems.append(Problem(index, "corrupt", f"layer {index}: corrupt: {why}, which Docker refuses"))
     if whiteouts:
         _remove_whited_out(result, whiteouts)
     stats.compressed_size = stream.stored.count
@@ -176,6 +183,19 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     if progress is not None:
         progress(stream.stored.count)
     return result
+
+
+def _note_name(name: str, named: set[str]) -> bool:
+    """Adds a member's name, cleaned as Go's `filepath.Clean` cleans it, to `named`; False if it
+    was there already. Docker's layer store (tar-split) refuses a layer naming one path twice, whatever
+    the members' types (a folder named twice too; a whiteout `.wh.x` is another name than `x`)."""
+    before = len(named)
+    if not name or "//" in name or "/." in name or name[0] == "." or name[-1] == "/":
+        name = posixpath.normpath(name) if name else "."
+        if name.startswith("//"):
+            name = "/" + name.lstrip("/")
+    named.add(name)
+    return len(named) > before
 
 
 def _hole_guard(index: int, stream: LayerStream, budget: ReadBudget) -> Callable[[int], None]:

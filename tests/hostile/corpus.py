@@ -415,11 +415,14 @@ class Case:
 
 
 UNSAFE, THROUGH = "suspicious.unsafe-tar-path", "suspicious.tar-path-through-link"
+CORRUPT = "integrity.corrupt-layer"
+"""Also what Docker refuses to load although the tar reads (a path named twice, a hard link to nothing)."""
 CASES = [
     Case("path-traversal", _traversal, 0, frozenset({UNSAFE}), stderr=("'../../etc/evil-climb'", "'/abs/evil'")),
     Case("symlink-escape-same-layer", _symlink_same_layer, 0, frozenset({THROUGH})),
     Case("symlink-planted-earlier", _symlink_planted_earlier, 0, frozenset({THROUGH})),
-    Case("hardlink-escapes-and-loops", _hardlinks, 0, frozenset({UNSAFE})),
+    Case("hardlink-escapes-and-loops", _hardlinks, 2, frozenset({UNSAFE, CORRUPT}),
+         stderr=("hard link '/hl-missing' links to '/nothing/here', nothing, which Docker refuses",)),
     Case("devices-and-fifos", _devices, 0),
     Case("gzip-bomb", _gzip_bomb, 2, frozenset({"suspicious.decompression-bomb"}), stderr=("--max-ratio",)),
     Case("zstd-bomb-oci", _zstd_bomb, 2, frozenset({"suspicious.decompression-bomb"}), stderr=("--max-ratio",)),
@@ -435,7 +438,8 @@ CASES = [
     Case("manifest-names-missing-blob-oci", _missing_blob, 2, frozenset({"integrity.missing-layer"})),
     Case("digest-mismatch-docker", _digest_mismatch("docker-archive"), 2, frozenset({"integrity.digest-mismatch"})),
     Case("digest-mismatch-oci", _digest_mismatch("oci"), 2, frozenset({"integrity.digest-mismatch"})),
-    Case("duplicate-entries", _duplicates, 0),
+    Case("duplicate-entries", _duplicates, 2, frozenset({CORRUPT}),
+         stderr=("member 'etc/x' names a path an earlier member of the layer names",)),
     Case("whiteouts-of-root-and-dotdot", _whiteouts, 0, frozenset({UNSAFE}), stderr=("'.wh.'", "whiteout of '..'")),
     Case("non-utf8-nul-and-4k-names", _names, 0),
     Case("ansi-and-markup", _ansi_markup, 0),

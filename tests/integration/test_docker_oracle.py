@@ -149,6 +149,20 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["whiteout after the file in the same layer"] = R.archive(m("etc/w", b"w\n"), m("etc/.wh.w"))
     c["whiteout of a folder after its files"] = R.archive(m("etc/d/f", b"f\n"), m("etc/d/g", b"g\n"), m("etc/.wh.d"),
                                                           m("etc/d2", b"2\n"))
+    c["folder named twice"] = R.archive(etc, m("etc/a", b"a\n"), m("etc/", type=b"5", mode=0o700))
+    c["whiteout then the same name again"] = [R.archive(etc, m("etc/w", b"1\n")),
+                                              R.archive(m("etc/.wh.w"), m("etc/w", b"2\n"))]
+    c["file under a lower file"] = [R.archive(m("etc/f", b"f\n")), R.archive(m("etc/f/g", b"g\n"))]
+    c["hard link to a lower file"] = [R.archive(m("etc/a", b"a\n")),
+                                      R.archive(m("etc/h", type=b"1", linkname="etc/a"))]
+    c["hard link to a lower folder"] = [R.archive(etc, m("etc/a", b"a\n")),
+                                        R.archive(m("h", type=b"1", linkname="etc"))]
+    c["hard link to a file whited out in the layer"] = [
+        R.archive(m("etc/a", b"a\n")), R.archive(m("etc/.wh.a"), m("etc/h", type=b"1", linkname="etc/a"))]
+    c["hard link through a lower symlinked folder"] = [
+        R.archive(m("usr", type=b"5"), m("usr/bin", type=b"5"), m("usr/bin/t", b"t\n"),
+                  m("bin", type=b"2", linkname="usr/bin")),
+        R.archive(m("etc/h", type=b"1", linkname="bin/t"))]
     c["same file twice"] = R.archive(m("etc/twice", b"first\n"), m("etc/twice", b"second\n"))
     c["mode not a number"] = R.archive(m("etc/m", b"m\n", mode=b"rw-r--r-"))
     c["uid with a space inside"] = R.archive(m("etc/u", b"u\n", uid=b"00 0001\x00"))
@@ -325,15 +339,10 @@ def check_case(name: str, layers: list[bytes], folder: Path, baseline: dict) -> 
 
 
 KNOWN = {
-    "pax over 1 MiB": "Go refuses extended headers over 1 MiB; explorer reads up to 16 MiB and leaves out the "
-                      "names too long to keep (pinned by tests/hostile/test_tar_damage.py)",
-    "same file twice": "Docker 20.10 refuses a layer naming a path twice; explorer keeps the last (README)",
-    "file replaced by a folder in the same layer": "Docker 20.10 refuses a layer naming a path twice (README)",
-    "hard link to a missing file": "Docker refuses a hard link to nothing; explorer skips it (pinned by tests/hostile)",
-    "hard link to a later member": "Docker refuses a hard link to nothing yet; explorer skips it (README)",
-    "hard link to a folder": "Docker refuses a hard link to a folder; explorer skips it (README)",
-    "file under a file": "Docker refuses a member below a file; explorer shows it as below a folder (tests/layerfs)",
+    "hard link through a lower symlinked folder": "link(2) follows the symlinks in the target's path; explorer "
+                                                  "looks the target up by name and shows no content (not damage)",
 }
+"""Cases where explorer and Docker still differ (xfail, strict), with why."""
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n]))
