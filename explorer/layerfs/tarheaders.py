@@ -207,8 +207,8 @@ def _pax_time(raw: bytes) -> int | None:
 
 
 _NO_NUL = (b"linkpath", b"uname", b"gname")
-"""Records whose value may not hold a NUL (Go also refuses one in `path`: explorer reads such a name,
-shows it escaped and never extracts it, as it always has)."""
+"""Records whose value may not hold a NUL. Go refuses one in `path` too: explorer reads such a name,
+shows it escaped and never extracts it, and notes it in `refusals` (the layer is reported damaged)."""
 
 
 def _pax(data: bytes, at: int) -> dict[bytes, bytes]:
@@ -434,6 +434,8 @@ class TarHeaders:
                 raise TarHeaderError(f"tar header at byte {at}: negative size")
             if kind in (120, 103):  # x, g: pax extended header, global header
                 pax = _pax(self._special(size, at), at)
+                if 0 in pax.get(b"path", b"") and len(self.refusals) < MAX_REFUSALS:
+                    self.refusals.append(f"tar header at byte {at}: a NUL in a pax path")
                 if kind == 103:
                     path = pax.get(b"path")
                     if path:

@@ -441,7 +441,7 @@ CASES = [
     Case("duplicate-entries", _duplicates, 2, frozenset({CORRUPT}),
          stderr=("member 'etc/x' names a path an earlier member of the layer names",)),
     Case("whiteouts-of-root-and-dotdot", _whiteouts, 0, frozenset({UNSAFE}), stderr=("'.wh.'", "whiteout of '..'")),
-    Case("non-utf8-nul-and-4k-names", _names, 0),
+    Case("non-utf8-nul-and-4k-names", _names, 2, frozenset({CORRUPT}), stderr=("a NUL in a pax path",)),
     Case("ansi-and-markup", _ansi_markup, 0),
     Case("nested-5000-deep", _deep, 0, frozenset({"suspicious.tar-path-too-deep"}), stderr=("lies 5001 folders deep",)),
     Case("same-blob-listed-250-times", same_blob_listed_250, 0),

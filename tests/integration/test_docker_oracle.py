@@ -99,6 +99,7 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["cut in last member's padding"] = (m("etc/a", b"1\n"))[:520]
     c["trailing x header"] = R.archive(m("etc/a", b"1\n"), pax(("path", "etc/b")))
     c["pax record with NUL in linkpath"] = R.archive(pax(("linkpath", b"a\x00b")), m("l", type=b"2", linkname="z"))
+    c["pax record with NUL in path"] = R.archive(pax(("path", b"etc/a\x00b")), m("etc/n", b"n\n"), m("etc/o", b"o\n"))
     c["pax record with NUL in comment"] = R.archive(pax(("comment", b"a\x00b")), m("etc/c", b"c\n"))
     c["pax bad length"] = R.archive(m("etc/c", b"c\n", type=b"0"), R.member("p", b"99 path=x\n", type=b"x"),
                                     m("etc/d", b"d\n"))
