@@ -157,11 +157,16 @@ def apply_layer(tree: Tree, entries: list[FileEntry],
     for entry in entries:
         kind = entry.kind
         if kind == _WHITEOUT:
+            blocker = tree.blocking_ancestor(entry.path)
+            if blocker is not None:  # below a file or symlink of the layers below: reported as for any member
+                changes.through_links.append((entry, blocker))
             removed = tree.remove(entry.path)
-            if entry.linkname is not None:  # a pax global header: Docker made its missing folders
-                tree.make_missing_dirs(parent_of(entry.path), entry.layer)
+            # Docker makes a member's missing parent folders (MkdirAll, 0755) before it looks at what the
+            # member is: a whiteout (or a pax global header) below nothing leaves those folders behind
+            tree.make_missing_dirs(parent_of(entry.path), entry.layer)
         elif kind == _OPAQUE:
             removed = tree.clear_children(entry.path)
+            tree.make_missing_dirs(entry.path, entry.layer)  # the marker's parent is the folder itself
         else:
             continue
         if on_whiteout is not None:

@@ -147,6 +147,9 @@ def _cases() -> dict[str, bytes | list[bytes]]:
     c["file replaced by a folder in the same layer"] = R.archive(m("etc/x", b"x\n"), m("etc/x", type=b"5"),
                                                                  m("etc/x/y", b"y\n"))
     c["file under a file"] = R.archive(m("etc/f", b"f\n"), m("etc/f/g", b"g\n"))
+    c["whiteout below missing folders"] = R.archive(m("etc/a", b"a\n"), m("new/deep/.wh.gone"))
+    c["opaque marker in a missing folder"] = R.archive(m("etc/a", b"a\n"), m("fresh/.wh..wh..opq"))
+    c["whiteout below a file"] = [R.archive(m("etc/f", b"f\n")), R.archive(m("etc/f/.wh.x"), m("etc/b", b"b\n"))]
     c["whiteout after the file in the same layer"] = R.archive(m("etc/w", b"w\n"), m("etc/.wh.w"))
     c["whiteout of a folder after its files"] = R.archive(m("etc/d/f", b"f\n"), m("etc/d/g", b"g\n"), m("etc/.wh.d"),
                                                           m("etc/d2", b"2\n"))

@@ -85,6 +85,17 @@ def model_apply(model: dict[str, FileEntry], entries: list[FileEntry]) -> None:
     for e in entries:
         if e.kind in (EntryKind.WHITEOUT, EntryKind.OPAQUE):
             _drop(model, e.path, itself=e.kind == EntryKind.WHITEOUT)
+            # Docker's MkdirAll of the marker's parent: missing folders made, unless a non-folder is on the way
+            parts = (e.path if e.kind == EntryKind.OPAQUE else posixpath.dirname(e.path)).split("/")[1:]
+            chain = ["/" + "/".join(parts[:n]) for n in range(1, len(parts) + 1) if parts[0]]
+            for parent in chain:
+                if parent not in model:
+                    model[parent] = FileEntry(path=parent, kind=EntryKind.DIR, layer=e.layer, member=-1)
+                elif model[parent].kind != EntryKind.DIR:
+                    for made in chain[:chain.index(parent)]:
+                        if model[made].member == -1 and model[made].layer == e.layer:
+                            del model[made]
+                    break
     for e in entries:
         if e.is_whiteout:
             continue
