@@ -43,12 +43,16 @@ from redos import TooSlow, attacks, cost, max_width, timed  # tests/detectors is
 ATTACK_BYTES = 8 * 1024
 """Size of one attack text (the ratios are taken on 2 and 8 copies of it)."""
 WIDTH_MAX = 8 * RUN_MAX
-GROWTH_MAX = 2.5
-"""Linear is 1.0, quadratic 4.0: generous for a noisy machine, and still far from quadratic."""
-RELATIVE_MAX = 400.0
+GROWTH_MAX = 3.0
+"""Linear is 1.0, quadratic 4.0: generous for a noisy machine (2.69 was seen once for a linear rule on
+a full-suite run with two xdist workers; a suspect case is measured again, best of 5), and still short
+of quadratic."""
+RELATIVE_MAX = 1000.0
 """A rule's scan of an attack over a plain `\\w+` scan of the same bytes. Measured: the token rules
-stay under 30x, keyword-led rules with a bounded gap (`heroku…key`) under 150x; the exponential PEM
-pattern was beyond 10,000x at 64 KiB, the quadratic JWT one about 2,000x."""
+stay under 30x, keyword-led rules with a bounded gap (`heroku…key`) under 150x, and
+`secret.command-line-credential` on a run of '-' 100-410x (406x once on a full-suite run, so 400 was
+too tight for two xdist workers); the exponential PEM pattern was beyond 10,000x at 64 KiB, the
+quadratic JWT one about 2,000x. Linearity itself is GROWTH_MAX's check."""
 BUDGET = 10.0
 """Safety stop for one timed call (an exponential pattern would otherwise hang the suite)."""
 
@@ -85,7 +89,7 @@ def _assert_linear(label: str, fn, texts) -> None:
             fn(text * 8)
             growth, relative = cost(fn, text, _reference, budget=BUDGET)
             if growth > GROWTH_MAX or relative > RELATIVE_MAX:
-                growth, relative = cost(fn, text, _reference, rounds=3, budget=BUDGET)
+                growth, relative = cost(fn, text, _reference, rounds=5, budget=BUDGET)
         except TooSlow:
             pytest.fail(f"{label}: {name}: one scan of {len(text) * 8} bytes ran past {BUDGET}s")
         assert growth <= GROWTH_MAX, (label, name, growth, text[:80])
