@@ -118,7 +118,7 @@ def _parser() -> Parser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, prog="explorer")
     commands: dict[str, argparse.ArgumentParser] = {}
 
-    from explorer.sources.registry import add_registry_flags
+    from explorer.sources.registry_flags import add_registry_flags
 
     def image_arg(sp):
         sp.add_argument("image", metavar="IMAGE",

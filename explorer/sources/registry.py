@@ -21,7 +21,6 @@ either), and only when the server does not speak TLS.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import collections
 import hashlib
@@ -41,6 +40,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from explorer.errors import SourceError
 from explorer.sources.base import ImageSource
 from explorer.sources.oci import INDEX_TYPES, blob_name, choose_manifest, open_manifest
+from explorer.sources.registry_flags import ENV_PASSWORD, ENV_USER
 
 MAX_MANIFEST = 4 * 1024 * 1024
 """Largest manifest or index read (containerd's limit)."""
@@ -78,8 +78,6 @@ FOREIGN = re.compile(r"(foreign|nondistributable)")
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 DOCKER_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
-ENV_USER = "EXPLORER_REGISTRY_USERNAME"
-ENV_PASSWORD = "EXPLORER_REGISTRY_PASSWORD"
 
 _NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
@@ -160,17 +158,6 @@ class RegistryOptions:
     password: str | None = None
     ca_cert: str | None = None
     insecure: tuple[str, ...] = ()
-
-
-def add_registry_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("registry", "for an image read from a registry (docker://REF, registry:REF)")
-    group.add_argument("--username", metavar="USER", help="registry user (the password comes from --password-stdin "
-                                                          f"or ${ENV_PASSWORD})")
-    group.add_argument("--password-stdin", action="store_true", help="read the registry password from stdin")
-    group.add_argument("--ca-cert", metavar="FILE", help="trust this CA (PEM) besides the system store")
-    group.add_argument("--insecure-registry", metavar="HOST", action="append", default=[],
-                       help="allow plain HTTP and an unchecked certificate for HOST[:PORT] (loopback always may "
-                            "use plain HTTP)")
 
 
 def options_from_args(args) -> RegistryOptions:
