@@ -31,9 +31,9 @@ def created_by(analysis: ImageAnalysis, layer: int, width: int = 200, short: boo
 
 
 def version_row(analysis: ImageAnalysis, version: Version, current: bool = False, width: int = 60) -> Text:
-    """`▶ L2 added     12 B  COPY app/ …` — one version of a path on one line."""
+    """`▶ layer 2 added     12 B  COPY app/ …` — one version of a path on one line."""
     row = Text("▶ " if current else "  ", style="bold")
-    row.append(f"L{version.layer:<3}", style="bold")
+    row.append(f"layer {version.layer:<3}", style="bold")
     row.append(f"{version.change:<9}", style=CHANGE_STYLE.get(version.change, ""))
     if version.entry is not None:
         size = human(version.entry.size) if version.readable else version.entry.kind.value

@@ -21,12 +21,13 @@ from textual.worker import get_current_worker
 from explorer.commands.layers import human
 from explorer.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, diff_copies
+from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, MAX_LINE, diff_copies
 from explorer.layerfs.timeline import Version, readable_versions, timeline
 from explorer.model import FileEntry
 from explorer.redact import mask_in_place
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
+from explorer.tui.preview_find import find_in_text, mark_column
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
 from explorer.tui.widgets.footer import SteadyFooter
@@ -60,7 +61,7 @@ class FileViewer(Screen[None]):
                 tooltip="Hex view of a big file: the previous 2 MiB"),
     ]
     DEFAULT_CSS = """
-    FileViewer #meta { height: auto; max-height: 8; padding: 0 1; background: $boost; }
+    FileViewer #meta { height: auto; max-height: 12; padding: 0 1; background: $boost; overflow-y: auto; }
     FileViewer #body { height: 1fr; }
     FileViewer #content { width: 1fr; border: round $accent; }
     FileViewer #side { width: 40%; max-width: 60; }
@@ -239,7 +240,7 @@ class FileViewer(Screen[None]):
         entry, analysis = self.entry, self.analysis
         rows = [Text(safe(entry.path), style="bold")]
         layer = Text(f"layer {entry.layer}  ", style="bold")
-        layer.append(created_by(analysis, entry.layer, 150), style="cyan")
+        layer.append(created_by(analysis, entry.layer, 2000), style="cyan")
         rows.append(layer)
         fate = analysis.fates.get((entry.layer, entry.path))
         if analysis.in_final(entry):
@@ -290,13 +291,13 @@ class FileViewer(Screen[None]):
             row = Text()
             row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
             row.append(" ")
-            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {safe(f.evidence)[:80]}")
+            row.append(f"{'line ' + str(f.line) if f.line else '':<10} {f.rule_id}  {safe(f.evidence)[:80]}")
             rows.append(row)
             self._match_lines.append(f.line - 1 if f.line else None)
         if self.current is not None and not self.current.binary:
             for number in sorted(self.current.masked_lines)[:200]:
                 if number not in self._match_lines:
-                    rows.append(Text(f"secret   L{number + 1:<5} masked", style="magenta"))
+                    rows.append(Text(f"secret   {'line ' + str(number + 1):<10} masked", style="magenta"))
                     self._match_lines.append(number)
         if not rows:
             rows.append(Text("no findings in this copy", style="dim"))
@@ -328,7 +329,7 @@ class FileViewer(Screen[None]):
             self._pending_line = line  # shown once the text is decoded
             return
         view = self.query_one("#content", LineView)
-        view.go_to(line)
+        view.go_to(line, column=mark_column(self.current, line))
         view.focus()
 
     # -- actions ---------------------------------------------------------------------------
@@ -420,6 +421,7 @@ class FileViewer(Screen[None]):
             return
         view = self.query_one("#content", LineView)
         start = view.cursor + 1 if view.show_cursor else 0
+        column = None
         if self.mode == "hex":
             data = loaded.data
             at = data.find(needle.encode(), start * HEX_WIDTH)
@@ -427,14 +429,21 @@ class FileViewer(Screen[None]):
                 at = data.find(needle.encode())
             row = at // HEX_WIDTH if at >= 0 else None
         else:
-            rows = loaded.plain
-            lowered = needle.lower()
-            order = list(range(start, len(rows))) + list(range(0, min(start, len(rows))))
-            row = next((i for i in order if lowered in rows[i].lower()), None)
+            found = find_in_text(loaded, needle, start)
+            if found is not None and found.hidden:
+                # past the characters a line shows as text (a binary's long "line"): show it in hex
+                self.notify(f"found at byte {loaded.offset + found.byte:,}, past the {MAX_LINE:,} characters "
+                            f"line {found.row + 1} shows as text: shown in the hex view", markup=False)
+                self.mode = "hex"
+                self._show_content()
+                self._show_meta()
+                view.go_to(found.byte // HEX_WIDTH)
+                return
+            row, column = (found.row, found.column) if found is not None else (None, None)
         if row is None:
             self.notify("not found in the shown content", markup=False)
             return
-        view.go_to(row)
+        view.go_to(row, column=column)
 
     def on_key(self, event) -> None:
         box = self.query_one("#find", Input)

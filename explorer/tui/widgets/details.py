@@ -1,9 +1,14 @@
-"""The details pane: the selected file's metadata, its history across layers, and its findings."""
+"""The details pane: the selected file's metadata, its history across layers, and its findings.
+
+A scrolling container around one Static: a file with many findings is longer than the pane (tab to it,
+then the arrows, PgUp/PgDn, Home/End or the mouse wheel scroll it)."""
 
 from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from explorer.commands.layers import human
@@ -21,13 +26,17 @@ def _field(name: str, value: str, style: str = "") -> Text:
     return text
 
 
-class Details(Static):
+class Details(VerticalScroll):
     plain: str = ""
     """The text shown, without styles (for tests and copy)."""
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="details-text")
+
     def _show(self, rows: list[Text]) -> None:
         self.plain = "\n".join(r.plain for r in rows)
-        self.update(Group(*rows))
+        self.query_one("#details-text", Static).update(Group(*rows))
+        self.scroll_home(animate=False)
 
     def show_layer(self, index: ScanIndex, report: LayerReport) -> None:
         ref, stats, ch = report.ref, report.stats, report.changes
@@ -76,7 +85,7 @@ class Details(Static):
             fate = analysis.fates.get((entry.layer, entry.path))
             if fate is not None and not visible:
                 by = analysis.layers[fate.layer].ref.created_by
-                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split())[:100],
+                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split()),
                                    "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
@@ -94,6 +103,6 @@ class Details(Static):
             for f in findings:
                 line = Text("  ")
                 line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
-                line.append(f" L{f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
+                line.append(f" layer {f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
                 rows.append(line)
         self._show(rows)
