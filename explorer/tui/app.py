@@ -49,9 +49,13 @@ WARM_SLICE = 0.002
 class ExplorerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "explorer"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    """Screen classes by terminal height: app.tcss gives the panes fixed small heights below 36 rows."""
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", tooltip="Leave explorer"),
+        Binding("q", "quit", "Quit", id="quit",
+                tooltip="Leave explorer (over another screen q closes that screen instead)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="List every key"),
+        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List every key (as ?)"),
         Binding("c", "toggle_changes", "Changes only", id="changes",
                 tooltip="Show only what the selected layer added, modified and deleted (hide unchanged)"),
         Binding("a", "toggle_status('added')", "Added", show=False, id="filter-added",

@@ -127,7 +127,7 @@ async def test_timeline_walks_versions_and_d_diffs_against_the_previous_one(demo
         await wait_for_scan(pilot, app)
         viewer = await open_preview(pilot, 5, "/usr/bin/curl")
         timeline = shown(viewer, "#timeline")
-        assert "L1  added" in timeline and "L5  modified" in timeline and "RUN apt-get update" in timeline
+        assert "layer 1  added" in timeline and "layer 5  modified" in timeline and "RUN apt-get update" in timeline
         await press(pilot, viewer, "p")
         assert viewer.entry.layer == 1
         await press(pilot, viewer, "p")  # no older version: stays
@@ -157,7 +157,7 @@ async def test_deleted_copies_are_readable_and_the_timeline_says_who_deleted_the
         viewer = await open_preview(pilot, 3, "/tmp/.x/config.json")
         assert "pool.supportxmr.com" in shown(viewer)
         timeline = shown(viewer, "#timeline")
-        assert "L3  added" in timeline and "L4  deleted" in timeline and "rm -rf" in timeline
+        assert "layer 3  added" in timeline and "layer 4  deleted" in timeline and "rm -rf" in timeline
         assert "with /tmp/.x" in timeline
         assert "not visible in the final image" in str(viewer.query_one("#meta").render())
 
