@@ -34,6 +34,7 @@ from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
+from explorer.tui.screenshot import screenshot_folder
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
@@ -135,6 +136,8 @@ class ExplorerApp(App[None]):
         """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
         self._css_pauses = 0
         """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
+        self._focus_when_shown: type = LayerTable
+        """The pane focused when the scan result is shown (l, t, f pressed while loading change it)."""
 
     def get_driver_class(self):
         """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
@@ -317,7 +320,7 @@ class ExplorerApp(App[None]):
         last = max(0, len(analysis.layers) - 1)
         self.select_layer(last)
         self._move_layer_cursor(last)
-        self.query_one(LayerTable).focus()
+        self.query_one(self._focus_when_shown).focus()  # t, f or l pressed while loading: that pane
         self.call_after_refresh(self._painted, done)
 
     def _painted(self, since: float) -> None:
@@ -503,13 +506,20 @@ class ExplorerApp(App[None]):
         self.theme = LIGHT_AND_DARK[0] if self.current_theme.dark else LIGHT_AND_DARK[1]
 
     def action_focus_layers(self) -> None:
-        self.query_one(LayerTable).focus()
+        self._focus_pane(LayerTable)
 
     def action_focus_tree(self) -> None:
-        self.query_one(FileTree).focus()
+        self._focus_pane(FileTree)
 
     def action_focus_findings(self) -> None:
-        self.query_one(FindingsTable).focus()
+        self._focus_pane(FindingsTable)
+
+    def _focus_pane(self, pane: type) -> None:
+        """Focus a pane; while the layers are read (the panes are hidden), once they are shown."""
+        if self.scan_index is None:
+            self._focus_when_shown = pane
+            return
+        self.query_one(pane).focus()
 
     def action_prev_layer(self) -> None:
         self._step_layer(-1)
@@ -593,6 +603,27 @@ class ExplorerApp(App[None]):
             if layer is not None:
                 self._step_layer(layer - self.layer_index)
         self.push_screen(ConfigView(self.scan_index.analysis, self.scan_index.result.findings, finding), closed)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's screenshot: into the downloads folder, or one that exists, saying which."""
+        if path is None:
+            path, why = screenshot_folder()
+            if why:
+                self.notify(f"{safe(why)}: saving the screenshot in {safe(path)}", title="Screenshot",
+                            markup=False)
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryComplete)
+    def _on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        if event.name == "screenshot":  # (replaces Textual's notice, which read the path as markup)
+            self.notify(f"saved {safe(str(event.path or ''))}", title="Screenshot", markup=False)
+
+    @on(events.DeliveryFailed)
+    def _on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":  # (replaces Textual's notice, which did not say why)
+            self.notify(f"could not save the screenshot: {safe(str(event.exception))}", title="Screenshot",
+                        severity="error", markup=False)
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

@@ -31,6 +31,14 @@ def sort_key(by: str):
     return lambda f: tuple(k(f) for k in order) + (f.rule_id, f.path or "")
 
 
+def where_label(f: Finding) -> str:
+    """Where a finding not in a file is: `config #2`, `history #5`, or `layer 1 blob` for a problem of a
+    layer's blob (integrity findings come with source "config" and the layer they are about)."""
+    if f.source == "config" and f.layer is not None:
+        return f"layer {f.layer} blob"
+    return f.source + (f" #{f.line}" if f.line else "")
+
+
 class FindingsTable(TableView):
     """Every finding of the scan (a virtualised table: only the rows on screen are built)."""
 
@@ -66,7 +74,7 @@ class FindingsTable(TableView):
 
     def _row_cells(self, row: int) -> list[Text]:
         f = self._findings[row]
-        where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
+        where = f.path if f.source == "file" else where_label(f)
         return [Text(f.severity, style=SEVERITY_STYLE[f.severity]),
                 Text("-" if f.layer is None else str(f.layer), justify="right"),
                 Text("yes" if f.in_final_image else "deleted", style="" if f.in_final_image else "bold magenta"),
