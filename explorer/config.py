@@ -30,12 +30,17 @@ class ConfigError(ExplorerError):
     pass
 
 
+def config_dir() -> str:
+    """$XDG_CONFIG_HOME/explorer, else ~/.config/explorer: the user's config.toml, and the UI's settings."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "explorer")
+
+
 def config_file(cwd: str = ".") -> tuple[str | None, dict]:
     """(path, table) of the config file in force, or (None, {})."""
     here = Path(cwd)
     candidates = [(here / "explorer.toml", ()), (here / "pyproject.toml", ("tool", "explorer"))]
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    candidates.append((Path(base) / "explorer" / "config.toml", ()))
+    candidates.append((Path(config_dir()) / "config.toml", ()))
     for path, keys in candidates:
         if not path.is_file():
             continue

@@ -35,7 +35,9 @@ from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.screenshot import screenshot_folder
+from explorer.tui import settings
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
+from explorer.tui.themes import EXPLORER_LIGHT
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
@@ -109,6 +111,8 @@ class ExplorerApp(App[None]):
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
                  cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
         super().__init__()
+        self.register_theme(EXPLORER_LIGHT)
+        self.theme = settings.remembered_theme(self.available_themes) or self.theme
         self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
@@ -176,6 +180,7 @@ class ExplorerApp(App[None]):
         self.collector.start()
         self.set_interval(0.25, self._collect_when_idle)
         self._worker_log = _worker_log()
+        self.theme_changed_signal.subscribe(self, lambda theme: settings.save(theme=theme.name))
         self.run_scan()
 
     def on_unmount(self) -> None:

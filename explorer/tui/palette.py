@@ -36,7 +36,7 @@ def palette_commands(app):
                         lambda: app.query_one(FindingsTable).action_cycle_sort())
     yield SystemCommand("Export the selected copy", "Write it to a folder (as explorer extract)",
                         app.action_export)
-    yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
+    yield SystemCommand("Toggle light/dark theme", "Switch between explorer-light and textual-dark",
                         app.action_toggle_dark)
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
     yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",

@@ -25,7 +25,7 @@ from textual.dom import DOMNode
 from textual.widget import Widget
 
 
-LIGHT_AND_DARK = ("textual-light", "textual-dark")
+LIGHT_AND_DARK = ("explorer-light", "textual-dark")
 """The themes ctrl+t switches between."""
 
 
