@@ -622,11 +622,13 @@ class ExplorerApp(App[None]):
     @on(events.DeliveryComplete)
     def _on_delivery_complete(self, event: events.DeliveryComplete) -> None:
         if event.name == "screenshot":  # (replaces Textual's notice, which read the path as markup)
+            event.prevent_default()
             self.notify(f"saved {safe(str(event.path or ''))}", title="Screenshot", markup=False)
 
     @on(events.DeliveryFailed)
     def _on_delivery_failed(self, event: events.DeliveryFailed) -> None:
         if event.name == "screenshot":  # (replaces Textual's notice, which did not say why)
+            event.prevent_default()
             self.notify(f"could not save the screenshot: {safe(str(event.exception))}", title="Screenshot",
                         severity="error", markup=False)
 

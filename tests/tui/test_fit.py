@@ -91,7 +91,7 @@ async def test_layers_and_lines_are_named_apart(tmp_path, demo_source, wait_for_
         assert re.search(r"layer 3\s+miner\.", details), details
         await view_copy(pilot, 2, "/srv/app/.env")
         matches = str(app.screen.query_one("#matches").render())
-        timeline = str(app.screen.query_one("#timeline").render())
+        timeline = app.screen.query_one("#timeline").plain
         assert not re.search(r"\bL\d", matches + timeline), matches + timeline
         assert re.search(r"line 2\b", matches), matches
 
@@ -217,7 +217,7 @@ async def test_help_fits_80x24_and_names_keys_whole(demo_source, wait_for_scan):
         assert view.region.x >= 0 and view.region.right <= 80
         text = str(view.render())
         assert not any(cls.__name__[:7] in text for cls in ui_classes()), "a class name in the help"
-        for needed in ("esc / q / ?", "tab", "shift+tab", "mouse", "f1"):
+        for needed in ("esc / q / ?", "tab", "shift+tab", "mouse", "f1", "ctrl+t"):
             assert needed in text, needed
         quit_row = next(line for line in text.splitlines() if re.search(r"\bq\b", line) and "explorer" in line)
         assert "main" in quit_row and "closes" in text
@@ -277,6 +277,7 @@ async def test_palette_screenshot_without_downloads_says_where_it_went(demo_sour
         await wait_for(pilot, lambda: list(work.glob("*.svg")), f"no screenshot saved: {notes(app)}")
         await wait_for(pilot, lambda: any(str(work) in n for n in notes(app)), f"not said where: {notes(app)}")
         assert any("Downloads" in n and "does not exist" in n for n in notes(app)), notes(app)
+        assert not any("Saved screenshot" in n for n in notes(app))  # Textual's own notice, replaced
 
 
 # -- findings and wrapping --------------------------------------------------------------------
@@ -304,3 +305,7 @@ async def test_long_history_lines_wrap_in_the_preview_header_and_details(tmp_pat
             assert "END-OF-LINE" in app.query_one(Details).plain
             await view_copy(pilot, 0, "/d/app.conf")
             assert "END-OF-LINE" in region_text(app, app.screen.query_one("#meta")).replace("\n", "")
+            timeline = app.screen.query_one("#timeline")  # the path's history: whole, wrapped
+            assert "END-OF-LINE" in timeline.plain
+            rows = region_text(app, timeline).splitlines()
+            assert "layer 0" in rows[1] and "step-00" in rows[2], rows

@@ -43,7 +43,8 @@ async def open_preview(pilot, layer: int, path: str) -> FileViewer:
 
 
 def shown(screen, selector: str = "#content") -> str:
-    return screen.query_one(selector, LineView).lines.plain
+    widget = screen.query_one(selector)
+    return widget.plain if selector == "#timeline" else widget.lines.plain
 
 
 async def press(pilot, screen, *keys) -> None:

@@ -67,7 +67,8 @@ def _keys(app, binding: Binding) -> str:
     shown = []
     for key in binding.key.split(","):
         one = Binding(key.strip(), binding.action, binding.description, key_display=binding.key_display)
-        shown.append(app.get_key_display(one) if hasattr(app, "get_key_display") else key.strip())
+        label = app.get_key_display(one) if hasattr(app, "get_key_display") else key.strip()
+        shown.append("ctrl+" + label[1:] if label.startswith("^") and len(label) > 1 else label)  # ^t: ctrl+t
     return " / ".join(shown)
 
 

@@ -44,6 +44,26 @@ def version_row(analysis: ImageAnalysis, version: Version, current: bool = False
     return row
 
 
+class TimelineList(OptionList):
+    """The preview's timeline panel: one option per version, its history line whole (wrapped, not cut at
+    the panel's edge); enter or a click shows that version (OptionSelected, `option_index`)."""
+
+    def show(self, analysis: ImageAnalysis, versions: list[Version], current) -> None:
+        """List `versions`, the one whose entry is `current` marked and highlighted."""
+        at = next((i for i, v in enumerate(versions) if v.entry is current), 0)
+        self.set_options([Option(version_row(analysis, v, v.entry is current, 2000)) for v in versions])
+        self.highlighted = at if versions else None
+
+    def say(self, message: str) -> None:
+        """A line of text instead of versions (while they are read)."""
+        self.set_options([Option(Text(message, style="dim"), disabled=True)])
+
+    @property
+    def plain(self) -> str:
+        """The options' text, one per line (for tests)."""
+        return "\n".join(str(self.get_option_at_index(i).prompt) for i in range(self.option_count))
+
+
 class DiffPicker(ModalScreen[tuple[int, int] | None]):
     """Choose two versions (the older first, then the newer) to compare; returns their indexes."""
 

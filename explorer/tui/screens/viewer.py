@@ -31,7 +31,7 @@ from explorer.tui.preview_find import find_in_text, mark_column
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
 from explorer.tui.widgets.footer import SteadyFooter
-from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
+from explorer.tui.screens.timeline import DiffPicker, TimelineList, created_by
 
 WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
@@ -65,7 +65,8 @@ class FileViewer(Screen[None]):
     FileViewer #body { height: 1fr; }
     FileViewer #content { width: 1fr; border: round $accent; }
     FileViewer #side { width: 40%; max-width: 60; }
-    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden; }
+    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden;
+                           background: $surface; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
     FileViewer #find { dock: bottom; display: none; }
     """
@@ -92,7 +93,7 @@ class FileViewer(Screen[None]):
         with Horizontal(id="body"):
             yield LineView(id="content")
             with Vertical(id="side"):
-                yield LineView(id="timeline", cursor_rows=True, show_gutter=False)
+                yield TimelineList(id="timeline")
                 yield LineView(id="matches", cursor_rows=True, show_gutter=False)
         yield Input(placeholder="find text in this copy (enter: next match, escape: close)", id="find")
         yield SteadyFooter()
@@ -270,18 +271,11 @@ class FileViewer(Screen[None]):
         self.query_one("#meta", Static).update(Text("\n").join(rows))
 
     def _show_timeline(self) -> None:
-        view = self.query_one("#timeline", LineView)
+        view = self.query_one("#timeline", TimelineList)
         if not self.versions:
-            view.set_lines(Lines([Text("reading the timeline…", style="dim")]))
+            view.say("reading the timeline…")
             return
-        rows, cursor = [], 0
-        for i, version in enumerate(self.versions):
-            current = version.entry is self.entry
-            if current:
-                cursor = i
-            rows.append(version_row(self.analysis, version, current, 28))
-        view.set_lines(Lines(rows), cursor=cursor)
-        view.go_to(cursor, center=False)
+        view.show(self.analysis, self.versions, self.entry)
 
     def _show_matches(self) -> None:
         view = self.query_one("#matches", LineView)
@@ -305,9 +299,11 @@ class FileViewer(Screen[None]):
         view.set_lines(Lines(rows))
 
     # -- choosing rows ---------------------------------------------------------------------
-    @on(LineView.Chosen, "#timeline")
-    def _version_chosen(self, message: LineView.Chosen) -> None:
-        version = self.versions[message.row]
+    @on(TimelineList.OptionSelected, "#timeline")
+    def _version_chosen(self, message: TimelineList.OptionSelected) -> None:
+        if not 0 <= message.option_index < len(self.versions):
+            return
+        version = self.versions[message.option_index]
         if not version.readable:
             self.notify(f"layer {version.layer} deleted this path: its older copies stay readable", markup=False)
             return
