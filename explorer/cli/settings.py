@@ -21,6 +21,7 @@ import tomllib
 from pathlib import Path
 
 from explorer.core.errors import ExplorerError
+from explorer.core.locations import config_dir
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off", "")
@@ -28,12 +29,6 @@ FALSE = ("0", "false", "no", "off", "")
 
 class ConfigError(ExplorerError):
     pass
-
-
-def config_dir() -> str:
-    """$XDG_CONFIG_HOME/explorer, else ~/.config/explorer: the user's config.toml, and the UI's settings."""
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return os.path.join(base, "explorer")
 
 
 def config_file(cwd: str = ".") -> tuple[str | None, dict]:

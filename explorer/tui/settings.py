@@ -10,7 +10,7 @@ import os
 import tempfile
 from contextlib import suppress
 
-from explorer.config import config_dir
+from explorer.core.locations import config_dir
 
 FILE = "ui.json"
 

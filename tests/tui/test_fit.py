@@ -11,11 +11,11 @@ import re
 import threading
 
 from explorer.detectors.base import FileDetector
-from explorer.engine import DetectorSet
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, view_copy, wait_for_tree, wait_until_scanned
+from tests.support.pilot import go_to, view_copy, wait_for_tree, wait_until_scanned
 from explorer.tui.screens.export import ExportScreen
 from explorer.tui.screens.help import HelpScreen, binding_rows, ui_classes
 from explorer.tui.widgets.details import Details

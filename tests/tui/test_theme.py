@@ -8,7 +8,7 @@ import pytest
 from textual.app import App
 from textual.color import Color
 
-from explorer.engine import DetectorSet
+from explorer.scan.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
 from explorer.tui.themecss import LIGHT_AND_DARK, theme_variables
 from explorer.tui.themes import EXPLORER_LIGHT
@@ -80,11 +80,12 @@ def test_textual_light_would_fail_the_same_check():
     assert worst < 3.0
 
 
-async def test_the_chosen_theme_is_remembered_across_runs(demo_source, tmp_path):
+async def test_the_chosen_theme_is_remembered_across_runs(demo_source, tmp_path, wait_for_scan):
     settings = tmp_path / "config" / "explorer" / "ui.json"
     assert not settings.exists()
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for_scan(pilot, app)
         assert app.theme == "textual-dark"
         await pilot.press("ctrl+t")
         await pilot.pause()
@@ -92,16 +93,16 @@ async def test_the_chosen_theme_is_remembered_across_runs(demo_source, tmp_path)
     assert json.loads(settings.read_text()) == {"theme": "explorer-light"}
     again = ExplorerApp(demo_source, detectors=DetectorSet())
     async with again.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await wait_for_scan(pilot, again)
         assert again.theme == "explorer-light" and not again.current_theme.dark
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"theme": "no-such-theme"}', '["theme"]', '{"theme": 3}'])
-async def test_a_bad_settings_file_leaves_the_default_theme(demo_source, tmp_path, content):
+async def test_a_bad_settings_file_leaves_the_default_theme(demo_source, tmp_path, content, wait_for_scan):
     settings = tmp_path / "config" / "explorer" / "ui.json"
     settings.parent.mkdir(parents=True)
     settings.write_text(content)
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await wait_for_scan(pilot, app)  # (leaving while the scan result arrives races the app's own teardown)
         assert app.theme == "textual-dark"
