@@ -68,7 +68,11 @@ def run_ui(args) -> int:
 
 def need_terminal() -> None:
     """The UI reads keys from stdin and draws on the terminal: without one it would draw into a pipe and
-    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either."""
+    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either.
+    Started by `explorer serve` for a browser, it needs neither."""
+    from explorer.commands.serve import served
+    if served():
+        return
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         raise ExplorerError("the UI does not start under CI (CI is set); "
                             "use `explorer scan IMAGE` for a report")
