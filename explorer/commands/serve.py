@@ -16,9 +16,7 @@ import sys
 
 from explorer.commands import registry_options
 from explorer.errors import ExplorerError
-
-WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
-"""The driver textual-serve sets in $TEXTUAL_DRIVER for the app it starts (the UI then needs no terminal)."""
+from explorer.sources import open_image
 
 
 def serve_command(image: str | None, platform: str | None = None, python: str = sys.executable) -> str:
@@ -35,18 +33,12 @@ def serve_command(image: str | None, platform: str | None = None, python: str = 
     return shlex.join(argv)
 
 
-def served() -> bool:
-    """True in the app process textual-serve started (it talks to the browser, not to a terminal)."""
-    return os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER
-
-
 def run_serve(args) -> int:
     try:
-        from textual_serve.server import Server
+        from textual_serve.server import Server  # only here: its aiohttp takes seconds to import
     except ImportError:
         raise ExplorerError("explorer serve needs textual-serve: pip install textual-serve") from None
     if args.image is not None:
-        from explorer.sources import open_image
         open_image(args.image, args.platform, registry_options(args), args.audit_log).close()
     url = args.public_url or f"http://{args.host}:{args.port}"
     if args.host not in ("127.0.0.1", "localhost", "::1"):
