@@ -266,6 +266,8 @@ class FileTree(Tree[NodeData]):
         name = safe(data.path.rsplit("/", 1)[-1])
         parts = [(MARKER[status], MARKER_STYLE[status]), (" ", ""),
                  (name + "/" if _is_dir(data) else name, STATUS_STYLE[status])]
+        if data.path in view.changes.opaque and not data.deleted:  # beside the name: seen in a narrow pane
+            parts.append((" opaque", OPAQUE_STYLE))
         if entry is None:
             return RowLabel(parts)
         if entry.kind == EntryKind.SYMLINK:
@@ -278,8 +280,6 @@ class FileTree(Tree[NodeData]):
         parts.append((f"  {mode_string(entry)} {entry.uid}:{entry.gid}", "dim"))
         if entry.mode & 0o6000 and not _is_dir(data):
             parts.append(("  setuid" if entry.mode & 0o4000 else "  setgid", "bold red"))
-        if data.path in view.changes.opaque and not data.deleted:
-            parts.append(("  opaque", OPAQUE_STYLE))
         flagged = view.flagged.get(data.path)
         if flagged:
             parts += [("  ", ""), (f"!{SEVERITY_LETTER[flagged]}", SEVERITY_STYLE[flagged])]

@@ -27,8 +27,8 @@ class TourPanel(Static, can_focus=True):
         Binding("escape,q", "leave", "Leave tour", id="tour.leave", tooltip="Leave the guided tour"),
     ]
     DEFAULT_CSS = """
-    TourPanel { dock: bottom; height: auto; max-height: 9; border: heavy $warning; background: $boost;
-                padding: 0 1; margin-bottom: 1; }
+    TourPanel { dock: bottom; height: auto; max-height: 35%; border: heavy $warning;
+                background: $boost; padding: 0 1; margin-bottom: 1; }
     """
 
     def __init__(self, steps: list[TourStep]) -> None:
@@ -48,9 +48,8 @@ class TourPanel(Static, can_focus=True):
         step = self.step
         text = Text(f"{self.at + 1}/{len(self.steps)}  {step.title}\n", style="bold")
         text.append(step.text)
-        text.append("\nn/→ next · p/← back · escape leaves", style="dim")
         self.update(text)
-        self.border_subtitle = f"step {self.at + 1} of {len(self.steps)}"
+        self.border_subtitle = "n/→ next · p/← back · escape leaves"
         app = self.app
         for pane in PANES.values():
             app.query_one(pane).remove_class(HIGHLIGHT)
