@@ -208,3 +208,19 @@ def test_raw_rows_escape_hostile_names_and_show_link_targets():
     row = member_row(got.members[1]).plain
     assert "\x1b" not in row and "\x07" not in row and "[bold]" in row and got.members[1].kind == "whiteout"
     assert member_row(got.members[2]).plain.rstrip().endswith("l -> ../t")
+
+
+async def test_palette_opens_the_raw_view_and_the_tour(demo_source, wait_for_scan):
+    from explorer.tui.palette import palette_commands
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        commands = {c.title: c.callback for c in palette_commands(app)}
+        commands["Raw tar members of the layer"]()
+        await pilot.pause()
+        assert isinstance(app.screen, RawLayerView) and app.screen.layer_index == app.layer_index == 5
+        await pilot.press("escape")
+        commands["Guided tour"]()
+        await pilot.pause()
+        assert app.query_one(TourPanel).step.title == "Layers"
