@@ -163,6 +163,9 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
             table = app.query_one(FindingsTable)
             if current.finding is not None:  # the findings list's cursor is on the step's finding
                 assert table.findings[table.cursor] is current.finding
+            if current.title == "digest vs diff_id":  # the details pane shows that layer's two hashes
+                shown = app.query_one(Details).plain
+                assert shown.startswith("Layer 5") and app.scan_index.analysis.layers[5].stats.diff_id in shown
             seen.append((current.title, app.layer_index, cursor, highlighted))
             assert f"{step + 1}/{len(panel.steps)}  {current.title}" in str(panel.render())
             await pilot.press("n")
