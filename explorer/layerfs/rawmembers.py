@@ -73,6 +73,17 @@ def meaning(name: str) -> tuple[str, str]:
     return "whiteout", f"deletes {posixpath.join(folder, base[len(WHITEOUT):])} from lower layers"
 
 
+def shown_path(member: RawMember) -> str:
+    """Where the file tree shows what this member did: the path a whiteout deletes, the folder an opaque
+    marker empties, else the member's own path."""
+    path = normalise(member.name)[0]
+    if member.kind == "whiteout":
+        return posixpath.join(posixpath.dirname(path), posixpath.basename(path)[len(WHITEOUT):])
+    if member.kind in ("opaque", "aufs"):
+        return posixpath.dirname(path)
+    return path
+
+
 def read_raw_members(blob, ref: LayerRef, limits: Limits = DEFAULT) -> RawListing:
     """The members of one layer blob (an open binary stream; closed here), headers only, within `limits`."""
     index = ref.index

@@ -587,7 +587,12 @@ class ExplorerApp(App[None]):
         if self.scan_index is None or not self.scan_index.analysis.layers:
             self.notify("Still reading the layers")
             return
-        self.push_screen(RawLayerView(self.scan_index.analysis, self.layer_index, self.limits))
+        layer = self.layer_index
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.show_copy(layer, path)
+        self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
 
     def action_tour(self) -> None:
         if self.scan_index is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from explorer.imagewriter import Entry, compress, layer_tar
-from explorer.layerfs.rawmembers import meaning, read_raw_members
+from explorer.layerfs.rawmembers import meaning, read_raw_members, shown_path
 from explorer.limits import Limits
 from explorer.model import LayerRef
 
@@ -39,6 +39,8 @@ def test_members_as_stored_with_types_modes_links_and_meanings():
                     (5, "etc/.wh.shadow", "0", "whiteout", 0o644, 0, 0, 0, ""),
                     (6, "var/cache/.wh..wh..opq", "0", "opaque", 0o644, 0, 0, 0, "")]
     assert got.members[5].meaning == "deletes /etc/shadow from lower layers"
+    assert [shown_path(m) for m in got.members] == ["/etc", "/etc/passwd", "/etc/mtab", "/etc/pw", "/run/f",
+                                                    "/etc/shadow", "/var/cache"]
 
 
 def test_a_cut_layer_lists_the_members_before_the_cut_and_says_so():

@@ -59,8 +59,16 @@ async def test_raw_view_shows_whiteout_and_opaque_members_as_stored(demo_source,
         assert view.cursor == 1
         await pilot.press("p")
         assert view.cursor == 4
-        await pilot.press("escape")
+        # enter on the opaque marker: the folder it empties, in the file tree of that layer
+        await pilot.press("enter")
+        await wait_for_tree(pilot)
         assert not isinstance(app.screen, RawLayerView)
+        tree = app.query_one(FileTree)
+        assert app.layer_index == 4 and tree.cursor_node.data.path == "/var/lib/apt/lists"
+        screen = await open_raw(pilot, app, 4)
+        await pilot.press("enter")  # on the first marker, the whiteout of .env: its deleted copy
+        await wait_for_tree(pilot)
+        assert tree.cursor_node.data.path == "/srv/app/.env" and tree.cursor_node.data.deleted
         # a layer with no marker: all its members, a plain file row with its size and mode
         screen = await open_raw(pilot, app, 5)
         assert screen.marker_rows == [] and len(screen.listing.members) == 15

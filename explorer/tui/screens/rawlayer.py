@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from explorer.commands.layers import human
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.layerfs.rawmembers import RawListing, RawMember, raw_members
+from explorer.layerfs.rawmembers import RawListing, RawMember, raw_members, shown_path
 from explorer.limits import DEFAULT, Limits
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
@@ -44,8 +44,9 @@ def member_row(m: RawMember) -> Text:
     return row
 
 
-class RawLayerView(Screen[None]):
-    """The members of layer `layer`; `ready` once they are read."""
+class RawLayerView(Screen[str | None]):
+    """The members of layer `layer`; `ready` once they are read. Enter on a member dismisses with the path
+    the tree shows for it (the path a whiteout deletes, the folder an opaque marker empties)."""
 
     BINDINGS = [
         Binding("escape,q,r", "dismiss(None)", "Close", id="raw.close", tooltip="Close the raw tar view"),
@@ -89,7 +90,8 @@ class RawLayerView(Screen[None]):
                     "bytes still ship in the lower layers' blobs.")
         if listing is not None:
             meta.append(f"\n{len(listing.members)} members, {listing.whiteouts} whiteout/opaque markers"
-                        + ("  ·  n/p: next/previous marker" if listing.whiteouts else ""), style="bold")
+                        + ("  ·  n/p: next/previous marker" if listing.whiteouts else "")
+                        + "  ·  enter: the member's path in the file tree", style="bold")
             for problem in listing.problems[:3]:
                 meta.append("\n" + safe(problem), style="bold red")
         return meta
@@ -134,3 +136,9 @@ class RawLayerView(Screen[None]):
         else:
             target = next((r for r in reversed(rows) if r < view.cursor), rows[-1])
         view.go_to(target)
+
+    @on(LineView.Chosen)
+    def _chosen(self, message: LineView.Chosen) -> None:
+        members = self.listing.members if self.listing is not None else []
+        if 1 <= message.row <= len(members):
+            self.dismiss(shown_path(members[message.row - 1]))
