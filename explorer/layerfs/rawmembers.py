@@ -14,11 +14,11 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 
-from explorer.limits import DEFAULT, LimitExceeded, Limits, ReadBudget
+from explorer.core.limits import DEFAULT, LimitExceeded, Limits, ReadBudget
 from explorer.layerfs.stream import LayerStream
 from explorer.layerfs.tarheaders import TarHeaderError, TarHeaders
 from explorer.layerfs.walker import OPAQUE, READ_ERRORS, WHITEOUT, clean_text, normalise
-from explorer.model import LayerRef
+from explorer.core.model import LayerRef
 
 TYPE_NAMES = {48: "file", 53: "dir", 50: "symlink", 49: "hardlink", 51: "char", 52: "block", 54: "fifo",
               103: "pax global"}

@@ -10,10 +10,10 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from explorer.findings import SEVERITY_RANK, Finding
-from explorer.model import EntryKind
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Finding
+from explorer.core.model import EntryKind
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
 
 

@@ -13,8 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from explorer.cli import _parser
-from explorer.commands.serve import serve_command
+from explorer.cli.parser import _parser
+from explorer.cli.commands.serve import serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from explorer.imagewriter import Entry, compress, layer_tar
+from explorer.demo.imagewriter import Entry, compress, layer_tar
 from explorer.layerfs.rawmembers import meaning, read_raw_members, shown_path
-from explorer.limits import Limits
-from explorer.model import LayerRef
+from explorer.core.limits import Limits
+from explorer.core.model import LayerRef
 
 REF = LayerRef(index=3, blob="x", digest=None, media_type="", compressed_size=0, diff_id=None)
 

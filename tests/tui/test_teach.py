@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 
-from explorer.engine import DetectorSet
-from explorer.imagewriter import Entry, ImageSpec, Layer, compress, layer_tar, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, compress, layer_tar, write_image
 from explorer.layerfs.rawmembers import read_raw_members
-from explorer.model import LayerRef
+from explorer.core.model import LayerRef
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.lineview import LineView
-from explorer.tui.pilot import go_to, wait_for_tree
+from tests.support.pilot import go_to, wait_for_tree
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.rawlayer import RawLayerView, member_row
 from explorer.tui.widgets.details import Details

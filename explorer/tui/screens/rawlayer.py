@@ -16,11 +16,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from explorer.commands.layers import human
+from explorer.core.units import human
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.rawmembers import RawListing, RawMember, raw_members, shown_path
-from explorer.limits import DEFAULT, Limits
-from explorer.textsafe import safe
+from explorer.core.limits import DEFAULT, Limits
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.screens.timeline import created_by
 from explorer.tui.widgets.footer import SteadyFooter
