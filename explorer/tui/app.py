@@ -32,6 +32,7 @@ from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
@@ -41,6 +42,7 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.tour import start_tour
 
 WARM_SLICE = 0.002
 """Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
@@ -82,6 +84,11 @@ class ExplorerApp(App[None]):
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
                 tooltip="Select the layer above"),
+        Binding("r", "raw_layer", "Raw tar", id="raw-layer",
+                tooltip="The selected layer's tar members as stored: .wh. whiteouts and opaque markers, "
+                        "with their meaning"),
+        Binding("T", "tour", "Tour", show=False, id="tour",
+                tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
     ]
@@ -575,6 +582,23 @@ class ExplorerApp(App[None]):
         message = (f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} symlinks; "
                    f"{tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
         self.call_from_thread(self.notify, message, title="exported", timeout=10, markup=False)
+
+    def action_raw_layer(self) -> None:
+        if self.scan_index is None or not self.scan_index.analysis.layers:
+            self.notify("Still reading the layers")
+            return
+        layer = self.layer_index
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.show_copy(layer, path)
+        self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
+
+    def action_tour(self) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        start_tour(self)
 
     def action_config(self) -> None:
         self.open_config(None)
