@@ -76,6 +76,8 @@ async def history_at_finding(pilot, app):
     table.focus()
     table.move_cursor(row=row)
     await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
     await pilot.pause(0.3)
 
 

@@ -35,6 +35,9 @@ def run_ui(args) -> int:
             raise SystemExit(128 + signum)
         loop.call_soon_threadsafe(state["app"].exit)
 
+    from explorer.commands import warn
+    from explorer.ignorefile import load_ignore_file
+    ignores = load_ignore_file(getattr(args, "ignore_file", None), warn)  # bad file: one line, exit 2, no UI
     restore = workerlog.on_stop_signal(stop)
     try:
         from explorer.tui.app import ExplorerApp
@@ -56,8 +59,10 @@ def run_ui(args) -> int:
             _start_process_helpers()
             cache = stack.enter_context(layer_cache(args))
             limits = limits_from_args(args)
-            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
-                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            options = ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache,
+                                  disabled=frozenset(getattr(args, "disable", ())))
+            state["app"] = ExplorerApp(source, options, cache=cache, jobs=getattr(args, "jobs", None), limits=limits,
+                                       ignores=ignores, ignore_file=getattr(args, "ignore_file", None))
             state["app"].run()
     finally:
         restore()
