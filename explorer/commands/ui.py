@@ -20,6 +20,9 @@ from explorer.sources import open_image
 
 
 def run_ui(args) -> int:
+    from explorer.commands import warn
+    from explorer.ignorefile import load_ignore_file
+    ignores = load_ignore_file(getattr(args, "ignore_file", None), warn)  # bad file: one line, exit 2, no UI
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -35,9 +38,6 @@ def run_ui(args) -> int:
             raise SystemExit(128 + signum)
         loop.call_soon_threadsafe(state["app"].exit)
 
-    from explorer.commands import warn
-    from explorer.ignorefile import load_ignore_file
-    ignores = load_ignore_file(getattr(args, "ignore_file", None), warn)  # bad file: one line, exit 2, no UI
     restore = workerlog.on_stop_signal(stop)
     try:
         from explorer.tui.app import ExplorerApp
