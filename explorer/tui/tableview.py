@@ -35,6 +35,8 @@ class Column:
     flex: int = 0
     """>0: the column shares the pane's spare width with the other flex columns, in this proportion
     (`width` is then its least width), so that a row fits the pane instead of running off its right edge."""
+    most: int | None = None
+    """A flex column's greatest width (None: no limit, or its widest cell's for an auto one)."""
     cut: str = "end"
     """Where a cell too long for the column loses its text, marked with an ellipsis: `end`, or `middle`
     (paths, history lines: the start and the end both say something)."""
@@ -128,18 +130,31 @@ class TableView(LineView):
             self.go_to(cursor)
 
     def _fitted(self, pane: int) -> list[int]:
-        """Column widths: the flex columns share what the others leave of `pane` cells (at least their own
-        width each; a flex column of auto width takes no more than its widest cell needs)."""
+        """Column widths: each flex column gets its least width (`width`, or its label's for an auto one), then
+        the flex columns share what is left of `pane` cells by their weights, none past `most` (an auto column:
+        past its widest cell)."""
         widths = list(self._natural)
         flex = [n for n, c in enumerate(self.columns) if c.flex]
         if not flex or pane <= 0:
             return widths
-        spare = pane - sum(w + 2 * PAD for n, w in enumerate(widths) if n not in flex) - 2 * PAD * len(flex)
-        weights = sum(self.columns[n].flex for n in flex)
+        cap = {n: self.columns[n].most or (widths[n] if self.columns[n].width is None else pane) for n in flex}
         for n in flex:
-            share = spare * self.columns[n].flex // weights
-            least = len(self.columns[n].label) if self.columns[n].width is None else self.columns[n].width
-            widths[n] = max(least, min(share, widths[n]) if self.columns[n].width is None else share)
+            widths[n] = min(cap[n], len(self.columns[n].label) if self.columns[n].width is None
+                            else self.columns[n].width)
+        spare = pane - sum(w + 2 * PAD for w in widths)
+        while spare > 0:
+            growing = [n for n in flex if widths[n] < cap[n]]
+            if not growing:
+                break
+            weights = sum(self.columns[n].flex for n in growing)
+            given = 0
+            for n in growing:
+                more = min(cap[n] - widths[n], max(1, spare * self.columns[n].flex // weights), spare - given)
+                widths[n] += more
+                given += more
+            spare -= given
+            if not given:
+                break
         return widths
 
     def _pane_width(self) -> int:

@@ -33,14 +33,6 @@ def image(tmp_path):
     return write_demo(str(tmp_path))
 
 
-@pytest.fixture
-async def demo(demo_source):
-    app = ExplorerApp(demo_source)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until_scanned(pilot)
-        yield app, pilot
-
-
 def scan_json(image: str, *flags: str, cwd=None) -> dict:
     done = subprocess.run([sys.executable, "-m", "explorer", "--no-cache", "scan", image, "--format", "json", *flags],
                           capture_output=True, timeout=300, cwd=cwd,
@@ -49,8 +41,8 @@ def scan_json(image: str, *flags: str, cwd=None) -> dict:
     return json.loads(done.stdout)
 
 
-async def test_g_groups_the_findings_by_rule_with_counts_and_enter_opens_a_group(demo):
-    app, pilot = demo
+async def test_g_groups_the_findings_by_rule_with_counts_and_enter_opens_a_group(demo_ui):
+    app, pilot = demo_ui
     table = app.query_one(FindingsTable)
     every = table.row_count
     rules = {f.rule_id for f in table.findings}
@@ -77,8 +69,8 @@ async def test_g_groups_the_findings_by_rule_with_counts_and_enter_opens_a_group
     assert not table.grouped and table.row_count == every
 
 
-async def test_F_filters_by_severity_category_rule_and_text(demo):
-    app, pilot = demo
+async def test_F_filters_by_severity_category_rule_and_text(demo_ui):
+    app, pilot = demo_ui
     table = app.query_one(FindingsTable)
     every = list(table.findings)
     await pilot.press("f", "F")

@@ -35,14 +35,6 @@ def demo_secrets() -> tuple[str, str]:
     return github, _token(rng, 16)
 
 
-@pytest.fixture
-async def demo(demo_source):
-    app = ExplorerApp(demo_source)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until_scanned(pilot)
-        yield app, pilot
-
-
 async def on_finding(pilot, predicate) -> object:
     table = pilot.app.query_one(FindingsTable)
     finding = next(f for f in table.findings if predicate(f))
@@ -52,8 +44,8 @@ async def on_finding(pilot, predicate) -> object:
     return finding
 
 
-async def test_y_copies_a_finding_as_json_and_text_with_its_secret_masked(demo):
-    app, pilot = demo
+async def test_y_copies_a_finding_as_json_and_text_with_its_secret_masked(demo_ui):
+    app, pilot = demo_ui
     github, _ = demo_secrets()
     finding = await on_finding(pilot, lambda f: f.rule_id == "secret.github-pat")
     await pilot.press("y")
@@ -82,8 +74,8 @@ async def test_y_copies_a_finding_as_json_and_text_with_its_secret_masked(demo):
     assert app.clipboard == finding.content_sha256
 
 
-async def test_ctrl_c_copies_the_selected_files_path_and_y_its_sha256(demo):
-    app, pilot = demo
+async def test_ctrl_c_copies_the_selected_files_path_and_y_its_sha256(demo_ui):
+    app, pilot = demo_ui
     await go_to(pilot, 3, "/tmp/.x/kworker")
     await pilot.press("ctrl+c")
     await pilot.pause()
@@ -104,8 +96,8 @@ async def test_ctrl_c_copies_the_selected_files_path_and_y_its_sha256(demo):
     assert app.clipboard == ""
 
 
-async def test_enter_on_a_finding_opens_its_detail_and_enter_there_goes_to_the_file(demo):
-    app, pilot = demo
+async def test_enter_on_a_finding_opens_its_detail_and_enter_there_goes_to_the_file(demo_ui):
+    app, pilot = demo_ui
     github, _ = demo_secrets()
     finding = await on_finding(pilot, lambda f: f.rule_id == "secret.github-pat")
     await pilot.press("enter")
@@ -127,8 +119,8 @@ async def test_enter_on_a_finding_opens_its_detail_and_enter_there_goes_to_the_f
     assert app.layer_index == 2 and app.query_one(FileTree).cursor_node.data.path == "/srv/app/.env"
 
 
-async def test_the_detail_view_lists_every_copy_of_the_same_file(demo):
-    app, pilot = demo
+async def test_the_detail_view_lists_every_copy_of_the_same_file(demo_ui):
+    app, pilot = demo_ui
     findings = app.scan_index.result.findings
     # the demo's miner config: planted in layer 3, deleted by layer 4
     finding = await on_finding(pilot, lambda f: f.path == "/tmp/.x/kworker")
@@ -208,8 +200,8 @@ def test_cut_text_marks_the_cut_with_an_ellipsis_in_the_middle_or_at_the_end():
     assert cut_text(text, 200) is text
 
 
-async def test_findings_fit_the_pane_with_the_evidence_visible_and_cuts_marked(demo):
-    app, pilot = demo
+async def test_findings_fit_the_pane_with_the_evidence_visible_and_cuts_marked(demo_ui):
+    app, pilot = demo_ui
     table = app.query_one(FindingsTable)
     pane = table.scrollable_content_region.width
     assert table.virtual_size.width <= pane  # no horizontal scrolling
@@ -238,7 +230,7 @@ async def test_findings_columns_follow_the_pane_width(demo_source, width):
         assert table.virtual_size.width <= max(table.scrollable_content_region.width,
                                                sum(c.width + 2 for c in table.columns) + 1)
         evidence = table.columns.index(next(c for c in table.columns if c.label == "evidence"))
-        assert table._widths[evidence] >= 16
+        assert table._widths[evidence] >= 12
         if width == 300:
             assert table._widths[evidence] > 40
 

@@ -69,10 +69,11 @@ class FindingsTable(TableView):
         finding: Finding
 
     COLUMNS = (Column("severity", 8, "severity"), Column("layer", 5, "layer"), Column("final", 7),
-               Column("rule", 20), Column("where", 12, flex=2, cut="middle"), Column("category", 10, "category"),
-               Column("evidence", 16, flex=3))
+               Column("rule", 12, flex=2, most=30), Column("where", 10, flex=3, cut="middle"),
+               Column("evidence", 12, flex=3))
     """Widths (least widths of the flex columns, which share the rest of the pane: a row fits the pane, the
-    evidence last); a column whose key is a sort sorts the findings when its header is clicked."""
+    evidence last; the category is the rule id's first word); a column whose key is a sort sorts the findings
+    when its header is clicked."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(self.COLUMNS, **kwargs)
@@ -152,16 +153,14 @@ class FindingsTable(TableView):
             mark = "▾ " if item.rule_id in self._open else "▸ "
             return [Text(worst.severity, style=SEVERITY_STYLE[worst.severity]), Text(""), Text(""),
                     Text(mark + safe(item.rule_id), style="bold"),
-                    Text(f"{len(item.findings)} findings", style="bold"), Text(worst.category),
-                    Text(safe(worst.title), style="italic")]
+                    Text(f"{len(item.findings)} findings", style="bold"), Text(safe(worst.title), style="italic")]
         f = item
         where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
         rule = ("  " if self.grouped and f.rule_id in self._open else "") + safe(f.rule_id)
         return [Text(f.severity, style=SEVERITY_STYLE[f.severity]),
                 Text("-" if f.layer is None else str(f.layer), justify="right"),
                 Text("yes" if f.in_final_image else "deleted", style="" if f.in_final_image else "bold magenta"),
-                Text(rule), Text(safe(where or "")[-400:]), Text(f.category),
-                Text(safe(f.evidence)[:400])]
+                Text(rule), Text(safe(where or "")[-400:]), Text(safe(f.evidence)[:400])]
 
     def sort_findings(self, by: str) -> None:
         self.sort_by = by
