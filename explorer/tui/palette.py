@@ -11,6 +11,7 @@ from explorer.textsafe import safe
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import short_created_by
+from explorer.tui.tableview import clip
 
 
 def palette_text(text: str) -> str:
@@ -53,7 +54,7 @@ def palette_commands(app):
                         app.action_config)
     if app.scan_index is not None:
         for report in app.scan_index.analysis.layers:
-            created = palette_text(short_created_by(report.ref.created_by)[:60])
+            created = palette_text(clip(short_created_by(report.ref.created_by), 60, "middle"))
             yield SystemCommand(f"Go to layer {report.index}", created,
                                 lambda i=report.index: app._step_layer(i - app.layer_index))
         for finding in app.scan_index.result.findings[:200]:

@@ -64,6 +64,16 @@ def cut_text(cell: Text, width: int, where: str = "end") -> Text:
     return cut
 
 
+def clip(text: str, limit: int, where: str = "end") -> str:
+    """`text` in at most `limit` characters, an ellipsis where it was cut (at the end, or in the middle)."""
+    if len(text) <= limit:
+        return text
+    if where == "middle":
+        tail = (limit - 1) // 2
+        return text[:limit - 1 - tail] + ELLIPSIS + (text[-tail:] if tail else "")
+    return text[:limit - 1] + ELLIPSIS
+
+
 def fit(cell: Text, width: int, cut: str = "end") -> Text:
     """`cell` on one line, cut (with an ellipsis) or padded to `width` cells (right-aligned when its
     justify says so)."""

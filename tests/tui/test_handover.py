@@ -20,7 +20,7 @@ from explorer.tui.pilot import go_to, wait_for_tree, wait_until_scanned
 from explorer.tui.screens.copymenu import CopyMenu
 from explorer.tui.screens.finding import FindingDetail
 from explorer.tui.screens.report import ReportScreen
-from explorer.tui.tableview import cut_text
+from explorer.tui.tableview import clip, cut_text
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import LayerTable
@@ -198,6 +198,7 @@ def test_cut_text_marks_the_cut_with_an_ellipsis_in_the_middle_or_at_the_end():
     end = cut_text(text, 24)
     assert end.cell_len == 24 and end.plain.endswith("…") and end.plain.startswith("COPY file:0123")
     assert cut_text(text, 200) is text
+    assert clip("x" * 10, 5) == "xxxx…" and clip("abcdefghij", 5, "middle") == "ab…ij" and clip("abc", 5) == "abc"
 
 
 async def test_findings_fit_the_pane_with_the_evidence_visible_and_cuts_marked(demo_ui):

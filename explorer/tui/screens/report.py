@@ -37,9 +37,10 @@ class ReportScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = "Export the findings report"
-            yield Static(Text(f"The {self.count} findings shown (the ignore file applied), evidence masked. "
-                              "Pick a format (↑ ↓, space), then type the folder to write into and press enter; "
-                              "a new file explorer-report.EXT is made there, nothing is overwritten."))
+            yield Static(Text(f"The {self.count} findings of the scan (the ignore file applied), evidence masked. "
+                              "Type the folder to write into (a relative one is below the current folder) and "
+                              "press enter; shift+tab picks another format (↑ ↓ enter). A new file "
+                              "explorer-report.EXT is made there; nothing is overwritten."))
             with RadioSet(id="format"):
                 for n, (_key, label) in enumerate(FORMAT_LABELS):
                     yield RadioButton(label, value=n == 0)
