@@ -1,6 +1,7 @@
 """What the UI hands over: a finding as text or JSON for the clipboard, and the findings report (the
-documents `explorer scan --format json|sarif` writes, or Markdown for a ticket) written into a folder
-through `explorer extract`'s confined writer (a new file, never one overwritten, never through a symlink).
+documents `explorer scan --format json|sarif` writes, or Markdown for a ticket), which the UI writes
+through the confined writer (explorer.export.new_file: a new file, never one overwritten, never through
+a symlink).
 
 Evidence is masked by the detectors and history lines by the engine before a Finding exists: nothing
 here can unmask a secret.
@@ -9,10 +10,9 @@ here can unmask a secret.
 from __future__ import annotations
 
 import dataclasses
-import os
 
-from explorer.findings import Finding
-from explorer.textsafe import json_text, safe
+from explorer.core.findings import Finding
+from explorer.core.textsafe import json_text, safe
 
 FORMATS = {"sarif": "sarif", "json": "json", "markdown": "md"}
 """Report formats and their file extensions."""
@@ -67,27 +67,6 @@ def report_text(result, findings: list[Finding], ignored, fmt: str) -> str:
     return markdown_report(result, ignored)
 
 
-def write_report(folder: str, fmt: str, text: str) -> str:
-    """Write `text` as a new file explorer-report[-N].EXT in `folder` (made if missing); returns its path."""
-    from explorer.commands.extract import Tally, Writer, _write_all
-    from explorer.errors import ExplorerError
-
-    folder = os.path.realpath(os.path.expanduser(folder))
-    os.makedirs(folder, exist_ok=True)
-    writer = Writer(folder, Tally())
-    try:
-        for n in range(1, MAX_NAMES + 1):
-            name = f"{REPORT_STEM}{'' if n == 1 else f'-{n}'}.{FORMATS[fmt]}"
-            try:
-                fd = writer.create_file((name,))
-            except ExplorerError:  # exists: the next name
-                continue
-            where = writer.where((name,))
-            try:
-                _write_all(fd, text.encode("utf-8", "surrogateescape"), where)
-            finally:
-                os.close(fd)
-            return where
-    finally:
-        writer.close()
-    raise ExplorerError(f"{folder}: {REPORT_STEM}.{FORMATS[fmt]} and {MAX_NAMES - 1} numbered names exist already")
+def report_names(fmt: str) -> list[str]:
+    """The names a report of `fmt` is written under, in the order tried: explorer-report.EXT, then -2, -3…"""
+    return [f"{REPORT_STEM}{'' if n == 1 else f'-{n}'}.{FORMATS[fmt]}" for n in range(1, MAX_NAMES + 1)]

@@ -1,7 +1,7 @@
 """The findings as Markdown for a ticket: the image, the counts, and a table of findings (severity, rule,
 layer, the history line that made it, path, still visible, masked evidence).
 
-Everything in a cell comes from the image: control characters are escaped (explorer.textsafe) and every
+Everything in a cell comes from the image: control characters are escaped (explorer.core.textsafe) and every
 character Markdown or HTML would act on is backslash-escaped, so that a hostile path cannot make a link,
 an HTML tag, a mention or a new table column in the ticket.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from explorer import __version__
-from explorer.findings import summary
-from explorer.textsafe import safe
+from explorer.core.findings import summary
+from explorer.core.textsafe import safe
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&@:$=-])")
 CELL_LIMIT = 200

@@ -6,7 +6,7 @@ What can be copied of a selection (a file of the tree, a finding) is offered by 
 
 from __future__ import annotations
 
-from explorer.findings import Finding
+from explorer.core.findings import Finding
 from explorer.reports.handover import finding_json, finding_text
 
 CHOICES = {"path": "the path", "sha256": "the file's sha256", "text": "the finding as text",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from explorer.findings import CATEGORIES, SEVERITIES, SEVERITY_RANK, Finding
+from explorer.core.findings import CATEGORIES, SEVERITIES, SEVERITY_RANK, Finding
 
 
 @dataclass(frozen=True)

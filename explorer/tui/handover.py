@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from explorer.findings import Finding
-from explorer.textsafe import safe
+from explorer.core.findings import Finding
+from explorer.core.textsafe import safe
 from explorer.tui.clipboard import copy, entry_choices, finding_choices
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.filetree import FileTree
@@ -89,13 +89,15 @@ def export_report(app) -> None:
 
 
 def _write_reports(app, findings: list[Finding], folder: str, fmt: str) -> None:
-    from explorer.reports.handover import FORMATS, report_text, write_report
+    from explorer.export import new_file
+    from explorer.reports.handover import FORMATS, report_names, report_text
 
     ignored = list(app.ignored) + list(app.accepted)
     written = []
     try:
         for one in (FORMATS if fmt == "all" else (fmt,)):
-            written.append(write_report(folder, one, report_text(app.scan_index.result, findings, ignored, one)))
+            text = report_text(app.scan_index.result, findings, ignored, one)
+            written.append(new_file(folder, report_names(one), text.encode("utf-8", "surrogateescape")))
     except Exception as exc:  # noqa: BLE001 - ExplorerError or OSError: said in the UI
         app.notify(f"report not written: {safe(str(exc))}", severity="error", timeout=10, markup=False)
         return
@@ -140,8 +142,8 @@ def accept_finding(app) -> None:
         if not reason.strip():
             app.notify("Not accepted: a reason is needed", severity="warning")
             return
-        from explorer.errors import ExplorerError
-        from explorer.ignorefile import accept
+        from explorer.core.errors import ExplorerError
+        from explorer.reports.ignorefile import accept
 
         try:
             accept(app.ignore_file, finding, reason)

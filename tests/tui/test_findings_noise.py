@@ -14,11 +14,11 @@ import pytest
 
 from explorer.demo import write_demo
 from explorer.detectors.base import ScanOptions
-from explorer.ignorefile import load_ignore_file
+from explorer.reports.ignorefile import load_ignore_file
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.findings_filter import FindingFilter, parse
-from explorer.tui.pilot import wait_until_scanned
+from tests.support.pilot import wait_until_scanned
 from explorer.tui.screens.finding import FindingDetail
 from explorer.tui.screens.prompt import PromptScreen
 from explorer.tui.widgets.findings import FindingsTable, RuleGroup

@@ -16,7 +16,7 @@ from explorer.demo import _token, write_demo
 from explorer.reports.handover import finding_json
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, wait_for_tree, wait_until_scanned
+from tests.support.pilot import go_to, wait_for_tree, wait_until_scanned
 from explorer.tui.screens.copymenu import CopyMenu
 from explorer.tui.screens.finding import FindingDetail
 from explorer.tui.screens.report import ReportScreen
@@ -237,7 +237,7 @@ async def test_findings_columns_follow_the_pane_width(demo_source, width):
 
 
 def test_finding_json_is_the_scan_documents_entry_plus_digests():
-    from explorer.findings import Finding
+    from explorer.core.findings import Finding
 
     f = Finding("secret.x", "secret", "high", "X", "file", 1, "/a", 2, True, "tok_abcd****", "RUN x",
                 layer_digest="sha256:" + "1" * 64, content_sha256="2" * 64)

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 from explorer.tui.clipboard import CHOICES
 
 KEYS = {"path": "p", "sha256": "s", "text": "t", "json": "j"}

@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.findings import Finding
-from explorer.textsafe import safe
+from explorer.core.findings import Finding
+from explorer.core.textsafe import safe
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 REFERENCES = {

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from explorer.findings import SEVERITY_RANK, Finding
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Finding
+from explorer.core.textsafe import safe
 from explorer.tui.findings_filter import FindingFilter
 from explorer.tui.lineview import LineView
 from explorer.tui.tableview import Column, TableView
