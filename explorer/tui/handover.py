@@ -92,7 +92,8 @@ def _write_reports(app, findings: list[Finding], folder: str, fmt: str) -> None:
     from explorer.export import new_file
     from explorer.reports.handover import FORMATS, report_names, report_text
 
-    ignored = list(app.ignored) + list(app.accepted)
+    # in the scan's order (Finding.sort_key), as `scan --ignore-file` lists them once the accepted are in the file
+    ignored = sorted([*app.ignored, *app.accepted], key=lambda pair: pair[0].sort_key())
     written = []
     try:
         for one in (FORMATS if fmt == "all" else (fmt,)):

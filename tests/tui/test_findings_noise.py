@@ -33,12 +33,17 @@ def image(tmp_path):
     return write_demo(str(tmp_path))
 
 
-def scan_json(image: str, *flags: str, cwd=None) -> dict:
+def scan_output(image: str, *flags: str, cwd=None) -> bytes:
+    """What `explorer scan IMAGE --format json FLAGS` writes."""
     done = subprocess.run([sys.executable, "-m", "explorer", "--no-cache", "scan", image, "--format", "json", *flags],
                           capture_output=True, timeout=300, cwd=cwd,
                           env={**os.environ, "PYTHONPATH": ROOT})
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return done.stdout
+
+
+def scan_json(image: str, *flags: str, cwd=None) -> dict:
+    return json.loads(scan_output(image, *flags, cwd=cwd))
 
 
 async def test_g_groups_the_findings_by_rule_with_counts_and_enter_opens_a_group(demo_ui):
@@ -130,12 +135,21 @@ async def test_A_accepts_a_finding_into_the_ignore_file_and_scan_reads_it_back(i
             await pilot.pause()
             assert table.row_count == count - 1 and finding not in table.findings
             assert app.accepted == [(finding, "test token, revoked")]
+            await pilot.press("R")  # the JSON report: as scan writes it with the ignore file as it is now
+            await pilot.pause()
+            await pilot.press("shift+tab", "down", "enter", "tab")
+            await pilot.pause()
+            await pilot.press("ctrl+u", *str(tmp_path / "out"), "enter")
+            await pilot.pause()
+            assert app.report_paths == [str(tmp_path / "out" / "explorer-report.json")]
     finally:
         source.close()
     text = ignore.read_text()
     assert text.startswith('# ours\n[[ignore]]\nrule = "misconfig.*"\nreason = "known"\n\n# accepted in the explorer UI')
     assert 'rule = "secret.github-pat"\npath = "/srv/app/.env"\nreason = "test token, revoked"\n' in text
-    doc = scan_json(image, "--ignore-file", str(ignore))
+    scanned = scan_output(image, "--ignore-file", str(ignore))
+    assert (tmp_path / "out" / "explorer-report.json").read_bytes() == scanned  # the UI's report, byte for byte
+    doc = json.loads(scanned)
     assert "secret.github-pat" not in {f["rule_id"] for f in doc["findings"]}
     assert [(f["rule_id"], f["ignore_reason"]) for f in doc["ignored"] if f["category"] != "misconfig"] == [
         ("secret.github-pat", "test token, revoked")]
