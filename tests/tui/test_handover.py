@@ -243,3 +243,19 @@ def test_finding_json_is_the_scan_documents_entry_plus_digests():
                 layer_digest="sha256:" + "1" * 64, content_sha256="2" * 64)
     doc = json.loads(finding_json(f))
     assert doc == {**f.to_json(), "layer_digest": "sha256:" + "1" * 64, "sha256": "2" * 64}
+
+
+async def test_the_palette_offers_copy_report_group_filter_and_accept(demo_ui):
+    app, pilot = demo_ui
+    commands = {c.title: c.callback for c in app.get_system_commands(app.screen)}
+    for title in ("Copy to the clipboard", "Copy the path", "Export the findings report",
+                  "Findings: group by rule or not", "Findings: filter", "Findings: accept the selected one"):
+        assert title in commands, title
+    await go_to(pilot, 2, "/srv/app/.env")
+    commands["Copy the path"]()
+    assert app.clipboard == "/srv/app/.env"
+    commands["Findings: group by rule or not"]()
+    assert app.query_one(FindingsTable).grouped
+    commands["Export the findings report"]()
+    await pilot.pause()
+    assert isinstance(app.screen, ReportScreen)
