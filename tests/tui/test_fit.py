@@ -75,7 +75,8 @@ async def test_details_pane_scrolls_to_every_finding_at_200x55(demo_source, wait
         assert re.match(r"(critical|high|medium|low|info)\b", last), last  # a finding row
         assert last not in region_text(app, details)  # six findings: more than the pane's rows
         details.focus()
-        await pilot.press("end")
+        await pilot.press("end")  # scrolls smoothly: wait for the end
+        await wait_for(pilot, lambda: details.scroll_y == details.max_scroll_y > 0, "the details' end")
         await pilot.pause()
         assert last[:40] in region_text(app, details)
 

@@ -29,7 +29,8 @@ GENERAL = [
     ("anywhere", "tab / shift+tab", "move to the next / previous pane (layers, findings, files, details)"),
     ("tables", "↑ ↓ PgUp PgDn Home End", "move"),
     ("files", "↑ ↓ PgUp PgDn, enter", "move; enter expands a folder or loads the next rows of a big one"),
-    ("findings", "enter", "show the finding's file in its layer (or the config view for config/history findings)"),
+    ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (or the config view "
+                          "for config/history findings); enter on a group (g) opens or closes it"),
     ("layers", "↑ ↓", "select a layer: its files, details and changes"),
     ("dialogs", "enter", "confirm: export to the folder shown, open the search result, pick the version"),
     ("dialogs", "esc", "cancel and close"),
@@ -109,7 +110,8 @@ def help_lines(app, width: int) -> Lines:
         "the preview, the config view, the help and the dialogs; on the main screen q leaves explorer.\n",
         ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
         ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
-        " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
+        " the worst finding on or below a path (C critical, H high, M medium, L low, I info); ",
+        ("opaque", "bold magenta"), " a folder the layer made opaque (what lower layers put in it is hidden).\n",
         "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
         "in the layer blob.")
     console = app.console
