@@ -317,6 +317,14 @@ class ExplorerApp(App[None]):
         kept, self.ignored = apply_ignores(result.findings, self.ignores)
         return dataclasses.replace(result, findings=kept)
 
+    def show_counts(self) -> None:
+        """The title's line: the image's size and the findings' counts by severity."""
+        index = self.scan_index
+        counts = summary(index.result.findings)
+        self.sub_title = (f"{len(index.analysis.layers)} layers · {human(index.total_size)} · wasted "
+                          f"{human(index.wasted_bytes)} · efficiency {index.analysis.efficiency * 100:.1f}% · "
+                          + " ".join(f"{n} {s}" for s, n in counts.items() if n))
+
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
 
@@ -341,10 +349,7 @@ class ExplorerApp(App[None]):
         gc.freeze()  # the scan's millions of objects live as long as the app: full collections that walked
         # them took 0.2-0.7 s on a 1.5 GB image, each one a frozen key press
         analysis = self.scan_index.analysis
-        counts = summary(message.result.findings)
-        self.sub_title = (f"{len(analysis.layers)} layers · {human(self.scan_index.total_size)} · wasted "
-                          f"{human(self.scan_index.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
-                          + " ".join(f"{n} {s}" for s, n in counts.items() if n))
+        self.show_counts()
         # removed, not hidden: every widget in the DOM is restyled on each theme switch
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()

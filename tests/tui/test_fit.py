@@ -228,6 +228,23 @@ async def test_help_fits_80x24_and_names_keys_whole(demo_source, wait_for_scan):
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_names_the_hand_over_places_in_words(demo_source, wait_for_scan):
+    """The copy menu, a finding's detail, the report box and the question box (filter, accept) showed as
+    CopyMenu, FindingDetail, ReportScreen and PromptScreen."""
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for_scan(pilot, app)
+        places = {where for where, _key, _does in binding_rows(app)}
+        assert {"copy menu", "finding", "report box", "question box", "raw tar", "tour"} <= places
+        assert not [p for p in places if re.search(r"[A-Z]|\bscreen\b|\bview\b", p)], places
+        await pilot.press("question_mark")
+        text = str(app.screen.query_one("#keys").render())
+        for name in ("CopyMenu", "FindingDetail", "ReportScreen", "PromptScreen", "prompt screen", "report screen"):
+            assert name not in text, name
+        rows = [line for line in text.splitlines() if " question box " in line]
+        assert any(" esc " in line or " escape " in line for line in rows), rows
+
+
 # -- keys while loading -----------------------------------------------------------------------
 
 class Gate(FileDetector):
@@ -295,6 +312,12 @@ async def test_a_truncated_layer_finding_names_its_layer_not_config(tmp_path, wa
             row = next(i for i, f in enumerate(table.findings) if f.rule_id == "integrity.truncated-layer")
             cells = [c.plain for c in table._row_cells(row)]
             assert "config" not in cells[4] and "layer 1" in cells[4], cells
+            table.focus()
+            table.move_cursor(row=row)
+            await pilot.press("enter")  # its detail view: in layer 1's blob, not "the image config"
+            await pilot.pause()
+            shown = app.screen.query_one("#body").render().plain
+            assert "in: layer 1 blob" in shown and "the image config" not in shown, shown
 
 
 async def test_long_history_lines_wrap_in_the_preview_header_and_details(tmp_path, wait_for_scan):

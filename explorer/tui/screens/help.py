@@ -23,7 +23,9 @@ from explorer.tui.lineview import LineView, Lines
 
 WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings", "FileViewer": "preview",
          "SearchScreen": "find", "ExportScreen": "export", "HelpScreen": "help", "ConfigView": "config",
-         "DiffPicker": "diff pick", "LineView": "lists", "Details": "details"}
+         "DiffPicker": "diff pick", "LineView": "lists", "Details": "details", "CopyMenu": "copy menu",
+         "FindingDetail": "finding", "ReportScreen": "report box", "PromptScreen": "question box",
+         "RawLayerView": "raw tar", "TourPanel": "tour"}
 """Names for the help table's first column; other classes show their name in words ("diff picker")."""
 GENERAL = [
     ("anywhere", "tab / shift+tab", "move to the next / previous pane (layers, findings, files, details)"),
@@ -32,7 +34,8 @@ GENERAL = [
     ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (or the config view "
                           "for config/history findings); enter on a group (g) opens or closes it"),
     ("layers", "↑ ↓", "select a layer: its files, details and changes"),
-    ("dialogs", "enter", "confirm: export to the folder shown, open the search result, pick the version"),
+    ("dialogs", "enter", "confirm: export to the folder shown, write the report, answer the question box "
+                         "(the findings filter, the reason to accept), open the search result, pick the version"),
     ("dialogs", "esc", "cancel and close"),
     ("mouse", "click", "focus a pane, select a row (again: open it), sort by a column's header"),
     ("mouse", "wheel", "scroll the pane under the pointer"),

@@ -5,6 +5,8 @@ then the arrows, PgUp/PgDn, Home/End or the mouse wheel scroll it)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,6 +32,8 @@ def _field(name: str, value: str, style: str = "") -> Text:
 class Details(VerticalScroll):
     plain: str = ""
     """The text shown, without styles (for tests and copy)."""
+    _again: Callable[[ScanIndex], None] | None = None
+    """Shows the same layer or file again from an index (`redraw`)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="details-text")
@@ -39,7 +43,13 @@ class Details(VerticalScroll):
         self.query_one("#details-text", Static).update(Group(*rows))
         self.scroll_home(animate=False)
 
+    def redraw(self, index: ScanIndex) -> None:
+        """Show what is shown again, from `index` (an accepted finding has left it)."""
+        if self._again is not None:
+            self._again(index)
+
     def show_layer(self, index: ScanIndex, report: LayerReport) -> None:
+        self._again = lambda again: self.show_layer(again, report)
         ref, stats, ch = report.ref, report.stats, report.changes
         rows = [
             Text(f"Layer {ref.index}", style="bold underline"),
@@ -64,6 +74,7 @@ class Details(VerticalScroll):
         self._show(rows)
 
     def show_file(self, index: ScanIndex, path: str, entry: FileEntry | None, deleted: bool) -> None:
+        self._again = lambda again: self.show_file(again, path, entry, deleted)
         analysis = index.analysis
         rows = [Text(safe(path), style="bold underline")]
         if entry is not None:
