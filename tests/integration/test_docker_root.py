@@ -28,7 +28,7 @@ from explorer.scan.engine import scan
 from explorer.core.model import EntryKind
 from explorer.sources import open_image
 from explorer.sources.container import runtime_created_by
-from test_container import TAMPER
+from test_container import HARD_LINKS, TAMPER
 
 pytestmark = pytest.mark.docker
 
@@ -71,10 +71,10 @@ def overlay_root(docker_daemon, tmp_path_factory):
         container = client.containers.run(
             "explorer-it/app:1", ["sh", "-c", "sleep 100000"], detach=True, network_mode="none", name="victim",
             cap_add=["SYS_PTRACE"], volumes={str(sock): {"bind": "/var/run/docker.sock", "mode": "ro"}})
-        done = container.exec_run(["sh", "-c", TAMPER])
+        done = container.exec_run(["sh", "-c", TAMPER + " && " + HARD_LINKS])
         assert done.exit_code == 0, done.output
         container.stop(timeout=1)
-        live = {}
+        live = {"ids": {"victim": container.id, "app": client.images.get("explorer-it/app:1").id}}
         for ref in ("container:victim", "docker-daemon:explorer-it/app:1"):
             source, result = scanned(ref)
             with source:
@@ -116,6 +116,9 @@ def test_the_container_offline_is_the_container_live(overlay_root, read_only, tm
         assert top.ref.created_by == runtime_created_by("victim")
         assert (("/srv/data", EntryKind.OPAQUE) in {(e.path, e.kind) for e in top.entries})
         assert {(e.path) for e in top.entries if e.kind == EntryKind.WHITEOUT} == {"/etc/group"}
+        # overlay copies /bin/busybox up to link it: both names are in the upper folder
+        assert {e.path: e.linkname for e in top.entries if e.kind == EntryKind.HARDLINK} == {
+            "/srv/h1": "/opt/x/h3", "/srv/h2": "/opt/x/h3", "/srv/bb": "/bin/busybox"}
         assert final_rows(a) == live["container:victim"][0]
         assert finding_rows(result) == live["container:victim"][1]
         rules = {f.rule_id for f in result.findings}
@@ -180,6 +183,25 @@ def test_without_a_reference_it_lists_images_and_containers(read_only):
     assert "explorer-it/app:1" in line and "explorer-it/busybox:base" in line and "container:victim" in line
 
 
+def test_layers_lists_the_data_root(overlay_root, read_only):
+    live, _copy = overlay_root
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"docker-root:{read_only}", "--format",
+                           "json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["root"], doc["driver"]) == (str(read_only), "overlay2")
+    images = {i["id"]: i for i in doc["images"]}
+    assert images[live["ids"]["app"]]["tags"] == ["explorer-it/app:1"]
+    assert images[live["ids"]["app"]]["layers"] == 2
+    assert any(i["tags"] == ["explorer-it/busybox:base"] and i["layers"] == 1 for i in images.values())
+    assert [(c["id"], c["name"], c["image"], c["image_tags"], c["state"]) for c in doc["containers"]] == [
+        (live["ids"]["victim"], "victim", live["ids"]["app"], ["explorer-it/app:1"], "stopped")]
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"docker-root:{read_only}"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "explorer-it/app:1" in done.stdout and "victim" in done.stdout and live["ids"]["victim"][:12] in done.stdout
+
+
 # -- the vfs driver (the session's daemon) -----------------------------------------------------------
 
 def copy_vfs_root(docker_client, data: Path, dest: Path, container_id: str) -> None:
@@ -208,7 +230,7 @@ def test_a_vfs_container_offline_is_docker_diff(docker_daemon, docker_client, bu
     container = docker_client.containers.run(ref, ["sh", "-c", "sleep 100000"], detach=True, network_mode="none",
                                              cap_add=["SYS_PTRACE"])
     try:
-        done = container.exec_run(["sh", "-c", TAMPER])
+        done = container.exec_run(["sh", "-c", TAMPER + " && " + HARD_LINKS])
         assert done.exit_code == 0, done.output
         container.stop(timeout=1)
         live_source, live = scanned(f"container:{container.id}")
@@ -217,6 +239,10 @@ def test_a_vfs_container_offline_is_docker_diff(docker_daemon, docker_client, bu
         source, offline = scanned(f"docker-root:{tmp_path / 'docker'}:container:{container.id[:12]}")
         with source:
             assert runtime_rows(offline.analysis) == diff_rows(container)
+            # vfs: the image's /bin/busybox did not change, so /srv/bb links down to it, as in `docker export`
+            assert {e.path: e.linkname for e in offline.analysis.layers[-1].entries
+                    if e.kind == EntryKind.HARDLINK} == {
+                "/srv/h1": "/opt/x/h3", "/srv/h2": "/opt/x/h3", "/srv/bb": "/bin/busybox"}
             assert final_rows(offline.analysis) == final_rows(live.analysis)
             assert finding_rows(offline) == finding_rows(live)
             assert not offline.analysis.problems

@@ -20,6 +20,10 @@ from explorer.core.units import human
 
 
 def run_layers(args) -> int:
+    from explorer.cli.commands.roots import list_root
+    listed = list_root(args)
+    if listed is not None:
+        return listed
     with opened(args) as source, layer_cache(args) as cache:
         with progress(args) as callback:
             analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))

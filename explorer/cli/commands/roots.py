@@ -1,0 +1,46 @@
+"""`explorer layers docker-root:DIR` (no REF): the images and containers a seized data root holds."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from explorer.core.textsafe import dump_json, safe
+
+
+def list_root(args) -> int | None:
+    """Print the data root's catalogue (table or JSON) and return 0; None when IMAGE is not a bare
+    `docker-root:DIR` (the caller goes on with its own work)."""
+    image = getattr(args, "image", "") or ""
+    if not image.startswith("docker-root:"):
+        return None
+    from explorer.sources.docker_root import docker_root_catalogue
+    doc = docker_root_catalogue(image[len("docker-root:"):], getattr(args, "audit_log", None))
+    if doc is None:
+        return None
+    if args.format == "json":
+        dump_json(doc)
+        return 0
+    console = Console(highlight=False, soft_wrap=False, color_system="auto" if sys.stdout.isatty() else None)
+    images = Table(title=Text(f"images in {safe(doc['root'])} ({doc['driver']})"))
+    for col in ("id", "tags", "layers", "created"):
+        images.add_column(col, overflow="fold")
+    for row in doc["images"]:
+        images.add_row(row["id"][7:19], Text(safe(", ".join(row["tags"]) or "<none>")), str(row["layers"]),
+                       Text(safe(row["created"][:19])))
+    console.print(images)
+    containers = Table(title=Text("containers"))
+    for col in ("id", "name", "image", "state", "created"):
+        containers.add_column(col, overflow="fold")
+    for row in doc["containers"]:
+        image = ", ".join(row["image_tags"]) or row["image"][7:19]
+        state = row["state"] + (f" ({row['exit_code']})" if row["state"] == "stopped" and row["exit_code"] is not None
+                                else "")
+        containers.add_row(row["id"][:12], Text(safe(row["name"])), Text(safe(image)), state,
+                           Text(safe(row["created"][:19])))
+    console.print(containers)
+    console.print(Text(f"open one with docker-root:{safe(doc['root'])}:REPO:TAG, :IMAGE-ID or :container:NAME"))
+    return 0
