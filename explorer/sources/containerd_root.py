@@ -21,6 +21,7 @@ the audit log.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -30,12 +31,13 @@ from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource, listing
 from explorer.sources.boltdb import Bolt
 from explorer.sources.container import ChunkReader, add_runtime_layer
-from explorer.sources.docker_root import CHUNK, Evidence, folder_stream
+from explorer.sources.docker_root import CHUNK, Evidence, bare_root, folder_stream
 from explorer.sources.oci import INDEX_TYPES, choose_manifest, open_manifest
 
 META = "io.containerd.metadata.v1.bolt/meta.db"
 CONTENT = "io.containerd.content.v1.content"
 OVERLAYFS = "io.containerd.snapshotter.v1.overlayfs"
+MAX_MANIFEST = 4 * 1024 * 1024
 DEFAULT_CAPS = frozenset({"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
                           "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
                           "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"})
@@ -196,6 +198,67 @@ def container_attrs(cid: str, spec_raw: bytes) -> dict:
     name = cid.split("/", 1)[-1]
     return {"Id": name, "Name": "/" + name, "Config": config, "HostConfig": host,
             "Mounts": sorted(mounts, key=str), "State": {}}
+
+
+def _time(raw: bytes) -> str:
+    """A Go `time.Time` as containerd stores it (MarshalBinary: version 1, seconds since year 1, nanoseconds,
+    zone offset) in ISO 8601 UTC; "" when it is not one."""
+    if len(raw) < 15 or raw[0] != 1:
+        return ""
+    seconds = int.from_bytes(raw[1:9], "big", signed=True) - 62135596800
+    try:
+        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return ""
+
+
+def catalogue(evidence: Evidence) -> dict:
+    """What the root holds, for `explorer layers containerd-root:DIR`, in the shape of a Docker data root's
+    catalogue: images (the target's digest as id, the name as tag, layers of a manifest, created) and
+    containers (id, name, image, snapshotter, created). A container's state (running or not) lives in
+    containerd's state folder, not its root: "unknown". Small metadata only; no layer is read."""
+    db = _metadata(evidence)
+    found_images, found_containers = [], []
+    with db.fh:
+        for namespace in db.buckets(b"v1"):
+            ns = _text(namespace)
+            for name in db.buckets(b"v1", namespace, b"images"):
+                target = db.values(b"v1", namespace, b"images", name, b"target")
+                created = _time(db.values(b"v1", namespace, b"images", name).get(b"createdat", b""))
+                found_images.append({"id": _text(target.get(b"digest", b"")), "tags": [f"{ns}/{_text(name)}"],
+                                     "media_type": _text(target.get(b"mediatype", b"")), "created": created})
+            for cid in db.buckets(b"v1", namespace, b"containers"):
+                doc = db.values(b"v1", namespace, b"containers", cid)
+                image = f"{ns}/{_text(doc.get(b'image', b''))}"
+                found_containers.append({
+                    "id": f"{ns}/{_text(cid)}", "name": _text(cid), "image": image, "image_tags": [image],
+                    "snapshotter": _text(doc.get(b"snapshotter", b"")), "created": _time(doc.get(b"createdat", b"")),
+                    "state": "unknown", "exit_code": None})
+    store = EvidenceStore(evidence, CONTENT, f"containerd-root:{evidence.root}")
+    for image in found_images:
+        image["layers"] = _layer_count(store, image)
+    return {"root": evidence.root, "driver": "containerd", "images": sorted(found_images, key=lambda i: i["tags"]),
+            "containers": sorted(found_containers, key=lambda c: c["id"])}
+
+
+def _layer_count(store: EvidenceStore, image: dict) -> int | None:
+    """The layers of an image whose target is a manifest (None for an index, or a blob not there)."""
+    from explorer.sources.oci import blob_name
+    if image["media_type"] in INDEX_TYPES or not image["id"].startswith("sha256:"):
+        return None
+    try:
+        with store.open(blob_name(image["id"], store.description)) as fh:
+            doc = json.loads(fh.read(MAX_MANIFEST))
+    except (SourceError, OSError, ValueError):
+        return None
+    layers = doc.get("layers") if isinstance(doc, dict) else None
+    return len(layers) if isinstance(layers, list) else None
+
+
+def containerd_root_catalogue(arg: str, audit_log: str | None = None) -> dict | None:
+    """`DIR` (no NAME): what the root holds (`catalogue`); None when `arg` names an image or container."""
+    evidence = bare_root(arg, "containerd-root", audit_log)
+    return None if evidence is None else catalogue(evidence)
 
 
 def normalised(ref: str) -> str:

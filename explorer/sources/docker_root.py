@@ -502,15 +502,21 @@ class DataRoot:
                                  reference, problems)
 
 
-def docker_root_catalogue(arg: str, audit_log: str | None = None) -> dict | None:
-    """`DIR` (no REF): what the data root holds (`DataRoot.catalogue`); None when `arg` names an image or container."""
+def bare_root(arg: str, transport: str, audit_log: str | None = None) -> Evidence | None:
+    """The evidence of `DIR` with no REF after it (a listing is asked for); None when `arg` names one."""
     from explorer.sources.base import split_existing
     path, ref = split_existing(arg)
     if ref is not None:
         return None
     if not os.path.isdir(path):
-        raise SourceError(f"docker-root:{path}: no such folder")
-    return DataRoot(Evidence(path, audit_log)).catalogue()
+        raise SourceError(f"{transport}:{path}: no such folder")
+    return Evidence(path, audit_log)
+
+
+def docker_root_catalogue(arg: str, audit_log: str | None = None) -> dict | None:
+    """`DIR` (no REF): what the data root holds (`DataRoot.catalogue`); None when `arg` names an image or container."""
+    evidence = bare_root(arg, "docker-root", audit_log)
+    return None if evidence is None else DataRoot(evidence).catalogue()
 
 
 def open_docker_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:

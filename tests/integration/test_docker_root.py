@@ -351,6 +351,7 @@ def test_a_containerd_container_offline_is_its_snapshot_diff(build_image, save_i
     with private_containerd(tmp_path) as ctr:
         ctr("images", "import", str(archive))
         (name,) = ctr("images", "ls", "-q").decode().split()
+        listed = ctr("images", "ls").decode()
         ctr("run", "--mount", f"type=bind,src={sock},dst=/var/run/docker.sock,options=rbind:ro",
             "--env", f"GITHUB_TOKEN={TOKEN}", "--cap-add", "CAP_SYS_PTRACE", name, "victim", "sh", "-c", TAMPER)
         differ = tar_index(ctr("snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar",
@@ -386,3 +387,17 @@ def test_a_containerd_container_offline_is_its_snapshot_diff(build_image, save_i
     read = [json.loads(line)["read"] for line in log_path.read_text().splitlines()]
     assert str(root / "io.containerd.snapshotter.v1.overlayfs/metadata.db") in read
     assert any(p.endswith("/fs/tmp/.cache/kw/config.json") for p in read)
+    # without a name, `layers` lists what the root holds (JSON and table), from its metadata only
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"containerd-root:{root}", "--format", "json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["root"], doc["driver"]) == (str(root), "containerd")
+    assert [(i["tags"], i["layers"]) for i in doc["images"]] == [([f"default/{name}"], 2)]
+    assert doc["images"][0]["id"] in listed.split()  # the manifest digest `ctr images ls` shows
+    assert [(c["id"], c["name"], c["image"], c["snapshotter"], c["state"]) for c in doc["containers"]] == [
+        ("default/victim", "victim", f"default/{name}", "overlayfs", "unknown")]
+    assert doc["containers"][0]["created"][:2] == "20" and doc["containers"][0]["created"].endswith("Z")
+    table = subprocess.run([sys.executable, "-m", "explorer", "layers", f"containerd-root:{root}"],
+                           capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"})
+    assert table.returncode == 0 and "default/victim" in table.stdout and f"containerd-root:{root}:" in table.stdout

@@ -1,4 +1,5 @@
-"""`explorer layers docker-root:DIR` (no REF): the images and containers a seized data root holds."""
+"""`explorer layers docker-root:DIR` / `containerd-root:DIR` (no REF): the images and containers a seized
+node's data root holds."""
 
 from __future__ import annotations
 
@@ -13,14 +14,21 @@ from explorer.core.textsafe import dump_json, safe
 
 def list_root(args) -> int | None:
     """Print the data root's catalogue (table or JSON) and return 0; None when IMAGE is not a bare
-    `docker-root:DIR` (the caller goes on with its own work)."""
+    `docker-root:DIR` or `containerd-root:DIR` (the caller goes on with its own work)."""
     image = getattr(args, "image", "") or ""
-    if not image.startswith("docker-root:"):
+    transport = image.partition(":")[0]
+    if image.startswith("docker-root:"):
+        from explorer.sources.docker_root import docker_root_catalogue as load
+        hint = "REPO:TAG, :IMAGE-ID or :container:NAME"
+    elif image.startswith("containerd-root:"):
+        from explorer.sources.containerd_root import containerd_root_catalogue as load
+        hint = "NAME or :container:ID"
+    else:
         return None
-    from explorer.sources.docker_root import docker_root_catalogue
-    doc = docker_root_catalogue(image[len("docker-root:"):], getattr(args, "audit_log", None))
+    doc = load(image.partition(":")[2], getattr(args, "audit_log", None))
     if doc is None:
         return None
+    docker = doc["driver"] != "containerd"
     if args.format == "json":
         dump_json(doc)
         return 0
@@ -29,7 +37,8 @@ def list_root(args) -> int | None:
     for col in ("id", "tags", "layers", "created"):
         images.add_column(col, overflow="fold")
     for row in doc["images"]:
-        images.add_row(row["id"][7:19], Text(safe(", ".join(row["tags"]) or "<none>")), str(row["layers"]),
+        layers = "-" if row["layers"] is None else str(row["layers"])
+        images.add_row(row["id"][7:19], Text(safe(", ".join(row["tags"]) or "<none>")), layers,
                        Text(safe(row["created"][:19])))
     console.print(images)
     containers = Table(title=Text("containers"))
@@ -39,8 +48,9 @@ def list_root(args) -> int | None:
         image = ", ".join(row["image_tags"]) or row["image"][7:19]
         state = row["state"] + (f" ({row['exit_code']})" if row["state"] == "stopped" and row["exit_code"] is not None
                                 else "")
-        containers.add_row(row["id"][:12], Text(safe(row["name"])), Text(safe(image)), state,
+        cid = row["id"][:12] if docker else row["id"]
+        containers.add_row(Text(safe(cid)), Text(safe(row["name"])), Text(safe(image)), state,
                            Text(safe(row["created"][:19])))
     console.print(containers)
-    console.print(Text(f"open one with docker-root:{safe(doc['root'])}:REPO:TAG, :IMAGE-ID or :container:NAME"))
+    console.print(Text(f"open one with {transport}:{safe(doc['root'])}:{hint}"))
     return 0
