@@ -76,6 +76,8 @@ async def history_at_finding(pilot, app):
     table.focus()
     table.move_cursor(row=row)
     await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
     await pilot.pause(0.3)
 
 
@@ -119,6 +121,30 @@ async def tour_opaque(pilot, app):
     await wait_for_tree(pilot)
 
 
+async def finding_detail(pilot, app):
+    table = app.query_one(FindingsTable)
+    table.focus()
+    table.move_cursor(row=table.row_of(next(f for f in table.findings if f.rule_id == "secret.github-pat")))
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+
+
+async def copy_menu(pilot, app):
+    await finding_detail(pilot, app)
+    await pilot.press("y")
+    await pilot.pause(0.3)
+
+
+async def findings_grouped(pilot, app):
+    await pilot.press("f", "g")
+    await pilot.pause(0.2)
+
+
+async def report_dialog(pilot, app):
+    await pilot.press("R")
+    await pilot.pause(0.3)
+
+
 SHOTS = {
     "main": main_view,
     "deleted-miner-finding": deleted_miner,
@@ -138,6 +164,12 @@ SHOTS = {
     "command-palette": palette,
     "raw-layer": raw_layer,
     "tour-opaque-folder": tour_opaque,
+
+
+    "finding-detail": finding_detail,
+    "copy-menu": copy_menu,
+    "findings-grouped": findings_grouped,
+    "report-export": report_dialog,
 }
 
 

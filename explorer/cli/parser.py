@@ -105,6 +105,15 @@ def gate_flags(sp: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
 
 
+def ui_finding_flags(sp: argparse.ArgumentParser) -> None:
+    """`open` and `demo` leave out what `scan` leaves out: the ignore file's findings and disabled rules."""
+    from explorer.reports.ignorefile import DEFAULT_NAME
+    sp.add_argument("--ignore-file", metavar="FILE",
+                    help=f"accepted findings, as for scan (default: {DEFAULT_NAME} in the current folder, if "
+                         "present); A in the findings appends to it")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+
+
 def _parser() -> Parser:
     """The top parser; `.commands` maps each command to its parser."""
     p = Parser(
@@ -138,7 +147,9 @@ def _parser() -> Parser:
 
     sp = commands["open"] = command(sub, "open", "the Textual UI on an image (needs a terminal)")
     image_arg(sp)
-    commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
+    ui_finding_flags(sp)
+    sp = commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
+    ui_finding_flags(sp)
     sp = commands["serve"] = command(sub, "serve", "the UI in a browser, for a class (textual-serve): IMAGE, or "
                                                    "the demo image; http://127.0.0.1:8000 by default")
     from explorer.cli.serve_flags import add_serve_flags

@@ -26,6 +26,7 @@ from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
 from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.core.textsafe import safe
+from explorer.tui import handover
 from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
@@ -91,6 +92,12 @@ class ExplorerApp(App[None]):
                 tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
+        Binding("y", "copy_menu", "Copy", id="copy",
+                tooltip="Copy the selection to the clipboard: path, sha256, or the finding as text or JSON"),
+        Binding("ctrl+c", "copy_path", "Copy path", show=False, id="copy-path", priority=True,
+                tooltip="Copy the selected file's or finding's path (or the text selected with the mouse)"),
+        Binding("R", "export_report", "Report", id="report",
+                tooltip="Write the findings report (SARIF, JSON as scan writes them, or Markdown) to a folder"),
     ]
 
     @dataclass
@@ -109,8 +116,18 @@ class ExplorerApp(App[None]):
         error: str
 
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
-                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
+                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS, ignores=(),
+                 ignore_file: str | None = None) -> None:
         super().__init__()
+        from explorer.reports.ignorefile import DEFAULT_NAME
+        self.ignores = list(ignores)
+        """The ignore file's entries (explorer.reports.ignorefile): their findings are left out, as scan does."""
+        self.ignore_file = ignore_file or DEFAULT_NAME
+        """Where `A` appends accepted findings."""
+        self.ignored: list = []
+        self.accepted: list = []
+        """(finding, reason) pairs: left out by the ignore file; accepted in this session."""
+        self.report_paths: list[str] = []
         self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
@@ -268,6 +285,7 @@ class ExplorerApp(App[None]):
             with collections_paused():
                 result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
                               jobs=self._jobs, limits=self.limits)
+                result = self._without_ignored(result)
                 self.call_from_thread(self._status, "indexing…")
                 index = ScanIndex(result)
                 if index.layers:
@@ -276,6 +294,16 @@ class ExplorerApp(App[None]):
             self.post_message(self.ScanFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(self.ScanDone(result, index))
+
+    def _without_ignored(self, result: ScanResult) -> ScanResult:
+        """The result less the findings the ignore file accepts (kept in `ignored`), as scan reports it."""
+        if not self.ignores:
+            return result
+        import dataclasses
+
+        from explorer.reports.ignorefile import apply_ignores
+        kept, self.ignored = apply_ignores(result.findings, self.ignores)
+        return dataclasses.replace(result, findings=kept)
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
@@ -464,6 +492,10 @@ class ExplorerApp(App[None]):
             self._move_layer_cursor(finding.layer)
             self.select_layer(finding.layer)
 
+    @on(FindingsTable.FindingOpened)
+    def _finding_opened(self, message: FindingsTable.FindingOpened) -> None:
+        handover.open_finding(self, message.finding)
+
     # -- actions ----------------------------------------------------------------------------
     ANYWHERE = frozenset({"quit", "help", "toggle_dark", "command_palette"})
     """Actions that also work over another screen (the viewer, the config view); the others act on the
@@ -599,6 +631,21 @@ class ExplorerApp(App[None]):
             self.notify("Still reading the layers")
             return
         start_tour(self)
+
+    def action_copy_menu(self) -> None:
+        handover.copy_menu(self)
+
+    def action_copy_path(self) -> None:
+        handover.copy_path(self)
+
+    def action_export_report(self) -> None:
+        handover.export_report(self)
+
+    def action_filter_findings(self) -> None:
+        handover.filter_findings(self)
+
+    def action_accept_finding(self) -> None:
+        handover.accept_finding(self)
 
     def action_config(self) -> None:
         self.open_config(None)

@@ -27,6 +27,7 @@ from explorer.layerfs.content import DIFF_CAP, diff_copies
 from explorer.tui.compare_tree import SAME, Node, build_tree, find, opened_at_start, visible
 from explorer.tui.lineview import Lines, LineView
 from explorer.tui.preview_rows import DIFF_STYLE
+from explorer.tui.tableview import clip
 from explorer.tui.widgets.footer import SteadyFooter
 
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", SAME: "dim"}
@@ -73,7 +74,7 @@ def _side(label: str, entry: FileEntry | None, analysis) -> Text:
     layer = analysis.layers[entry.layer] if 0 <= entry.layer < len(analysis.layers) else None
     text += f" · layer {entry.layer}"
     if layer is not None:
-        text += f": {safe(redact_text(layer.ref.created_by))[:160]}"
+        text += f": {clip(safe(redact_text(layer.ref.created_by)), 160)}"
     return Text(text)
 
 
@@ -103,7 +104,7 @@ def finding_rows(findings: list[Finding]) -> Lines:
     for f in findings:
         where = f"L{f.layer}" if f.layer is not None else "config"
         row = Text(f"{f.severity:<8} ", style="bold red" if f.severity in ("critical", "high") else "")
-        row.append(f"{f.rule_id}  {where}  {safe(f.path or '')}  {safe(f.evidence)[:160]}")
+        row.append(f"{f.rule_id}  {where}  {safe(f.path or '')}  {clip(safe(f.evidence), 160)}")
         rows.append(row)
     return Lines(rows or [Text("no finding in B that A does not have", style="dim")])
 

@@ -24,6 +24,9 @@ WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
 def run_ui(args, layer_cache) -> int:
     """`layer_cache(args)`: the layer cache as the command line asked for it (a context manager; None with
     --no-cache), given by explorer.main so that the UI does not import the command line."""
+    from explorer.reports.ignorefile import load_ignore_file
+    ignores = load_ignore_file(getattr(args, "ignore_file", None),  # bad file: one line, exit 2, no UI
+                               None if getattr(args, "quiet", False) else _warn)
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -61,14 +64,22 @@ def run_ui(args, layer_cache) -> int:
             _start_process_helpers()
             cache = stack.enter_context(layer_cache(args))
             limits = limits_from_args(args)
-            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
-                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            options = ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache,
+                                  disabled=frozenset(getattr(args, "disable", ())))
+            state["app"] = ExplorerApp(source, options, cache=cache, jobs=getattr(args, "jobs", None), limits=limits,
+                                       ignores=ignores, ignore_file=getattr(args, "ignore_file", None))
             state["app"].run()
     finally:
         restore()
         if state["signal"]:
             workerlog.remove_temp_files()
     return 128 + state["signal"] if state["signal"] else 0
+
+
+def _warn(message: str) -> None:
+    """An ignore file's warning (an expired entry), on stderr before the UI starts."""
+    from explorer.core.textsafe import safe
+    print(f"explorer: warning: {safe(message)}", file=sys.stderr)
 
 
 def need_terminal() -> None:

@@ -263,7 +263,9 @@ async def test_a_jump_from_a_finding_keeps_the_focus_on_the_findings(demo):
     await choose_finding(pilot, "/tmp/.x/kworker")
     tree = app.query_one(FileTree)
     assert tree.layer_index == 3 and tree.cursor_node.data.path == "/tmp/.x/kworker"
-    assert isinstance(app.focused, FindingsTable)  # down, enter walks on through the findings
+    assert isinstance(app.focused, FindingsTable)  # down, enter, enter walks on through the findings
     await pilot.press("down", "enter")
+    await pilot.pause()
+    await pilot.press("enter")
     await wait_for_tree(pilot)
     assert tree.layer_index == 5 and tree.cursor_node.data.path == "/var/www/html/up.php"  # the next critical

@@ -26,7 +26,8 @@ WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings
 GENERAL = [
     ("tables", "↑ ↓ PgUp PgDn Home End", "move"),
     ("files", "↑ ↓ PgUp PgDn, enter", "move; enter expands a folder or loads the next rows of a big one"),
-    ("findings", "enter", "show the finding's file in its layer (or the config view for config/history findings)"),
+    ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (or the config view "
+                          "for config/history findings); enter on a group (g) opens or closes it"),
     ("layers", "↑ ↓", "select a layer: its files, details and changes"),
     ("anywhere", "ctrl+p", "command palette (go to a layer or finding, filters, sort, export, theme, …)"),
     ("anywhere", "ctrl+q", "quit"),

@@ -13,6 +13,7 @@ from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.tableview import clip
 
 
 def _field(name: str, value: str, style: str = "") -> Text:
@@ -76,7 +77,7 @@ class Details(Static):
             fate = analysis.fates.get((entry.layer, entry.path))
             if fate is not None and not visible:
                 by = analysis.layers[fate.layer].ref.created_by
-                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split())[:100],
+                rows.append(_field(fate.how, f"by layer {fate.layer}: " + clip(" ".join(safe(redact_text(by)).split()), 100, "middle"),
                                    "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
@@ -97,6 +98,6 @@ class Details(Static):
             for f in findings:
                 line = Text("  ")
                 line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
-                line.append(f" L{f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
+                line.append(f" L{f.layer} {f.rule_id}  {clip(safe(f.evidence), 90)}")
                 rows.append(line)
         self._show(rows)
