@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView,
+from explorer.detectors.base import (FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerDelta,
                                      ScanOptions, failure_match)
 from explorer.findings import Finding, Match, dedupe_and_sort
 from explorer import deepchecks
@@ -68,44 +68,13 @@ class ScanResult:
             self.summary = self.analysis.summary()
 
 
-PROBLEM_RULES = {
-    "digest-mismatch": ("integrity.digest-mismatch", "high", "Layer blob does not match the manifest digest"),
-    "diff-id-mismatch": ("integrity.diff-id-mismatch", "high", "Uncompressed layer does not match the config diff_id"),
-    "truncated": ("integrity.truncated-layer", "high", "Layer blob cannot be read to its end"),
-    "corrupt": ("integrity.corrupt-layer", "high",
-                "Layer tar has a damaged header (what follows it is not read) or members Docker refuses"),
-    "missing": ("integrity.missing-layer", "high", "Layer blob is missing"),
-    "unsafe-path": ("suspicious.unsafe-tar-path", "medium", "Tar member with an absolute or climbing path"),
-    "path-through-link": ("suspicious.tar-path-through-link", "medium",
-                          "Tar member whose path runs through a symlink"),
-    "too-deep": ("suspicious.tar-path-too-deep", "medium",
-                 "Tar member with a path deeper or longer than any real file system allows; left out"),
-    "decompression-bomb": ("suspicious.decompression-bomb", "high",
-                           "Layer decompresses far beyond its stored size (--max-ratio); not read to its end"),
-    "too-many-entries": ("integrity.layer-too-many-entries", "medium",
-                         "Layer holds more tar members than --max-entries allows; not read to its end"),
-    "names-too-long": ("integrity.layer-names-too-long", "medium",
-                       "Layer's member names and link targets pass the cap on their total length; not read to its end"),
-    "runtime-unreadable": ("integrity.runtime-path-unreadable", "low",
-                           "A path the container changed could not be read from it (gone, or a socket)"),
-    "too-large": ("integrity.image-too-large", "medium",
-                  "Image holds more uncompressed data than --max-total allows; not read to its end"),
-}
-
-
-def problem_catalog() -> list[dict]:
-    return [{"id": rid, "category": rid.split(".")[0], "severity": sev, "title": title, "description": title}
-            for rid, sev, title in PROBLEM_RULES.values()]
-
-
 def _problem_findings(analysis: ImageAnalysis) -> Iterable[Finding]:
     for problem in analysis.problems:
-        rule = PROBLEM_RULES.get(problem.kind)
+        rule = problem.kind.rule
         if rule is None:
             continue
-        rule_id, severity, title = rule
         layer = analysis.layers[problem.layer] if problem.layer is not None and problem.layer < len(analysis.layers) else None
-        yield Finding(rule_id=rule_id, category=rule_id.split(".")[0], severity=severity, title=title,
+        yield Finding(rule_id=rule.id, category=rule.category, severity=rule.severity, title=rule.title,
                       source="config", layer=problem.layer, path=None, line=None, in_final_image=True,
                       evidence=safe(problem.message)[:300], created_by=layer.ref.created_by if layer else "",
                       layer_digest=layer.stats.digest if layer else "")
@@ -184,7 +153,7 @@ def _image_key(source: ImageSource, detectors: DetectorSet, options: ScanOptions
             for r in source.layers]
     names = detector_names(detectors.layer + detectors.image)
     return LayerCache.image_key(layer_keys, source.kind, source.config.id, repr(refs),
-                                repr([(p.layer, p.kind, p.message) for p in source.problems]),
+                                repr([(p.layer, p.kind.value, p.message) for p in source.problems]),
                                 detectors.rules_sha256, settings, names, ",".join(sorted(options.disabled)),
                                 repr(dataclasses.astuple(limits)))
 
@@ -194,7 +163,7 @@ def _encode_result(result: ScanResult) -> bytes:
     doc = (RESULT_FORMAT,
            [(tuple(getattr(layer.stats, f) for f in _STATS_FIELDS), layer.added, layer.modified, layer.deleted)
             for layer in summary.layers],
-           [(p.layer, p.kind, p.message) for p in summary.problems],
+           [(p.layer, p.kind.value, p.message) for p in summary.problems],
            [tuple(getattr(f, name) for name in _FINDING_FIELDS) for f in result.findings])
     return pack(doc)
 
@@ -253,7 +222,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
 
     findings.extend(file_finding(entry, match) for entry, match in raw)
     for report in analysis.layers:
-        view = LayerView(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
+        view = LayerDelta(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
                          modified=report.changes.modified, deleted=report.changes.deleted,
                          entries=report.entries)
         for detector in detectors.layer:
@@ -312,4 +281,4 @@ def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None
     return progress, bar.stop
 
 
-__all__ = ["DetectorSet", "ScanResult", "analyze_image", "scan", "stderr_progress", "problem_catalog", "Problem"]
+__all__ = ["DetectorSet", "ScanResult", "analyze_image", "scan", "stderr_progress", "Problem"]

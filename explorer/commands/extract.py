@@ -22,13 +22,13 @@ from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 
 from explorer import commands
-from explorer.commands import exit_status, opened, progress, warn, warn_problems
+from explorer.commands import analysed, exit_status, warn
 from explorer.errors import ExplorerError
-from explorer.layerfs import ImageAnalysis, Tree, analyze
+from explorer.layerfs import ImageAnalysis, Tree
 from explorer.layerfs.stream import CHUNK, LayerStream
 from explorer.layerfs.tarheaders import Member, TarHeaders
 from explorer.layerfs.walker import READ_ERRORS
-from explorer.limits import limits_from_args
+from explorer.core.options import Options
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 
@@ -565,16 +565,13 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
         writer.close()
 
 
-def run_extract(args) -> int:
-    with opened(args) as source:
-        with progress(args) as callback:
-            analysis = analyze(source, progress=callback, limits=limits_from_args(args))
-        warn_problems(analysis.problems, sys.stderr)
-        layer = _layer_index(args.layer, len(analysis.layers))
-        path = posixpath.normpath("/" + args.path.lstrip("/"))
+def run_extract(run: Options) -> int:
+    with analysed(run.image) as analysis:  # the one read path: layer cache, workers, image-wide caps
+        layer = _layer_index(run.layer, len(analysis.layers))
+        path = posixpath.normpath("/" + run.path.lstrip("/"))
         tree = analysis.tree_at(layer)
         entry = lookup(tree, path, layer)
-        plan = make_plan(tree, entry, args.output)
+        plan = make_plan(tree, entry, run.output)
         tally = Tally()
         extract(analysis, plan, tally)
     for line in tally.warnings[:MAX_WARNINGS]:

@@ -12,14 +12,13 @@ import os
 import sys
 
 from explorer import workerlog
-from explorer.commands import layer_cache, registry_options
+from explorer.commands import layer_cache
 from explorer.errors import ExplorerError
-from explorer.detectors.base import ScanOptions
-from explorer.limits import limits_from_args
+from explorer.core.options import Options, ScanOptions
 from explorer.sources import open_image
 
 
-def run_ui(args) -> int:
+def run_ui(run: Options) -> int:
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -39,9 +38,10 @@ def run_ui(args) -> int:
     try:
         from explorer.tui.app import ExplorerApp
 
-        no_cache = getattr(args, "no_cache", False)
+        image = run.image
+        no_cache = not image.cache
         with contextlib.ExitStack() as stack:
-            if args.command == "demo":
+            if run.command == "demo":
                 from explorer.demo import cached_demo, write_demo
                 path = None if no_cache else cached_demo()
                 if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
@@ -51,13 +51,12 @@ def run_ui(args) -> int:
                 source = open_image(path)
                 source.reference = "explorer demo image"
             else:
-                source = open_image(args.image, args.platform, registry_options(args), args.audit_log)
+                source = open_image(image.image, image.platform, image.registry, image.audit_log)
             stack.callback(source.close)
             _start_process_helpers()
-            cache = stack.enter_context(layer_cache(args))
-            limits = limits_from_args(args)
-            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
-                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            cache = stack.enter_context(layer_cache(image))
+            state["app"] = ExplorerApp(source, ScanOptions(cache=image.cache), cache=cache, jobs=image.jobs,
+                                       limits=image.limits)
             state["app"].run()
     finally:
         restore()

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
@@ -144,14 +145,14 @@ def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None 
         blob = source.open_layer(ref)
     except Exception as exc:  # noqa: BLE001 - a missing blob is reported, the rest still read
         result = WalkResult(LayerStats(index=ref.index, complete=False))
-        result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
+        result.problems.append(Problem(ref.index, ProblemKind.MISSING, f"layer {ref.index}: {exc}"))
         return result
     try:
         return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
     except Exception as exc:  # noqa: BLE001 - whatever the walker did not expect: this layer is damaged, not the run
         result = WalkResult(LayerStats(index=ref.index, complete=False))
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        result.problems.append(Problem(ref.index, "corrupt", f"layer {ref.index}: cannot be read ({reason[:300]})"))
+        result.problems.append(Problem(ref.index, ProblemKind.CORRUPT, f"layer {ref.index}: cannot be read ({reason[:300]})"))
         return result
 
 
@@ -204,13 +205,13 @@ def over_caps(results: list[WalkResult], limits: Limits,
 
 
 _CAPS = {
-    "total": ("too-large", "{below} more than {total} of uncompressed data", "raise --max-total to read {rest}"),
-    "names": ("names-too-long", "{below} member names and link targets of more than {names} characters in all",
+    "total": (ProblemKind.TOO_LARGE, "{below} more than {total} of uncompressed data", "raise --max-total to read {rest}"),
+    "names": (ProblemKind.NAMES_TOO_LONG, "{below} member names and link targets of more than {names} characters in all",
               "a real image holds far fewer"),
 }
 
 
-def _cap_text(cap: str, limits: Limits, below: str, rest: str) -> tuple[str, str, str]:
+def _cap_text(cap: str, limits: Limits, below: str, rest: str) -> tuple[ProblemKind, str, str]:
     kind, what, hint = _CAPS[cap]
     return (kind, what.format(below=below, total=human_size(limits.max_total), names=MAX_IMAGE_NAME_CHARS),
             hint.format(rest=rest))
@@ -271,9 +272,9 @@ def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
             where = f"layer {ref.index}: member {entry.path!r} lies below {blocker.path!r}, a {kind} (from layer " \
                     f"{blocker.layer})"
             if blocker.kind == EntryKind.SYMLINK:
-                problems.append(Problem(ref.index, "path-through-link", f"{where}; shown as if it were a folder"))
+                problems.append(Problem(ref.index, ProblemKind.PATH_THROUGH_LINK, f"{where}; shown as if it were a folder"))
             else:  # not a folder: Docker's write below it fails (ENOTDIR), the load with it
-                problems.append(Problem(ref.index, "corrupt", f"{where}: corrupt, which Docker refuses; shown as "
+                problems.append(Problem(ref.index, ProblemKind.CORRUPT, f"{where}: corrupt, which Docker refuses; shown as "
                                                               "if it were a folder"))
         reports.append(report)
 
@@ -311,7 +312,7 @@ def _refused_links(index: int, entries: list[FileEntry], below: Tree) -> list[Pr
             else:
                 what = ""
             if what:
-                out.append(Problem(index, "corrupt", f"layer {index}: corrupt: hard link {e.path!r} links to "
+                out.append(Problem(index, ProblemKind.CORRUPT, f"layer {index}: corrupt: hard link {e.path!r} links to "
                                                      f"{target!r}, {what}, which Docker refuses"))
         if e.kind != EntryKind.OPAQUE:
             here[e.path] = e.kind

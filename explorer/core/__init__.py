@@ -1,0 +1,1 @@
+"""Records and helpers every stage shares; imports nothing else of explorer."""
