@@ -15,6 +15,7 @@ from explorer.imagesummary import ImageSummary, LayerSummary
 from explorer.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
 from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
+from explorer.layerfs.trees import LayerTrees, PathCopies
 from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
 from explorer.sources import ImageSource
 
@@ -53,40 +54,29 @@ class ImageAnalysis:
     final: Tree
     fates: dict[tuple[int, str], Fate]
     efficiency: float
-    _cache: dict[int, Tree] = field(default_factory=dict, repr=False)
+    _trees: LayerTrees | None = field(default=None, repr=False)
+    _copies: PathCopies | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._trees = LayerTrees(self.layers, self.final)
 
     # -- trees --------------------------------------------------------------------------------
     def tree_at(self, layer: int) -> Tree:
-        """The merged filesystem as of `layer` (layers 0..layer applied)."""
-        if layer >= len(self.layers) - 1:
-            return self.final
-        if layer not in self._cache:
-            tree = Tree()
-            for report in self.layers[: layer + 1]:
-                apply_layer(tree, report.entries)
-            if len(self._cache) > 4:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[layer] = tree
-        return self._cache[layer]
+        """The merged filesystem as of `layer` (layers 0..layer applied); shared, read only."""
+        return self._trees.at(layer)
+
+    def path_copies(self) -> PathCopies:
+        """Every copy of every path (built on first use: a walk over every entry)."""
+        if self._copies is None:
+            self._copies = PathCopies(self.layers)
+        return self._copies
 
     def in_final(self, entry: FileEntry) -> bool:
         return self.final.get(entry.path) is entry
 
     def history(self, path: str) -> list[FileEntry]:
         """Every copy of a path (and whiteouts of it or its parents) across layers, lowest first."""
-        out = []
-        parents = {path}
-        p = path
-        while p not in ("/", ""):
-            p = parent_of(p)
-            parents.add(p)
-        for report in self.layers:
-            for entry in report.entries:
-                if entry.path == path:
-                    out.append(entry)
-                elif entry.is_whiteout and entry.path in parents:
-                    out.append(entry)
-        return out
+        return self.path_copies().history(path)
 
     # -- numbers ------------------------------------------------------------------------------
     def summary(self) -> ImageSummary:
