@@ -401,12 +401,11 @@ def options_from_args(args: argparse.Namespace) -> Options:
     from explorer.sources.registry_flags import registry_options
 
     given = {k: v for k, v in vars(args).items() if v is not None}
-    image = ImageOptions()
-    if "audit_log" in vars(args):  # a command that reads images: the source and limit flags
-        image = ImageOptions(image=given.get("image", ""), platform=given.get("platform"),
-                             audit_log=given.get("audit_log"), registry=registry_options(args),
-                             limits=limits_from_args(args), jobs=given.get("jobs"), cache=not given.get("no_cache"),
-                             progress=given.get("progress", "auto"))
+    image = ImageOptions(image=given.get("image", ""), platform=given.get("platform"), jobs=given.get("jobs"),
+                         cache=not given.get("no_cache"), progress=given.get("progress", "auto"))
+    if "max_total" in given:  # a command that opens images: the source, registry and limit flags
+        image = dataclasses.replace(image, audit_log=given.get("audit_log"), registry=registry_options(args),
+                                    limits=limits_from_args(args))
     scan = ScanOptions(disabled=frozenset(given.get("disable", ())), extra_rule_dirs=tuple(given.get("rules", ())),
                        cache=not given.get("no_cache"))
     same = ("format", "output", "severity", "fail_on", "exit_code", "dockerfile", "baseline", "ignore_file", "top",

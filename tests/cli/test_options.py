@@ -62,3 +62,9 @@ def test_nothing_below_the_command_line_reads_the_namespace_with_fallbacks():
     readers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "explorer").rglob("*.py")
                      if "getattr(args" in p.read_text())
     assert readers == ["explorer/cli.py"]
+
+
+def test_the_ui_commands_get_the_global_flags():
+    demo = build("demo", "--no-cache", "-j", "2")
+    assert demo.image == ImageOptions(cache=False, jobs=2) and not demo.scan.cache
+    assert build("open", "img.tar", "--progress", "plain").image.progress == "plain"
