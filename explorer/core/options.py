@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from explorer.findings import SEVERITIES
-from explorer.limits import DEFAULT, Limits
+from explorer.core.findings import SEVERITIES
+from explorer.core.limits import DEFAULT, Limits
 
 
 @dataclass(frozen=True)

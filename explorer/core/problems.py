@@ -6,7 +6,7 @@ carries:
 - `rule`: the integrity/suspicious rule its finding is reported under (None: reported as a warning
   only, e.g. an image whose layers Docker keeps without their tar-split data);
 - `bad_input`: the image is bad input (exit 2) although everything readable is still shown: damage,
-  and layers cut short by a resource cap (explorer.limits);
+  and layers cut short by a resource cap (explorer.core.limits);
 - `cacheable`: the layer's outcome may be kept in the layer cache (a blob that could not be read to
   its end, is missing, or does not match its digest is read again next time);
 - `cuts_short`: the layer's entries are incomplete after it (package verification stops there).

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from explorer.core.options import ScanOptions  # noqa: F401 - the detectors' settings live with the other options
 from explorer.core.rules import titled
-from explorer.findings import Match
-from explorer.model import FileEntry, ImageConfig
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry, ImageConfig
 
 
 FAILURE_RULE = titled("suspicious.detector-failure", "suspicious", "high",
@@ -97,3 +97,16 @@ class ImageDetector(Detector):
     @abstractmethod
     def scan_history(self, item: HistoryItem) -> Iterable[Match]:
         """Matches in one history line."""
+
+
+@dataclass
+class DetectorSet:
+    file: list[FileDetector] = field(default_factory=list)
+    layer: list[LayerDetector] = field(default_factory=list)
+    image: list[ImageDetector] = field(default_factory=list)
+    rules_sha256: str = ""
+    catalog: list[dict] = field(default_factory=list)
+    """Every rule id the detectors can emit: {id, category, severity, title, description}."""
+    factory: Callable[[], "DetectorSet"] | None = None
+    """A picklable way to build this same set again (in a worker process); None: layers are read
+    in this process only."""

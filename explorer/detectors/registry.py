@@ -13,14 +13,13 @@ from explorer.core.problems import problem_rules
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FAILURE_RULE
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
-from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
+from explorer.detectors.base import DetectorSet, FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
 from explorer.detectors.encoded import EncodedPayloads
 from explorer.detectors.packages import PackageFacts
 from explorer.detectors.references import ReferenceFacts
 from explorer.detectors.yara_scan import YaraDetector
-from explorer import deepchecks
-from explorer.engine import DetectorSet
+from explorer.detectors import deepchecks
 
 
 def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:

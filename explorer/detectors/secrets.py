@@ -22,9 +22,9 @@ from explorer.core.rules import RuleInfo
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
-from explorer.findings import SEVERITY_RANK, Match
-from explorer.model import EntryKind, FileEntry, ImageConfig
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Match
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.textsafe import safe
 
 MAX_FILE_SIZE = 10 * 1024 * 1024
 EVIDENCE_MAX = 120

@@ -25,17 +25,17 @@ from typing import Iterable
 import yara
 
 import explorer
-from explorer.cache import open_file, usable_folder
+from explorer.scan.cache import open_file, usable_folder
 from explorer.core.locations import cache_dir
 from explorer.core.rules import RuleInfo, titled
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector
 from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
                                         keyword_hits, keyword_source, path_reason, saturation_watch)
-from explorer.errors import ExplorerError
-from explorer.findings import CATEGORIES, SEVERITIES, Match
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.errors import ExplorerError
+from explorer.core.findings import CATEGORIES, SEVERITIES, Match
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 
 def _bundled_rules() -> Path:
     """The rules inside the installed package (`explorer/yara_rules`: pyproject.toml installs the

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from explorer.layerfs.tree import Tree, apply_layer, parent_of
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 
 if TYPE_CHECKING:
     from explorer.layerfs.analysis import LayerReport

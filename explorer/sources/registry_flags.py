@@ -9,7 +9,7 @@ import os
 import sys
 
 from explorer.core.options import RegistryOptions
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 
 ENV_USER = "EXPLORER_REGISTRY_USERNAME"
 ENV_PASSWORD = "EXPLORER_REGISTRY_PASSWORD"

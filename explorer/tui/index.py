@@ -14,11 +14,11 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
 
-from explorer.engine import ScanResult
-from explorer.findings import SEVERITY_RANK, Finding
+from explorer.scan.engine import ScanResult
+from explorer.core.findings import SEVERITY_RANK, Finding
 from explorer.layerfs.tree import Tree as FsTree, parent_of
 from explorer.layerfs.trees import ancestors, folder_sizes
-from explorer.model import FileEntry
+from explorer.core.model import FileEntry
 
 STATUSES = ("added", "modified", "deleted", "unchanged")
 MARKER = {"added": "A", "modified": "M", "deleted": "D", "unchanged": " "}

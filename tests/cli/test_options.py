@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import explorer.commands as commands
-import explorer.commands.scan as scan_command
-from explorer.cli import _parser, main, options_from_args
+import explorer.cli.commands as commands
+import explorer.cli.commands.scan as scan_command
+from explorer.cli.parser import _parser, main, options_from_args
 from explorer.core.options import ImageOptions, Options, RegistryOptions, ScanOptions
-from explorer.limits import DEFAULT, MIB, Limits
+from explorer.core.limits import DEFAULT, MIB, Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_main_hands_the_commands_the_options_object(monkeypatch):
 def test_nothing_below_the_command_line_reads_the_namespace_with_fallbacks():
     readers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "explorer").rglob("*.py")
                      if "getattr(args" in p.read_text())
-    assert readers == ["explorer/cli.py"]
+    assert readers == ["explorer/cli/parser.py"]
 
 
 def test_the_ui_commands_get_the_global_flags():

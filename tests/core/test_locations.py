@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.cache import LayerCache
+from explorer.scan.cache import LayerCache
 from explorer.core.locations import cache_dir, config_dir
 from explorer.demo import cached_demo
 from explorer.detectors.base import ScanOptions

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from explorer.core.problems import ProblemKind, problem_rules
-from explorer.layerpass import LayerOutcome, decode, encode
+from explorer.scan.layerpass import LayerOutcome, decode, encode
 from explorer.layerfs.walker import WalkResult
-from explorer.model import LayerStats, Problem
+from explorer.core.model import LayerStats, Problem
 
 
 def test_the_kinds_and_what_they_mean():

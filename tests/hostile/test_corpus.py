@@ -21,7 +21,7 @@ from explorer.detectors.registry import build_detectors
 from explorer.core.problems import problem_rules
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import view_copy, wait_until_scanned
+from tests.support.pilot import view_copy, wait_until_scanned
 
 from corpus import CASES, LAST, MARKUP, NAME_MARKUP, OK, many_empty_files, write
 from hostile_images import TRACEBACK, error_lines, run_inprocess, run_measured, snapshot

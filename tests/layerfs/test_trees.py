@@ -4,7 +4,7 @@ kept, and is the same tree stacking every layer gives; a path's history is one l
 from __future__ import annotations
 
 import explorer.layerfs.trees as trees
-from explorer.imagewriter import Entry, Layer
+from explorer.demo.imagewriter import Entry, Layer
 from explorer.layerfs.tree import Tree, apply_layer
 from explorer.layerfs.trees import folder_sizes
 
