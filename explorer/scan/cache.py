@@ -42,8 +42,8 @@ Who can write the cache decides what a scan reports (a row says "this layer is c
   Every file in it (the database and its `-wal`/`-shm`/`-journal` companions, the key, compiled
   YARA rules, the demo image) is opened without following a symlink and must be a regular file of
   this user. A folder or file that fails is a warning, and the run goes on without the cache.
-- Everything explorer keeps between runs lives in that one folder (`cache_folder`), and nothing is
-  written there with `--no-cache`.
+- Everything explorer keeps between runs lives in that one folder (`explorer.core.locations.cache_dir`),
+  and nothing is written there with `--no-cache`.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Callable
 
 import explorer
 
+from explorer.core.locations import cache_dir
 from explorer.core.limits import DEFAULT, Limits, ReadBudget
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
 
 SCHEMA = 2
 """Bumped when the tables change (2: a MAC on every row); a database of another schema is emptied."""
-ENV_DIR = "EXPLORER_CACHE_DIR"
 BUSY_TIMEOUT_MS = 10_000
 RACY_NS = 2_000_000_000
 """A blob file whose mtime or ctime is less than this before its hashing started is not remembered
@@ -90,23 +90,14 @@ KEY_NAME = "key"
 KEY_BYTES = 32
 
 
-def cache_folder() -> Path:
-    """$EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer: the one folder
-    of every file explorer keeps between runs (layer results, compiled rules, the demo image)."""
-    if os.environ.get(ENV_DIR):
-        return Path(os.environ[ENV_DIR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "explorer"
-
-
 class UnsafeCache(OSError):
     """The cache folder or a file in it is not safe to trust (a symlink, someone else's, writable by others)."""
 
 
 def usable_folder(folder: str | os.PathLike | None = None) -> Path:
-    """The cache folder (default `cache_folder()`), made with mode 0700 when missing; UnsafeCache
+    """The cache folder (default `cache_dir()`), made with mode 0700 when missing; UnsafeCache
     when it is a symlink, not a folder, not this user's, or writable by others (see the module doc)."""
-    path = Path(folder) if folder is not None else cache_folder()
+    path = Path(folder) if folder is not None else cache_dir()
     if not os.path.lexists(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -260,7 +251,7 @@ class LayerCache:
     """Best-effort store of encoded layer results; `None`-returning on any trouble."""
 
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else cache_folder()
+        self.folder = Path(folder) if folder is not None else cache_dir()
         self.path = self.folder / "layers.sqlite"
         self.warning: str | None = None
         """Why the cache was turned off during this run, if it was."""

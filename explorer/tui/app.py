@@ -19,7 +19,7 @@ from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
 from explorer.scan import workerlog
 from explorer.core.units import human
-from explorer.detectors.base import ScanOptions
+from explorer.core.options import ScanOptions
 from explorer.scan.engine import ScanResult
 from explorer.core.findings import summary
 from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
@@ -42,7 +42,7 @@ from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
-from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.summary import SummaryPanel
 from explorer.tui.widgets.tour import start_tour
 
 WARM_SLICE = 0.002
@@ -169,7 +169,7 @@ class ExplorerApp(App[None]):
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield ImageSummary(id="summary")
+                yield SummaryPanel(id="summary")
                 yield LayerTable(id="layers")
                 yield FindingsTable(id="findings")
             with Vertical(id="right"):
@@ -337,7 +337,7 @@ class ExplorerApp(App[None]):
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()
         self.query_one("#main").display = True
-        self.query_one(ImageSummary).show(self.scan_index)
+        self.query_one(SummaryPanel).show(self.scan_index)
         status = self.query_one("#status", Static)
         problems = analysis.problems
         status.update(Text(f"{len(problems)} problem(s): {safe(problems[0].message)}", style="bold red")
