@@ -22,7 +22,7 @@ from explorer.model import EntryKind, FileEntry
 from explorer.redact import redact_text
 from explorer.textsafe import safe
 from explorer.tui.lineview import Lines, LineView
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~"}

@@ -24,8 +24,11 @@ from textual.app import App
 from explorer import workerlog
 from explorer.textsafe import safe
 from explorer.tui.gcpolicy import IdleCollector, pause, resume
-from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
+from explorer.tui import patches
+from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
 
+LIGHT_AND_DARK = ("textual-light", "textual-dark")
+"""The themes ctrl+t switches between (and the warm-up parses ahead of time)."""
 WARM_SLICE = 0.002
 """Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
 
@@ -35,7 +38,8 @@ class RuntimePolicy(App[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
+        if patches.ACTIVE:  # else Textual's Stylesheet: every theme switch parses again
+            self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources: read at start
         self.timings: dict[str, float] = {}
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self.collector = IdleCollector()
@@ -52,10 +56,11 @@ class RuntimePolicy(App[None]):
 
     def get_driver_class(self):
         """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
-        when ESCDELAY ends (explorer.tui.driver), not up to 100 ms later."""
+        when ESCDELAY ends (explorer.tui.patches.driver), not up to 100 ms later (while the gate is open)."""
         driver = super().get_driver_class()
-        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
-            from explorer.tui.driver import PromptEscapeDriver
+        if (patches.ACTIVE and driver.__module__ == "textual.drivers.linux_driver"
+                and driver.__name__ == "LinuxDriver"):
+            from explorer.tui.patches.driver import PromptEscapeDriver
             return PromptEscapeDriver
         return driver
 
@@ -92,12 +97,14 @@ class RuntimePolicy(App[None]):
         pause()
         self._css_pauses += 1
         stylesheet = self.stylesheet
-        assert isinstance(stylesheet, ThemeStylesheet)
-        stylesheet.merge_refreshes = True
+        merge = isinstance(stylesheet, ThemeStylesheet)
+        if merge:
+            stylesheet.merge_refreshes = True
         try:
             super().refresh_css(animate)
         finally:
-            stylesheet.merge_refreshes = False
+            if merge:
+                stylesheet.merge_refreshes = False
             if not self.call_after_refresh(self._css_drawn):
                 self._css_drawn()
 
@@ -114,10 +121,11 @@ class RuntimePolicy(App[None]):
 
     def _warm_themes(self) -> None:
         """Have the light and dark themes' CSS parsed for the current sources before ctrl+t asks (see
-        themecss): once the layers are shown, a slice of WARM_SLICE seconds per tick on the UI thread,
+        patches.themecss): once the layers are shown, a slice of WARM_SLICE seconds per tick on the UI thread,
         when no key has come for `warm_after` seconds."""
         stylesheet = self.stylesheet
-        assert isinstance(stylesheet, ThemeStylesheet)
+        if not isinstance(stylesheet, ThemeStylesheet):  # the patches are off: nothing kept to warm
+            return
         if "first_paint" not in self.timings or time.monotonic() - self.collector.last_input < self.warm_after:
             return
         if self._warmer is None or not self._warmer.current():

@@ -20,7 +20,7 @@ pytest.importorskip("termios")
 from textual import constants, events  # noqa: E402
 
 from explorer.tui import ESCAPE_DELAY_MS  # noqa: E402
-from explorer.tui.driver import POLL, PromptEscapeDriver, select_timeout  # noqa: E402
+from explorer.tui.patches.driver import POLL, PromptEscapeDriver, select_timeout  # noqa: E402
 
 
 class _App:

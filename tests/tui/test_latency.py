@@ -131,7 +131,7 @@ async def warmed(pilot, sheet, limit: float = 15.0) -> None:
 
 async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen_adds_css(demo_source,
                                                                                        wait_for_scan):
-    from explorer.tui.themecss import Warmer, theme_variables
+    from explorer.tui.patches.themecss import Warmer, theme_variables
 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     app.warm_after = 3600.0  # "a key came just now", until the test says otherwise
@@ -171,7 +171,7 @@ async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen
 def test_the_warm_up_makes_the_rules_textuals_parse_makes():
     from textual.app import App
 
-    from explorer.tui.themecss import ThemeStylesheet, Warmer, theme_variables
+    from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
 
     app = App()
     sheet = ThemeStylesheet(variables=theme_variables(app, "textual-dark"))

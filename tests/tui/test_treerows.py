@@ -8,7 +8,7 @@ from explorer.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
 from explorer.tui.pilot import go_to
 from explorer.tui.widgets.filetree import FileTree
-from explorer.tui.widgets.treerows import RowLabel
+from explorer.tui.patches.treerows import RowLabel
 
 SIZE = (160, 48)
 

@@ -24,7 +24,7 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
