@@ -86,6 +86,7 @@ async def _session(source, rows: list) -> list[str]:
     return screens
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source, monkeypatch):
     """Faking a newer Textual closes the gate: Textual's Stylesheet, Tree rows and Footer run (no patched row
     drawn, no CSS kept), and every screen of the session is the same as with the patches on."""
@@ -107,6 +108,7 @@ async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source
         assert a == b, f"screen {i} differs off the gate"
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 async def test_off_the_gate_the_footer_recomposes_as_textuals_does(demo_source, monkeypatch):
     counts = {}
     for active in (True, False):
