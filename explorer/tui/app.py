@@ -14,14 +14,14 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
-from explorer.commands.layers import human
+from explorer.core.units import human
 from explorer.detectors.base import ScanOptions
-from explorer.engine import ScanResult
-from explorer.findings import summary
-from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
-from explorer.model import EntryKind
+from explorer.scan.engine import ScanResult
+from explorer.core.findings import summary
+from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
+from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 from explorer.tui.gcpolicy import collections_paused
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
@@ -105,7 +105,7 @@ class ExplorerApp(RuntimePolicy):
         self.limits = limits
         self._detectors = detectors
         self._cache = cache
-        """The layer-result cache (explorer.cache.LayerCache) or None; `jobs`: as for engine.scan."""
+        """The layer-result cache (explorer.scan.cache.LayerCache) or None; `jobs`: as for engine.scan."""
         self._jobs = jobs
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
@@ -144,7 +144,7 @@ class ExplorerApp(RuntimePolicy):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
-        from explorer.engine import scan
+        from explorer.scan.engine import scan
         try:
             detectors = self._detectors
             if detectors is None:
@@ -154,7 +154,7 @@ class ExplorerApp(RuntimePolicy):
             def progress(layer: int, done: int, total: int) -> None:
                 self.call_from_thread(self._progress, layer, done, total)
 
-            # one pause from the scan to the index: the scan's own (explorer.engine) ends with collection on
+            # one pause from the scan to the index: the scan's own (explorer.scan.engine) ends with collection on
             # again and every object it made still young, and the first gen 0 pass then walked them all
             # (57 ms on the 746 MB image, on this thread, just before the first paint)
             with collections_paused():

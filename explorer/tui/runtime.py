@@ -5,7 +5,7 @@ routes screens and keys; this base class decides how it runs.
 - when the cyclic garbage collector may run (explorer.tui.gcpolicy): full collections between keys, none
   during a theme switch's restyle;
 - the theme CSS parsed ahead of time, a slice at a time between keys (explorer.tui.patches.themecss);
-- where the worker processes' stderr goes while the app draws on the terminal (explorer.workerlog).
+- where the worker processes' stderr goes while the app draws on the terminal (explorer.scan.workerlog).
 
 The subclass calls `start_runtime` from its on_mount and sets `timings["first_paint"]` once the layers are
 drawn (the theme warm-up waits for it).
@@ -21,8 +21,8 @@ from contextlib import suppress
 from textual import events
 from textual.app import App
 
-from explorer import workerlog
-from explorer.textsafe import safe
+from explorer.scan import workerlog
+from explorer.core.textsafe import safe
 from explorer.tui.gcpolicy import IdleCollector, pause, resume
 from explorer.tui import patches
 from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
@@ -50,7 +50,7 @@ class RuntimePolicy(App[None]):
         self.warm_after = 0.2
         """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
         self._worker_log: str | None = None
-        """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
+        """Where the worker processes' stderr goes while the app runs (explorer.scan.workerlog)."""
         self._css_pauses = 0
         """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
 
@@ -82,7 +82,7 @@ class RuntimePolicy(App[None]):
             workerlog.untrack(self._worker_log)  # kept on purpose when written (the app said where)
 
     def _worker_messages(self) -> None:
-        """Say where the worker processes' messages went, if they wrote any (explorer.workerlog)."""
+        """Say where the worker processes' messages went, if they wrote any (explorer.scan.workerlog)."""
         if self._worker_log and _size(self._worker_log):
             self.notify(f"worker processes wrote messages to {safe(self._worker_log)}", severity="warning",
                         timeout=10, markup=False)

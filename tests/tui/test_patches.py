@@ -14,8 +14,8 @@ from explorer.tui import patches
 from explorer.tui.app import ExplorerApp
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.patches.themecss import ThemeStylesheet
-from explorer.tui.pilot import go_to, wait_until_scanned
 from explorer.tui.widgets import filetree
+from tests.support.pilot import go_to, wait_until_scanned
 
 SIZE = (150, 44)
 GO_TO = (3, "/tmp/.x/kworker")
