@@ -225,6 +225,10 @@ MAIN = [
     [("i", "i: config open"), ("2", "1-6: config tabs"), ("3", "1-6: config tabs"), ("1", "1-6: config tabs"),
      ("Escape", "escape: config close")],
     [("/", "/: find open"), ("e", "find: type"), ("t", "find: type"), ("Escape", "escape: find close")],
+    [("r", "r: raw tar open"), ("n", "raw tar: n/p marker"), ("p", "raw tar: n/p marker"),
+     ("Escape", "escape: raw tar close")],
+    [("T", "T: tour open"), ("n", "tour: n/p step"), ("n", "tour: n/p step"), ("n", "tour: n/p step"),
+     ("p", "tour: n/p step"), ("Escape", "escape: tour leave"), ("l", None)],
 ]
 
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
-from tests.support.pilot import choose_finding, go_to, search, view_copy, wait_until_scanned  # noqa: E402
+from tests.support.pilot import choose_finding, go_to, search, view_copy, wait_for_tree, wait_until_scanned  # noqa: E402
 from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)
@@ -108,6 +108,17 @@ async def palette(pilot, app):
     await pilot.pause(0.5)
 
 
+async def raw_layer(pilot, app):
+    await go_to(pilot, 4, "/var/lib/apt/lists")
+    await pilot.press("r")
+    await pilot.pause(0.5)
+
+
+async def tour_opaque(pilot, app):
+    await pilot.press("T", "n", "n")
+    await wait_for_tree(pilot)
+
+
 SHOTS = {
     "main": main_view,
     "deleted-miner-finding": deleted_miner,
@@ -125,6 +136,8 @@ SHOTS = {
     "light-theme": light_theme,
     "help": help_screen,
     "command-palette": palette,
+    "raw-layer": raw_layer,
+    "tour-opaque-folder": tour_opaque,
 }
 
 

@@ -1,4 +1,4 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
+"""Command line: `explorer IMAGE`, `open`, `demo`, `serve`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
 `help`, `version`, `completion`.
 
 Global flags (`GLOBAL_FLAGS`) are accepted before or after the command and the image: the top parser and
@@ -19,7 +19,7 @@ from explorer.core import memtune
 from explorer.core.errors import ExplorerError
 from explorer.core.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
+COMMANDS = ("open", "demo", "serve", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -139,6 +139,11 @@ def _parser() -> Parser:
     sp = commands["open"] = command(sub, "open", "the Textual UI on an image (needs a terminal)")
     image_arg(sp)
     commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
+    sp = commands["serve"] = command(sub, "serve", "the UI in a browser, for a class (textual-serve): IMAGE, or "
+                                                   "the demo image; http://127.0.0.1:8000 by default")
+    from explorer.cli.serve_flags import add_serve_flags
+    add_serve_flags(sp)
+    source_flags(sp)
 
     sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
@@ -384,6 +389,9 @@ def _run(args, ui) -> int:
     if args.command == "audit":
         from explorer.cli.commands.audit import run_audit
         return run_audit(args)
+    if args.command == "serve":
+        from explorer.cli.commands.serve import run_serve
+        return run_serve(args)
     if args.command in ("open", "demo") and ui is not None:
         return ui.open(args)
     raise ExplorerError(f"unknown command {args.command}")

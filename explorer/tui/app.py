@@ -28,6 +28,7 @@ from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.runtime import LIGHT_AND_DARK, RuntimePolicy
@@ -37,6 +38,7 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.tour import start_tour
 
 
 class ExplorerApp(RuntimePolicy):
@@ -78,6 +80,11 @@ class ExplorerApp(RuntimePolicy):
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
                 tooltip="Select the layer above"),
+        Binding("r", "raw_layer", "Raw tar", id="raw-layer",
+                tooltip="The selected layer's tar members as stored: .wh. whiteouts and opaque markers, "
+                        "with their meaning"),
+        Binding("T", "tour", "Tour", show=False, id="tour",
+                tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
     ]
@@ -474,6 +481,23 @@ class ExplorerApp(RuntimePolicy):
         message = (f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} symlinks; "
                    f"{tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
         self.call_from_thread(self.notify, message, title="exported", timeout=10, markup=False)
+
+    def action_raw_layer(self) -> None:
+        if self.scan_index is None or not self.scan_index.analysis.layers:
+            self.notify("Still reading the layers")
+            return
+        layer = self.layer_index
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.show_copy(layer, path)
+        self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
+
+    def action_tour(self) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        start_tour(self)
 
     def action_config(self) -> None:
         self.open_config(None)

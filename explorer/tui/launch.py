@@ -17,6 +17,9 @@ from explorer.detectors.base import ScanOptions
 from explorer.core.limits import limits_from_args
 from explorer.sources import open_image
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+"""The driver `explorer serve` (textual-serve) sets in $TEXTUAL_DRIVER for the UI it starts for a browser."""
+
 
 def run_ui(args, layer_cache) -> int:
     """`layer_cache(args)`: the layer cache as the command line asked for it (a context manager; None with
@@ -70,7 +73,10 @@ def run_ui(args, layer_cache) -> int:
 
 def need_terminal() -> None:
     """The UI reads keys from stdin and draws on the terminal: without one it would draw into a pipe and
-    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either."""
+    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either.
+    Started by `explorer serve` for a browser, it needs neither."""
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         raise ExplorerError("the UI does not start under CI (CI is set); "
                             "use `explorer scan IMAGE` for a report")

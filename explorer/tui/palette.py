@@ -41,6 +41,10 @@ def palette_commands(app):
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
     yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
                         app.action_config)
+    yield SystemCommand("Raw tar members of the layer", "The selected layer's members as stored, "
+                        ".wh. whiteouts and opaque markers explained", app.action_raw_layer)
+    yield SystemCommand("Guided tour", "Layers, whiteouts, opaque folders, findings, digest vs diff_id, "
+                        "where they appear in this image", app.action_tour)
     if app.scan_index is not None:
         for report in app.scan_index.analysis.layers:
             created = palette_text(short_created_by(report.ref.created_by)[:60])

@@ -88,7 +88,8 @@ def help_lines(app, width: int) -> Lines:
         ": also over the preview and the config view.\n",
         ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
         ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
-        " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
+        " the worst finding on or below a path (C critical, H high, M medium, L low, I info); ",
+        ("opaque", "bold magenta"), " a folder the layer made opaque (what lower layers put in it is hidden).\n",
         "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
         "in the layer blob.")
     console = app.console

@@ -82,7 +82,10 @@ class Details(Static):
         rows.append(Text("history", style="bold"))
         for copy in index.history(path)[:40]:
             what = copy.kind.value
-            if copy.is_whiteout:
+            if copy.kind == EntryKind.OPAQUE:  # the folder stays: only what lower layers put in it goes
+                what = ("replaced its contents (opaque)" if copy.path == path
+                        else f"hidden by opaque folder {safe(copy.path)}")
+            elif copy.is_whiteout:
                 what = "deleted" if copy.path == path else f"deleted with {safe(copy.path)}"
             elif copy.kind == EntryKind.FILE:
                 what = f"{human(copy.size)} {copy.mode:04o} sha256:{(copy.digest or '')[:12]}"
