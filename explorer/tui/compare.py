@@ -22,7 +22,7 @@ from explorer.core.model import EntryKind, FileEntry
 from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import Lines, LineView
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.tableview import clip
 
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
