@@ -159,10 +159,10 @@ def cached_demo() -> str | None:
 
     Its name carries a hash of the code that makes it, so a changed demo is written anew. None when
     the cache folder cannot be written or is not safe to use (a symlink, someone else's, writable by
-    others: `explorer.scan.cache.usable_folder`), or the file there is not a regular file of this user:
+    others: `explorer.core.locations.usable_folder`), or the file there is not a regular file of this user:
     the caller then writes it to a temporary folder of its own (`write_demo`).
     """
-    from explorer.scan.cache import check_file, usable_folder
+    from explorer.core.locations import check_file, usable_folder
     from explorer.core.locations import cache_dir
 
     import explorer.detectors.heuristics.monero as monero

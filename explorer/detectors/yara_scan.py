@@ -25,7 +25,7 @@ from typing import Iterable
 import yara
 
 import explorer
-from explorer.scan.cache import open_file, usable_folder
+from explorer.core.locations import open_file, usable_folder
 from explorer.core.locations import cache_dir
 from explorer.core.rules import RuleInfo, titled
 from explorer.core.options import ScanOptions
