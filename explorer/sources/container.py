@@ -20,6 +20,7 @@ import posixpath
 import tarfile
 from typing import BinaryIO, Callable, Iterable, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.core.errors import SourceError
 from explorer.core.model import HistoryEntry, ImageConfig, LayerRef, Problem
 from explorer.sources.base import DOCKER_LAYER_TAR, ImageSource, _strs
@@ -263,7 +264,7 @@ def write_fetched(writer: RuntimeLayerWriter, path: str, fetch: Callable[[str], 
     try:
         reader = ChunkReader(fetch(path))
     except SourceError as exc:
-        problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
         return
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
@@ -277,7 +278,7 @@ def write_fetched(writer: RuntimeLayerWriter, path: str, fetch: Callable[[str], 
             if first.isdir() and recreated:
                 writer.opaque(path)
     except (SourceError, tarfile.TarError, OSError) as exc:
-        problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
     finally:
         reader.close()
 
@@ -300,12 +301,12 @@ def write_from_export(writer: RuntimeLayerWriter, changes: list[tuple[str, int]]
                 writer.member(path, member, tar.extractfile(member) if member.isreg() else None,
                               below=_rel(member.linkname) not in wanted_all)
             except SourceError as exc:
-                problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
+                problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
                 continue
             if member.isdir() and path in recreated:
                 writer.opaque(path)
     for path in sorted(wanted.values()):
-        problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: not in the container's export"))
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: not in the container's export"))
     for path, kind in changes:
         if kind == DELETED:
             writer.whiteout(path)

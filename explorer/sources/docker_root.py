@@ -32,6 +32,7 @@ import stat
 import tarfile
 from typing import BinaryIO, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.core.errors import SourceError
 from explorer.core.model import Problem
 from explorer.sources.blobstore import open_regular
@@ -465,7 +466,7 @@ class DataRoot:
                 layers.append(dataclasses.replace(ref, digest=ref.diff_id))
             else:
                 layers.append(dataclasses.replace(ref, digest=None, diff_id=None))
-                problems.append(Problem(ref.index, "no-tar-split", (
+                problems.append(Problem(ref.index, ProblemKind.NO_TAR_SPLIT, (
                     f"layer {ref.index}: no tar-split.json.gz in the layer database; rebuilt from its folder, "
                     "so its bytes cannot be checked against the diff_id")))
         return ImageSource(reference=reference, kind="docker-root", store=store, config=config, layers=layers,

@@ -26,9 +26,9 @@ from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison
 from explorer.layerfs.content import DIFF_CAP, diff_copies
 from explorer.tui.compare_tree import SAME, Node, build_tree, find, opened_at_start, visible
 from explorer.tui.lineview import Lines, LineView
+from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.preview_rows import DIFF_STYLE
 from explorer.tui.tableview import clip
-from explorer.tui.widgets.footer import SteadyFooter
 
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", SAME: "dim"}
 SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~", SAME: " "}

@@ -12,10 +12,10 @@ from rich.text import Text
 from explorer.core.textsafe import dump_json, safe
 
 
-def list_root(args) -> int | None:
+def list_root(run) -> int | None:
     """Print the data root's catalogue (table or JSON) and return 0; None when IMAGE is not a bare
     `docker-root:DIR` or `containerd-root:DIR` (the caller goes on with its own work)."""
-    image = getattr(args, "image", "") or ""
+    image = run.image.image or ""
     transport = image.partition(":")[0]
     if image.startswith("docker-root:"):
         from explorer.sources.docker_root import docker_root_catalogue as load
@@ -25,11 +25,11 @@ def list_root(args) -> int | None:
         hint = "NAME or :container:ID"
     else:
         return None
-    doc = load(image.partition(":")[2], getattr(args, "audit_log", None))
+    doc = load(image.partition(":")[2], run.image.audit_log)
     if doc is None:
         return None
     docker = doc["driver"] != "containerd"
-    if args.format == "json":
+    if run.format == "json":
         dump_json(doc)
         return 0
     console = Console(highlight=False, soft_wrap=False, color_system="auto" if sys.stdout.isatty() else None)
