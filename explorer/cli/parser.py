@@ -141,7 +141,7 @@ def _parser() -> Parser:
                              "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
                              "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry), "
                              "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
-                             "read offline), containerd-root:DIR[:NAME] (its images) win")
+                             "read offline), containerd-root:DIR[:NAME|:container:ID] (its images and containers) win")
         source_flags(sp)
 
     def source_flags(sp):

@@ -19,6 +19,10 @@ from explorer.core.units import human
 
 
 def run_layers(run: Options) -> int:
+    from explorer.cli.commands.roots import list_root
+    listed = list_root(run)
+    if listed is not None:
+        return listed
     with analysed(run.image) as analysis:
         doc = layers_document(analysis)
         doc["wasted_files"], doc["wasted_paths"] = wasted_files(analysis, run.top)
