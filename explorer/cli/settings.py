@@ -20,8 +20,8 @@ import os
 import tomllib
 from pathlib import Path
 
-from explorer.core.errors import ExplorerError
 from explorer.core.locations import config_dir
+from explorer.core.errors import ExplorerError
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off", "")
@@ -35,7 +35,7 @@ def config_file(cwd: str = ".") -> tuple[str | None, dict]:
     """(path, table) of the config file in force, or (None, {})."""
     here = Path(cwd)
     candidates = [(here / "explorer.toml", ()), (here / "pyproject.toml", ("tool", "explorer"))]
-    candidates.append((Path(config_dir()) / "config.toml", ()))
+    candidates.append((config_dir() / "config.toml", ()))
     for path, keys in candidates:
         if not path.is_file():
             continue

@@ -10,7 +10,8 @@ from textual.color import Color
 
 from explorer.scan.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
-from explorer.tui.themecss import LIGHT_AND_DARK, theme_variables
+from explorer.tui.patches.themecss import theme_variables
+from explorer.tui.runtime import LIGHT_AND_DARK
 from explorer.tui.themes import EXPLORER_LIGHT
 
 TEXT = ("foreground", "text", "text-muted", "text-primary", "text-secondary", "text-accent", "text-warning",

@@ -30,7 +30,7 @@ from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_find import find_in_text, mark_column
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, TimelineList, created_by
 from explorer.tui.tableview import clip
 
