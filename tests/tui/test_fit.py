@@ -165,9 +165,13 @@ async def test_export_box_says_where_and_a_typed_relative_path_goes_there(demo_s
         box.base = str(base)  # the folder the box offers (the working folder by default)
         box.query_one("#dest").value = ""
         await pilot.press(*"out1")
-        await pilot.pause()
-        said = region_text(app, box.query_one("Vertical"))
-        assert str(base / "out1") in said.replace("\n", "").replace(" ", "") or str(base / "out1") in said, said
+        want = str(base / "out1")
+
+        def says_where() -> bool:  # painted once the box has laid out its lines (later under load)
+            said = region_text(app, box.query_one("Vertical"))
+            return want in said.replace("\n", "").replace(" ", "") or want in said
+
+        await wait_for(pilot, says_where, f"the box does not say {want}: {region_text(app, box.query_one('Vertical'))}")
         await pilot.press("enter")
         await wait_for(pilot, (base / "out1").exists, f"not written where the box said: {notes(app)}")
         assert (base / "out1").read_bytes().startswith(b"APP_ENV=")  # the file, named as typed
