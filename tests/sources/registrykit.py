@@ -27,7 +27,6 @@ import socket
 import subprocess
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -164,11 +163,11 @@ def make_tls(folder: Path) -> Tls:
 
 
 def htpasswd(path: Path, users: dict[str, str]) -> Path:
-    """An htpasswd file with bcrypt hashes (libxcrypt through the stdlib `crypt`)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    path.write_text("".join(f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n" for u, p in users.items()))
+    """An htpasswd file with bcrypt hashes (the `bcrypt` package; the registry accepts only bcrypt)."""
+    import bcrypt
+
+    path.write_text("".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}\n"
+                            for u, p in users.items()))
     return path
 
 
