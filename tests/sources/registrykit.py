@@ -321,6 +321,10 @@ class Faults:
     """Bytes a second of the link all answers share (0: no limit): bench/bench_registry.py."""
 
 
+LINK_BURST = 0.05
+"""Seconds of the link's capacity a late sender may use at once (FaultProxy's rate limit)."""
+
+
 class FaultProxy(_Served):
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -356,12 +360,14 @@ class FaultProxy(_Served):
         return seen
 
     def _throttle(self, n: int) -> None:
-        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second."""
+        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second: a token
+        bucket of LINK_BURST seconds (as `tc tbf` has), so a sender that woke late from its sleep
+        (a busy machine) catches up that much instead of the link's time being lost."""
         if not self.faults.rate:
             return
         with self._lock:
             now = time.monotonic()
-            end = self._link_free = max(now, self._link_free) + n / self.faults.rate
+            end = self._link_free = max(now - LINK_BURST, self._link_free) + n / self.faults.rate
         time.sleep(max(0.0, end - now))
 
     def _answer(self, req, status: int, headers: dict, body: bytes = b"", head: bool = False) -> None:
