@@ -22,10 +22,11 @@ def warn(message: str) -> None:
 @contextlib.contextmanager
 def progress(args):
     """The progress callback for a long command (None: none), as --progress/--no-progress/--quiet say:
-    a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer."""
+    a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer
+    (`auto` when stderr is not a terminal: a pipe, a CI log)."""
     import sys
 
-    mode = getattr(args, "progress", "auto")
+    mode = plain_or_bar(getattr(args, "progress", "auto"), sys.stderr)
     if mode == "plain":
         yield plain_progress(sys.stderr)
         return
@@ -35,6 +36,13 @@ def progress(args):
         yield callback
     finally:
         stop()
+
+
+def plain_or_bar(mode: str, stream) -> str:
+    """`auto` made `plain` when `stream` is not a terminal (nowhere to draw a bar); else `mode`."""
+    if mode == "auto" and not stream.isatty():
+        return "plain"
+    return mode
 
 
 def plain_export_progress(stream, every: int = 64 << 20):

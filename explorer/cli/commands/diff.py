@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from explorer.cli.commands import exit_status, layer_cache, registry_options, report_stream, warn_problems
+from explorer.cli.commands import exit_status, layer_cache, progress, registry_options, report_stream, warn_problems
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.scan.engine import scan
@@ -26,7 +26,9 @@ def run_diff(args, ui=None) -> int:
             layer_cache(args) as cache:
         results = []
         for source in (a, b):
-            result = scan(source, detectors, options, cache=cache, jobs=args.jobs, limits=limits)
+            with progress(args) as callback:
+                result = scan(source, detectors, options, progress=callback, cache=cache, jobs=args.jobs,
+                              limits=limits)
             warn_problems(result.analysis.problems, sys.stderr)
             for error in result.errors:
                 print(f"explorer: warning: {safe(error)}", file=sys.stderr)
