@@ -64,7 +64,8 @@ def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="worker processes reading layers (default: one per core, for big images; "
                         "1: everything in this process)")
     g.add_argument("--platform", metavar="OS/ARCH", default=default(None),
-                   help="choose one image of a multi-platform index")
+                   help="choose one image of a multi-platform index (from a registry, by default this "
+                        "machine's, linux/ARCH, as docker and skopeo pull)")
 
 
 GLOBAL_VALUE_FLAGS = frozenset({"--progress", "--jobs", "-j", "--platform"})

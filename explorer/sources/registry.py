@@ -41,6 +41,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource
 from explorer.sources.oci import INDEX_TYPES, blob_name, choose_manifest, open_manifest
+from explorer.sources.platforms import host_platform
 from explorer.sources.registry_flags import ENV_PASSWORD, ENV_USER
 
 MAX_MANIFEST = 4 * 1024 * 1024
@@ -976,8 +977,7 @@ def open_registry(text: str, platform: str | None = None, options: RegistryOptio
         documents = {}
         if isinstance(doc.get("manifests"), list):
             documents["index"] = raw
-            index_store = _IndexStore(client)
-            desc = choose_manifest(index_store, doc, None, platform)
+            desc = _choose(_IndexStore(client), doc, platform)
             digest = str(desc.get("digest", ""))
             if not _DIGEST.match(digest):
                 raise SourceError(f"{store.description}: the index names an unsupported digest {digest[:80]!r}")
@@ -994,6 +994,25 @@ def open_registry(text: str, platform: str | None = None, options: RegistryOptio
         raise
     source.documents.update(documents)
     return source
+
+
+def _choose(index_store: "_IndexStore", index: dict, platform: str | None) -> dict:
+    """The image of `index` for `platform`, by default this machine's (as docker and skopeo pull);
+    with no --platform, a lone image that names no platform is taken too (as containerd does)."""
+    if platform:
+        return choose_manifest(index_store, index, None, platform)
+    host = host_platform()
+    try:
+        return choose_manifest(index_store, index, None, host)
+    except SourceError as exc:
+        try:
+            only = choose_manifest(index_store, index, None, None)
+        except SourceError:
+            only = None
+        if only is not None and not only.get("platform"):
+            return only
+        raise SourceError(f"{exc} — the default is this machine's platform; choose another with --platform "
+                          "OS/ARCH") from None
 
 
 class _IndexStore:
