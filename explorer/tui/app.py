@@ -36,6 +36,7 @@ from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
 from explorer.tui.widgets.details import Details
+from explorer.tui.widgets.downloads import LayerDownloads
 from explorer.tui.widgets.filetree import FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
@@ -151,6 +152,7 @@ class ExplorerApp(App[None]):
             with Vertical(id="right"):
                 yield FileTree(id="files")
                 yield Details(id="details")
+        yield LayerDownloads(self.source, id="downloads")
         yield LoadingIndicator(id="loading")
         yield ProgressBar(id="progress", total=max(1, sum(r.compressed_size for r in self.source.layers)),
                           show_eta=False)
@@ -276,6 +278,7 @@ class ExplorerApp(App[None]):
     def _progress(self, layer: int, done: int, total: int) -> None:
         before = sum(r.compressed_size for r in self.source.layers[:layer])
         self.query_one("#progress", ProgressBar).update(progress=before + min(done, total))
+        self.query_one(LayerDownloads).layer_read(layer, done, total)
         self._status(f"reading layer {layer + 1}/{len(self.source.layers)}: {human(done)} of {human(total)}")
 
     @on(ScanFailed)
@@ -283,6 +286,7 @@ class ExplorerApp(App[None]):
         self._worker_messages()
         self.query_one("#loading").display = False
         self.query_one("#progress").display = False
+        self.query_one("#downloads").display = False
         self.query_one("#status", Static).update(Text(f"scan failed: {safe(message.error)}", style="bold red"))
 
     @on(ScanDone)
@@ -301,6 +305,7 @@ class ExplorerApp(App[None]):
         # removed, not hidden: every widget in the DOM is restyled on each theme switch
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()
+        self.query_one("#downloads").remove()
         self.query_one("#main").display = True
         self.query_one(ImageSummary).show(self.scan_index)
         status = self.query_one("#status", Static)
