@@ -13,14 +13,18 @@ import sys
 
 from explorer.scan import workerlog
 from explorer.core.errors import ExplorerError
-from explorer.detectors.base import ScanOptions
-from explorer.core.limits import limits_from_args
+from explorer.core.options import Options, ScanOptions
 from explorer.sources import open_image
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+"""The driver `explorer serve` (textual-serve) sets in $TEXTUAL_DRIVER for the UI it starts for a browser."""
 
-def run_ui(args, layer_cache) -> int:
-    """`layer_cache(args)`: the layer cache as the command line asked for it (a context manager; None with
-    --no-cache), given by explorer.main so that the UI does not import the command line."""
+
+def run_ui(run: Options, layer_cache) -> int:
+    """`layer_cache(run.image)`: the layer cache as the command line asked for it (a context manager; None
+    with --no-cache), given by explorer.main so that the UI does not import the command line."""
+    from explorer.reports.ignorefile import load_ignore_file
+    ignores = load_ignore_file(run.ignore_file, None if run.quiet else _warn)  # bad file: one line, exit 2, no UI
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -40,9 +44,10 @@ def run_ui(args, layer_cache) -> int:
     try:
         from explorer.tui.app import ExplorerApp
 
-        no_cache = getattr(args, "no_cache", False)
+        image = run.image
+        no_cache = not image.cache
         with contextlib.ExitStack() as stack:
-            if args.command == "demo":
+            if run.command == "demo":
                 from explorer.demo import cached_demo, write_demo
                 path = None if no_cache else cached_demo()
                 if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
@@ -52,14 +57,12 @@ def run_ui(args, layer_cache) -> int:
                 source = open_image(path)
                 source.reference = "explorer demo image"
             else:
-                from explorer.sources.registry import options_from_args
-                source = open_image(args.image, args.platform, options_from_args(args), args.audit_log)
+                source = open_image(image.image, image.platform, image.registry, image.audit_log)
             stack.callback(source.close)
             _start_process_helpers()
-            cache = stack.enter_context(layer_cache(args))
-            limits = limits_from_args(args)
-            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
-                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            cache = stack.enter_context(layer_cache(image))
+            state["app"] = ExplorerApp(source, ScanOptions(cache=image.cache, disabled=run.scan.disabled), cache=cache,
+                                       jobs=image.jobs, limits=image.limits, ignores=ignores, ignore_file=run.ignore_file)
             state["app"].run()
     finally:
         restore()
@@ -68,9 +71,18 @@ def run_ui(args, layer_cache) -> int:
     return 128 + state["signal"] if state["signal"] else 0
 
 
+def _warn(message: str) -> None:
+    """An ignore file's warning (an expired entry), on stderr before the UI starts."""
+    from explorer.core.textsafe import safe
+    print(f"explorer: warning: {safe(message)}", file=sys.stderr)
+
+
 def need_terminal() -> None:
     """The UI reads keys from stdin and draws on the terminal: without one it would draw into a pipe and
-    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either."""
+    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either.
+    Started by `explorer serve` for a browser, it needs neither."""
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         raise ExplorerError("the UI does not start under CI (CI is set); "
                             "use `explorer scan IMAGE` for a report")
