@@ -32,6 +32,9 @@ class Match:
     line: int | None = None
     reason: str = ""
     """Why the severity is what it is when a rule lowered it (e.g. `documentation path`)."""
+    member: str = ""
+    """For a match inside an archive (explorer.detectors.archives): the member it is in, `!/a/b.txt`
+    (one `!/…` per nesting level), appended to the file's path in the finding; "" for the file itself."""
 
     @property
     def is_fact(self) -> bool:

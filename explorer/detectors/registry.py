@@ -13,6 +13,7 @@ from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
+from explorer.detectors.archives import ArchiveMembers
 from explorer.detectors.encoded import EncodedPayloads
 from explorer.detectors.packages import PackageFacts
 from explorer.detectors.references import ReferenceFacts
@@ -51,14 +52,17 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
             detectors.layer.append(instance)
         if isinstance(instance, ImageDetector):
             detectors.image.append(instance)
-    encoded = EncodedPayloads([yara, SecretFileDetector(options, shared=yara.keyword_hits)])
+    inner = [yara, SecretFileDetector(options, shared=yara.keyword_hits)]
+    encoded = EncodedPayloads(inner)
     detectors.file.append(encoded)
     detectors.image.append(encoded)
+    detectors.file.append(ArchiveMembers(inner))
     catalog = [_as_dict(r) for r in yara.rule_catalog()]
     catalog += [_as_dict(r) for r in secret_rule_catalog()]
     catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
     catalog += [r._asdict() for r in deepchecks.rule_catalog()]
     catalog += [r._asdict() for r in EncodedPayloads.RULES]
+    catalog += [r._asdict() for r in ArchiveMembers.RULES]
     catalog += problem_catalog()
     catalog.append(_as_dict(FAILURE_RULE))
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
