@@ -121,14 +121,20 @@ class Finding:
             doc["reason"] = self.reason
         doc["fingerprint"] = self.fingerprint
         if self.package is not None:
-            name, version, verified = self.package
-            doc["package"] = {"name": name, "version": version}
-            if verified is not None:
-                doc["package"]["verified"] = verified
+            doc["package"] = package_json(self.package)
         return doc
 
     def with_severity(self, severity: str, reason: str) -> "Finding":
         return replace(self, severity=severity, reason=reason)
+
+
+def package_json(package: tuple) -> dict:
+    """`Finding.package` as the JSON and SARIF reports show it: name, version, and `verified` when known."""
+    name, version, verified = package
+    doc = {"name": name, "version": version}
+    if verified is not None:
+        doc["verified"] = verified
+    return doc
 
 
 def fact(rule_id: str, text: str) -> Match:

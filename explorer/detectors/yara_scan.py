@@ -82,6 +82,15 @@ class RuleInfo:
     category: str
     severity: str
     description: str
+    attribution: tuple[tuple[str, str], ...] = ()
+    """(key, value) of the `meta:` entries ATTRIBUTION names that the rule has: third-party rule sets'
+    licences may require them to be shown (SARIF rules carry them)."""
+
+
+ATTRIBUTION = ("author", "reference", "license", "score")
+SCORE_SEVERITY = ((90, "critical"), (75, "high"), (50, "medium"), (25, "low"), (0, "info"))
+"""A `score` (0-100, the convention of signature-base, THOR and LOKI rules) read as a severity, for a rule
+with no `severity` of its own."""
 
 
 def rule_info(identifier: str, meta: dict) -> RuleInfo:
@@ -90,11 +99,16 @@ def rule_info(identifier: str, meta: dict) -> RuleInfo:
     category = meta.get("category")
     severity = meta.get("severity")
     description = meta.get("description")
+    score = meta.get("score")
+    if severity not in SEVERITIES and isinstance(score, int) and not isinstance(score, bool) and 0 <= score <= 100:
+        severity = next(name for floor, name in SCORE_SEVERITY if score >= floor)
     return RuleInfo(
         id=rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
         category=category if category in CATEGORIES else "suspicious",
         severity=severity if severity in SEVERITIES else "medium",
         description=description if isinstance(description, str) and description.strip() else identifier,
+        attribution=tuple((key, safe(str(meta[key]))[:300]) for key in ATTRIBUTION
+                          if key in meta and str(meta[key]).strip()),
     )
 
 
@@ -234,16 +248,21 @@ class YaraDetector(FileDetector):
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    def rule_catalog(self) -> list[tuple[str, str, str, str]]:
-        """(id, category, severity, description) of every rule, for SARIF tool.driver.rules."""
-        seen: dict[str, tuple[str, str, str, str]] = {}
+    def rule_catalog(self) -> list[tuple[str, str, str, str] | dict]:
+        """(id, category, severity, description) of every rule, for SARIF tool.driver.rules; a dict
+        with the attribution keys too for a rule that has them."""
+        seen: dict[str, tuple[str, str, str, str] | dict] = {}
         for rule in self._rules:
             if rule.is_private or is_keyword_rule(rule.meta):
                 continue
             info = rule_info(rule.identifier, dict(rule.meta))
-            seen.setdefault(info.id, (info.id, info.category, info.severity, info.description))
+            row = (info.id, info.category, info.severity, info.description)
+            if info.attribution:
+                row = {"id": info.id, "category": info.category, "severity": info.severity,
+                       "title": info.description, "description": info.description, **dict(info.attribution)}
+            seen.setdefault(info.id, row)
         seen.setdefault(TIMEOUT_RULE[0], TIMEOUT_RULE)
-        return sorted(seen.values())
+        return sorted(seen.values(), key=lambda row: row["id"] if isinstance(row, dict) else row[0])
 
     # -- scanning --------------------------------------------------------------------------------
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from explorer import __version__
+from explorer.findings import package_json
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SCORE = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+ATTRIBUTION = ("author", "reference", "license", "score")
+"""Rule metadata a third-party YARA rule carries in `meta:` that its licence may require to be shown."""
 
 
 def _uri(finding) -> str:
@@ -36,7 +41,10 @@ def sarif_document(result) -> dict:
             "fullDescription": {"text": meta.get("description") or meta.get("title") or rule_id},
             "defaultConfiguration": {"level": LEVEL[meta["severity"]]},
             "properties": {"category": meta["category"], "severity": meta["severity"],
-                           "security-severity": SCORE[meta["severity"]], "tags": ["security", meta["category"]]},
+                           "security-severity": SCORE[meta["severity"]], "tags": ["security", meta["category"]],
+                           **{key: meta[key] for key in ATTRIBUTION if meta.get(key)}},
+            **({"helpUri": meta["reference"]} if str(meta.get("reference", "")).startswith(("https://", "http://"))
+               else {}),
         })
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
@@ -63,6 +71,7 @@ def sarif_document(result) -> dict:
                 "createdBy": f.created_by,
                 "evidence": f.evidence,
                 **({"reason": f.reason} if f.reason else {}),
+                **({"package": package_json(f.package)} if f.package is not None else {}),
             },
         })
     source = result.summary.source
