@@ -148,6 +148,8 @@ def _parser() -> Parser:
                     help="report only findings not in this earlier `scan --format json` (or sarif) report, "
                          "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
+    sp.add_argument("--secret-rules", metavar="FILE",
+                    help="a gitleaks configuration (TOML) of extra secret rules and allowlists, run beside the built-in rules")
     from explorer.ignorefile import DEFAULT_NAME
     sp.add_argument("--ignore-file", metavar="FILE",
                     help=f"accepted findings (default: {DEFAULT_NAME} in the current folder, if present)")

@@ -26,8 +26,11 @@ def run_scan(args) -> int:
             raise ExplorerError(f"--rules {folder}: no such folder")
     ignores = load_ignore_file(args.ignore_file, warn)
     options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
-                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
+                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache,
+                          secret_rules=args.secret_rules or "")
     detectors = build_detectors(options)
+    for line in detectors.warnings:
+        warn(line)
     dockerfile = read_dockerfile(args.dockerfile) if getattr(args, "dockerfile", None) else None
     with opened(args) as source, layer_cache(args) as cache:
         with progress(args) as callback:

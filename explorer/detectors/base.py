@@ -29,6 +29,8 @@ class ScanOptions:
     """Rule ids turned off with --disable."""
     extra_rule_dirs: tuple[str, ...] = ()
     """Folders of extra YARA rules (--rules)."""
+    secret_rules: str = ""
+    """A gitleaks configuration file of extra secret rules and allowlists (--secret-rules); "": none."""
     max_file_scan: int = DEFAULT_LIMITS.max_file_scan
     """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file (held in
     memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""

@@ -40,7 +40,10 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     if private is not None:
         weakref.finalize(detectors, shutil.rmtree, private, True)
     detectors.file.append(yara)
-    detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
+    secrets = SecretFileDetector(options, shared=yara.keyword_hits)
+    detectors.file.append(secrets)
+    if secrets.user is not None:
+        detectors.warnings += [f"--secret-rules: {line}" for line in secrets.user.warnings]
     detectors.image.append(SecretConfigDetector(options))
     detectors.file.append(PackageFacts())
     detectors.file.append(ReferenceFacts())
@@ -59,6 +62,8 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     detectors.file.append(ArchiveMembers(inner))
     catalog = [_as_dict(r) for r in yara.rule_catalog()]
     catalog += [_as_dict(r) for r in secret_rule_catalog()]
+    catalog += [{"id": r.id, "category": "secret", "severity": r.severity, "title": r.title,
+                 "description": r.description} for r in (secrets.user.rules if secrets.user else ())]
     catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
     catalog += [r._asdict() for r in deepchecks.rule_catalog()]
     catalog += [r._asdict() for r in EncodedPayloads.RULES]
