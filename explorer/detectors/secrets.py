@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, ScanOptions
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
 from explorer.detectors.gitleaks_config import UserRules
+from explorer.detectors.token_checksums import FAILED as CHECKSUM_FAILED, checksum_holds
 from explorer.findings import SEVERITY_RANK, Match
 from explorer.model import EntryKind, FileEntry, ImageConfig
 from explorer.textsafe import safe
@@ -80,6 +81,7 @@ _DOC_PATH = re.compile(
     r"^/usr/(?:local/)?share/(?:doc|man|info|gtk-doc|help|devhelp|javascript/[^/]+/docs?)/"
     r"|/(?:docs?|documentation|examples?|samples?|demos?|tutorials?)/"
     r"|/(?:readme|changelog|changes|news|history)(?:\.[\w.]+)?$|\.(?:md|rst|adoc|html?)$|/man/man\w*/"
+    r"|\.d\.[cm]?ts$"  # TypeScript declarations: API documentation comments, no configuration
     r"|[._-](?:example|sample|dist|template|tmpl|tpl)(?:\.[\w]+)?$|/(?:examples?|samples?)[^/]*$"
     r"|\.(?:dist|egg)-info/(?:METADATA|PKG-INFO|DESCRIPTION\.rst)$|/PKG-INFO$", re.I)
 _TEST_PATH = re.compile(
@@ -185,6 +187,8 @@ def _best_match(rule: SecretRule, text: bytes, reason: str | Callable[[], str], 
         why = value_reason(secret, m.group(0).decode("utf-8", "replace"))
         if not why and rule.entropy and entropy(secret) < rule.entropy:
             continue
+        if not why and checksum_holds(rule.id, secret) is False:
+            why = CHECKSUM_FAILED
         spans.append((s, e))
         severity, why = ("low", why) if why else _path_severity(rule, reason() if callable(reason) else reason)
         if best is None or SEVERITY_RANK[severity] > SEVERITY_RANK[best.severity]:

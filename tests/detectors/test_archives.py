@@ -26,9 +26,10 @@ from explorer.layerpass import LayerOutcome, decode, encode
 from explorer.layerfs.walker import WalkResult
 from explorer.model import EntryKind, FileEntry, LayerStats
 from explorer.sources import open_image
+from explorer.detectors.token_checksums import with_checksum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GITHUB = "ghp_" + "R7mK2pX9vQ4tL8wN3jB6cH1fD5gS0aZ2yE7u"
+GITHUB = with_checksum("ghp_", "R7mK2pX9vQ4tL8wN3jB6cH1fD5gS0a")
 PROPERTIES = f"spring.datasource.url=jdbc:postgresql://db/billing\ngithub.token={GITHUB}\n".encode()
 
 
