@@ -4,7 +4,7 @@ They read what the pass left (file entries, findings, and the facts file detecto
 `Match.is_fact`); none reads a blob.
 
 1. Package verification (what `debsums` and `apk audit` do, layer by layer): the package databases
-   as of each layer (dpkg, apk, Python RECORD) against that layer's copies of files. A file a package
+   as of each layer (dpkg, apk, RPM, Python RECORD) against that layer's copies of files. A file a package
    owns whose content does not match the recorded hash is a finding, and so is a program or library
    in a system folder that no package owns (when the image has a package database), and a package
    database whose checksums changed while the package's version did not. Every file finding on a
@@ -35,14 +35,14 @@ FileFinding = Callable[[FileEntry, Match], Finding]
 
 MISMATCH = RuleInfo(
     "integrity.package.file-modified", "integrity", "high", "Package file does not match its package's checksum",
-    "A file that an installed package owns (dpkg md5sums, apk checksums, Python RECORD) has other content than "
+    "A file that an installed package owns (dpkg md5sums, apk checksums, RPM file digests, Python RECORD) has other content than "
     "the package recorded: a replaced or patched binary, library or script. Critical for the programs and "
     "libraries rootkits replace first (ps, ls, netstat, ss, sshd, sudo, pam_unix.so, libc…); medium for data "
     "files (not code), low for documentation.")
 UNOWNED = RuleInfo(
     "integrity.package.unowned-binary", "integrity", "medium", "Program or library in a system folder no package owns",
     "An executable or shared library under /bin, /sbin, /usr/bin, /usr/sbin, /lib or /usr/lib that no installed "
-    "package (dpkg, apk, Python RECORD) lists, in an image that has a package database. /usr/local is not "
+    "package (dpkg, apk, RPM, Python RECORD) lists, in an image that has a package database. /usr/local is not "
     "checked: it is the administrator's.")
 CONFFILE = RuleInfo(
     "integrity.package.conffile-changed", "integrity", "info", "Configuration file changed since its package installed it",
@@ -95,8 +95,10 @@ class _Index:
     versions: dict[str, str] = field(default_factory=dict)
     signatures: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     """(manager, package) -> (version, checksums text, database path): to see checksums edited in place."""
+    rpm_config: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """canonical path -> (digest, algorithm, package) of an RPM %config file."""
     has_db: bool = False
-    """A system package database (dpkg, apk) lists installed packages: files it does not own are unowned."""
+    """A system package database (dpkg, apk, RPM) lists installed packages: files it does not own are unowned."""
     has_record: bool = False
 
 
@@ -147,21 +149,8 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
                 ix.owners.setdefault(key, (name, version))
                 if digest:
                     ix.md5.setdefault(key, {})[digest] = name
-        elif rule == pk.FACT_APK:
-            lines: dict[str, list[str]] = {}
-            for line in text.splitlines():
-                parts = line.split("\t")
-                if parts[0] == "P" and len(parts) == 3:
-                    ix.versions[parts[1]] = parts[2]
-                    ix.has_db = True
-                elif parts[0] == "F" and len(parts) == 4:
-                    key = pk.canonical(parts[2])
-                    ix.owners.setdefault(key, (parts[1], ix.versions.get(parts[1], "")))
-                    if parts[3]:
-                        ix.sha1.setdefault(key, {})[parts[3]] = parts[1]
-                    lines.setdefault(parts[1], []).append(line)
-            for name, got in lines.items():
-                ix.signatures[("apk", name)] = (ix.versions.get(name, ""), "\n".join(got), path)
+        elif rule in (pk.FACT_APK, pk.FACT_RPM):
+            _index_files(ix, text, path, "apk" if rule == pk.FACT_APK else "rpm")
         elif rule == pk.FACT_RECORD:
             ix.has_record = True
             head, _, rest = text.partition("\n")
@@ -176,11 +165,41 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
     return ix
 
 
+def _index_files(ix: _Index, text: str, db_path: str, manager: str) -> None:
+    """apk's and RPM's facts: `P name version` per package, `F name path digest [algorithm config]` per
+    file (apk: sha1); owners, digests by algorithm (md5, sha1, sha256; others own only), RPM %config files."""
+    lines: dict[str, list[str]] = {}
+    tables = {"md5": ix.md5, "sha1": ix.sha1, "sha256": ix.sha256}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "P" and len(parts) == 3:
+            ix.versions[parts[1]] = parts[2]
+            ix.has_db = True
+        elif parts[0] == "F" and len(parts) in (4, 6):
+            name, file, digest = parts[1:4]
+            algo, config = (parts[4], parts[5]) if len(parts) == 6 else ("sha1", "0")
+            key = pk.canonical(file)
+            ix.owners.setdefault(key, (name, ix.versions.get(name, "")))
+            if config == "1":
+                ix.rpm_config.setdefault(key, (digest, algo, name))
+            elif digest and algo in tables:
+                tables[algo].setdefault(key, {})[digest] = name
+            lines.setdefault(name, []).append(line)
+    for name, got in lines.items():
+        ix.signatures[(manager, name)] = (ix.versions.get(name, ""), "\n".join(got), db_path)
+
+
 def _verdict(ix: _Index, entry: FileEntry, hashes: tuple[str, str] | None):
     """(package, version, verified, recorded hash, kind) for an owned copy, else None."""
     key = pk.canonical(entry.path)
     owner = ix.owners.get(key)
     md5, sha1 = hashes if hashes is not None else (None, None)
+    rpm_config = ix.rpm_config.get(key)
+    if rpm_config is not None:  # an RPM %config file: changed by administrators, as a dpkg conffile
+        recorded, algo, name = rpm_config
+        actual = {"md5": md5, "sha1": sha1, "sha256": entry.digest}.get(algo)
+        verified = None if actual is None else actual == recorded
+        return name, ix.versions.get(name, ""), verified, recorded, f"conffile-{algo}"
     conffile = ix.conffiles.get(key)
     if conffile is not None:
         recorded, name = conffile
@@ -277,11 +296,12 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
             marks[(entry.layer, entry.path)] = (name, version, verified)
             if verified is not False:
                 continue
+            kind = "md5" if algo == "conffile" else algo.removeprefix("conffile-")
             actual = {"md5": hashes.get(id(entry), ("", ""))[0], "sha1": hashes.get(id(entry), ("", ""))[1],
-                      "sha256": entry.digest or "", "conffile": hashes.get(id(entry), ("", ""))[0]}[algo]
-            text = (f"{entry.path} differs from package {name} {version}: {'md5' if algo == 'conffile' else algo} "
+                      "sha256": entry.digest or ""}.get(kind, "")
+            text = (f"{entry.path} differs from package {name} {version}: {kind} "
                     f"{actual[:16]}…, the package records {recorded[:16]}…")
-            if algo == "conffile":
+            if algo.startswith("conffile"):
                 match = CONFFILE.match(text)
             elif entry.path.startswith(DOCS):
                 match = MISMATCH.match(text, severity="low", reason="documentation, not code")

@@ -8,6 +8,7 @@ vouch for. `explorer.deepchecks` stacks them layer by layer after the pass and c
   `info/NAME.list` (every path the package owns), `diversions`.
 - apk: `/lib/apk/db/installed` (`Z:Q1…`: base64 of the file's sha1).
 - Python: `NAME-VERSION.dist-info/RECORD` (sha256, which every file has already: `FileEntry.digest`).
+- RPM: the sqlite rpmdb (explorer.detectors.rpmdb; sha256 file digests on every current distribution).
 
 Which files get an md5 and a sha1: regular files in system folders that are executable or shared
 libraries, files under /etc (conffiles), and small files wherever packages install (`SMALL`). The
@@ -24,6 +25,7 @@ import posixpath
 from typing import Iterable
 
 from explorer.detectors.base import FileDetector
+from explorer.detectors.rpmdb import PATHS as RPMDB_PATHS, rpmdb_sqlite
 from explorer.findings import Match, fact
 from explorer.model import EntryKind, FileEntry
 
@@ -47,6 +49,7 @@ FACT_DPKG_LIST = "fact.package.dpkg-list"
 FACT_DPKG_DIVERSIONS = "fact.package.dpkg-diversions"
 FACT_APK = "fact.package.apk-installed"
 FACT_RECORD = "fact.package.python-record"
+FACT_RPM = "fact.package.rpmdb"
 
 
 def canonical(path: str) -> str:
@@ -101,7 +104,8 @@ class PackageFacts(FileDetector):
         if entry.kind is not EntryKind.FILE or entry.size == 0:
             return False
         path = entry.path
-        if path.startswith("/var/lib/dpkg/") or path == APK_INSTALLED or path.endswith(".dist-info/RECORD"):
+        if (path.startswith("/var/lib/dpkg/") or path == APK_INSTALLED or path.endswith(".dist-info/RECORD")
+                or path in RPMDB_PATHS):
             return entry.size <= DB_MAX
         return wants_hash(entry)
 
@@ -123,6 +127,11 @@ class PackageFacts(FileDetector):
             yield fact(FACT_APK, apk_installed(data))
         elif path.endswith(".dist-info/RECORD"):
             yield fact(FACT_RECORD, python_record(path, data))
+        elif path in RPMDB_PATHS:
+            try:
+                yield fact(FACT_RPM, rpmdb_sqlite(data))
+            except ValueError:
+                return  # not a database this scan reads: no package facts from it
 
 
 def dpkg_status(data: bytes) -> str:

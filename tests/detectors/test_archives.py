@@ -17,15 +17,11 @@ import zipfile
 import pytest
 
 from explorer.detectors import archives
-from explorer.detectors.base import ScanOptions
-from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
 from explorer.findings import Match
 from explorer.imagewriter import Entry, Layer
 from explorer.layerpass import LayerOutcome, decode, encode
 from explorer.layerfs.walker import WalkResult
 from explorer.model import EntryKind, FileEntry, LayerStats
-from explorer.sources import open_image
 from explorer.detectors.token_checksums import with_checksum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,22 +53,9 @@ def image_with(files: dict[str, bytes]) -> list[Layer]:
                   created_by="COPY app/ /app/")]
 
 
-@pytest.fixture(scope="module")
-def detectors():
-    return build_detectors(ScanOptions())
-
-
 @pytest.fixture
-def scan_of(make_image, detectors):
-    def run(files: dict[str, bytes]):
-        source = open_image(make_image(image_with(files)))
-        try:
-            result = scan(source, detectors, ScanOptions())
-        finally:
-            source.close()
-        assert result.errors == []
-        return result
-    return run
+def scan_of(scan_layers):
+    return lambda files: scan_layers(image_with(files))
 
 
 def paths(result, rule_id):
