@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.detectors import npm_packages as npm
 from explorer.detectors import packages as pk
 from explorer.findings import SEVERITY_RANK, Finding, Match
 from explorer.model import EntryKind, FileEntry
@@ -66,7 +67,12 @@ PERSISTED = RuleInfo(
     "The program a cron line, a systemd Exec line, a shell profile or a .pth file runs (medium unless it is a "
     "file verified against its package), or the image's entrypoint/cmd runs (info): the finding names the "
     "reference, so a responder sees what keeps this file running.")
-RULES = (MISMATCH, UNOWNED, CONFFILE, DB_EDITED, SAME_CONTENT, PRELOADED, PERSISTED)
+NPM_LOCK = RuleInfo(
+    "integrity.package.npm-lock-mismatch", "integrity", "medium", "Installed npm package differs from the lockfile",
+    "An application's lockfile (package-lock.json, npm-shrinkwrap.json or node_modules/.package-lock.json) records "
+    "one version of a package and node_modules holds another: a package swapped after `npm ci` (npm records no "
+    "per-file hashes, so versions are what can be checked).")
+RULES = (MISMATCH, UNOWNED, CONFFILE, DB_EDITED, SAME_CONTENT, PRELOADED, PERSISTED, NPM_LOCK)
 
 WELL_KNOWN = frozenset({
     "ps", "ls", "netstat", "ss", "sshd", "ssh", "sudo", "su", "login", "passwd", "top", "find", "lsof", "w", "who",
@@ -97,6 +103,10 @@ class _Index:
     """(manager, package) -> (version, checksums text, database path): to see checksums edited in place."""
     rpm_config: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     """canonical path -> (digest, algorithm, package) of an RPM %config file."""
+    npm: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """installed npm package folder (`…/node_modules/NAME`) -> (name, version) of its package.json."""
+    npm_locks: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    """application folder -> (lockfile path, {`node_modules/…`: locked version})."""
     has_db: bool = False
     """A system package database (dpkg, apk, RPM) lists installed packages: files it does not own are unowned."""
     has_record: bool = False
@@ -149,6 +159,12 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
                 ix.owners.setdefault(key, (name, version))
                 if digest:
                     ix.md5.setdefault(key, {})[digest] = name
+        elif rule == pk.FACT_NPM_PACKAGE:
+            name, _, version = text.partition("\t")
+            ix.npm[posixpath.dirname(path)] = (name, version)
+        elif rule == pk.FACT_NPM_LOCK:
+            ix.npm_locks[npm.lock_folder(path)] = (path, dict(line.split("\t")[1:3] for line in text.splitlines()
+                                                             if line.count("\t") == 2))
         elif rule in (pk.FACT_APK, pk.FACT_RPM):
             _index_files(ix, text, path, "apk" if rule == pk.FACT_APK else "rpm")
         elif rule == pk.FACT_RECORD:
@@ -218,6 +234,9 @@ def _verdict(ix: _Index, entry: FileEntry, hashes: tuple[str, str] | None):
         return name, ix.versions.get(name, owner[1] if owner else ""), False, first, algo
     if owner is not None:
         return (*owner, None, "", "")
+    installed = ix.npm.get(npm.package_dir(entry.path) or "") if ix.npm else None
+    if installed is not None:  # npm records no file hashes: owned, not verified
+        return (*installed, None, "", "")
     return None
 
 
@@ -261,6 +280,8 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
     found: list[Finding] = []
     marks: dict[tuple[int, str], tuple] = {}
     db: dict[str, tuple[str, str]] = {}
+    sources: dict[str, FileEntry] = {}
+    """database path -> the copy its facts came from (the newest)."""
     ix = _Index()
     cut = min((p.layer for p in analysis.problems if p.kind in CUT_SHORT and p.layer is not None), default=None)
     for report in analysis.layers:
@@ -276,11 +297,12 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
                 changed = changed or bool(gone)
         for entry, match in by_layer.get(report.index, ()):
             db[entry.path] = (match.rule_id, match.evidence)
+            sources[entry.path] = entry
             changed = True
         if changed:
             before, ix = ix, _build_index(db)
             found.extend(_edited(before, ix, report.entries, file_finding))
-        if not ix.has_db and not ix.has_record:
+        if not ix.has_db and not ix.has_record and not ix.npm:
             continue
         for entry in report.entries:
             if entry.kind is not EntryKind.FILE:
@@ -312,7 +334,21 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
                 critical = entry.name in WELL_KNOWN or entry.name.startswith(("libc.so", "libc-"))
                 match = MISMATCH.match(text, severity="critical" if critical else "high")
             found.append(dataclasses.replace(file_finding(entry, match), package=(name, version, False)))
+    found.extend(_npm_locks(ix, sources, file_finding))
     return found, marks
+
+
+def _npm_locks(ix: _Index, sources: dict[str, FileEntry], file_finding: FileFinding) -> Iterable[Finding]:
+    """Installed npm packages whose version is not the one their application's lockfile records."""
+    for folder, (lock_path, locked) in ix.npm_locks.items():
+        for key, version in locked.items():
+            installed = ix.npm.get(f"{folder}/{key}")
+            entry = sources.get(f"{folder}/{key}/package.json")
+            if installed is None or entry is None or installed[1] == version:
+                continue
+            yield dataclasses.replace(file_finding(entry, NPM_LOCK.match(
+                f"{installed[0]} {installed[1]} installed, {lock_path} records {version}")),
+                package=(installed[0], installed[1], None))
 
 
 def _edited(before: _Index, after: _Index, entries: list[FileEntry], file_finding: FileFinding) -> Iterable[Finding]:
