@@ -53,6 +53,10 @@ holds a few thousand; a zip whose directory lists more is not opened: its direct
 hundreds of bytes of memory per member)."""
 MAX_TOTAL = 256 << 20
 """Uncompressed bytes read per archive found in a layer, nested ones included."""
+MAX_DIRECTORY = 4 << 20
+"""Bytes of a zip's central directory (a record is 46 bytes and a name; zipfile keeps an object of a few
+hundred bytes per record, so this bounds that memory near 40 MB; 20,000 members with 100-byte names
+take 3 MB)."""
 MAX_MEMBER = 16 << 20
 """Bytes of one member handed to the inner detectors (its prefix when longer)."""
 MAX_RATIO = 200
@@ -183,13 +187,14 @@ class _Tally(io.BytesIO):
         return out
 
 
-def _zip_count(data: bytes) -> int | None:
-    """Members the zip's end record lists (None: no end record found; a zip64 count reads as huge)."""
+def _zip_directory(data: bytes) -> tuple[int, int] | None:
+    """(members, central directory bytes) the zip's end record states (None: no end record found); a
+    zip64 count (0xFFFF) reads as more than MAX_MEMBERS."""
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if end < 0 or end + 22 > len(data):
         return None
-    count = struct.unpack_from("<H", data, end + 10)[0]
-    return MAX_MEMBERS + 1 if count == 0xFFFF else count
+    count, size = struct.unpack_from("<HI", data, end + 10)
+    return (MAX_MEMBERS + 1 if count == 0xFFFF else count), size
 
 
 class ArchiveMembers(FileDetector):
@@ -250,9 +255,13 @@ class ArchiveMembers(FileDetector):
 
     def _zip(self, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: _Budget,
              found: list[Match]) -> None:
-        count = _zip_count(data)
-        if count is not None and budget.members + count > MAX_MEMBERS:
-            raise _Stop(f"{prefix or 'the archive'} lists {count} members, more than the cap of {MAX_MEMBERS}")
+        stated = _zip_directory(data)
+        if stated is not None and budget.members + stated[0] > MAX_MEMBERS:
+            raise _Stop(f"{prefix or 'the archive'} lists {stated[0]} members, more than the cap of {MAX_MEMBERS}")
+        if stated is not None and stated[1] > MAX_DIRECTORY:
+            # zipfile reads every record the directory holds, whatever count the end record states
+            raise _Stop(f"{prefix or 'the archive'} has a central directory of {stated[1]} bytes, more than "
+                        f"the cap of {MAX_DIRECTORY >> 20} MiB")
         tally = _Tally(data)
         with zipfile.ZipFile(tally) as archive:
             for info in archive.infolist():

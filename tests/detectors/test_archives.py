@@ -177,3 +177,16 @@ def test_cli_json_names_the_member(make_image):
     doc = json.loads(proc.stdout)
     [found] = [f for f in doc["findings"] if f["rule_id"] == "secret.github-pat"]
     assert found["path"] == "/app/lib/billing.jar!/config/application.properties" and found["layer"] == 0
+
+
+def test_a_central_directory_larger_than_its_cap_is_not_parsed(monkeypatch):
+    """zipfile reads every record of the central directory whatever count the end record states: a
+    directory over MAX_DIRECTORY bytes is not handed to it (its records would each cost an object)."""
+    data = zip_of({f"m{i:05d}.txt": b"x" for i in range(300)})
+    end = data.rfind(b"PK\x05\x06")
+    forged = data[:end + 8] + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + data[end + 12:]
+    monkeypatch.setattr(archives, "MAX_DIRECTORY", 10_000)  # the directory: 300 records of 56 bytes
+    entry = FileEntry("/a.zip", EntryKind.FILE, 0, size=len(forged))
+    [capped] = archives.ArchiveMembers().scan(entry, forged)
+    assert capped.rule_id == "integrity.archive-not-fully-scanned"
+    assert "has a central directory of 16800 bytes, more than the cap" in capped.evidence
