@@ -45,7 +45,7 @@ def run_app(log_path: str, args: list[str]) -> int:
     from textual import events
     from textual.drivers.linux_driver import LinuxDriver
 
-    from explorer.cli import main
+    from explorer.main import main
     from explorer.tui.app import ExplorerApp
 
     log = open(log_path, "a", buffering=1)
@@ -225,15 +225,25 @@ MAIN = [
     [("i", "i: config open"), ("2", "1-6: config tabs"), ("3", "1-6: config tabs"), ("1", "1-6: config tabs"),
      ("Escape", "escape: config close")],
     [("/", "/: find open"), ("e", "find: type"), ("t", "find: type"), ("Escape", "escape: find close")],
+    [("r", "r: raw tar open"), ("n", "raw tar: n/p marker"), ("p", "raw tar: n/p marker"),
+     ("Escape", "escape: raw tar close")],
+    [("T", "T: tour open"), ("n", "tour: n/p step"), ("n", "tour: n/p step"), ("n", "tour: n/p step"),
+     ("p", "tour: n/p step"), ("Escape", "escape: tour leave"), ("l", None)],
+    [("f", None), ("y", "y: copy menu open"), ("p", "copy menu: p copies the path"), ("C-c", "ctrl+c: copy the path"),
+     ("g", "g: group findings by rule"), ("g", "g: group findings by rule"), ("F", "F: findings filter open"),
+     ("Escape", "escape: filter close"), ("R", "R: report dialog open"), ("Escape", "escape: report close"),
+     ("l", None)],
 ]
 
 
 def findings(run: Run, steps: int = 10) -> None:
-    """Enter on one finding after another: a jump to its file, or the config view."""
+    """Enter on one finding after another: its detail view, then enter again: a jump to its file, or the
+    config view."""
     run.press("f")
     run.press("Home")
     for _ in range(steps):
-        run.press("Enter", "enter: a finding (jump to its file or config)")
+        run.press("Enter", "enter: a finding's detail view")
+        run.press("Enter", "enter: detail -> its file (or config)")
         if "1–6: tabs" in settle():
             run.press("Escape")
         run.press("Down")

@@ -41,9 +41,9 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.findings import Match
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 
 MAX_DEPTH = 3
 """Archives inside archives: the top one is depth 1; a member archive deeper than this is not opened."""

@@ -24,9 +24,9 @@ import tomllib
 from dataclasses import dataclass, field
 
 from explorer.detectors.secret_rules import SecretRule, bounded
-from explorer.errors import ExplorerError
-from explorer.findings import SEVERITIES
-from explorer.textsafe import safe
+from explorer.core.errors import ExplorerError
+from explorer.core.findings import SEVERITIES
+from explorer.core.textsafe import safe
 
 PREFIX = "secret.user."
 MAX_RULES = 2000

@@ -22,9 +22,9 @@ from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, Sc
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
 from explorer.detectors.gitleaks_config import UserRules
 from explorer.detectors.token_checksums import FAILED as CHECKSUM_FAILED, checksum_holds
-from explorer.findings import SEVERITY_RANK, Match
-from explorer.model import EntryKind, FileEntry, ImageConfig
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Match
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.textsafe import safe
 
 MAX_FILE_SIZE = 10 * 1024 * 1024
 EVIDENCE_MAX = 120

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer import __version__
-from explorer.findings import package_json
+from explorer.core.findings import package_json
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}

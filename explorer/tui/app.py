@@ -17,21 +17,23 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
-from explorer import workerlog
-from explorer.commands.layers import human
+from explorer.scan import workerlog
+from explorer.core.units import human
 from explorer.detectors.base import ScanOptions
-from explorer.engine import ScanResult
-from explorer.findings import summary
-from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
-from explorer.model import EntryKind
+from explorer.scan.engine import ScanResult
+from explorer.core.findings import summary
+from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
+from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
+from explorer.tui import handover
 from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
@@ -41,6 +43,7 @@ from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.tour import start_tour
 
 WARM_SLICE = 0.002
 """Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
@@ -82,8 +85,19 @@ class ExplorerApp(App[None]):
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
                 tooltip="Select the layer above"),
+        Binding("r", "raw_layer", "Raw tar", id="raw-layer",
+                tooltip="The selected layer's tar members as stored: .wh. whiteouts and opaque markers, "
+                        "with their meaning"),
+        Binding("T", "tour", "Tour", show=False, id="tour",
+                tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
+        Binding("y", "copy_menu", "Copy", id="copy",
+                tooltip="Copy the selection to the clipboard: path, sha256, or the finding as text or JSON"),
+        Binding("ctrl+c", "copy_path", "Copy path", show=False, id="copy-path", priority=True,
+                tooltip="Copy the selected file's or finding's path (or the text selected with the mouse)"),
+        Binding("R", "export_report", "Report", id="report",
+                tooltip="Write the findings report (SARIF, JSON as scan writes them, or Markdown) to a folder"),
     ]
 
     @dataclass
@@ -102,15 +116,25 @@ class ExplorerApp(App[None]):
         error: str
 
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
-                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
+                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS, ignores=(),
+                 ignore_file: str | None = None) -> None:
         super().__init__()
+        from explorer.reports.ignorefile import DEFAULT_NAME
+        self.ignores = list(ignores)
+        """The ignore file's entries (explorer.reports.ignorefile): their findings are left out, as scan does."""
+        self.ignore_file = ignore_file or DEFAULT_NAME
+        """Where `A` appends accepted findings."""
+        self.ignored: list = []
+        self.accepted: list = []
+        """(finding, reason) pairs: left out by the ignore file; accepted in this session."""
+        self.report_paths: list[str] = []
         self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
         self.limits = limits
         self._detectors = detectors
         self._cache = cache
-        """The layer-result cache (explorer.cache.LayerCache) or None; `jobs`: as for engine.scan."""
+        """The layer-result cache (explorer.scan.cache.LayerCache) or None; `jobs`: as for engine.scan."""
         self._jobs = jobs
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
@@ -128,7 +152,7 @@ class ExplorerApp(App[None]):
         self.warm_after = 0.2
         """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
         self._worker_log: str | None = None
-        """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
+        """Where the worker processes' stderr goes while the app runs (explorer.scan.workerlog)."""
         self._css_pauses = 0
         """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
 
@@ -183,7 +207,7 @@ class ExplorerApp(App[None]):
             workerlog.untrack(self._worker_log)  # kept on purpose when written (the app said where)
 
     def _worker_messages(self) -> None:
-        """Say where the worker processes' messages went, if they wrote any (explorer.workerlog)."""
+        """Say where the worker processes' messages went, if they wrote any (explorer.scan.workerlog)."""
         if self._worker_log and _size(self._worker_log):
             self.notify(f"worker processes wrote messages to {safe(self._worker_log)}", severity="warning",
                         timeout=10, markup=False)
@@ -245,7 +269,7 @@ class ExplorerApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
-        from explorer.engine import scan
+        from explorer.scan.engine import scan
         try:
             detectors = self._detectors
             if detectors is None:
@@ -255,12 +279,13 @@ class ExplorerApp(App[None]):
             def progress(layer: int, done: int, total: int) -> None:
                 self.call_from_thread(self._progress, layer, done, total)
 
-            # one pause from the scan to the index: the scan's own (explorer.engine) ends with collection on
+            # one pause from the scan to the index: the scan's own (explorer.scan.engine) ends with collection on
             # again and every object it made still young, and the first gen 0 pass then walked them all
             # (57 ms on the 746 MB image, on this thread, just before the first paint)
             with collections_paused():
                 result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
                               jobs=self._jobs, limits=self.limits)
+                result = self._without_ignored(result)
                 self.call_from_thread(self._status, "indexing…")
                 index = ScanIndex(result)
                 if index.layers:
@@ -269,6 +294,16 @@ class ExplorerApp(App[None]):
             self.post_message(self.ScanFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(self.ScanDone(result, index))
+
+    def _without_ignored(self, result: ScanResult) -> ScanResult:
+        """The result less the findings the ignore file accepts (kept in `ignored`), as scan reports it."""
+        if not self.ignores:
+            return result
+        import dataclasses
+
+        from explorer.reports.ignorefile import apply_ignores
+        kept, self.ignored = apply_ignores(result.findings, self.ignores)
+        return dataclasses.replace(result, findings=kept)
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
@@ -457,6 +492,10 @@ class ExplorerApp(App[None]):
             self._move_layer_cursor(finding.layer)
             self.select_layer(finding.layer)
 
+    @on(FindingsTable.FindingOpened)
+    def _finding_opened(self, message: FindingsTable.FindingOpened) -> None:
+        handover.open_finding(self, message.finding)
+
     # -- actions ----------------------------------------------------------------------------
     ANYWHERE = frozenset({"quit", "help", "toggle_dark", "command_palette"})
     """Actions that also work over another screen (the viewer, the config view); the others act on the
@@ -575,6 +614,38 @@ class ExplorerApp(App[None]):
         message = (f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} symlinks; "
                    f"{tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
         self.call_from_thread(self.notify, message, title="exported", timeout=10, markup=False)
+
+    def action_raw_layer(self) -> None:
+        if self.scan_index is None or not self.scan_index.analysis.layers:
+            self.notify("Still reading the layers")
+            return
+        layer = self.layer_index
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.show_copy(layer, path)
+        self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
+
+    def action_tour(self) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        start_tour(self)
+
+    def action_copy_menu(self) -> None:
+        handover.copy_menu(self)
+
+    def action_copy_path(self) -> None:
+        handover.copy_path(self)
+
+    def action_export_report(self) -> None:
+        handover.export_report(self)
+
+    def action_filter_findings(self) -> None:
+        handover.filter_findings(self)
+
+    def action_accept_finding(self) -> None:
+        handover.accept_finding(self)
 
     def action_config(self) -> None:
         self.open_config(None)

@@ -6,7 +6,7 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
+from explorer.scan.engine import scan
 from explorer.sources import open_image
 
 

@@ -17,11 +17,11 @@ import zipfile
 import pytest
 
 from explorer.detectors import archives
-from explorer.findings import Match
-from explorer.imagewriter import Entry, Layer
-from explorer.layerpass import LayerOutcome, decode, encode
+from explorer.core.findings import Match
+from explorer.demo.imagewriter import Entry, Layer
+from explorer.scan.layerpass import LayerOutcome, decode, encode
 from explorer.layerfs.walker import WalkResult
-from explorer.model import EntryKind, FileEntry, LayerStats
+from explorer.core.model import EntryKind, FileEntry, LayerStats
 from explorer.detectors.token_checksums import with_checksum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

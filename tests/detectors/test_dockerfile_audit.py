@@ -11,7 +11,7 @@ import string
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 from explorer.detectors.token_checksums import with_checksum
 
 

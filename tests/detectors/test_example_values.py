@@ -10,8 +10,8 @@ import pytest
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.detectors.token_checksums import checksum_holds, with_checksum
-from explorer.engine import scan
-from explorer.imagewriter import Entry, Layer
+from explorer.scan.engine import scan
+from explorer.demo.imagewriter import Entry, Layer
 from explorer.sources import open_image
 
 REAL_GITHUB = with_checksum("ghp_", "Vq7LmX2pR9tK4wB8nC3jH6dF1sG5aZ")
@@ -42,7 +42,7 @@ FILES = {
 
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory):
-    from explorer.imagewriter import write_image, ImageSpec
+    from explorer.demo.imagewriter import write_image, ImageSpec
 
     dirs = sorted({p.rsplit("/", i)[0] for p in FILES for i in range(1, p.count("/")) if p.rsplit("/", i)[0]})
     layer = Layer([Entry.dir(d) for d in dirs] + [Entry.file(p, c) for p, c in FILES.items()], created_by="COPY")

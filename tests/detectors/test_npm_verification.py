@@ -8,7 +8,7 @@ import json
 
 from explorer.detectors import npm_packages as npm
 from explorer.detectors.token_checksums import with_checksum
-from explorer.imagewriter import Entry, Layer
+from explorer.demo.imagewriter import Entry, Layer
 
 TOKEN = with_checksum("npm_", "Qw3Er5Ty7Ui9Op1As2Df4Gh6Jk8Lz0")
 

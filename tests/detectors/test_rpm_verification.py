@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from explorer.detectors import rpmdb
-from explorer.imagewriter import Entry, Layer
+from explorer.demo.imagewriter import Entry, Layer
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 40
 DB = "/var/lib/rpm/rpmdb.sqlite"

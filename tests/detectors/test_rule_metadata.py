@@ -7,8 +7,8 @@ from __future__ import annotations
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.detectors.yara_scan import rule_info
-from explorer.engine import scan
-from explorer.imagewriter import Entry, Layer
+from explorer.scan.engine import scan
+from explorer.demo.imagewriter import Entry, Layer
 from explorer.reports.sarif import sarif_document
 from explorer.sources import open_image
 

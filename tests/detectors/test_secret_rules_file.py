@@ -14,9 +14,9 @@ import pytest
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.gitleaks_config import load, python_regex
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector
-from explorer.errors import ExplorerError
-from explorer.imagewriter import Entry, Layer
-from explorer.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.errors import ExplorerError
+from explorer.demo.imagewriter import Entry, Layer
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

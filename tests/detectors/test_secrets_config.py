@@ -9,8 +9,8 @@ import pytest
 
 from explorer.detectors.base import HistoryItem, ScanOptions
 from explorer.detectors.secrets import SecretConfigDetector, secret_name, secret_rule_catalog
+from explorer.core.model import ImageConfig
 from explorer.detectors.token_checksums import with_checksum
-from explorer.model import ImageConfig
 
 ALNUM = string.ascii_letters + string.digits
 _rng = random.Random(7)

@@ -26,6 +26,18 @@ def demo_source(tmp_path):
 @pytest.fixture
 def wait_for_scan():
     """await wait_for_scan(pilot, app): until the scan worker has delivered its result."""
-    from explorer.tui.pilot import wait_until_scanned
+    from tests.support.pilot import wait_until_scanned
 
     return lambda pilot, _app: wait_until_scanned(pilot)
+
+
+@pytest.fixture
+async def demo_ui(demo_source):
+    """(app, pilot): the app on the demo image at 200x55 (the size of the issue's tmux checks), scan done."""
+    from explorer.tui.app import ExplorerApp
+    from tests.support.pilot import wait_until_scanned
+
+    app = ExplorerApp(demo_source)
+    async with app.run_test(size=(200, 55)) as pilot:
+        await wait_until_scanned(pilot)
+        yield app, pilot

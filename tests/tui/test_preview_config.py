@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 
-from explorer.engine import DetectorSet
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.lineview import LineView
-from explorer.tui.pilot import view_copy
+from tests.support.pilot import view_copy
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.timeline import DiffPicker
 from explorer.tui.screens.viewer import WINDOW, FileViewer
@@ -61,12 +61,15 @@ async def config_view(pilot) -> ConfigView:
 
 
 async def choose(pilot, rule_id: str) -> None:
-    """Select the finding of `rule_id` in the findings table and press enter."""
+    """Select the finding of `rule_id` in the findings table and press enter twice (its detail view, then
+    where it is)."""
     app = pilot.app
     table = app.query_one(FindingsTable)
     findings = getattr(table, "findings", app.scan_index.result.findings)
     table.focus()
     table.move_cursor(row=next(i for i, f in enumerate(findings) if f.rule_id == rule_id))
+    await pilot.press("enter")
+    await pilot.pause()
     await pilot.press("enter")
     await pilot.pause()
 

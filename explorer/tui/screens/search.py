@@ -21,8 +21,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.model import FileEntry
-from explorer.textsafe import safe
+from explorer.core.model import FileEntry
+from explorer.core.textsafe import safe
 
 LIMIT = 300
 DEBOUNCE = 0.12

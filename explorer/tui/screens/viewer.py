@@ -18,19 +18,20 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from explorer.commands.layers import human
-from explorer.findings import Finding
+from explorer.core.units import human
+from explorer.core.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, diff_copies
 from explorer.layerfs.timeline import Version, readable_versions, timeline
-from explorer.model import FileEntry
-from explorer.redact import mask_in_place
-from explorer.textsafe import safe
+from explorer.core.model import FileEntry
+from explorer.detectors.redact import mask_in_place
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
+from explorer.tui.tableview import clip
 
 WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
@@ -290,7 +291,7 @@ class FileViewer(Screen[None]):
             row = Text()
             row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
             row.append(" ")
-            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {safe(f.evidence)[:80]}")
+            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {clip(safe(f.evidence), 80)}")
             rows.append(row)
             self._match_lines.append(f.line - 1 if f.line else None)
         if self.current is not None and not self.current.binary:
