@@ -40,7 +40,7 @@ from collections import OrderedDict
 from typing import Iterable
 
 from explorer.detectors.base import FileDetector
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry
 from explorer.core.textsafe import safe

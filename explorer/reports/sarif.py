@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from explorer import __version__
 from explorer.core.findings import package_json
+from explorer.core.rules import ATTRIBUTION
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 SCORE = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
-
-
-ATTRIBUTION = ("author", "reference", "license", "score")
-"""Rule metadata a third-party YARA rule carries in `meta:` that its licence may require to be shown."""
 
 
 def _uri(finding) -> str:
