@@ -477,6 +477,7 @@ def test_catalog_covers_every_rule():
     assert set(RULES_BY_ID) <= set(ids)
     assert {"secret.env-secret-name", "secret.label-secret-name", "secret.build-arg"} <= set(ids)
     for item in catalog:
-        rule_id, category, severity, title, description = item   # the registry unpacks it in this order
+        rule_id, category, severity, title, description, attribution = item   # core.rules.RuleInfo's order
+        assert attribution == ()  # only third-party YARA rules carry author/reference/license/score
         assert rule_id.startswith("secret.") and title and description and severity in SEVERITIES
         assert category == "secret" and item.title == title
