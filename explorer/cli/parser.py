@@ -184,7 +184,7 @@ def _parser() -> Parser:
                     help="list the N files that waste the most (default 10; 0: none)")
     gate = sp.add_argument_group("efficiency gate (dive's CI rules)",
                                  "thresholds from these flags, else from a dive .dive-ci file, else dive's defaults "
-                                 "(0.9, disabled, 0.1); each takes `disabled`")
+                                 "(0.9, disabled, 0.1); each takes `disabled` (or `off`, `false`, as dive)")
     gate.add_argument("--ci", action="store_true", help="check the rules; exit 1 when one fails")
     gate.add_argument("--ci-config", metavar="FILE", help="dive's CI file (default: .dive-ci here, if present)")
     gate.add_argument("--lowest-efficiency", metavar="R", type=_rule_value(ratio=True),
@@ -260,9 +260,9 @@ def _count(text: str) -> int:
 
 def _rule_value(ratio: bool):
     def check(text: str) -> str:
-        from explorer.reports.cigate import parse_bytes, parse_ratio
+        from explorer.reports.cigate import is_disabled, parse_bytes, parse_ratio
         text = text.strip()
-        if text.lower() != "disabled":
+        if not is_disabled(text):
             try:
                 (parse_ratio if ratio else parse_bytes)(text)
             except ValueError as exc:

@@ -158,5 +158,8 @@ def read_dockerfile(path: str) -> str:
         raise ExplorerError(f"{path}: larger than 4 MiB; not a Dockerfile")
     if b"\0" in data:
         raise ExplorerError(f"{path}: holds NUL bytes; not a Dockerfile")
-    return data.decode("utf-8", "surrogateescape")
+    text = data.decode("utf-8", "surrogateescape")
+    if not any(instruction.keyword == "FROM" for instruction in parse(text)):  # BuildKit: "no build stage"
+        raise ExplorerError(f"{path}: no FROM instruction; not a Dockerfile")
+    return text
 

@@ -4,7 +4,7 @@ The three rules and their verdicts are dive's (runtime/ci: a rule fails when)
 - lowestEfficiency R:          efficiency < R
 - highestWastedBytes SIZE:     wasted bytes > SIZE (SIZE as dive reads it: 20MB = 20,000,000, 20MiB = 20 * 2**20)
 - highestUserWastedPercent R:  wasted bytes / the bytes of every layer but the first > R
-each may be `disabled`. The thresholds come from the flags (and so from EXPLORER_* variables and the config
+each may be disabled (dive's spellings: `disabled`, `off`, `false` or empty, any case). The thresholds come from the flags (and so from EXPLORER_* variables and the config
 file), else from a dive `.dive-ci` file (YAML, read as-is: its `rules:` mapping), else dive's defaults
 (0.9, disabled, 0.1). Wasted bytes are the contract's `wasted_bytes` (bytes shipped that the final image
 does not show), which does not count the visible copy of a file as wasted (dive's issue 684).
@@ -44,6 +44,11 @@ class RuleResult:
                 "message": self.message}
 
 
+def is_disabled(text: str) -> bool:
+    """dive's isRuleDisabled: an empty value, `disabled`, `off` or `false`, in any case."""
+    return text.strip().lower() in ("", "disabled", "off", "false")
+
+
 def parse_bytes(text: str) -> int:
     """A size as dive reads it (go-humanize ParseBytes): `20MB`, `20 mb`, `1.5GiB`, `512`."""
     match = _SIZE.match(str(text))
@@ -71,7 +76,7 @@ def read_dive_ci(path: str) -> dict[str, str]:
         raise ExplorerError(f"{path}: reading a .dive-ci file needs PyYAML (pip install PyYAML)") from None
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh)
+            doc = yaml.load(fh, Loader=_dive_loader(yaml))
     except OSError as exc:
         raise ExplorerError(f"{path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -84,23 +89,35 @@ def read_dive_ci(path: str) -> dict[str, str]:
     return {name: str(rules[name]).strip() for name in RULES if name in rules and rules[name] is not None}
 
 
+def _dive_loader(yaml):
+    """YAML as dive reads it into its string fields: every scalar is its text (`off`, `false` and `0.10` stay
+    that text, not a bool or 0.1); only null (a bare key, `~`) is left out, so that dive's default stays."""
+    null = "tag:yaml.org,2002:null"
+
+    class DiveLoader(yaml.SafeLoader):
+        pass
+    DiveLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag == null]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return DiveLoader
+
+
 def thresholds(flags: dict[str, str | None], ci_config: str | None) -> tuple[dict[str, str], str]:
-    """Each rule's threshold text and where the file ones came from ('' when none was read)."""
+    """Each rule's threshold text and the file that gave one of them ('' when no rule came from a file)."""
     chosen = dict(DIVE_DEFAULTS)
-    source = ""
     path = ci_config or (DIVE_CI_FILE if os.path.isfile(DIVE_CI_FILE) else None)
-    if path:
-        chosen.update(read_dive_ci(path))
-        source = path
-    chosen.update({name: str(value) for name, value in flags.items() if value is not None})
-    return chosen, source
+    from_file = read_dive_ci(path) if path else {}
+    chosen.update(from_file)
+    given = {name: str(value) for name, value in flags.items() if value is not None}
+    chosen.update(given)
+    return chosen, path if set(from_file) - set(given) else ""
 
 
 def evaluate(efficiency: float, wasted: int, user_size: int, chosen: dict[str, str], where: str) -> list[RuleResult]:
     results = []
     for name in RULES:
         text = chosen[name]
-        if text.lower() == "disabled":
+        if is_disabled(text):
             results.append(RuleResult(name, text, None, "skip", "rule disabled"))
             continue
         try:

@@ -135,6 +135,10 @@ def test_fail_on_severity_and_sarif(dockerfiles):
 @pytest.mark.parametrize("content, message", [
     (None, "No such file or directory"),
     (b"FROM x\n\0\0", "holds NUL bytes; not a Dockerfile"),
+    # BuildKit refuses a file without a build stage; /etc/passwd, a README or an empty file is not a Dockerfile
+    (b"root:x:0:0:root:/root:/bin/bash\n", "no FROM instruction; not a Dockerfile"),
+    (b"", "no FROM instruction; not a Dockerfile"),
+    (b"# syntax=docker/dockerfile:1\nRUN <<EOF\nFROM x\nEOF\n", "no FROM instruction; not a Dockerfile"),
 ])
 def test_bad_dockerfile_is_one_line(tmp_path, content, message):
     path = tmp_path / "Dockerfile"

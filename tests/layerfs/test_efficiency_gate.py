@@ -17,7 +17,7 @@ plugins:
   - plugin1
 
 rules:
-  # dive's documented example (.data/.dive-ci in wagoodman/dive)
+  # dive's example .data/.dive-ci as first committed (wagoodman/dive fc27dcd, 2018; since 2019 it says 0.5)
   lowestEfficiency: 0.95
 
   highestWastedBytes: 20Mb
@@ -130,3 +130,31 @@ def test_dive_example_on_dive_test_image(dive_image, tmp_path, monkeypatch):
     assert [r["value"] for r in doc["ci"]["rules"]] == [pytest.approx(0.9844212134184309), 32025,
                                                           pytest.approx(32025 / 66237)]
     assert sum(f["wasted_bytes"] for f in doc["wasted_files"]) == doc["wasted_bytes"] == 32025
+    # today's .data/.dive-ci (0.5: 48 % passes, as dive's `allPass` case) and the README's example (0.20: fails)
+    (tmp_path / ".dive-ci").write_text(DIVE_EXAMPLE.replace("0.10", "0.5"))
+    assert gate(path)[0] == 0
+    (tmp_path / ".dive-ci").write_text(DIVE_EXAMPLE.replace("0.10", "0.20").replace("20Mb", "20MB"))
+    assert gate(path)[:2] == (1, {"lowestEfficiency": "pass", "highestWastedBytes": "pass",
+                                  "highestUserWastedPercent": "fail"})
+
+
+@pytest.mark.parametrize("value", ["off", "false", "Off", "FALSE", '""', "Disabled", "' disabled '"])
+def test_dive_ci_disabled_spellings(image, tmp_path, value):
+    """dive reads each rule into a string (a YAML `off` or `false` stays that text) and takes "", `disabled`,
+    `off` and `false`, in any case, as a disabled rule (its isRuleDisabled); a bare key keeps dive's default."""
+    (tmp_path / ".dive-ci").write_text(f"rules:\n  lowestEfficiency: {value}\n  highestUserWastedPercent:\n")
+    rc, rules, doc = gate(image)
+    assert rules == {"lowestEfficiency": "skip", "highestWastedBytes": "skip", "highestUserWastedPercent": "fail"}
+    assert (rc, doc["ci"]["source"]) == (1, ".dive-ci")
+    rc, rules, _ = gate(image, "--highest-user-wasted-percent", value.strip("'\""))
+    assert (rc, list(rules.values())) == (0, ["skip", "skip", "skip"])
+
+
+def test_source_names_the_file_only_when_a_rule_came_from_it(image, tmp_path):
+    (tmp_path / ".dive-ci").write_text(DIVE_EXAMPLE)
+    flags = ("--lowest-efficiency", "0.1", "--highest-wasted-bytes", "1MB", "--highest-user-wasted-percent", "0.99")
+    rc, rules, doc = gate(image, *flags)
+    assert (rc, doc["ci"]["source"]) == (0, "")
+    rc, out, _ = run("layers", image, "--ci", *flags)
+    assert rc == 0 and out.rstrip().endswith("Result: PASS")
+    assert gate(image, *flags[:4])[2]["ci"]["source"] == ".dive-ci"
