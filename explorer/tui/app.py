@@ -33,6 +33,7 @@ from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.search import SearchScreen
+from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
 from explorer.tui.widgets.details import Details
@@ -84,6 +85,10 @@ class ExplorerApp(App[None]):
                 tooltip="Select the layer above"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
+        Binding("w", "space('wasted')", "Wasted", id="wasted",
+                tooltip="The files wasting the most space (copies deleted or replaced by a later layer)"),
+        Binding("b", "space('largest')", "Largest", show=False, id="largest",
+                tooltip="The largest files, in any layer (deleted copies included)"),
     ]
 
     @dataclass
@@ -525,6 +530,12 @@ class ExplorerApp(App[None]):
             self.notify("Still reading the layers")
             return
         self.push_screen(SearchScreen(self.scan_index.analysis), self._found)
+
+    def action_space(self, kind: str) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        self.push_screen(space_screen(self.scan_index, kind), self._found)
 
     def _found(self, entry) -> None:
         if entry is None:

@@ -184,6 +184,8 @@ class ScanIndex:
         self.wasted_bytes = self.total_size - self.final_size
         self._views: OrderedDict[int, LayerView] = OrderedDict()
         self._lock = threading.Lock()
+        self.space_rows = None
+        """The space views' rows (explorer.tui.space.SpaceRows), made when one first opens."""
 
     # -- findings ---------------------------------------------------------------------------
     def worst(self, layer: int | None) -> str | None:

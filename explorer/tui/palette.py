@@ -39,6 +39,10 @@ def palette_commands(app):
     yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
                         app.action_toggle_dark)
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
+    yield SystemCommand("Wasted space", "The files wasting the most (deleted or replaced copies)",
+                        lambda: app.action_space("wasted"))
+    yield SystemCommand("Largest files", "The biggest copy of each path, in any layer",
+                        lambda: app.action_space("largest"))
     yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
                         app.action_config)
     if app.scan_index is not None:

@@ -1,0 +1,124 @@
+"""The space views (`w` wasted, `b` largest): the rows, their orders, and enter showing the copy."""
+
+from __future__ import annotations
+
+from explorer.engine import DetectorSet
+from explorer.model import EntryKind
+from explorer.reports.waste import wasted_files
+from explorer.tui.app import ExplorerApp
+from explorer.tui.pilot import wait_for_tree
+from explorer.tui.screens.space import SpaceScreen, SpaceTable
+from explorer.tui.widgets.filetree import FileTree
+
+SIZE = (160, 48)
+
+
+async def open_space(pilot, key: str) -> SpaceScreen:
+    """Press `key` (w or b) and wait until the view's rows are on screen."""
+    await pilot.press(key)
+    screen = pilot.app.screen
+    assert isinstance(screen, SpaceScreen)
+    await wait_shown(pilot, screen)
+    return screen
+
+
+async def wait_shown(pilot, screen: SpaceScreen) -> None:
+    for _ in range(200):
+        await pilot.pause(0.02)
+        if screen.shown == (screen.kind, screen.sort_by, screen.descending):
+            return
+    raise AssertionError("the space view's rows never came")
+
+
+def as_report(screen: SpaceScreen) -> list[dict]:
+    return [{"path": r.path, "copies": r.copies, "layers": list(r.layers), "wasted_bytes": r.bytes}
+            for r in screen.rows]
+
+
+async def test_wasted_view_is_the_layers_report_and_enter_shows_the_biggest_wasted_copy(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        screen = await open_space(pilot, "w")
+        analysis = app.scan_index.analysis
+        expected, count = wasted_files(analysis, top=1000)
+        assert as_report(screen) == expected and len(expected) == count == 5
+        assert sum(r.bytes for r in screen.rows) == analysis.wasted_bytes == 20963
+        first = screen.rows[0]
+        assert (first.path, first.copies, first.layers, first.bytes) == ("/tmp/.x/kworker", 1, (3,), 16384)
+        cells = [c.plain for c in screen.query_one(SpaceTable).get_row_at(0)]
+        assert cells == ["16.4 kB", "1", "3", "layer 3, deleted by layer 4", "/tmp/.x/kworker"]
+        curl = next(r for r in screen.rows if r.path == "/usr/bin/curl")
+        assert curl.layers == (1, 5) and curl.entry.layer == 1  # the copy layer 5 replaced
+        await pilot.press("enter")  # two keys from the main screen to the biggest wasted file
+        await wait_for_tree(pilot)
+        tree = app.query_one(FileTree)
+        assert app.layer_index == 3 and tree.cursor_node.data.path == "/tmp/.x/kworker"
+        assert tree.has_focus
+
+
+async def test_sort_keys_order_by_each_column_and_reverse_without_computing_again(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        screen = await open_space(pilot, "w")
+        paths = lambda: [r.path for r in screen.rows]  # noqa: E731
+        assert paths() == ["/tmp/.x/kworker", "/usr/bin/curl", "/tmp/.x/config.json", "/srv/app/.env",
+                           "/etc/passwd"]
+        screen.query_one(SpaceTable).move_cursor(1)  # the cursor stays on its path through the sorts
+        await pilot.press("p")
+        await wait_shown(pilot, screen)
+        assert paths() == sorted(paths()) and paths()[0] == "/etc/passwd"
+        assert screen.current().path == "/usr/bin/curl"
+        await pilot.press("p")
+        await wait_shown(pilot, screen)
+        assert paths() == sorted(paths(), reverse=True)
+        await pilot.press("c")
+        await wait_shown(pilot, screen)
+        assert [r.copies for r in screen.rows] == [2, 2, 1, 1, 1]
+        assert paths()[:2] == ["/usr/bin/curl", "/etc/passwd"]  # ties: bytes, largest first
+        await pilot.press("l")
+        await wait_shown(pilot, screen)
+        assert [r.layers for r in screen.rows] == [(0, 5), (1, 5), (2,), (3,), (3,)]
+        await pilot.press("s")
+        await wait_shown(pilot, screen)
+        assert [r.bytes for r in screen.rows] == sorted((r.bytes for r in screen.rows), reverse=True)
+        assert "sorted by bytes, descending" in str(screen.query_one("#space-count").render())
+        keys = {binding.key for (_node, binding, _on, _tip) in screen.active_bindings.values() if binding.show}
+        assert {"s", "p", "c", "l"} <= keys  # in the footer
+        assert screen.space.computed == 1
+        await pilot.press("b")
+        await wait_shown(pilot, screen)
+        await pilot.press("w")
+        await wait_shown(pilot, screen)
+        assert screen.space.computed == 2  # once per view, whatever was pressed
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SpaceScreen)
+        await pilot.press("w")  # cached with the scan: shown at once
+        assert app.screen.shown == ("wasted", "bytes", True) and app.screen.space.computed == 2
+
+
+async def test_largest_view_lists_the_biggest_copy_of_every_path(demo_source, wait_for_scan):
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        screen = await open_space(pilot, "b")
+        analysis = app.scan_index.analysis
+        biggest: dict[str, int] = {}
+        layers: dict[str, list[int]] = {}
+        for report in analysis.layers:
+            for entry in report.entries:
+                if entry.kind == EntryKind.FILE:
+                    biggest[entry.path] = max(biggest.get(entry.path, 0), entry.size)
+                    layers.setdefault(entry.path, []).append(report.index)
+        expected = sorted(((-size, path) for path, size in biggest.items() if size))
+        assert [(-r.bytes, r.path) for r in screen.rows] == expected
+        assert all(list(r.layers) == layers[r.path] and r.copies == len(layers[r.path]) for r in screen.rows)
+        assert screen.rows[0].path == "/tmp/.x/kworker"  # deleted, but it ships: the largest file
+        curl = next(r for r in screen.rows if r.path == "/usr/bin/curl")
+        assert curl.entry.layer == 5 and analysis.in_final(curl.entry)  # the bigger copy, in the final image
+        position = screen.rows.index(curl)
+        screen.query_one(SpaceTable).move_cursor(position)
+        await pilot.press("enter")
+        await wait_for_tree(pilot)
+        assert app.layer_index == 5 and app.query_one(FileTree).cursor_node.data.path == "/usr/bin/curl"
