@@ -102,11 +102,26 @@ class LayerView:
     dir_size: dict[str, int]
     """Folder → bytes of regular files below it."""
     _shown: dict[TreeFilter, set[str]] = field(default_factory=dict)
+    _added_size: dict[str, int] | None = None
     below: Callable[[], FsTree | None] | None = None
     """The merged tree as of the layer below (what a folder this layer deleted held), built on demand."""
 
     def status(self, path: str, deleted: bool = False) -> str:
         return self.changes.status(path, deleted)
+
+    @property
+    def added_size(self) -> dict[str, int]:
+        """Folder → bytes of the regular files this layer added or modified below it (what the layer
+        itself adds to the image; the folder sizes of the changes-only view), built on first use."""
+        if self._added_size is None:
+            sizes: dict[str, int] = {}
+            for path in self.changes.added | self.changes.modified:
+                entry = self.tree.get(path)
+                if entry is not None and entry.kind == EntryKind.FILE and entry.size:
+                    for folder in ancestors(path):
+                        sizes[folder] = sizes.get(folder, 0) + entry.size
+            self._added_size = sizes
+        return self._added_size
 
     def shown(self, flt: TreeFilter) -> set[str] | None:
         """For an explicit filter: every path to show (the matches and their folders); else None."""

@@ -122,3 +122,56 @@ async def test_largest_view_lists_the_biggest_copy_of_every_path(demo_source, wa
         await pilot.press("enter")
         await wait_for_tree(pilot)
         assert app.layer_index == 5 and app.query_one(FileTree).cursor_node.data.path == "/usr/bin/curl"
+
+
+def layer_folder_bytes(report) -> dict[str, int]:
+    """From the layer's own tar entries: bytes of its regular files below each folder."""
+    sizes: dict[str, int] = {}
+    for entry in report.entries:
+        if entry.kind == EntryKind.FILE and entry.size:
+            folder = entry.path
+            while folder != "/":
+                folder = folder.rsplit("/", 1)[0] or "/"
+                sizes[folder] = sizes.get(folder, 0) + entry.size
+    return sizes
+
+
+def shown_sizes(tree: FileTree) -> dict[str, int]:
+    """Folder → the size its row shows (every loaded folder row, the root included)."""
+    out = {}
+    stack = [tree.root]
+    while stack:
+        node = stack.pop()
+        if node.data is not None and node.data.entry is not None and node.data.entry.kind == EntryKind.DIR:
+            label = node.label.plain
+            out[node.data.path] = label
+        stack.extend(node.children)
+    return out
+
+
+async def test_changes_only_folder_sizes_are_what_the_layer_added(demo_source, wait_for_scan):
+    from explorer.commands.layers import human
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        tree = app.query_one(FileTree)
+        whole = tree.view.dir_size
+        report = app.scan_index.analysis.layers[5]
+        own = layer_folder_bytes(report)
+        await pilot.press("c", "t")
+        for path in ("/usr/local/bin", "/bin/ps", "/etc/passwd", "/var/www/html", "/root/.ssh"):
+            assert tree.reveal(path), path
+        await pilot.pause()
+        labels = shown_sizes(tree)
+        assert {"/", "/usr", "/usr/local", "/bin", "/etc", "/var", "/root"} <= set(labels)
+        assert all(own[p] < whole[p] for p in ("/", "/usr", "/usr/local", "/bin", "/etc", "/var", "/root"))
+        for path, label in labels.items():
+            assert f"  {human(own[path])}  " in label + "  ", (path, label)
+        assert "this layer's own" in tree.border_title
+        await pilot.press("left_square_bracket", "left_square_bracket")  # layer 3, still changes only
+        await wait_for_tree(pilot)
+        own3 = layer_folder_bytes(app.scan_index.analysis.layers[3])
+        assert tree.view.added_size == own3 and own3["/tmp/.x"] == 16384 + 266
+        await pilot.press("c")  # every file again: whole-image sizes
+        assert f"  {human(tree.view.dir_size['/'])}" in tree.root.label.plain

@@ -104,7 +104,7 @@ class FileTree(Tree[NodeData]):
         root = view.tree.get("/")
         self.root.data = NodeData("/", root)
         label = Text("/", style="bold")
-        label.append(f"  {human(view.dir_size.get('/', 0))}", style="dim")
+        label.append(f"  {human(self._folder_sizes().get('/', 0))}", style="dim")
         self.root.set_label(label)
         self._fill(self.root)
         self.root.expand()
@@ -128,6 +128,8 @@ class FileTree(Tree[NodeData]):
     def _set_title(self) -> None:
         title = f"Files at layer {self.layer_index}"
         extra = [self.filter.describe()] if not self.filter.everything else []
+        if "unchanged" not in self.filter.statuses:
+            extra.append("folder sizes: this layer's own")
         if self.sort_by != "name":
             extra.append(f"by {self.sort_by}")
         self.border_title = title + (" — " + ", ".join(extra) if extra else "")
@@ -170,9 +172,14 @@ class FileTree(Tree[NodeData]):
         deleted = self.view.changes.deleted
         return path in deleted or any(p in deleted for p in ancestors(path))
 
+    def _folder_sizes(self) -> dict[str, int]:
+        """Whole-image folder sizes; in a changes-only view, what the layer itself added below each folder."""
+        assert self.view is not None
+        return self.view.dir_size if "unchanged" in self.filter.statuses else self.view.added_size
+
     def _row_size(self, data: NodeData) -> int:
         if _is_dir(data) and not data.deleted and self.view is not None:
-            return self.view.dir_size.get(data.path, 0)
+            return self._folder_sizes().get(data.path, 0)
         return data.entry.size if data.entry is not None else 0
 
     def _fill(self, node: TreeNode[NodeData], upto: int | None = None, earlier: bool = False) -> None:
