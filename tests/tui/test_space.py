@@ -175,3 +175,55 @@ async def test_changes_only_folder_sizes_are_what_the_layer_added(demo_source, w
         assert tree.view.added_size == own3 and own3["/tmp/.x"] == 16384 + 266
         await pilot.press("c")  # every file again: whole-image sizes
         assert f"  {human(tree.view.dir_size['/'])}" in tree.root.label.plain
+
+
+async def test_search_lists_every_match_with_sizes_and_sorts_by_layer_path_and_size(tmp_path, wait_for_scan):
+    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.sources import open_image
+    from explorer.tui.pilot import search
+
+    # 450 matches in layer 0 (more than the old cap of 300), 3 of them replaced by bigger copies in layer 1
+    files = [Entry.file(f"/data/part-{n:03d}.bin", b"x" * (n + 1)) for n in range(450)]
+    spec = ImageSpec(layers=[Layer([Entry.dir("/data"), *files]),
+                             Layer([Entry.file(f"/data/part-{n:03d}.bin", b"y" * 5000) for n in (7, 8, 9)])])
+    with open_image(write_image(spec, str(tmp_path / "many.tar"))) as source:
+        app = ExplorerApp(source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            screen = await search(pilot, "part-")
+            assert len(screen.found) == 453
+            assert [e.layer for e in screen.found] == [0] * 450 + [1] * 3  # lowest layer first
+            count = str(screen.query_one("#count").render())
+            assert count.startswith("453 copies;") and "stopped" not in count
+            first = screen.row_text(0).plain
+            assert "/data/part-000.bin" in first and " 1 B " in first and "in the final image" in first
+            assert "replaced by layer 1" in screen.row_text(7).plain and "8 B" in screen.row_text(7).plain
+            await pilot.press("down", "s")  # to the list; by size, largest first
+            assert [(e.layer, e.path, e.size) for e in screen.found[:4]] == [
+                (1, "/data/part-007.bin", 5000), (1, "/data/part-008.bin", 5000), (1, "/data/part-009.bin", 5000),
+                (0, "/data/part-449.bin", 450)]
+            assert "5.0 kB" in screen.row_text(0).plain
+            await pilot.press("s")  # again: smallest first
+            assert [e.size for e in screen.found[:2]] == [1, 2]
+            await pilot.press("p")
+            assert [e.path for e in screen.found] == sorted(e.path for e in screen.found)
+            assert [(e.layer, e.path) for e in screen.found[7:11]] == [
+                (0, "/data/part-007.bin"), (1, "/data/part-007.bin"), (0, "/data/part-008.bin"),
+                (1, "/data/part-008.bin")]
+            await pilot.press("l", "l")  # by layer, then reversed: layer 1's copies first
+            assert [e.layer for e in screen.found[:4]] == [1, 1, 1, 0]
+            assert "by layer, descending" in str(screen.query_one("#count").render())
+            assert screen.found[screen.query_one("#results").cursor_row].path == "/data/part-000.bin"  # kept
+            await pilot.press("home", "enter")
+            await wait_for_tree(pilot)
+            assert app.layer_index == 1 and app.query_one(FileTree).cursor_node.data.path == "/data/part-007.bin"
+
+
+def test_search_stops_at_its_cap_and_says_so(demo_source):
+    from explorer.engine import scan
+    from explorer.tui.screens.search import find_paths
+
+    analysis = scan(demo_source, DetectorSet()).analysis
+    every = find_paths(analysis, "/")
+    assert len(every) == sum(1 for e in analysis.entries() if not e.is_whiteout) > 40
+    assert find_paths(analysis, "/", limit=10) == every[:10]
