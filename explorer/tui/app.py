@@ -7,7 +7,7 @@ import os
 import tempfile
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import events, on, work
@@ -37,10 +37,11 @@ from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
 from explorer.tui.widgets.details import Details
-from explorer.tui.widgets.filetree import FileTree, NodeData
+from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
+from explorer.tui.widgets.namefilter import NameFilter
 from explorer.tui.widgets.summary import ImageSummary
 
 WARM_SLICE = 0.002
@@ -89,6 +90,12 @@ class ExplorerApp(App[None]):
                 tooltip="The files wasting the most space (copies deleted or replaced by a later layer)"),
         Binding("b", "space('largest')", "Largest", show=False, id="largest",
                 tooltip="The largest files, in any layer (deleted copies included)"),
+        Binding("ctrl+f", "filter_names", "Filter names", show=False, id="filter-names",
+                tooltip="Filter the file tree by name as you type (escape clears)"),
+        Binding("plus", "expand_all", "Expand all", show=False, id="expand-all",
+                tooltip=f"Open every folder of the file tree (up to {EXPAND_ROWS} rows a press)"),
+        Binding("minus", "collapse_all", "Collapse all", show=False, id="collapse-all",
+                tooltip="Close every folder of the file tree"),
     ]
 
     @dataclass
@@ -399,8 +406,7 @@ class ExplorerApp(App[None]):
             self.call_after_refresh(self._details_at_cursor)
             return True
         if not self.tree_filter.everything:
-            self.tree_filter = TreeFilter()
-            tree.refilter(self.tree_filter)
+            self._set_filter(TreeFilter())
             self.notify(f"Filters cleared to show {safe(path)}", markup=False)
             if tree.reveal(path):
                 self.call_after_refresh(self._details_at_cursor)
@@ -480,18 +486,41 @@ class ExplorerApp(App[None]):
     def _set_filter(self, flt: TreeFilter) -> None:
         self.tree_filter = flt
         self.query_one(FileTree).refilter(flt)
+        for bar in self.query(NameFilter):
+            bar.show_name(flt.name)
 
     def action_toggle_changes(self) -> None:
-        self._set_filter(TreeFilter() if self.tree_filter == CHANGES_ONLY else CHANGES_ONLY)
+        unnamed = replace(self.tree_filter, name="")
+        self._set_filter(replace(TreeFilter() if unnamed == CHANGES_ONLY else CHANGES_ONLY,
+                                 name=self.tree_filter.name))
 
     def action_toggle_status(self, status: str) -> None:
         self._set_filter(self.tree_filter.toggle(status))
 
     def action_toggle_flagged(self) -> None:
-        self._set_filter(TreeFilter(self.tree_filter.statuses, not self.tree_filter.flagged_only))
+        self._set_filter(replace(self.tree_filter, flagged_only=not self.tree_filter.flagged_only))
 
     def action_clear_filters(self) -> None:
         self._set_filter(TreeFilter())
+
+    async def action_filter_names(self) -> None:
+        bars = self.query(NameFilter)
+        bar = bars.first() if bars else NameFilter(id="name-filter")
+        if not bars:
+            await self.query_one("#right").mount(bar, before=self.query_one(FileTree))
+        bar.display = True
+        bar.focus()
+
+    @on(NameFilter.Wanted)
+    def _name_wanted(self, message: NameFilter.Wanted) -> None:
+        self._set_filter(replace(self.tree_filter, name=message.name))
+
+    def action_expand_all(self) -> None:
+        if not self.query_one(FileTree).expand_all():
+            self.notify(f"Opened folders up to {EXPAND_ROWS} rows: + again opens more")
+
+    def action_collapse_all(self) -> None:
+        self.query_one(FileTree).collapse_all()
 
     def action_sort(self) -> None:
         findings = self.query_one(FindingsTable)

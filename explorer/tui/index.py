@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from explorer.engine import ScanResult
 from explorer.findings import SEVERITY_RANK, Finding
 from explorer.layerfs.tree import Tree as FsTree, apply_layer, parent_of
 from explorer.model import EntryKind, FileEntry
+from explorer.textsafe import safe
+from explorer.tui.pathmatch import matcher
 
 STATUSES = ("added", "modified", "deleted", "unchanged")
 MARKER = {"added": "A", "modified": "M", "deleted": "D", "unchanged": " "}
@@ -60,18 +62,20 @@ class TreeFilter:
 
     statuses: frozenset[str] = frozenset(STATUSES)
     flagged_only: bool = False
+    name: str = ""
+    """Only paths that match this (explorer.tui.pathmatch: a substring or a glob), and their folders."""
 
     @property
     def everything(self) -> bool:
-        return self.statuses == frozenset(STATUSES) and not self.flagged_only
+        return self.statuses == frozenset(STATUSES) and not self.flagged_only and not self.name
 
     @property
     def explicit(self) -> bool:
-        """True when the shown paths are a small set (changes, or flagged paths) plus their folders."""
-        return "unchanged" not in self.statuses or self.flagged_only
+        """True when the shown paths are a small set (changes, flagged or matching paths) plus their folders."""
+        return "unchanged" not in self.statuses or self.flagged_only or bool(self.name)
 
     def toggle(self, status: str) -> "TreeFilter":
-        return TreeFilter(self.statuses ^ {status}, self.flagged_only)
+        return replace(self, statuses=self.statuses ^ {status})
 
     def describe(self) -> str:
         parts = []
@@ -81,6 +85,8 @@ class TreeFilter:
                                                    if s in self.statuses) if self.statuses else "showing nothing")
             if self.flagged_only:
                 parts.append("flagged only")
+            if self.name:
+                parts.append(f"names matching {safe(self.name)}")
         return ", ".join(parts)
 
 
@@ -131,6 +137,8 @@ class LayerView:
             ch = self.changes
             if flt.flagged_only:
                 candidates = self.flagged_paths
+            elif "unchanged" in flt.statuses:  # a filter by name alone: every path is a candidate
+                candidates = self.tree.entries.keys() | ch.deleted.keys()
             else:
                 candidates = set()
                 if "added" in flt.statuses:
@@ -139,6 +147,9 @@ class LayerView:
                     candidates |= ch.modified
                 if "deleted" in flt.statuses:
                     candidates |= set(ch.deleted)
+            if flt.name:
+                match = matcher(flt.name)
+                candidates = [p for p in candidates if match(p)]
             out: set[str] = set()
             for path in candidates:
                 if ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
@@ -148,6 +159,8 @@ class LayerView:
                             break
                         out.add(p)
             out.add("/")
+            if len(self._shown) >= 8:  # typed names each make one: keep a few
+                self._shown.clear()
             self._shown[flt] = out
         return self._shown[flt]
 

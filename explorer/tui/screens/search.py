@@ -8,8 +8,6 @@ says when it stops there), with its size, in a virtualised table sortable by lay
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -25,6 +23,7 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.model import EntryKind, FileEntry
 from explorer.textsafe import safe
 from explorer.tui.lineview import LineView
+from explorer.tui.pathmatch import matcher
 from explorer.tui.tableview import Column, TableView
 
 LIMIT = 100_000
@@ -34,18 +33,6 @@ SORTS = {"layer": False, "path": False, "size": True}
 PATH_WIDTH = 64
 DEBOUNCE = 0.12
 """Seconds of no typing before a search starts (each keystroke would start one)."""
-
-
-def matcher(query: str):
-    """A predicate on paths: glob when the query has glob characters, else a case-insensitive substring."""
-    if any(c in query for c in "*?["):
-        pattern = re.compile(fnmatch.translate(query.lower()))
-        if "/" in query:
-            return lambda path: pattern.match(path.lower()) is not None
-        return lambda path: (pattern.match(path.lower()) is not None
-                             or pattern.match(path.rsplit("/", 1)[-1].lower()) is not None)
-    needle = query.lower()
-    return lambda path: needle in path.lower()
 
 
 def find_paths(analysis: ImageAnalysis, text: str, limit: int = LIMIT, cancelled=lambda: False) -> list[FileEntry]:

@@ -11,6 +11,7 @@ in each folder on the way that is not loaded yet or far from it, only a window o
 from __future__ import annotations
 
 import stat
+from collections import deque
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
@@ -39,6 +40,8 @@ MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bo
 _TYPE_BITS = {EntryKind.FILE: stat.S_IFREG, EntryKind.DIR: stat.S_IFDIR, EntryKind.SYMLINK: stat.S_IFLNK,
               EntryKind.HARDLINK: stat.S_IFREG, EntryKind.CHAR: stat.S_IFCHR, EntryKind.BLOCK: stat.S_IFBLK,
               EntryKind.FIFO: stat.S_IFIFO}
+EXPAND_ROWS = 2000
+"""Rows that expand all (+) loads at most per press (each row costs ~10 µs to add, and more to draw)."""
 SORTS = ("name", "size")
 _DIR = EntryKind.DIR
 
@@ -108,6 +111,8 @@ class FileTree(Tree[NodeData]):
         self.root.set_label(label)
         self._fill(self.root)
         self.root.expand()
+        if self.filter.name:
+            self.expand_all()  # the matches on show, not behind closed folders
         self._set_title()
         if keep and keep != "/":
             self.reveal(keep)
@@ -351,6 +356,38 @@ class FileTree(Tree[NodeData]):
             node.collapse()
         elif node.parent is not None:
             self.move_cursor(node.parent)
+
+    def expand_all(self, budget: int = EXPAND_ROWS) -> bool:
+        """Open every folder, breadth first (each one's first CHUNK rows), until about `budget` rows are
+        loaded; False when some folders stay closed for that (a big image has tens of thousands)."""
+        queue = deque([self.root])
+        added = 0
+        while queue:
+            node = queue.popleft()
+            if not node.allow_expand or node.data is None or node.data.more:
+                continue
+            if not node.is_expanded:
+                if added >= budget:
+                    return False
+                if node.data.path not in self._loaded:
+                    before = len(node.children)
+                    self._fill(node)
+                    added += len(node.children) - before
+                node.expand()
+            queue.extend(node.children)
+        return True
+
+    def collapse_all(self) -> None:
+        """Close every folder below the root; the cursor goes to the top-level row it was under."""
+        top = self.cursor_node
+        while top is not None and top.parent is not None and top.parent is not self.root:
+            top = top.parent
+        for child in self.root.children:
+            if child.is_expanded:
+                child.collapse_all()
+        if top is not None:
+            self._tree_lines  # noqa: B018 - built now, with the folders closed: the cursor lands on its line
+            self._move_to(top)
 
     def reveal(self, path: str) -> bool:
         """Expand down to `path` and put the cursor on it; False when the current filter hides it."""
