@@ -360,6 +360,8 @@ class ExplorerApp(App[None]):
         assert self.scan_index is not None
         with collections_paused():
             view = self.scan_index.view(index)
+            if self.tree_filter.name:
+                view.shown(self.tree_filter)  # the paths matching the filter by name, found here too
         self.post_message(self.ViewReady(view, reveal))
 
     @on(ViewReady)
@@ -513,7 +515,14 @@ class ExplorerApp(App[None]):
 
     @on(NameFilter.Wanted)
     def _name_wanted(self, message: NameFilter.Wanted) -> None:
-        self._set_filter(replace(self.tree_filter, name=message.name))
+        self._filter_by_name(self.query_one(FileTree).view, replace(self.tree_filter, name=message.name))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="name-filter")
+    def _filter_by_name(self, view: LayerView | None, flt: TreeFilter) -> None:
+        """The matching paths found off the UI thread (every path of a 73k-entry layer), then shown."""
+        if view is not None and flt.explicit:
+            view.shown(flt)
+        self.call_from_thread(self._set_filter, flt)
 
     def action_expand_all(self) -> None:
         if not self.query_one(FileTree).expand_all():

@@ -133,7 +133,8 @@ class LayerView:
         """For an explicit filter: every path to show (the matches and their folders); else None."""
         if not flt.explicit:
             return None
-        if flt not in self._shown:
+        out = self._shown.get(flt)  # (a worker may fill or clear the cache meanwhile: one lookup)
+        if out is None:
             ch = self.changes
             if flt.flagged_only:
                 candidates = self.flagged_paths
@@ -150,9 +151,10 @@ class LayerView:
             if flt.name:
                 match = matcher(flt.name)
                 candidates = [p for p in candidates if match(p)]
-            out: set[str] = set()
+            out = set()
+            every_status = flt.statuses == frozenset(STATUSES)
             for path in candidates:
-                if ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
+                if every_status or ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
                     out.add(path)
                     for p in ancestors(path):
                         if p in out:
@@ -162,7 +164,7 @@ class LayerView:
             if len(self._shown) >= 8:  # typed names each make one: keep a few
                 self._shown.clear()
             self._shown[flt] = out
-        return self._shown[flt]
+        return out
 
     def passes(self, flt: TreeFilter, path: str, is_dir: bool, deleted: bool) -> bool:
         shown = self.shown(flt)

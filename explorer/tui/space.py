@@ -111,8 +111,20 @@ class SpaceRows:
                 self.computed += 1
                 base = (wasted_rows(self.analysis, self.copies) if kind == "wasted" else largest_rows(self.copies))
                 self._rows[kind] = base
-            ordered = sorted(base, key=sort_key(by))
-            if descending != DEFAULT_DESCENDING[by]:
-                ordered.reverse()
+            other = self._sorted.get((kind, by, not descending))
+            if other is not None:  # the other direction is already sorted: reversed, not sorted again
+                ordered = other[::-1]
+            else:
+                ordered = sorted(base, key=sort_key(by))
+                if descending != DEFAULT_DESCENDING[by]:
+                    ordered.reverse()
             self._sorted[key] = ordered
             return ordered
+
+    def warm(self, kind: str, cancelled=lambda: False) -> None:
+        """Sort the view's rows every way ahead (on a worker, after the first order is shown), so that a
+        sort key answers with a lookup (sorting 60k rows takes 0.1-0.4 s)."""
+        for by in SORTS:
+            if cancelled():
+                return
+            self.rows(kind, by)

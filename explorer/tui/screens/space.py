@@ -110,8 +110,12 @@ class SpaceScreen(Screen[FileEntry | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="space")
     def _compute(self, wanted: tuple[str, str, bool]) -> None:
+        from textual.worker import get_current_worker
+
         rows = self.space.rows(*wanted)
         self.app.call_from_thread(self._show, wanted, rows)
+        worker = get_current_worker()
+        self.space.warm(wanted[0], cancelled=lambda: worker.is_cancelled)
 
     def _show(self, wanted: tuple[str, str, bool], rows: list[SpaceRow]) -> None:
         if not self.is_attached or wanted != (self.kind, self.sort_by, self.descending):
