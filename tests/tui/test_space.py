@@ -227,3 +227,28 @@ def test_search_stops_at_its_cap_and_says_so(demo_source):
     every = find_paths(analysis, "/")
     assert len(every) == sum(1 for e in analysis.entries() if not e.is_whiteout) > 40
     assert find_paths(analysis, "/", limit=10) == every[:10]
+
+
+async def test_the_new_keys_are_in_the_palette_and_the_help(demo_source, wait_for_scan):
+    from explorer.tui.screens.help import binding_rows
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Wasted space", "Largest files", "Files: filter by name", "Files: expand all",
+                "Files: collapse all"} <= titles
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Wasted space")
+        command.callback()
+        await pilot.pause()
+        assert isinstance(app.screen, SpaceScreen) and app.screen.kind == "wasted"
+        await pilot.press("escape")
+        rows = {(where, does) for where, _key, does in binding_rows(app)}
+        for does in ("The files wasting the most space (copies deleted or replaced by a later layer)",
+                     "The largest files, in any layer (deleted copies included)",
+                     "Filter the file tree by name as you type (escape clears)",
+                     "Close every folder of the file tree"):
+            assert ("main", does) in rows
+        assert ("SpaceScreen", "Sort by copies, most first (again: reverse)") in rows
+        assert ("NameFilter", "Clear the filter by name and close it") in rows
+        assert any(where == "find" and does.startswith("Results by size") for where, does in rows)
