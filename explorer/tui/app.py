@@ -519,10 +519,14 @@ class ExplorerApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="name-filter")
     def _filter_by_name(self, view: LayerView | None, flt: TreeFilter) -> None:
-        """The matching paths found off the UI thread (every path of a 73k-entry layer), then shown."""
+        """The matching paths found off the UI thread (every path of a 73k-entry layer), then shown (unless
+        a newer name came meanwhile)."""
+        from textual.worker import get_current_worker
+
         if view is not None and flt.explicit:
             view.shown(flt)
-        self.call_from_thread(self._set_filter, flt)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._set_filter, flt)
 
     def action_expand_all(self) -> None:
         if not self.query_one(FileTree).expand_all():
