@@ -108,3 +108,37 @@ async def test_expand_all_and_collapse_all(demo_source, wait_for_scan):
         assert first < len(every)
         assert tree.expand_all(budget=3) is False and len(visible(tree)) > first
         assert tree.expand_all() is True and visible(tree) == every
+
+
+async def test_keys_typed_while_the_tree_is_filtered_are_kept(demo_source, wait_for_scan, monkeypatch):
+    """A key typed while a worker finds the matches of the name before it stays in the line (the worker's
+    result, when it comes, does not put the older name back)."""
+    import threading
+
+    from explorer.tui.index import LayerView
+    from explorer.tui.widgets.namefilter import DEBOUNCE
+
+    gate = threading.Event()
+    shown = LayerView.shown
+
+    def gated(view, flt):
+        if flt.name:
+            gate.wait(10)
+        return shown(view, flt)
+
+    monkeypatch.setattr(LayerView, "shown", gated)
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("ctrl+f", "k")
+        await pilot.pause(DEBOUNCE * 2)  # "k" asked for: its worker waits at the gate
+        assert app.tree_filter.name == ""
+        await pilot.press("w")
+        gate.set()  # "k" is shown now, while "kw" is in the line
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.tree_filter.name == "kw":
+                break
+        assert app.query_one(NameFilter).value == app.tree_filter.name == "kw"
+        await pilot.press("enter", "0")  # every file again: the line follows
+        assert app.query_one(NameFilter).value == "" and not app.query_one(NameFilter).display

@@ -36,7 +36,10 @@ class NameFilter(Input):
         self._timer = None
 
     def show_name(self, name: str) -> None:
-        """Show `name` (the app's filter changed elsewhere) without asking for it again."""
+        """Show `name` when the app's filter changed elsewhere (`0`, a jump that clears the filters), without
+        asking for it again; the name this line asked for leaves what was typed since alone."""
+        if name == self._posted:
+            return
         self._posted = name
         if self.value != name:
             self.value = name
