@@ -209,8 +209,8 @@ def entry_bytes(image: str, cache_dir: str) -> dict:
     """Python heap held per tar member by the stacked analysis (read from the warm cache)."""
     code = (
         "import json, sys, tracemalloc\n"
-        "from explorer.cache import LayerCache\n"
-        "from explorer.engine import analyze_image\n"
+        "from explorer.scan.cache import LayerCache\n"
+        "from explorer.scan.engine import analyze_image\n"
         "from explorer.sources import open_image\n"
         "src = open_image(sys.argv[1]); cache = LayerCache(sys.argv[2])\n"
         "analyze_image(src, cache=cache)\n"  # fills the layers-only rows, untraced
@@ -229,7 +229,7 @@ def tiny_image() -> str:
     """A one-file image: `scan --jobs 1` on it costs the fixed memory of a scan (interpreter, rules,
     detectors), which the per-entry and per-file budget is measured on top of."""
     sys.path.insert(0, REPO)
-    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 
     path = os.path.join(WORK, "tiny-image.tar")
     if not os.path.exists(path):

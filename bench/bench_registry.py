@@ -42,7 +42,7 @@ from registrykit import FaultProxy, push, start_registry  # noqa: E402
 
 def synthetic_image(size_mb: int) -> str:
     sys.path.insert(0, REPO)
-    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 
     path = os.path.join(WORK, f"registry-bench-{size_mb}mb.tar")
     if os.path.exists(path):

@@ -105,7 +105,7 @@ def main() -> int:
             except (OSError, ValueError) as exc:
                 expl.note = f"output not JSON: {exc}"
     else:
-        expl.note = "explorer/commands/scan.py does not exist yet"
+        expl.note = "explorer/cli/commands/scan.py does not exist yet"
 
     for _ in range(max(1, args.n)):  # interleaved, so both see the same machine state
         if rules:

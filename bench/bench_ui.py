@@ -45,7 +45,7 @@ def run_app(log_path: str, args: list[str]) -> int:
     from textual import events
     from textual.drivers.linux_driver import LinuxDriver
 
-    from explorer.cli import main
+    from explorer.main import main
     from explorer.tui.app import ExplorerApp
 
     log = open(log_path, "a", buffering=1)

@@ -1,3 +1,3 @@
-from explorer.cli import main
+from explorer.main import main
 
 raise SystemExit(main())

@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
-from explorer.tui.pilot import choose_finding, go_to, search, view_copy, wait_until_scanned  # noqa: E402
+from tests.support.pilot import choose_finding, go_to, search, view_copy, wait_until_scanned  # noqa: E402
 from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.imagewriter import ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import ImageSpec, Layer, write_image
 from explorer.layerfs import analyze
 from explorer.sources import open_image
 

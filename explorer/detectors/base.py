@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
-from explorer.findings import Match
-from explorer.limits import DEFAULT as DEFAULT_LIMITS
-from explorer.model import FileEntry, ImageConfig
+from explorer.core.findings import Match
+from explorer.core.limits import DEFAULT as DEFAULT_LIMITS
+from explorer.core.model import FileEntry, ImageConfig
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ScanOptions:
     extra_rule_dirs: tuple[str, ...] = ()
     """Folders of extra YARA rules (--rules)."""
     max_file_scan: int = DEFAULT_LIMITS.max_file_scan
-    """--max-file-scan (explorer.limits): file detectors get at most this prefix of a file (held in
+    """--max-file-scan (explorer.core.limits): file detectors get at most this prefix of a file (held in
     memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
     cache: bool = True
     """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
@@ -114,3 +114,16 @@ class ImageDetector(Detector):
     @abstractmethod
     def scan_history(self, item: HistoryItem) -> Iterable[Match]:
         """Matches in one history line."""
+
+
+@dataclass
+class DetectorSet:
+    file: list[FileDetector] = field(default_factory=list)
+    layer: list[LayerDetector] = field(default_factory=list)
+    image: list[ImageDetector] = field(default_factory=list)
+    rules_sha256: str = ""
+    catalog: list[dict] = field(default_factory=list)
+    """Every rule id the detectors can emit: {id, category, severity, title, description}."""
+    factory: Callable[[], "DetectorSet"] | None = None
+    """A picklable way to build this same set again (in a worker process); None: layers are read
+    in this process only."""

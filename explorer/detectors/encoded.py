@@ -20,8 +20,8 @@ from typing import Iterable
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
 from explorer.detectors.heuristics._paths import in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.findings import Match
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
 
 DECODE_EXEC = RuleInfo(
     "suspicious.obfuscated.decode-exec", "suspicious", "high", "Encoded payload decoded and run",

@@ -2,7 +2,7 @@
 
 `PackageFacts` is a FileDetector whose matches are facts (`Match.is_fact`): the package databases of
 each layer, parsed into compact text, and the md5 and sha1 of the files a package database could
-vouch for. `explorer.deepchecks` stacks them layer by layer after the pass and compares.
+vouch for. `explorer.detectors.deepchecks` stacks them layer by layer after the pass and compares.
 
 - dpkg: `/var/lib/dpkg/status` (package, version, conffiles with their md5), `info/NAME.md5sums`,
   `info/NAME.list` (every path the package owns), `diversions`.
@@ -24,8 +24,8 @@ import posixpath
 from typing import Iterable
 
 from explorer.detectors.base import FileDetector
-from explorer.findings import Match, fact
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import Match, fact
+from explorer.core.model import EntryKind, FileEntry
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 DPKG_INFO = "/var/lib/dpkg/info/"

@@ -1,4 +1,4 @@
-"""Facts for following references (no finding of their own; `explorer.deepchecks` uses them).
+"""Facts for following references (no finding of their own; `explorer.detectors.deepchecks` uses them).
 
 - `fact.ref`: what a persistence point runs or loads: the libraries in /etc/ld.so.preload, the
   programs of cron lines, systemd `Exec*=` lines, shell profiles, and `.pth` files' paths. One line
@@ -15,8 +15,8 @@ import struct
 from typing import Iterable
 
 from explorer.detectors.base import FileDetector
-from explorer.findings import Match, fact
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import Match, fact
+from explorer.core.model import EntryKind, FileEntry
 
 FACT_REF = "fact.ref"
 FACT_ELF_HOOKS = "fact.elf-hooks"

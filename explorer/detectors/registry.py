@@ -11,14 +11,14 @@ import weakref
 
 from explorer.detectors.base import FAILURE_RULE, ScanOptions
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
-from explorer.detectors.base import FileDetector, ImageDetector, LayerDetector
+from explorer.detectors.base import DetectorSet, FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
 from explorer.detectors.encoded import EncodedPayloads
 from explorer.detectors.packages import PackageFacts
 from explorer.detectors.references import ReferenceFacts
 from explorer.detectors.yara_scan import YaraDetector
-from explorer import deepchecks
-from explorer.engine import DetectorSet, problem_catalog
+from explorer.detectors import deepchecks
+from explorer.detectors.problem_rules import problem_catalog
 
 
 def _as_dict(item) -> dict:

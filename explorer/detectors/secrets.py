@@ -20,9 +20,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, ScanOptions
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
-from explorer.findings import SEVERITY_RANK, Match
-from explorer.model import EntryKind, FileEntry, ImageConfig
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Match
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.textsafe import safe
 
 MAX_FILE_SIZE = 10 * 1024 * 1024
 EVIDENCE_MAX = 120

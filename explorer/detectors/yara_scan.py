@@ -7,7 +7,7 @@ never YARA findings; their occurrences are left in `keyword_hits` for the secret
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
 so an edited rule or a new yara-python never reuses a stale cache. The files go in the one cache
-folder (`explorer.cache.cache_folder`), checked as the layer cache checks it (no symlinks, nobody
+folder (`explorer.scan.cache.cache_folder`), checked as the layer cache checks it (no symlinks, nobody
 else's, not writable by others), and with `ScanOptions.cache` off (--no-cache) none is read or
 written there (only in the run's own `ScanOptions.rules_folder`, when it has one). Everything about the cache is best effort: when it cannot be read or written the rules
 are simply compiled.
@@ -26,14 +26,14 @@ from typing import Iterable
 import yara
 
 import explorer
-from explorer.cache import cache_folder, open_file, usable_folder
+from explorer.scan.cache import cache_folder, open_file, usable_folder
 from explorer.detectors.base import FileDetector, ScanOptions
 from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
                                         keyword_hits, keyword_source, path_reason, saturation_watch)
-from explorer.errors import ExplorerError
-from explorer.findings import CATEGORIES, SEVERITIES, Match
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.errors import ExplorerError
+from explorer.core.findings import CATEGORIES, SEVERITIES, Match
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 
 def _bundled_rules() -> Path:
     """The rules inside the installed package (`explorer/yara_rules`: pyproject.toml installs the

@@ -10,9 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from explorer.imagesummary import ImageSummary, LayerSummary
-from explorer.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
-from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
+from explorer.core.imagesummary import ImageSummary, LayerSummary
+from explorer.core.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
+from explorer.core.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
 from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
 from explorer.sources import ImageSource

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from explorer.findings import Finding
+from explorer.core.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.model import FileEntry
+from explorer.core.model import FileEntry
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 

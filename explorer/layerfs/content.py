@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from explorer.redact import mask_in_place
-from explorer.textsafe import safe
+from explorer.detectors.redact import mask_in_place
+from explorer.core.textsafe import safe
 
 HEX_WIDTH = 16
 DIFF_CAP = 1024 * 1024

@@ -166,7 +166,7 @@ class GzipReader(PumpedReader):
 
     Memory: the compressed bytes are read into one buffer, used over and over, and inflated
     INPUT bytes at a time into pieces of at most OUTPUT bytes; both stay below glibc's mmap
-    threshold (explorer.memtune), so the pieces come from the heap instead of fresh pages.
+    threshold (explorer.core.memtune), so the pieces come from the heap instead of fresh pages.
     """
 
     NAME_MAX = 512
@@ -493,7 +493,7 @@ class LayerStream:
 
     def close(self) -> None:
         """Close the blob and let go of the buffers now: `on_read` callbacks (resource caps) refer
-        back to the readers, and with the cyclic collector off (explorer.engine) such a cycle would
+        back to the readers, and with the cyclic collector off (explorer.scan.engine) such a cycle would
         keep a layer's megabyte of buffers alive to the end of the run."""
         self.blob.close()
         for reader in (self.plain, self.stored):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 
 
 @dataclass(frozen=True)

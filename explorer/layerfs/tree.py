@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 
 
 _DIR, _WHITEOUT, _OPAQUE = EntryKind.DIR, EntryKind.WHITEOUT, EntryKind.OPAQUE

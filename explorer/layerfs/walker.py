@@ -11,9 +11,9 @@ import posixpath
 import stat
 from typing import Callable, Protocol
 
-from explorer import memtune
-from explorer.limits import RATIO_GRACE, LimitExceeded, ReadBudget
-from explorer.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
+from explorer.core import memtune
+from explorer.core.limits import RATIO_GRACE, LimitExceeded, ReadBudget
+from explorer.core.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import STREAM_ERRORS, LayerStream
 from explorer.layerfs.tarheaders import MAX_REFUSALS, Member, TarHeaderError, TarHeaders
 

@@ -6,12 +6,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from explorer.findings import summary
+from explorer.core.findings import summary
 from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison
-from explorer.model import FileEntry
-from explorer.redact import redact_text
+from explorer.core.model import FileEntry
+from explorer.detectors.redact import redact_text
 from explorer.reports.image import image_json
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 
 SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}

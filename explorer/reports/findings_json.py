@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer import __version__
-from explorer.findings import summary
+from explorer.core.findings import summary
 from explorer.reports.image import image_json, layer_json
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from explorer.imagesummary import ImageSummary
-from explorer.redact import redact_text
+from explorer.core.imagesummary import ImageSummary
+from explorer.detectors.redact import redact_text
 
-if TYPE_CHECKING:  # not imported by `scan`, which may have no stacked image (explorer.engine)
+if TYPE_CHECKING:  # not imported by `scan`, which may have no stacked image (explorer.scan.engine)
     from explorer.layerfs import ImageAnalysis
     from explorer.sources import ImageSource
 

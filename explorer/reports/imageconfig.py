@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 
 from explorer.detectors.secrets import mask
-from explorer.findings import Finding
-from explorer.model import ImageConfig
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.findings import Finding
+from explorer.core.model import ImageConfig
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 
 INSTRUCTIONS = frozenset("FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
                          "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split())

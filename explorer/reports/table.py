@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from explorer.findings import at_least, summary
-from explorer.textsafe import safe
+from explorer.core.findings import at_least, summary
+from explorer.core.textsafe import safe
 
 STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 

@@ -7,7 +7,7 @@ layers' entries; a second one over the same entries for the copies of the top pa
 
 from __future__ import annotations
 
-from explorer.model import EntryKind
+from explorer.core.model import EntryKind
 
 
 def wasted_files(analysis, top: int = 10) -> tuple[list[dict], int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 
-from explorer.errors import SourceError
-from explorer.sources.base import ImageSource
+from explorer.core.errors import SourceError
+from explorer.sources.base import ImageSource, split_existing
 from explorer.sources.blobstore import DirBlobStore, TarBlobStore
 
 __all__ = ["ImageSource", "open_image", "split_transport"]
@@ -24,20 +24,10 @@ def split_transport(arg: str) -> tuple[str | None, str, str | None]:
         return None, arg, None
     if head in ("docker-daemon", "registry"):
         return head, rest, None
-    path, tag = _split_existing(rest)
+    path, tag = split_existing(rest)
     if not os.path.exists(path) and ":" in rest:
         path, _, tag = rest.rpartition(":")  # nothing exists: name the path in the error
     return head, path, tag
-
-
-def _split_existing(text: str) -> tuple[str, str | None]:
-    """`PATH:REF` → (PATH, REF) for the shortest existing PATH (REF may hold `:` itself, `repo:tag`)."""
-    if os.path.exists(text):
-        return text, None
-    for i, ch in enumerate(text):
-        if ch == ":" and i and os.path.exists(text[:i]):
-            return text[:i], text[i + 1:] or None
-    return text, None
 
 
 def _open_path(kind: str, path: str, tag: str | None, platform: str | None, reference: str) -> ImageSource:
@@ -120,7 +110,7 @@ def _open_image(arg: str, platform: str | None, registry, audit_log: str | None)
             raise SourceError(f"{rest}: no such file or folder")
         _file_or_folder(rest)
         return _open_path(transport, rest, tag, platform, arg)
-    path, tag = _split_existing(arg)
+    path, tag = split_existing(arg)
     if os.path.exists(path):
         if not os.access(path, os.R_OK):
             raise SourceError(f"{path}: permission denied")
@@ -140,7 +130,7 @@ def _open_reference(arg: str, platform: str | None, registry) -> ImageSource:
 
     from explorer.sources.daemon import daemon_has, open_daemon
     from explorer.sources.registry import open_registry, parse_reference
-    from explorer.textsafe import safe
+    from explorer.core.textsafe import safe
 
     has, why = daemon_has(arg)
     if has:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
-from explorer.errors import SourceError
-from explorer.model import HistoryEntry, ImageConfig, LayerRef
+from explorer.core.errors import SourceError
+from explorer.core.model import HistoryEntry, ImageConfig, LayerRef
 from explorer.sources.blobstore import BlobStore, read_small
 
 MEDIA_TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -179,3 +180,13 @@ def repeated(source: ImageSource) -> dict[int, int]:
         else:
             first[key] = ref.index
     return copies
+
+
+def split_existing(text: str) -> tuple[str, str | None]:
+    """`PATH:REF` → (PATH, REF) for the shortest existing PATH (REF may hold `:` itself, `repo:tag`)."""
+    if os.path.exists(text):
+        return text, None
+    for i, ch in enumerate(text):
+        if ch == ":" and i and os.path.exists(text[:i]):
+            return text[:i], text[i + 1:] or None
+    return text, None

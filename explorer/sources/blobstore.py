@@ -13,7 +13,7 @@ import stat
 import tarfile
 from typing import BinaryIO, NamedTuple, Protocol
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 
 MAX_SMALL = 8 * 1024 * 1024
 """Largest manifest/config/index document we read into memory. Real ones are kilobytes (a config
@@ -21,7 +21,7 @@ with a long history, or an index of a few thousand tags, a few MB); parsed, a do
 times its size (8 MB of `[{},{},…]` is ~200 MB of Python objects)."""
 MAX_ARCHIVE_MEMBERS = 10_000
 """Members of an image archive we index: a real one holds a few per layer (Docker allows 125 layers,
-explorer.limits.MAX_LAYERS), and every member indexed costs memory and time (~0.2 ms)."""
+explorer.core.limits.MAX_LAYERS), and every member indexed costs memory and time (~0.2 ms)."""
 
 
 def tar_members(tar: tarfile.TarFile | None):
@@ -78,7 +78,7 @@ def file_identity(path: str, offset: int = 0, size: int | None = None) -> BlobId
     The key is the real path, device, inode, size, mtime and ctime of the file (the ctime is set by
     the kernel on every change and no user process can set it back, the trick of git's index) and
     the range: while it stays the same, so do the bytes, barring a change within one tick of the
-    file system's clock (`explorer.cache` waits that out) or a file system that lies about it."""
+    file system's clock (`explorer.scan.cache` waits that out) or a file system that lies about it."""
     try:
         real = os.path.realpath(path)
         st = os.stat(real)

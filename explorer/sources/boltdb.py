@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from typing import BinaryIO, Iterator
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 
 MAGIC = 0xED0CDAED
 BRANCH, LEAF, META = 0x01, 0x02, 0x04

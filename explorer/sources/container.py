@@ -20,8 +20,8 @@ import posixpath
 import tarfile
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from explorer.errors import SourceError
-from explorer.model import HistoryEntry, ImageConfig, LayerRef, Problem
+from explorer.core.errors import SourceError
+from explorer.core.model import HistoryEntry, ImageConfig, LayerRef, Problem
 from explorer.sources.base import DOCKER_LAYER_TAR, ImageSource, _strs
 from explorer.sources.blobstore import BlobIdentity, BlobStore, tar_members
 

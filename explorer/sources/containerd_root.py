@@ -14,7 +14,7 @@ import json
 import os
 from typing import BinaryIO
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource, listing
 from explorer.sources.boltdb import Bolt
 from explorer.sources.docker_root import Evidence
@@ -84,8 +84,8 @@ def normalised(ref: str) -> str:
 
 def open_containerd_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
     """`DIR`, `DIR:NAME` (`NAMESPACE/NAME` when two namespaces hold it)."""
-    from explorer.sources import _split_existing
-    path, ref = _split_existing(arg)
+    from explorer.sources.base import split_existing
+    path, ref = split_existing(arg)
     if not os.path.isdir(path):
         raise SourceError(f"containerd-root:{path}: no such folder")
     evidence = Evidence(path, audit_log)

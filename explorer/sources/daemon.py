@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 
-from explorer.errors import SourceError, plain_reason
+from explorer.core.errors import SourceError, plain_reason
 from explorer.sources.base import ImageSource
 from explorer.sources.blobstore import TarBlobStore
 from explorer.sources.docker_archive import open_docker_archive

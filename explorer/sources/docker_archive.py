@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 from explorer.sources.base import (DOCKER_LAYER_GZIP, DOCKER_LAYER_TAR, ImageSource, listing, load_json,
                                    make_layer_refs, parse_config)
 from explorer.sources.blobstore import BlobStore, read_small

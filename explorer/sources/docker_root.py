@@ -32,8 +32,8 @@ import stat
 import tarfile
 from typing import BinaryIO, Iterator
 
-from explorer.errors import SourceError
-from explorer.model import Problem
+from explorer.core.errors import SourceError
+from explorer.core.model import Problem
 from explorer.sources.blobstore import open_regular
 from explorer.sources.base import DOCKER_LAYER_TAR, ImageSource, listing, make_layer_refs, parse_config
 from explorer.sources.container import ChunkReader, add_runtime_layer
@@ -453,8 +453,8 @@ class DataRoot:
 
 def open_docker_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
     """`DIR`, `DIR:REPO:TAG`, `DIR:IMAGE-ID`, `DIR:container:NAME|ID`."""
-    from explorer.sources import _split_existing
-    path, ref = _split_existing(arg)
+    from explorer.sources.base import split_existing
+    path, ref = split_existing(arg)
     if not os.path.isdir(path):
         raise SourceError(f"docker-root:{path}: no such folder")
     root = DataRoot(Evidence(path, audit_log))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from explorer.errors import SourceError
-from explorer.limits import MAX_INDEX_MANIFESTS, MAX_LAYERS
+from explorer.core.errors import SourceError
+from explorer.core.limits import MAX_INDEX_MANIFESTS, MAX_LAYERS
 from explorer.sources.base import ImageSource, listing, load_json, make_layer_refs, parse_config
 from explorer.sources.blobstore import BlobStore, read_small
 

@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource
 from explorer.sources.oci import INDEX_TYPES, blob_name, choose_manifest, open_manifest
 from explorer.sources.registry_flags import ENV_PASSWORD, ENV_USER

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 
 SKOPEO_TRANSPORTS = ("containers-storage", "dir", "docker", "docker-archive", "docker-daemon", "oci",
                      "oci-archive", "ostree", "sif", "tarball")

@@ -17,15 +17,15 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
-from explorer import workerlog
-from explorer.commands.layers import human
+from explorer.scan import workerlog
+from explorer.core.units import human
 from explorer.detectors.base import ScanOptions
-from explorer.engine import ScanResult
-from explorer.findings import summary
-from explorer.limits import DEFAULT as DEFAULT_LIMITS, Limits
-from explorer.model import EntryKind
+from explorer.scan.engine import ScanResult
+from explorer.core.findings import summary
+from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
+from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
@@ -122,7 +122,7 @@ class ExplorerApp(App[None]):
         self.limits = limits
         self._detectors = detectors
         self._cache = cache
-        """The layer-result cache (explorer.cache.LayerCache) or None; `jobs`: as for engine.scan."""
+        """The layer-result cache (explorer.scan.cache.LayerCache) or None; `jobs`: as for engine.scan."""
         self._jobs = jobs
         self.scan_index: ScanIndex | None = None
         self.layer_index = 0
@@ -140,7 +140,7 @@ class ExplorerApp(App[None]):
         self.warm_after = 0.2
         """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
         self._worker_log: str | None = None
-        """Where the worker processes' stderr goes while the app runs (explorer.workerlog)."""
+        """Where the worker processes' stderr goes while the app runs (explorer.scan.workerlog)."""
         self._css_pauses = 0
         """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
 
@@ -195,7 +195,7 @@ class ExplorerApp(App[None]):
             workerlog.untrack(self._worker_log)  # kept on purpose when written (the app said where)
 
     def _worker_messages(self) -> None:
-        """Say where the worker processes' messages went, if they wrote any (explorer.workerlog)."""
+        """Say where the worker processes' messages went, if they wrote any (explorer.scan.workerlog)."""
         if self._worker_log and _size(self._worker_log):
             self.notify(f"worker processes wrote messages to {safe(self._worker_log)}", severity="warning",
                         timeout=10, markup=False)
@@ -257,7 +257,7 @@ class ExplorerApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
-        from explorer.engine import scan
+        from explorer.scan.engine import scan
         try:
             detectors = self._detectors
             if detectors is None:
@@ -267,7 +267,7 @@ class ExplorerApp(App[None]):
             def progress(layer: int, done: int, total: int) -> None:
                 self.call_from_thread(self._progress, layer, done, total)
 
-            # one pause from the scan to the index: the scan's own (explorer.engine) ends with collection on
+            # one pause from the scan to the index: the scan's own (explorer.scan.engine) ends with collection on
             # again and every object it made still young, and the first gen 0 pass then walked them all
             # (57 ms on the 746 MB image, on this thread, just before the first paint)
             with collections_paused():

@@ -18,9 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison, PathChange
-from explorer.model import EntryKind, FileEntry
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.model import EntryKind, FileEntry
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import Lines, LineView
 from explorer.tui.widgets.footer import SteadyFooter
 

@@ -13,11 +13,11 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from explorer.engine import ScanResult
-from explorer.findings import SEVERITY_RANK, Finding
+from explorer.scan.engine import ScanResult
+from explorer.core.findings import SEVERITY_RANK, Finding
 from explorer.layerfs.tree import Tree as FsTree, apply_layer, parent_of
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 from explorer.tui.pathmatch import matcher
 
 STATUSES = ("added", "modified", "deleted", "unchanged")

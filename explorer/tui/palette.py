@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.app import SystemCommand
 
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import short_created_by

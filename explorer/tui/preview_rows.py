@@ -9,9 +9,9 @@ import re
 from rich.style import Style
 from rich.text import Text
 
-from explorer.commands.layers import human
+from explorer.core.units import human
 from explorer.layerfs.content import HEX_WIDTH, file_type, guess_language, hex_row, looks_binary, text_lines
-from explorer.model import FileEntry
+from explorer.core.model import FileEntry
 from explorer.tui.lineview import Lines
 
 TEXT_CAP = 1024 * 1024

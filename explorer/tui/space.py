@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from operator import attrgetter
 
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 from explorer.reports.waste import wasted_files
 
 KINDS = ("wasted", "largest")

@@ -1,5 +1,5 @@
 """Shell completion scripts generated from the parser: bash (run here, as bash's completion calls it),
-zsh (shtab) and fish (explorer.completion)."""
+zsh (shtab) and fish (explorer.cli.completion)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from explorer import __version__
-from explorer.cli import main
+from explorer.main import main
 from explorer.demo import write_demo
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from explorer.detectors.heuristics.container_config import ContainerRisks
-from explorer.findings import Finding
-from explorer.model import ImageConfig
+from explorer.core.findings import Finding
+from explorer.core.model import ImageConfig
 from explorer.reports.imageconfig import config_rows, locate
 
 

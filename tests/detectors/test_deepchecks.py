@@ -18,8 +18,8 @@ from explorer.detectors.base import ScanOptions
 from explorer.detectors.packages import apk_installed, dpkg_md5sums, dpkg_status, python_record
 from explorer.detectors.references import exported_hooks
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.imagewriter import Entry, ImageSpec, Layer
+from explorer.scan.engine import scan
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer
 from explorer.sources import open_image
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 40
@@ -328,7 +328,7 @@ def test_python_record_alone_is_checked_and_makes_nothing_unowned(scan_of):
 
 
 def test_facts_come_back_from_the_layer_cache(tmp_path, detectors):
-    from explorer.cache import LayerCache
+    from explorer.scan.cache import LayerCache
 
     path = write_demo(str(tmp_path))
     runs = []

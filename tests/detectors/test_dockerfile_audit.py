@@ -11,7 +11,7 @@ import string
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 
 
 def run(*argv):

@@ -19,7 +19,7 @@ from explorer.detectors.heuristics.dropped import DroppedExecutables
 from explorer.detectors.heuristics.monero import MinerPoolConfig, MoneroWallets, check_address
 from explorer.detectors.heuristics.persistence import PersistenceFiles
 from explorer.detectors.heuristics.preload import LdSoPreload
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 
 CATALOG = {rule.id: rule for rule in heuristic_rule_catalog()}
 GENERAL_FUND = ("44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98u"

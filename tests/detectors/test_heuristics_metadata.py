@@ -10,8 +10,8 @@ from explorer.detectors.heuristics.caches import PackageCaches
 from explorer.detectors.heuristics.image_config import BuildHistoryRisks, ConfigRisks, unpinned
 from explorer.detectors.heuristics.setuid import SetuidAdded
 from explorer.detectors.heuristics.ssh_keys import AuthorizedKeysChanged
-from explorer.findings import CATEGORIES, SEVERITIES
-from explorer.model import EntryKind, FileEntry, ImageConfig
+from explorer.core.findings import CATEGORIES, SEVERITIES
+from explorer.core.model import EntryKind, FileEntry, ImageConfig
 
 CATALOG = {rule.id: rule for rule in heuristic_rule_catalog()}
 
@@ -220,8 +220,8 @@ def test_unpinned_reference_forms():
 # -- end to end through the engine ---------------------------------------------------------------
 
 def test_engine_reports_layer_history_and_final_visibility(make_image):
-    from explorer.engine import DetectorSet, scan
-    from explorer.imagewriter import Entry, ImageSpec, Layer
+    from explorer.scan.engine import DetectorSet, scan
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer
     from explorer.sources import open_image
 
     from test_heuristics_content import tiny_elf
@@ -265,8 +265,8 @@ def test_engine_reports_layer_history_and_final_visibility(make_image):
 
 def test_setuid_shell_under_an_innocent_name_is_found_by_its_content(make_image):
     from explorer.detectors.registry import build_detectors
-    from explorer.engine import scan
-    from explorer.imagewriter import Entry, ImageSpec, Layer
+    from explorer.scan.engine import scan
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer
     from explorer.sources import open_image
 
     shell = b"\x7fELF\x02\x01\x01" + bytes(40) + b"BusyBox v1.36.1 (2024) multi-call binary" + bytes(200)
@@ -284,7 +284,7 @@ def test_setuid_shell_under_an_innocent_name_is_found_by_its_content(make_image)
 
 def test_empty_password_of_any_uid0_account_is_high():
     from explorer.detectors.heuristics.accounts import ShadowPasswords
-    from explorer.model import EntryKind, FileEntry
+    from explorer.core.model import EntryKind, FileEntry
 
     detector = ShadowPasswords()
     passwd = b"root:x:0:0:root:/root:/bin/sh\nsysadm:x:0:0::/root:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n"

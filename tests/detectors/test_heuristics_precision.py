@@ -17,8 +17,8 @@ import pytest
 from debian_rootfs import RootfsUnavailable, debian_minbase
 from explorer.detectors.base import FileDetector, LayerDetector, LayerView
 from explorer.detectors.heuristics import HEURISTICS
-from explorer.findings import at_least
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import at_least
+from explorer.core.model import EntryKind, FileEntry
 
 FILE_DETECTORS = [cls() for cls in HEURISTICS if issubclass(cls, FileDetector)]
 LAYER_DETECTORS = [cls() for cls in HEURISTICS if issubclass(cls, LayerDetector)]

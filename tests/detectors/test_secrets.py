@@ -17,8 +17,8 @@ from explorer.detectors.base import ScanOptions
 from explorer.detectors.secret_rules import RULES, RULES_BY_ID
 from explorer.detectors.secrets import (EMBEDDED, EVIDENCE_MAX, PACKAGED, SecretFileDetector, build_evidence, mask, path_reason,
                                         secret_rule_catalog, value_reason)
-from explorer.findings import CATEGORIES, SEVERITIES
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import CATEGORIES, SEVERITIES
+from explorer.core.model import EntryKind, FileEntry
 
 ALNUM = string.ascii_letters + string.digits
 B64 = ALNUM + "+/"

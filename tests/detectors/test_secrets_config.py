@@ -9,7 +9,7 @@ import pytest
 
 from explorer.detectors.base import HistoryItem, ScanOptions
 from explorer.detectors.secrets import SecretConfigDetector, secret_name, secret_rule_catalog
-from explorer.model import ImageConfig
+from explorer.core.model import ImageConfig
 
 ALNUM = string.ascii_letters + string.digits
 _rng = random.Random(7)

@@ -30,13 +30,13 @@ from pathlib import Path
 import pytest
 
 import explorer.detectors.heuristics as heuristics
-from explorer import redact
+from explorer.detectors import redact
 from explorer.detectors import secrets
 from explorer.detectors.secret_rules import RULES, RUN_MAX, RULES_BY_ID
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, find_keywords, locate
 from explorer.detectors.base import HistoryItem
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
-from explorer.model import EntryKind, FileEntry
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.core.model import EntryKind, FileEntry
 
 from redos import TooSlow, attacks, cost, max_width, timed  # tests/detectors is on sys.path
 

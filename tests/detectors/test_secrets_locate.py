@@ -24,7 +24,7 @@ from explorer.detectors.secret_rules import RULES, RULES_BY_ID
 from explorer.detectors.secrets import (KEYWORDS, SecretFileDetector, SharedHits, find_keywords,
                                         keyword_source, locate)
 from explorer.detectors.yara_scan import YaraDetector
-from explorer.model import EntryKind, FileEntry
+from explorer.core.model import EntryKind, FileEntry
 
 from test_secrets import POSITIVES  # tests/detectors is on sys.path (rootdir-relative folder without __init__)
 

@@ -12,8 +12,8 @@ import os
 import sysconfig
 
 from explorer.detectors.secrets import SecretFileDetector
-from explorer.findings import at_least
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import at_least
+from explorer.core.model import EntryKind, FileEntry
 
 MAX_FILES_PER_ROOT = 12000
 MAX_SIZE = 4 * 1024 * 1024

@@ -22,9 +22,9 @@ import yara
 from explorer.detectors import yara_scan
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.yara_scan import RULES_DIR, YaraDetector
-from explorer.errors import ExplorerError
-from explorer.findings import CATEGORIES, SEVERITIES, at_least
-from explorer.model import EntryKind, FileEntry
+from explorer.core.errors import ExplorerError
+from explorer.core.findings import CATEGORIES, SEVERITIES, at_least
+from explorer.core.model import EntryKind, FileEntry
 
 FAMILIES = ("miners", "reverse_shells", "webshells", "rootkits", "credentials", "packers", "persistence")
 """Private keys and tokens belong to the secret rules (explorer/detectors/secret_rules.py); credentials.yar

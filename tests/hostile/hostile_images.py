@@ -1,7 +1,7 @@
 """Hostile and broken images built in-process, and ways to run the CLI on them.
 
 Raw archives are written with `tarfile` directly, so that member names, types, sizes and JSON
-documents can be anything at all; well-formed images come from `explorer.imagewriter`.
+documents can be anything at all; well-formed images come from `explorer.demo.imagewriter`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import zstandard
 
-from explorer.cli import main
+from explorer.main import main
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -142,7 +142,7 @@ def snapshot(root: Path, exclude: Path | None = None) -> dict[str, tuple]:
 # -- running the CLI ------------------------------------------------------------------------------
 
 def run_inprocess(*argv: str) -> tuple[int, str, str]:
-    """`explorer.cli.main(argv)` with stdout/stderr captured; an escaping exception fails the test."""
+    """`explorer.cli.parser.main(argv)` with stdout/stderr captured; an escaping exception fails the test."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = main(list(argv))

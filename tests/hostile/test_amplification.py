@@ -18,9 +18,9 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import analyze_image, scan
+from explorer.scan.engine import analyze_image, scan
 from explorer.layerfs import stream
-from explorer.model import EntryKind
+from explorer.core.model import EntryKind
 from explorer.sources import blobstore, oci, open_image
 
 from corpus import LAST, OK, L, gzip_member, index_dag, long_names, many_tiny_layers, same_blob_listed, sha, write
@@ -90,8 +90,8 @@ def test_a_blob_listed_under_two_names_is_read_once(tmp_path, opens):
 
 
 def test_a_warm_scan_checks_a_repeated_blob_once(tmp_path, opens, monkeypatch):
-    from explorer import cache as cache_module
-    from explorer.cache import LayerCache
+    from explorer.scan import cache as cache_module
+    from explorer.scan.cache import LayerCache
 
     monkeypatch.setattr(cache_module, "RACY_NS", 1 << 62)  # no blob file is vouched for: each check hashes
     image = same_blob_listed(tmp_path, 50)
@@ -137,7 +137,7 @@ def test_an_index_listing_too_many_manifests_is_refused(tmp_path):
 
 def test_reading_layers_leaves_no_stream_in_a_reference_cycle(tmp_path):
     """The readers are torn down when a layer is done: with the cyclic collector off while reading
-    (explorer.engine), a reader caught in a cycle would keep its megabyte of buffers to the end."""
+    (explorer.scan.engine), a reader caught in a cycle would keep its megabyte of buffers to the end."""
     layers = [L.of([member(f"f{i}", data=b"x" * 5000)], kind, f"RUN {i}")
               for i, kind in enumerate(["gzip", "zstd", "none", "gzip"])]
     image = write(tmp_path, [OK, *layers, LAST])

@@ -1,6 +1,6 @@
 """Bad input at the command line: one clear line on stderr, exit status 2, never a traceback.
 
-Each case is run in-process through `explorer.cli.main` (an escaping exception fails the test) and
+Each case is run in-process through `explorer.cli.parser.main` (an escaping exception fails the test) and
 the contract's own list is also run as `python -m explorer` in a subprocess.
 """
 
@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 
 from hostile_images import (TRACEBACK, config_doc, docker_archive, error_lines, member, oci_layout,
                             run_inprocess, run_subprocess, tar_bytes)

@@ -18,10 +18,10 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import PROBLEM_RULES
+from explorer.scan.engine import PROBLEM_RULES
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import view_copy, wait_until_scanned
+from tests.support.pilot import view_copy, wait_until_scanned
 
 from corpus import CASES, LAST, MARKUP, NAME_MARKUP, OK, many_empty_files, write
 from hostile_images import TRACEBACK, error_lines, run_inprocess, run_measured, snapshot

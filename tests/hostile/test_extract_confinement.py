@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from explorer.commands.extract import Tally, Writer
-from explorer.errors import ExplorerError
+from explorer.export import Tally, Writer
+from explorer.core.errors import ExplorerError
 
 from hostile_images import docker_archive, member, run_inprocess, snapshot, tar_bytes
 

@@ -10,8 +10,8 @@ import tracemalloc
 
 import pytest
 
-from explorer.commands import extract as extract_cmd
-from explorer.imagewriter import MTIME, Entry, ImageSpec, Layer, write_image
+from explorer.cli.commands import extract as extract_cmd
+from explorer.demo.imagewriter import MTIME, Entry, ImageSpec, Layer, write_image
 from explorer.layerfs import analyze
 from explorer.sources import open_image
 from explorer.sources.base import ImageSource

@@ -1,4 +1,4 @@
-"""Resource caps (explorer.limits): flags, defaults, and what happens when one trips."""
+"""Resource caps (explorer.core.limits): flags, defaults, and what happens when one trips."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import json
 
 import pytest
-from explorer.cli import _parser
+from explorer.cli.parser import _parser
 from explorer.detectors.base import FileDetector
-from explorer.engine import DetectorSet, scan
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
-from explorer.limits import DEFAULT, GIB, MIB, RATIO_GRACE, Limits, limits_from_args, parse_size
+from explorer.scan.engine import DetectorSet, scan
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.core.limits import DEFAULT, GIB, MIB, RATIO_GRACE, Limits, limits_from_args, parse_size
 from explorer.sources import open_image
 
 from hostile_images import TRACEBACK, config_doc, docker_archive, member, run_inprocess, tar_bytes, zero_bomb

@@ -94,6 +94,6 @@ def test_json_escapes_what_a_terminal_would_act_on_and_stays_exact(image):
 
 
 def test_undecodable_bytes_print_as_the_bytes_they_were():
-    from explorer.textsafe import json_text, safe
+    from explorer.core.textsafe import json_text, safe
     assert safe("RUN \udcff\udce9") == "RUN \\xff\\xe9"
     assert json_text("\udcff") == '"\\udcff"'

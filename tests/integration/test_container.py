@@ -21,8 +21,8 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.model import EntryKind
+from explorer.scan.engine import scan
+from explorer.core.model import EntryKind
 from explorer.sources import open_image
 from explorer.sources.container import normalise_changes, runtime_created_by
 from test_scan_scenarios import MINER_CONFIG
@@ -258,7 +258,7 @@ def test_many_changed_folders(docker_client, build_image):
         done = container.exec_run(["sh", "-c", "for i in $(seq 1 40); do mkdir -p /opt/d$i && echo $i > /opt/d$i/f; "
                                                "done; echo new > /srv/big/new"])
         assert done.exit_code == 0, done.output
-        from explorer.engine import analyze_image
+        from explorer.scan.engine import analyze_image
         analyses = []
         for how in ("paths", "export"):
             with open_container(container.id, how) as source:

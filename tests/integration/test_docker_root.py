@@ -24,8 +24,8 @@ import pytest
 from dockerkit import DockerUnavailable, busybox_rootfs_tar, start_daemon, stop_daemon
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.model import EntryKind
+from explorer.scan.engine import scan
+from explorer.core.model import EntryKind
 from explorer.sources import open_image
 from explorer.sources.container import runtime_created_by
 from test_container import TAMPER

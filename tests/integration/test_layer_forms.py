@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from explorer.layerfs import analyze
-from explorer.model import EntryKind
+from explorer.core.model import EntryKind
 from explorer.sources import open_image
 
 pytestmark = pytest.mark.docker

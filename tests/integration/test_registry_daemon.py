@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sources"))
 from registrykit import start_registry  # noqa: E402

@@ -32,8 +32,8 @@ import pytest
 from dockerkit import write_context
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.findings import at_least
+from explorer.scan.engine import scan
+from explorer.core.findings import at_least
 from explorer.sources import open_image
 
 pytestmark = pytest.mark.docker

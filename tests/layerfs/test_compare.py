@@ -9,8 +9,8 @@ import sys
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.imagewriter import Entry, Layer
+from explorer.scan.engine import scan
+from explorer.demo.imagewriter import Entry, Layer
 from explorer.layerfs.compare import compare
 from explorer.sources import open_image
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.imagewriter import Entry, ImageSpec, Layer
-from explorer.model import EntryKind
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer
+from explorer.core.model import EntryKind
 
 F = Entry.file
 D = Entry.dir

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.cli import main
-from explorer.model import EntryKind
+from explorer.main import main
+from explorer.core.model import EntryKind
 
 DOCKER = "test-docker-image.tar"
 KANIKO = "test-kaniko-image.tar"

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from explorer.cli import main
-from explorer.imagewriter import Entry, Layer
+from explorer.main import main
+from explorer.demo.imagewriter import Entry, Layer
 
 DIVE_EXAMPLE = """---
 plugins:

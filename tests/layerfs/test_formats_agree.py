@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.imagewriter import FORMATS, Entry, ImageSpec, Layer, build_layer
+from explorer.demo.imagewriter import FORMATS, Entry, ImageSpec, Layer, build_layer
 
 F = Entry.file
 D = Entry.dir

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from explorer.layerfs import Tree, analyze, apply_layer
 from explorer.layerfs.walker import normalise, walk_layer
-from explorer.model import EntryKind, FileEntry, LayerRef
+from explorer.core.model import EntryKind, FileEntry, LayerRef
 from explorer.sources import open_image
 
 import sys

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from explorer.engine import DetectorSet, scan
-from explorer.imagewriter import Entry, ImageSpec, Layer
+from explorer.scan.engine import DetectorSet, scan
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer
 from explorer.sources import open_image
 
 

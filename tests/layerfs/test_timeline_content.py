@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.layerfs import analyze
 from explorer.layerfs.content import (DIFF_CAP, diff_copies, guess_language, hex_row, looks_binary,
                                       text_lines)
 from explorer.layerfs.timeline import readable_versions, timeline
-from explorer.redact import MASK_CHUNK, mask_in_place
+from explorer.detectors.redact import MASK_CHUNK, mask_in_place
 from explorer.sources import open_image
 
 TOKEN = b"ghp_Zq8ZkX4mP2vR7tY9wB3nL6hJ1sD5fG0aQ2eC"

@@ -1,4 +1,4 @@
-"""Precision: whole clean images through `explorer.engine.scan` with the full detector registry.
+"""Precision: whole clean images through `explorer.scan.engine.scan` with the full detector registry.
 
 A plain Debian image and a CPython image (this machine's Python installation at /usr/local on top of the
 same Debian layers, like the official python images) must raise nothing high or critical. See
@@ -16,8 +16,8 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
-from explorer.findings import at_least
+from explorer.scan.engine import scan
+from explorer.core.findings import at_least
 from explorer.sources import open_image
 
 import precision_images  # tests/precision is on sys.path (rootdir-relative test folder without __init__)

@@ -10,8 +10,8 @@ import string
 
 import pytest
 
-from explorer.cli import main
-from explorer.imagewriter import Entry, ImageSpec, Layer
+from explorer.main import main
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer
 
 import contextlib
 import io

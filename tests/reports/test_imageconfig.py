@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from explorer.findings import Finding
-from explorer.model import HistoryEntry, ImageConfig
+from explorer.core.findings import Finding
+from explorer.core.model import HistoryEntry, ImageConfig
 from explorer.reports.imageconfig import config_rows, dockerfile, instruction, locate, redacted_json
 
 TOKEN = "ghp_Zq8ZkX4mP2vR7tY9wB3nL6hJ1sD5fG0aQ2eC"

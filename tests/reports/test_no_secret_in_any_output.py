@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 from explorer.demo import demo_spec, write_demo
-from explorer.redact import redact_content, redact_text
+from explorer.detectors.redact import redact_content, redact_text
 
 
 def demo_secrets() -> list[str]:
@@ -58,7 +58,7 @@ def test_viewer_content_is_redacted():
 async def test_ui_shows_no_raw_secret(demo):
     from explorer.sources import open_image
     from explorer.tui.app import ExplorerApp
-    from explorer.tui.pilot import view_copy, wait_until_scanned
+    from tests.support.pilot import view_copy, wait_until_scanned
     from explorer.tui.widgets.layers import LayerTable
 
     with open_image(demo) as source:

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 from explorer.demo import write_demo
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 from explorer.sources import open_image
 from explorer.sources.containerd_root import META, normalised
 

@@ -18,7 +18,7 @@ import tarfile
 
 import pytest
 
-from explorer.errors import SourceError
+from explorer.core.errors import SourceError
 from explorer.layerfs import analyze
 from explorer.sources import open_image
 from explorer.sources.docker_root import chain_ids
@@ -185,8 +185,8 @@ def add_container(root, name="web", upper_files=None, whiteouts=(), opaque=()):
 def test_an_overlay2_container_offline(tmp_path):
     from explorer.detectors.base import ScanOptions
     from explorer.detectors.registry import build_detectors
-    from explorer.engine import scan
-    from explorer.model import EntryKind
+    from explorer.scan.engine import scan
+    from explorer.core.model import EntryKind
 
     root, _folder, _diff_id = make_root(tmp_path, files={**FILES, "srv/old/a": b"a", "srv/old/b": b"b"})
     cid = add_container(root, upper_files={"srv": None, "srv/old": None, "srv/old/new": b"new",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 
 

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from explorer.cli import main
-from explorer.imagewriter import FORMATS, OCI_LAYER, Entry, ImageSpec, Layer
-from explorer.model import EntryKind
+from explorer.main import main
+from explorer.demo.imagewriter import FORMATS, OCI_LAYER, Entry, ImageSpec, Layer
+from explorer.core.model import EntryKind
 
 F = Entry.file
 NOISE = random.Random(7).randbytes(3_000_000)

@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from explorer.cli import main
+from explorer.main import main
 from explorer.demo import write_demo
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from registrykit import (BlobHost, FaultProxy, TokenServer, free_port, htpasswd, make_tls, manifest_digest, push,
                          start_registry)
 

@@ -8,9 +8,9 @@ import tarfile
 
 import pytest
 
-from explorer.cli import main
-from explorer.errors import SourceError
-from explorer.imagewriter import Entry, ImageSpec, Layer
+from explorer.main import main
+from explorer.core.errors import SourceError
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer
 from explorer.sources import open_image, split_transport
 
 F = Entry.file

@@ -26,6 +26,6 @@ def demo_source(tmp_path):
 @pytest.fixture
 def wait_for_scan():
     """await wait_for_scan(pilot, app): until the scan worker has delivered its result."""
-    from explorer.tui.pilot import wait_until_scanned
+    from tests.support.pilot import wait_until_scanned
 
     return lambda pilot, _app: wait_until_scanned(pilot)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 
 from explorer.detectors.base import FileDetector, ScanOptions
-from explorer.engine import DetectorSet
-from explorer.findings import Match
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.core.findings import Match
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.screens.help import HelpScreen
-from explorer.tui.pilot import choose_finding, search, view_copy
+from tests.support.pilot import choose_finding, search, view_copy
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
@@ -167,7 +167,7 @@ async def test_find_a_path_in_every_layer_including_deleted_copies(demo_source, 
 async def test_worker_stderr_goes_to_a_log_file_not_the_screen_and_the_app_says_so(
         demo_source, wait_for_scan, monkeypatch):
     import os
-    from explorer import workerlog
+    from explorer.scan import workerlog
 
     diverted = []
     divert = workerlog.divert

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.engine import scan
+from explorer.scan.engine import scan
 from explorer.layerfs.compare import compare
 from explorer.sources import open_image
 from explorer.tui.compare import CompareApp
@@ -16,7 +16,7 @@ TOKEN = "ghp_" + "k" * 36
 
 
 async def test_paths_text_diff_and_new_findings(make_image):
-    from explorer.imagewriter import Entry, Layer
+    from explorer.demo.imagewriter import Entry, Layer
     secret = Layer([Entry.file("/srv/.env", f"MODE=1\nGITHUB_TOKEN={TOKEN}\n".encode())], created_by="COPY .env")
     a_path = make_image([BASE, A_TOP])
     b_path = make_image([BASE, B_TOP, secret])

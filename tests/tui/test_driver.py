@@ -145,7 +145,7 @@ def test_the_ui_sets_escdelay_before_textual_reads_it_and_keeps_the_users(user_v
     env = {k: v for k, v in os.environ.items() if k != "ESCDELAY"}
     if user_value:
         env["ESCDELAY"] = user_value
-    code = ("import sys, explorer.cli, explorer.commands.ui\n"
+    code = ("import sys, explorer.main, explorer.tui.launch\n"
             "assert 'textual' not in sys.modules, 'the command line imported textual before the UI'\n"
             "from explorer.tui.app import ExplorerApp\n"
             "from textual import constants\n"

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from explorer.engine import DetectorSet
+from explorer.scan.engine import DetectorSet
 from explorer.tui import gcpolicy
 from explorer.tui.app import ExplorerApp
 from explorer.tui.gcpolicy import NEVER, IdleCollector, collections_paused, pause, resume
@@ -223,7 +223,7 @@ async def test_a_theme_switch_refreshes_each_widget_once_not_once_per_colour(dem
 @pytest.fixture
 async def big_folder(tmp_path, wait_for_scan):
     """The app on an image with a 1000-file folder /big (and /big/d0500/inner): (pilot, its file tree)."""
-    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
     from explorer.sources import open_image
     from explorer.tui.widgets.filetree import FileTree
 
@@ -238,7 +238,7 @@ async def big_folder(tmp_path, wait_for_scan):
 
 
 async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_folder):
-    from explorer.tui.pilot import go_to
+    from tests.support.pilot import go_to
     from explorer.tui.widgets.filetree import CHUNK, JUMP
 
     pilot, tree = big_folder
@@ -275,7 +275,7 @@ async def test_a_jump_far_down_a_big_folder_loads_a_window_around_the_path(big_f
 
 
 async def test_a_jump_through_a_big_folder_loads_a_window_of_it_not_a_chunk(big_folder):
-    from explorer.tui.pilot import go_to
+    from tests.support.pilot import go_to
     from explorer.tui.widgets.filetree import CHUNK, JUMP
 
     pilot, tree = big_folder
@@ -318,7 +318,7 @@ async def test_a_jump_adds_rows_without_a_redraw_per_row_and_moves_the_cursor_at
 
 
 async def test_the_viewer_is_drawn_before_its_workers_start_reading(demo_source, wait_for_scan, monkeypatch):
-    from explorer.tui.pilot import view_copy
+    from tests.support.pilot import view_copy
     from explorer.tui.screens.viewer import FileViewer
 
     events = []

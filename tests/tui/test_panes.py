@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.engine import DetectorSet
-from explorer.findings import CATEGORIES
+from explorer.scan.engine import DetectorSet
+from explorer.core.findings import CATEGORIES
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import choose_finding, go_to, wait_for_tree
+from tests.support.pilot import choose_finding, go_to, wait_for_tree
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import stat
 
-from explorer.engine import DetectorSet
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, search, wait_for_tree
+from tests.support.pilot import go_to, search, wait_for_tree
 from explorer.tui.screens.export import ExportScreen
 from explorer.tui.screens.help import HelpScreen, binding_rows, ui_classes
 from explorer.tui.screens.search import matcher
@@ -195,7 +195,7 @@ async def test_every_finding_is_listed_however_many():
     """`explorer scan` lists them all and so does the UI: the table builds only the rows on screen."""
     from textual.app import App
 
-    from explorer.findings import Finding
+    from explorer.core.findings import Finding
     from explorer.tui.widgets.findings import FindingsTable
 
     class One(App):

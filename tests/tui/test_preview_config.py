@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 
-from explorer.engine import DetectorSet
-from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.scan.engine import DetectorSet
+from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from explorer.tui.lineview import LineView
-from explorer.tui.pilot import view_copy
+from tests.support.pilot import view_copy
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.timeline import DiffPicker
 from explorer.tui.screens.viewer import WINDOW, FileViewer

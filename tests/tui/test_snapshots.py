@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to, search, wait_until_scanned
+from tests.support.pilot import go_to, search, wait_until_scanned
 
 SIZE = (150, 44)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import wait_until_scanned
+from tests.support.pilot import wait_until_scanned
 from explorer.tui.screens.viewer import FileViewer
 
 SIZE = (150, 44)

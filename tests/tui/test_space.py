@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from explorer.engine import DetectorSet
-from explorer.model import EntryKind
+from explorer.core.model import EntryKind
 from explorer.reports.waste import wasted_files
+from explorer.scan.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import wait_for_tree
 from explorer.tui.screens.space import SpaceScreen, SpaceTable
 from explorer.tui.widgets.filetree import FileTree
+from tests.support.pilot import wait_for_tree
 
 SIZE = (160, 48)
 
@@ -150,7 +150,7 @@ def shown_sizes(tree: FileTree) -> dict[str, int]:
 
 
 async def test_changes_only_folder_sizes_are_what_the_layer_added(demo_source, wait_for_scan):
-    from explorer.commands.layers import human
+    from explorer.core.units import human
 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     async with app.run_test(size=SIZE) as pilot:
@@ -178,9 +178,9 @@ async def test_changes_only_folder_sizes_are_what_the_layer_added(demo_source, w
 
 
 async def test_search_lists_every_match_with_sizes_and_sorts_by_layer_path_and_size(tmp_path, wait_for_scan):
-    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
     from explorer.sources import open_image
-    from explorer.tui.pilot import search
+    from tests.support.pilot import search
 
     # 450 matches in layer 0 (more than the old cap of 300), 3 of them replaced by bigger copies in layer 1
     files = [Entry.file(f"/data/part-{n:03d}.bin", b"x" * (n + 1)) for n in range(450)]
@@ -220,7 +220,7 @@ async def test_search_lists_every_match_with_sizes_and_sorts_by_layer_path_and_s
 
 
 def test_search_stops_at_its_cap_and_says_so(demo_source):
-    from explorer.engine import scan
+    from explorer.scan.engine import scan
     from explorer.tui.screens.search import find_paths
 
     analysis = scan(demo_source, DetectorSet()).analysis

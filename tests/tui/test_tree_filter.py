@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from explorer.engine import DetectorSet
+from explorer.scan.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.namefilter import NameFilter

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import Tree
 
-from explorer.engine import DetectorSet
+from explorer.scan.engine import DetectorSet
 from explorer.tui.app import ExplorerApp
-from explorer.tui.pilot import go_to
+from tests.support.pilot import go_to
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.treerows import RowLabel
 
@@ -107,7 +107,7 @@ async def test_row_labels_skip_textuals_text_rendering_and_other_labels_keep_it(
 
 
 async def test_hostile_and_wide_names_are_drawn_as_textual_draws_them(tmp_path, wait_for_scan):
-    from explorer.imagewriter import Entry, ImageSpec, Layer, write_image
+    from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
     from explorer.sources import open_image
 
     names = ["日本語のファイル名", "emoji-🐍-file", "e\u0301combining", "[bold red]markup[/]", "tab\there",

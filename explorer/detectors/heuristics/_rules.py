@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from explorer.findings import Match
-from explorer.textsafe import safe
+from explorer.core.findings import Match
+from explorer.core.textsafe import safe
 
 EVIDENCE_LIMIT = 200
 

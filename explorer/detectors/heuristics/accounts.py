@@ -8,8 +8,8 @@ from typing import Iterable
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import active_lines, text_lines
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 UID0 = RuleInfo("backdoor.accounts.second-uid0", "backdoor", "high", "Second account with uid 0",
                 "An account other than root has uid 0 in /etc/passwd: a root login under another name.")

@@ -7,8 +7,8 @@ from typing import Iterable
 
 from explorer.detectors.base import LayerDetector, LayerView
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import EntryKind, FileEntry
 
 PACKAGE_CACHE = RuleInfo(
     "misconfig.caches.package-cache", "misconfig", "info", "Package manager cache left in the layer",

@@ -11,8 +11,8 @@ from typing import Iterable
 
 from explorer.detectors.base import HistoryItem, ImageDetector
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import ImageConfig
+from explorer.core.findings import Match
+from explorer.core.model import ImageConfig
 
 SOCKET_MOUNT = RuleInfo("misconfig.container.docker-socket-mount", "misconfig", "high",
                         "Container has the Docker socket mounted",

@@ -12,8 +12,8 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 EXTENSION_MISMATCH = RuleInfo(
     "suspicious.disguise.extension-mismatch", "suspicious", "high", "Executable disguised by its file extension",

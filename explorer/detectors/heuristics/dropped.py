@@ -12,8 +12,8 @@ from typing import Iterable
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import hidden_part, in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 TEMP_EXECUTABLE = RuleInfo(
     "suspicious.dropped.executable", "suspicious", "high", "Executable in a temporary or hidden directory",

@@ -12,8 +12,8 @@ from typing import Iterable
 from explorer.detectors.base import HistoryItem, ImageDetector
 from explorer.detectors.heuristics._rules import RuleInfo
 from explorer.detectors.heuristics._shell import download_exec
-from explorer.findings import Match
-from explorer.model import ImageConfig
+from explorer.core.findings import Match
+from explorer.core.model import ImageConfig
 
 ROOT_USER = RuleInfo("misconfig.config.root-user", "misconfig", "low", "Container runs as root",
                      "The config sets no USER, or USER root / 0 / 0:0: a process that escapes the container starts "

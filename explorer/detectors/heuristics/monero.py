@@ -15,8 +15,8 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 _keccak = False
 """pycryptodome's keccak module, imported on first use (it costs ~25 ms of start-up through cffi, and

@@ -15,8 +15,8 @@ from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import active_lines, hidden_part, in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
 from explorer.detectors.heuristics._shell import dev_tcp, download_exec, programs
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 DOWNLOAD_EXEC = RuleInfo("backdoor.persistence.download-exec", "backdoor", "high",
                          "Persistence point runs code fetched from the network",

@@ -7,8 +7,8 @@ from typing import Iterable
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import active_lines, hidden_part, in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import FileEntry
 
 LD_PRELOAD = RuleInfo(
     "backdoor.preload.ld-so-preload", "backdoor", "high", "/etc/ld.so.preload loads a library into every process",

@@ -13,8 +13,8 @@ from typing import Iterable
 from explorer.detectors.base import FileDetector, LayerDetector, LayerView
 from explorer.detectors.heuristics._paths import hidden_part, in_temp
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import EntryKind, FileEntry
 
 SETUID_SHELL = RuleInfo(
     "backdoor.setuid.shell", "backdoor", "high", "setuid/setgid shell or interpreter",

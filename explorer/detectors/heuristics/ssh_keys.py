@@ -7,8 +7,8 @@ from typing import Iterable
 from explorer.detectors.base import LayerDetector, LayerView
 from explorer.detectors.heuristics._paths import split_home
 from explorer.detectors.heuristics._rules import RuleInfo
-from explorer.findings import Match
-from explorer.model import EntryKind, FileEntry
+from explorer.core.findings import Match
+from explorer.core.model import EntryKind, FileEntry
 
 AUTHORIZED_KEYS = RuleInfo(
     "backdoor.ssh.authorized-keys", "backdoor", "high", "authorized_keys added or changed",

@@ -18,11 +18,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
 
-from explorer.commands.layers import human
-from explorer.findings import SEVERITIES, Finding
+from explorer.core.units import human
+from explorer.core.findings import SEVERITIES, Finding
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.widgets.footer import SteadyFooter
 

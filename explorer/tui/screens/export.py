@@ -12,10 +12,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from explorer.commands.extract import Tally, extract, make_plan
+from explorer.export import Tally, extract, make_plan
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 
 NEVER_WRITTEN = (EntryKind.CHAR, EntryKind.BLOCK, EntryKind.FIFO, EntryKind.WHITEOUT, EntryKind.OPAQUE)
 

@@ -18,10 +18,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from explorer.commands.layers import human
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
+from explorer.core.units import human
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
 from explorer.tui.lineview import LineView
 from explorer.tui.pathmatch import matcher
 from explorer.tui.tableview import Column, TableView

@@ -15,9 +15,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from explorer.commands.layers import human
-from explorer.model import FileEntry
-from explorer.textsafe import safe
+from explorer.core.model import FileEntry
+from explorer.core.textsafe import safe
+from explorer.core.units import human
 from explorer.tui.lineview import LineView
 from explorer.tui.screens.search import status
 from explorer.tui.space import DEFAULT_DESCENDING, SpaceRow, SpaceRows

@@ -10,12 +10,12 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.commands.layers import human
+from explorer.core.units import human
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.timeline import Version
-from explorer.redact import redact_text
+from explorer.detectors.redact import redact_text
 from explorer.reports.imageconfig import instruction
-from explorer.textsafe import safe
+from explorer.core.textsafe import safe
 
 CHANGE_STYLE = {"added": "green", "modified": "yellow", "unchanged": "dim", "deleted": "red"}
 

@@ -18,14 +18,14 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from explorer.commands.layers import human
-from explorer.findings import Finding
+from explorer.core.units import human
+from explorer.core.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, diff_copies
 from explorer.layerfs.timeline import Version, readable_versions, timeline
-from explorer.model import FileEntry
-from explorer.redact import mask_in_place
-from explorer.textsafe import safe
+from explorer.core.model import FileEntry
+from explorer.detectors.redact import mask_in_place
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)

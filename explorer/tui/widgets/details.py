@@ -6,11 +6,11 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
-from explorer.commands.layers import human
+from explorer.core.units import human
 from explorer.layerfs.analysis import LayerReport
-from explorer.model import EntryKind, FileEntry
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.model import EntryKind, FileEntry
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 

@@ -23,9 +23,9 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from explorer.commands.layers import human
-from explorer.model import EntryKind, FileEntry
-from explorer.textsafe import safe
+from explorer.core.units import human
+from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
 from explorer.tui.index import ancestors, MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 from explorer.tui.widgets.treerows import Frame, RowLabel, render_row

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.message import Message
 
-from explorer.findings import SEVERITY_RANK, Finding
-from explorer.textsafe import safe
+from explorer.core.findings import SEVERITY_RANK, Finding
+from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView
 from explorer.tui.tableview import Column, TableView
 from explorer.tui.widgets.layers import SEVERITY_STYLE

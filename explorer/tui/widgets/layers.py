@@ -8,9 +8,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from explorer.commands.layers import human
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.units import human
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 from explorer.tui.index import SEVERITY_LETTER, ScanIndex
 from explorer.tui.tableview import Column, TableView
 

@@ -7,9 +7,9 @@ import json
 from rich.text import Text
 from textual.widgets import Static
 
-from explorer.commands.layers import human
-from explorer.redact import redact_text
-from explorer.textsafe import safe
+from explorer.core.units import human
+from explorer.detectors.redact import redact_text
+from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
 
 

@@ -1,0 +1,132 @@
+"""One module per command; each opens the image, runs the stages and prints."""
+
+from __future__ import annotations
+
+import contextlib
+
+from explorer.sources import ImageSource, open_image
+
+QUIET = False
+"""`-q/--quiet`: no warnings (and no progress) on stderr; errors are still shown."""
+
+
+def warn(message: str) -> None:
+    """`explorer: warning: MESSAGE` on stderr (made safe for the terminal), unless --quiet."""
+    import sys
+
+    from explorer.core.textsafe import safe
+    if not QUIET:
+        print(f"explorer: warning: {safe(message)}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def progress(args):
+    """The progress callback for a long command (None: none), as --progress/--no-progress/--quiet say:
+    a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer."""
+    import sys
+
+    mode = getattr(args, "progress", "auto")
+    if mode == "plain":
+        yield plain_progress(sys.stderr)
+        return
+    from explorer.scan.engine import stderr_progress
+    callback, stop = stderr_progress(mode == "auto")
+    try:
+        yield callback
+    finally:
+        stop()
+
+
+def plain_export_progress(stream, every: int = 64 << 20):
+    """Lines for an image exported from the Docker daemon (explorer.sources.daemon.EXPORT_PROGRESS): one per
+    `every` bytes, and one when it is done."""
+    from explorer.core.textsafe import safe
+    next_line = [every]
+
+    def callback(reference: str, done: int, finished: bool) -> None:
+        if finished:
+            print(f"explorer: exported {safe(reference)} from the Docker daemon: {done} bytes", file=stream, flush=True)
+        elif done >= next_line[0]:
+            next_line[0] = done + every
+            print(f"explorer: exporting {safe(reference)} from the Docker daemon: {done >> 20} MiB so far",
+                  file=stream, flush=True)
+    return callback
+
+
+def plain_progress(stream):
+    """One line per layer when it has been read in full, for logs (no cursor movement, no colour)."""
+    done_layers: set[int] = set()
+
+    def callback(layer: int, done: int, total: int) -> None:
+        if layer in done_layers or done < total:
+            return
+        done_layers.add(layer)
+        print(f"explorer: layer {layer}: {done} bytes read", file=stream, flush=True)
+    return callback
+
+
+@contextlib.contextmanager
+def opened(args) -> ImageSource:
+    source = open_image(args.image, getattr(args, "platform", None), registry_options(args),
+                        getattr(args, "audit_log", None))
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+def registry_options(args):
+    from explorer.sources.registry import options_from_args
+    return options_from_args(args)
+
+
+@contextlib.contextmanager
+def layer_cache(args):
+    """The layer-result cache the command line asked for (None with --no-cache); says on stderr when
+    it could not be used."""
+
+    from explorer.scan.cache import LayerCache
+
+    cache = None if getattr(args, "no_cache", False) else LayerCache()
+    try:
+        yield cache
+    finally:
+        if cache is not None:
+            cache.close()
+            if cache.warning:
+                warn(cache.warning)
+
+
+@contextlib.contextmanager
+def report_stream(output: str | None):
+    """The file a report is written to: --output FILE (closed after), else stdout."""
+    import sys
+
+    from explorer.core.errors import ExplorerError
+
+    try:
+        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise ExplorerError(f"--output {output}: {exc.strerror}") from None
+    try:
+        yield out
+    finally:
+        if output:
+            out.close()
+
+
+BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
+                                "decompression-bomb", "too-many-entries", "names-too-long", "too-large"})
+"""Problems that make the image bad input (exit 2) although everything readable is still shown:
+damage, and layers cut short by a resource cap (explorer.core.limits)."""
+
+
+def exit_status(problems) -> int:
+    return 2 if any(p.kind in BAD_INPUT_PROBLEMS for p in problems) else 0
+
+
+def warn_problems(problems, stream=None) -> None:
+    from explorer.core.textsafe import safe
+    for problem in problems:  # --quiet keeps the problems that make the image bad input (exit 2)
+        if not QUIET or problem.kind in BAD_INPUT_PROBLEMS:
+            print(f"explorer: warning: {safe(problem.message)}", file=stream)
