@@ -93,7 +93,7 @@ class ExplorerApp(App[None]):
         Binding("ctrl+f", "filter_names", "Filter names", show=False, id="filter-names",
                 tooltip="Filter the file tree by name as you type (escape clears)"),
         Binding("plus", "expand_all", "Expand all", show=False, id="expand-all",
-                tooltip=f"Open every folder of the file tree (up to {EXPAND_ROWS} rows a press)"),
+                tooltip=f"Open every folder of the file tree ({EXPAND_ROWS} rows a press; again for more)"),
         Binding("minus", "collapse_all", "Collapse all", show=False, id="collapse-all",
                 tooltip="Close every folder of the file tree"),
     ]
@@ -529,8 +529,7 @@ class ExplorerApp(App[None]):
             self.call_from_thread(self._set_filter, flt)
 
     def action_expand_all(self) -> None:
-        if not self.query_one(FileTree).expand_all():
-            self.notify(f"Opened folders up to {EXPAND_ROWS} rows: + again opens more")
+        self.query_one(FileTree).expand_all()
 
     def action_collapse_all(self) -> None:
         self.query_one(FileTree).collapse_all()

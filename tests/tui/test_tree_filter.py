@@ -107,7 +107,8 @@ async def test_expand_all_and_collapse_all(demo_source, wait_for_scan):
         first = len(visible(tree))
         assert first < len(every)
         assert tree.expand_all(budget=3) is False and len(visible(tree)) > first
-        assert tree.expand_all() is True and visible(tree) == every
+        assert tree.border_subtitle == "+ again opens more folders (3 rows a press)"
+        assert tree.expand_all() is True and visible(tree) == every and tree.border_subtitle == ""
 
 
 async def test_keys_typed_while_the_tree_is_filtered_are_kept(demo_source, wait_for_scan, monkeypatch):

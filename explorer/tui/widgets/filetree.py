@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import stat
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
@@ -40,7 +41,7 @@ MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bo
 _TYPE_BITS = {EntryKind.FILE: stat.S_IFREG, EntryKind.DIR: stat.S_IFDIR, EntryKind.SYMLINK: stat.S_IFLNK,
               EntryKind.HARDLINK: stat.S_IFREG, EntryKind.CHAR: stat.S_IFCHR, EntryKind.BLOCK: stat.S_IFBLK,
               EntryKind.FIFO: stat.S_IFIFO}
-EXPAND_ROWS = 2000
+EXPAND_ROWS = 500
 """Rows that expand all (+) loads at most per press (each row costs ~10 µs to add, and more to draw)."""
 SORTS = ("name", "size")
 _DIR = EntryKind.DIR
@@ -111,6 +112,7 @@ class FileTree(Tree[NodeData]):
         self.root.set_label(label)
         self._fill(self.root)
         self.root.expand()
+        self.border_subtitle = ""
         if self.filter.name:
             self.expand_all()  # the matches on show, not behind closed folders
         self._set_title()
@@ -229,9 +231,15 @@ class FileTree(Tree[NodeData]):
     def _add_rows(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
         """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet (the
         Tree invalidated once, at the end)."""
+        with self._batch():
+            self._add_rows_now(node, rows, start, end)
+
+    @contextmanager
+    def _batch(self):
+        """Rows added or folders closed inside invalidate the Tree once, at the end."""
         self._batching, self._invalidated = True, False
         try:
-            self._add_rows_now(node, rows, start, end)
+            yield
         finally:
             self._batching = False
             if self._invalidated:
@@ -367,7 +375,8 @@ class FileTree(Tree[NodeData]):
             if not node.allow_expand or node.data is None or node.data.more:
                 continue
             if not node.is_expanded:
-                if added >= budget:
+                if added >= budget:  # said on the tree's border (a notice would lay the screen out again)
+                    self.border_subtitle = f"+ again opens more folders ({budget} rows a press)"
                     return False
                 if node.data.path not in self._loaded:
                     before = len(node.children)
@@ -375,16 +384,22 @@ class FileTree(Tree[NodeData]):
                     added += len(node.children) - before
                 node.expand()
             queue.extend(node.children)
+        self.border_subtitle = ""
         return True
 
     def collapse_all(self) -> None:
-        """Close every folder below the root; the cursor goes to the top-level row it was under."""
+        """Close every open folder below the root (Textual's collapse_all posts a message for every row
+        loaded, open or not); the cursor goes to the top-level row it was under."""
+        self.border_subtitle = ""
         top = self.cursor_node
         while top is not None and top.parent is not None and top.parent is not self.root:
             top = top.parent
-        for child in self.root.children:
-            if child.is_expanded:
-                child.collapse_all()
+        with self._batch():
+            open_folders = [c for c in self.root.children if c.is_expanded]
+            while open_folders:
+                node = open_folders.pop()
+                node.collapse()
+                open_folders += [c for c in node.children if c.is_expanded]
         if top is not None:
             self._tree_lines  # noqa: B018 - built now, with the folders closed: the cursor lands on its line
             self._move_to(top)
