@@ -234,6 +234,14 @@ MAIN = [
      ("C-f", "ctrl+f: name filter open"), ("l", "name filter: type"), ("i", "name filter: type"),
      ("b", "name filter: type"), ("Enter", "name filter: enter (to the tree)"), ("C-f", None),
      ("Escape", "escape: name filter clear"), ("l", None)],
+    [("r", "r: raw tar open"), ("n", "raw tar: n/p marker"), ("p", "raw tar: n/p marker"),
+     ("Escape", "escape: raw tar close")],
+    [("T", "T: tour open"), ("n", "tour: n/p step"), ("n", "tour: n/p step"), ("n", "tour: n/p step"),
+     ("p", "tour: n/p step"), ("Escape", "escape: tour leave"), ("l", None)],
+    [("f", None), ("y", "y: copy menu open"), ("p", "copy menu: p copies the path"), ("C-c", "ctrl+c: copy the path"),
+     ("g", "g: group findings by rule"), ("g", "g: group findings by rule"), ("F", "F: findings filter open"),
+     ("Escape", "escape: filter close"), ("R", "R: report dialog open"), ("Escape", "escape: report close"),
+     ("l", None)],
 ]
 
 
@@ -246,11 +254,13 @@ def search_sorts(run: Run, text: str) -> None:
 
 
 def findings(run: Run, steps: int = 10) -> None:
-    """Enter on one finding after another: a jump to its file, or the config view."""
+    """Enter on one finding after another: its detail view, then enter again: a jump to its file, or the
+    config view."""
     run.press("f")
     run.press("Home")
     for _ in range(steps):
-        run.press("Enter", "enter: a finding (jump to its file or config)")
+        run.press("Enter", "enter: a finding's detail view")
+        run.press("Enter", "enter: detail -> its file (or config)")
         if "1–6: tabs" in settle():
             run.press("Escape")
         run.press("Down")

@@ -544,3 +544,35 @@ def extract(analysis: ImageAnalysis, plan: Plan, tally: Tally) -> None:
             writer.finish_dir((), plan.root_entry)
     finally:
         writer.close()
+
+
+def new_file(folder: str, names: list[str], data: bytes) -> str:
+    """Write `data` as a new file in `folder` (made if missing), under the first of `names` that does not
+    exist yet (a report: explorer-report.sarif, explorer-report-2.sarif…); returns its path. Through the
+    Writer: no symlink followed below `folder`, nothing overwritten."""
+    folder = os.path.realpath(os.path.expanduser(folder))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise ExplorerError(f"{folder}: cannot make the folder ({exc.strerror})") from None
+    writer = Writer(folder, Tally())
+    try:
+        for name in names:
+            try:
+                fd = writer.create_file((name,))
+            except ExplorerError:  # exists: the next name
+                continue
+            where = writer.where((name,))
+            try:
+                _write_all(fd, data, where)
+            except BaseException:
+                os.close(fd)
+                writer.remove_file((name,))
+                raise
+            os.close(fd)
+            return where
+    except CannotCreate as exc:
+        raise ExplorerError(f"{folder}: cannot write there ({exc})") from None
+    finally:
+        writer.close()
+    raise ExplorerError(f"{folder}: {names[0]} and {len(names) - 1} other names exist already")

@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE.parent))
 from explorer.demo import write_demo  # noqa: E402
 from explorer.sources import open_image  # noqa: E402
 from explorer.tui.app import ExplorerApp  # noqa: E402
-from tests.support.pilot import choose_finding, go_to, search, view_copy, wait_until_scanned  # noqa: E402
+from tests.support.pilot import choose_finding, go_to, search, view_copy, wait_for_tree, wait_until_scanned  # noqa: E402
 from explorer.tui.widgets.findings import FindingsTable  # noqa: E402
 
 SIZE = (170, 50)
@@ -84,6 +84,8 @@ async def history_at_finding(pilot, app):
     table.focus()
     table.move_cursor(row=row)
     await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
     await pilot.pause(0.3)
 
 
@@ -116,6 +118,41 @@ async def palette(pilot, app):
     await pilot.pause(0.5)
 
 
+async def raw_layer(pilot, app):
+    await go_to(pilot, 4, "/var/lib/apt/lists")
+    await pilot.press("r")
+    await pilot.pause(0.5)
+
+
+async def tour_opaque(pilot, app):
+    await pilot.press("T", "n", "n")
+    await wait_for_tree(pilot)
+
+
+async def finding_detail(pilot, app):
+    table = app.query_one(FindingsTable)
+    table.focus()
+    table.move_cursor(row=table.row_of(next(f for f in table.findings if f.rule_id == "secret.github-pat")))
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+
+
+async def copy_menu(pilot, app):
+    await finding_detail(pilot, app)
+    await pilot.press("y")
+    await pilot.pause(0.3)
+
+
+async def findings_grouped(pilot, app):
+    await pilot.press("f", "g")
+    await pilot.pause(0.2)
+
+
+async def report_dialog(pilot, app):
+    await pilot.press("R")
+    await pilot.pause(0.3)
+
+
 SHOTS = {
     "main": main_view,
     "deleted-miner-finding": deleted_miner,
@@ -136,6 +173,14 @@ SHOTS = {
     "light-theme": light_theme,
     "help": help_screen,
     "command-palette": palette,
+    "raw-layer": raw_layer,
+    "tour-opaque-folder": tour_opaque,
+
+
+    "finding-detail": finding_detail,
+    "copy-menu": copy_menu,
+    "findings-grouped": findings_grouped,
+    "report-export": report_dialog,
 }
 
 

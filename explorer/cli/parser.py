@@ -1,4 +1,4 @@
-"""Command line: `explorer IMAGE`, `open`, `demo`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
+"""Command line: `explorer IMAGE`, `open`, `demo`, `serve`, `scan`, `layers`, `tree`, `extract`, `diff`, `audit`,
 `help`, `version`, `completion`.
 
 Global flags (`GLOBAL_FLAGS`) are accepted before or after the command and the image: the top parser and
@@ -19,7 +19,7 @@ from explorer.core import memtune
 from explorer.core.errors import ExplorerError
 from explorer.core.limits import add_limit_flags
 
-COMMANDS = ("open", "demo", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
+COMMANDS = ("open", "demo", "serve", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
 
 SETTINGS = """settings: every flag can also come from the environment, EXPLORER_ and its long name in
@@ -105,6 +105,15 @@ def gate_flags(sp: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
     sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
 
 
+def ui_finding_flags(sp: argparse.ArgumentParser) -> None:
+    """`open` and `demo` leave out what `scan` leaves out: the ignore file's findings and disabled rules."""
+    from explorer.reports.ignorefile import DEFAULT_NAME
+    sp.add_argument("--ignore-file", metavar="FILE",
+                    help=f"accepted findings, as for scan (default: {DEFAULT_NAME} in the current folder, if "
+                         "present); A in the findings appends to it")
+    sp.add_argument("--disable", metavar="RULE_ID", action="append", default=[], help="turn a rule off")
+
+
 def _parser() -> Parser:
     """The top parser; `.commands` maps each command to its parser."""
     p = Parser(
@@ -138,7 +147,14 @@ def _parser() -> Parser:
 
     sp = commands["open"] = command(sub, "open", "the Textual UI on an image (needs a terminal)")
     image_arg(sp)
-    commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
+    ui_finding_flags(sp)
+    sp = commands["demo"] = command(sub, "demo", "the Textual UI on a built-in demo image (no daemon, no network)")
+    ui_finding_flags(sp)
+    sp = commands["serve"] = command(sub, "serve", "the UI in a browser, for a class (textual-serve): IMAGE, or "
+                                                   "the demo image; http://127.0.0.1:8000 by default")
+    from explorer.cli.serve_flags import add_serve_flags
+    add_serve_flags(sp)
+    source_flags(sp)
 
     sp = commands["scan"] = command(sub, "scan", "run every detector over every layer")
     image_arg(sp)
@@ -384,6 +400,9 @@ def _run(args, ui) -> int:
     if args.command == "audit":
         from explorer.cli.commands.audit import run_audit
         return run_audit(args)
+    if args.command == "serve":
+        from explorer.cli.commands.serve import run_serve
+        return run_serve(args)
     if args.command in ("open", "demo") and ui is not None:
         return ui.open(args)
     raise ExplorerError(f"unknown command {args.command}")

@@ -119,7 +119,10 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
     cleanup = Layer([
         Entry.whiteout("/srv/app/.env"),
         Entry.whiteout("/tmp/.x"),
-    ], created_by="/bin/sh -c rm -rf /srv/app/.env /tmp/.x", compression="gzip")
+        # `rm -rf DIR && mkdir DIR` in one step: an opaque folder (the lists of layer 1 hidden, still shipped)
+        Entry.dir("/var/lib/apt/lists"), Entry.opaque("/var/lib/apt/lists"),
+    ], created_by="/bin/sh -c rm -rf /srv/app/.env /tmp/.x /var/lib/apt/lists && mkdir /var/lib/apt/lists",
+        compression="gzip")
     access = Layer([
         Entry.dir("/root/.ssh", 0o700),
         Entry.file("/root/.ssh/authorized_keys",

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from explorer.core.errors import ExplorerError
 from explorer.core.findings import Finding
+from explorer.core.textsafe import safe
 
 DEFAULT_NAME = ".explorer-ignore.toml"
 TRIVY_NAME = ".trivyignore"
@@ -148,3 +149,56 @@ def apply_ignores(findings: list[Finding], rules: list[IgnoreRule]) -> tuple[lis
         else:
             ignored.append((finding, rule.reason))
     return kept, ignored
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string (quotes, backslashes and control characters escaped)."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def glob_escape(text: str) -> str:
+    """A glob that matches `text` alone (fnmatch's `*`, `?` and `[` taken literally)."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
+
+
+def accept(path: str, finding: Finding, reason: str, today: datetime.date | None = None) -> str:
+    """Append an entry that ignores `finding` to the ignore file at `path` (made if missing), with a comment
+    saying what was accepted and when; returns the entry as written.
+
+    A file finding is matched by its rule and exact path (a path no TOML string can hold, a name that was
+    not UTF-8, by its fingerprint instead); a config or history finding by its rule and fingerprint."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ExplorerError("an accepted finding needs a reason")
+    today = today or datetime.date.today()
+    where = finding.path if finding.source == "file" else f"image {finding.source}"
+    lines = ["", f"# accepted in the explorer UI on {today.isoformat()}: {finding.severity} {finding.title}",
+             f"# at {where}" + (f" in layer {finding.layer}" if finding.layer is not None else "")]
+    lines = [" ".join(safe(line).split()) if line else line for line in lines]
+    lines += ["[[ignore]]", f"rule = {toml_string(glob_escape(finding.rule_id))}"]
+    path_ok = finding.path is not None and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in finding.path)
+    if finding.source == "file" and path_ok:
+        lines.append(f"path = {toml_string(glob_escape(finding.path))}")
+    else:
+        lines.append(f"fingerprint = {toml_string(finding.fingerprint)}")
+    lines.append(f"reason = {toml_string(reason)}")
+    entry = "\n".join(lines) + "\n"
+    try:
+        with open(path, "a+b") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell():
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+            fh.write(entry.encode("utf-8"))
+    except OSError as exc:
+        raise ExplorerError(f"{path}: cannot write the ignore file ({exc.strerror})") from None
+    return entry

@@ -26,12 +26,14 @@ from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
 from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.core.textsafe import safe
+from explorer.tui import handover
 from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
+from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
@@ -43,6 +45,7 @@ from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.namefilter import NameFilter
 from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.tour import start_tour
 
 WARM_SLICE = 0.002
 """Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
@@ -84,6 +87,11 @@ class ExplorerApp(App[None]):
                 tooltip="Select the layer below"),
         Binding("right_square_bracket", "next_layer", "Next layer", show=False, id="next",
                 tooltip="Select the layer above"),
+        Binding("r", "raw_layer", "Raw tar", id="raw-layer",
+                tooltip="The selected layer's tar members as stored: .wh. whiteouts and opaque markers, "
+                        "with their meaning"),
+        Binding("T", "tour", "Tour", show=False, id="tour",
+                tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
         Binding("w", "space('wasted')", "Wasted", id="wasted",
@@ -96,6 +104,12 @@ class ExplorerApp(App[None]):
                 tooltip=f"Open every folder of the file tree ({EXPAND_ROWS} rows a press; again for more)"),
         Binding("minus", "collapse_all", "Collapse all", show=False, id="collapse-all",
                 tooltip="Close every folder of the file tree"),
+        Binding("y", "copy_menu", "Copy", id="copy",
+                tooltip="Copy the selection to the clipboard: path, sha256, or the finding as text or JSON"),
+        Binding("ctrl+c", "copy_path", "Copy path", show=False, id="copy-path", priority=True,
+                tooltip="Copy the selected file's or finding's path (or the text selected with the mouse)"),
+        Binding("R", "export_report", "Report", id="report",
+                tooltip="Write the findings report (SARIF, JSON as scan writes them, or Markdown) to a folder"),
     ]
 
     @dataclass
@@ -114,8 +128,18 @@ class ExplorerApp(App[None]):
         error: str
 
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
-                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS) -> None:
+                 cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS, ignores=(),
+                 ignore_file: str | None = None) -> None:
         super().__init__()
+        from explorer.reports.ignorefile import DEFAULT_NAME
+        self.ignores = list(ignores)
+        """The ignore file's entries (explorer.reports.ignorefile): their findings are left out, as scan does."""
+        self.ignore_file = ignore_file or DEFAULT_NAME
+        """Where `A` appends accepted findings."""
+        self.ignored: list = []
+        self.accepted: list = []
+        """(finding, reason) pairs: left out by the ignore file; accepted in this session."""
+        self.report_paths: list[str] = []
         self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
@@ -273,6 +297,7 @@ class ExplorerApp(App[None]):
             with collections_paused():
                 result = scan(self.source, detectors, self.options, progress=progress, cache=self._cache,
                               jobs=self._jobs, limits=self.limits)
+                result = self._without_ignored(result)
                 self.call_from_thread(self._status, "indexing…")
                 index = ScanIndex(result)
                 if index.layers:
@@ -281,6 +306,16 @@ class ExplorerApp(App[None]):
             self.post_message(self.ScanFailed(f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(self.ScanDone(result, index))
+
+    def _without_ignored(self, result: ScanResult) -> ScanResult:
+        """The result less the findings the ignore file accepts (kept in `ignored`), as scan reports it."""
+        if not self.ignores:
+            return result
+        import dataclasses
+
+        from explorer.reports.ignorefile import apply_ignores
+        kept, self.ignored = apply_ignores(result.findings, self.ignores)
+        return dataclasses.replace(result, findings=kept)
 
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
@@ -470,6 +505,10 @@ class ExplorerApp(App[None]):
             self._move_layer_cursor(finding.layer)
             self.select_layer(finding.layer)
 
+    @on(FindingsTable.FindingOpened)
+    def _finding_opened(self, message: FindingsTable.FindingOpened) -> None:
+        handover.open_finding(self, message.finding)
+
     # -- actions ----------------------------------------------------------------------------
     ANYWHERE = frozenset({"quit", "help", "toggle_dark", "command_palette"})
     """Actions that also work over another screen (the viewer, the config view); the others act on the
@@ -627,6 +666,38 @@ class ExplorerApp(App[None]):
         message = (f"wrote {safe(where)}: {tally.files} files, {tally.dirs} folders, {tally.symlinks} symlinks; "
                    f"{tally.skipped} skipped" + (f" ({safe(tally.warnings[0])})" if tally.warnings else ""))
         self.call_from_thread(self.notify, message, title="exported", timeout=10, markup=False)
+
+    def action_raw_layer(self) -> None:
+        if self.scan_index is None or not self.scan_index.analysis.layers:
+            self.notify("Still reading the layers")
+            return
+        layer = self.layer_index
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.show_copy(layer, path)
+        self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
+
+    def action_tour(self) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        start_tour(self)
+
+    def action_copy_menu(self) -> None:
+        handover.copy_menu(self)
+
+    def action_copy_path(self) -> None:
+        handover.copy_path(self)
+
+    def action_export_report(self) -> None:
+        handover.export_report(self)
+
+    def action_filter_findings(self) -> None:
+        handover.filter_findings(self)
+
+    def action_accept_finding(self) -> None:
+        handover.accept_finding(self)
 
     def action_config(self) -> None:
         self.open_config(None)

@@ -23,6 +23,7 @@ from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import Lines, LineView
 from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.tableview import clip
 
 STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
 SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
@@ -44,7 +45,7 @@ def path_rows(cmp: Comparison) -> Lines:
 
 def finding_rows(cmp: Comparison) -> Lines:
     rows = [Text(f"{f.severity:<8} {f.rule_id}  {'L' + str(f.layer) if f.layer is not None else 'config'}  "
-                 f"{safe(f.path or '')}  {safe(f.evidence)[:160]}") for f in cmp.new_findings]
+                 f"{safe(f.path or '')}  {clip(safe(f.evidence), 160)}") for f in cmp.new_findings]
     return Lines(rows or [Text("no finding in B that A does not have", style="dim")])
 
 

@@ -45,6 +45,8 @@ class LayerIndex:
     """Deleted path → the copy that was removed."""
     deleted_under: dict[str, list[FileEntry]] = field(default_factory=dict)
     """Folder → the removed copies directly in it (the 'ghosts' the tree shows)."""
+    opaque: set[str] = field(default_factory=set)
+    """Folders this layer made opaque (a `.wh..wh..opq` member): what lower layers put there is hidden."""
 
     def status(self, path: str, deleted: bool = False) -> str:
         if deleted:
@@ -193,6 +195,8 @@ class ScanIndex:
             self.layers.append(li)
             copies = self.copies
             for entry in report.entries:
+                if entry.kind is EntryKind.OPAQUE:
+                    li.opaque.add(entry.path)
                 same = copies.get(entry.path)
                 if same is None:
                     copies[entry.path] = [entry]
@@ -292,12 +296,14 @@ class ScanIndex:
             where = f.path if current is not None and current.layer == f.layer else None
             if where is None and f.path in li.deleted:
                 where = f.path
+            mark = where
             if where is None:
                 where = next((p for p in ancestors(f.path) if p in li.deleted), None)
+                mark = f.path  # deleted with its folder: its own row in the ghost folder keeps its marker
             if where is None:
                 continue
             flagged_paths.add(where)
-            for p in (where, *ancestors(where)):
+            for p in (mark, *ancestors(mark)):
                 old = flagged.get(p)
                 if old is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[old]:
                     flagged[p] = f.severity

@@ -17,10 +17,16 @@ from explorer.detectors.base import ScanOptions
 from explorer.core.limits import limits_from_args
 from explorer.sources import open_image
 
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+"""The driver `explorer serve` (textual-serve) sets in $TEXTUAL_DRIVER for the UI it starts for a browser."""
+
 
 def run_ui(args, layer_cache) -> int:
     """`layer_cache(args)`: the layer cache as the command line asked for it (a context manager; None with
     --no-cache), given by explorer.main so that the UI does not import the command line."""
+    from explorer.reports.ignorefile import load_ignore_file
+    ignores = load_ignore_file(getattr(args, "ignore_file", None),  # bad file: one line, exit 2, no UI
+                               None if getattr(args, "quiet", False) else _warn)
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -58,8 +64,10 @@ def run_ui(args, layer_cache) -> int:
             _start_process_helpers()
             cache = stack.enter_context(layer_cache(args))
             limits = limits_from_args(args)
-            state["app"] = ExplorerApp(source, ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache),
-                                       cache=cache, jobs=getattr(args, "jobs", None), limits=limits)
+            options = ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache,
+                                  disabled=frozenset(getattr(args, "disable", ())))
+            state["app"] = ExplorerApp(source, options, cache=cache, jobs=getattr(args, "jobs", None), limits=limits,
+                                       ignores=ignores, ignore_file=getattr(args, "ignore_file", None))
             state["app"].run()
     finally:
         restore()
@@ -68,9 +76,18 @@ def run_ui(args, layer_cache) -> int:
     return 128 + state["signal"] if state["signal"] else 0
 
 
+def _warn(message: str) -> None:
+    """An ignore file's warning (an expired entry), on stderr before the UI starts."""
+    from explorer.core.textsafe import safe
+    print(f"explorer: warning: {safe(message)}", file=sys.stderr)
+
+
 def need_terminal() -> None:
     """The UI reads keys from stdin and draws on the terminal: without one it would draw into a pipe and
-    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either."""
+    wait for keys that never come. Under CI (CI=true, as CI services set it) it does not start either.
+    Started by `explorer serve` for a browser, it needs neither."""
+    if os.environ.get("TEXTUAL_DRIVER") == WEB_DRIVER:
+        return
     if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
         raise ExplorerError("the UI does not start under CI (CI is set); "
                             "use `explorer scan IMAGE` for a report")

@@ -11,6 +11,7 @@ from explorer.core.textsafe import safe
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import short_created_by
+from explorer.tui.tableview import clip
 
 
 def palette_text(text: str) -> str:
@@ -36,6 +37,16 @@ def palette_commands(app):
                         lambda: app.query_one(FindingsTable).action_cycle_sort())
     yield SystemCommand("Export the selected copy", "Write it to a folder (as explorer extract)",
                         app.action_export)
+    yield SystemCommand("Copy to the clipboard", "The selection's path or sha256, or the finding as text or JSON",
+                        app.action_copy_menu)
+    yield SystemCommand("Copy the path", "The selected file's or finding's path", app.action_copy_path)
+    yield SystemCommand("Export the findings report", "SARIF or JSON as scan writes them, or Markdown for a ticket",
+                        app.action_export_report)
+    yield SystemCommand("Findings: group by rule or not", "One row per rule with its count",
+                        lambda: app.query_one(FindingsTable).toggle_grouping())
+    yield SystemCommand("Findings: filter", "By severity, category, rule or text", app.action_filter_findings)
+    yield SystemCommand("Findings: accept the selected one", "Append it, with a reason, to the ignore file",
+                        app.action_accept_finding)
     yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
                         app.action_toggle_dark)
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
@@ -49,9 +60,13 @@ def palette_commands(app):
                         lambda: app.action_space("largest"))
     yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
                         app.action_config)
+    yield SystemCommand("Raw tar members of the layer", "The selected layer's members as stored, "
+                        ".wh. whiteouts and opaque markers explained", app.action_raw_layer)
+    yield SystemCommand("Guided tour", "Layers, whiteouts, opaque folders, findings, digest vs diff_id, "
+                        "where they appear in this image", app.action_tour)
     if app.scan_index is not None:
         for report in app.scan_index.analysis.layers:
-            created = palette_text(short_created_by(report.ref.created_by)[:60])
+            created = palette_text(clip(short_created_by(report.ref.created_by), 60, "middle"))
             yield SystemCommand(f"Go to layer {report.index}", created,
                                 lambda i=report.index: app._step_layer(i - app.layer_index))
         for finding in app.scan_index.result.findings[:200]:

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
 from textual.strip import Strip
 
 from explorer.tui.lineview import LineView, Lines, RowMessage
@@ -31,14 +32,55 @@ class Column:
     """Cells (without padding); None: as wide as the widest cell when the rows are set (small tables)."""
     key: str = ""
     """Names the column in HeaderClicked (default: the label)."""
+    flex: int = 0
+    """>0: the column shares the pane's spare width with the other flex columns, in this proportion
+    (`width` is then its least width), so that a row fits the pane instead of running off its right edge."""
+    most: int | None = None
+    """A flex column's greatest width (None: no limit, or its widest cell's for an auto one)."""
+    cut: str = "end"
+    """Where a cell too long for the column loses its text, marked with an ellipsis: `end`, or `middle`
+    (paths, history lines: the start and the end both say something)."""
 
 
-def fit(cell: Text, width: int) -> Text:
-    """`cell` on one line, cut or padded to `width` cells (right-aligned when its justify says so)."""
+ELLIPSIS = "…"
+
+
+def cut_text(cell: Text, width: int, where: str = "end") -> Text:
+    """`cell` in at most `width` cells, an ellipsis where text was cut (at the end, or in the middle)."""
+    if cell.cell_len <= width:
+        return cell
+    if width <= 1:
+        return Text(ELLIPSIS[:width], style=cell.style)
+    if where == "middle" and width >= 5:
+        tail = (width - 1) // 2
+        head = cell[:width - 1 - tail]
+        head.truncate(width - 1 - tail, overflow="crop")
+        end = cell[len(cell) - tail:]
+        while end.cell_len > tail:  # wide characters: fewer of them
+            end = end[1:]
+        return Text.assemble(head, ELLIPSIS, end, style=cell.style)
+    cut = cell.copy()
+    cut.truncate(width, overflow="ellipsis")
+    return cut
+
+
+def clip(text: str, limit: int, where: str = "end") -> str:
+    """`text` in at most `limit` characters, an ellipsis where it was cut (at the end, or in the middle)."""
+    if len(text) <= limit:
+        return text
+    if where == "middle":
+        tail = (limit - 1) // 2
+        return text[:limit - 1 - tail] + ELLIPSIS + (text[-tail:] if tail else "")
+    return text[:limit - 1] + ELLIPSIS
+
+
+def fit(cell: Text, width: int, cut: str = "end") -> Text:
+    """`cell` on one line, cut (with an ellipsis) or padded to `width` cells (right-aligned when its
+    justify says so)."""
     cell = cell.copy()
     if "\n" in cell.plain:
         cell = Text(cell.plain.replace("\n", " "), style=cell.style)
-    cell.truncate(width, overflow="crop")
+    cell = cut_text(cell, width, cut)
     room = width - cell.cell_len
     if room > 0:
         if cell.justify == "right":
@@ -79,6 +121,7 @@ class TableView(LineView):
         super().__init__(cursor_rows=True, show_gutter=False, **kwargs)
         self.columns = list(columns)
         self._widths = [c.width or len(c.label) for c in self.columns]
+        self._natural = list(self._widths)
         self._cells: Callable[[int], Sequence[Text]] = lambda _row: ()
         self._styles: dict[str, Style] = {}
 
@@ -87,13 +130,56 @@ class TableView(LineView):
         """`count` rows, row i's cells (one Text per column) from `cells(i)`, built when drawn; the cursor
         on row `cursor`, scrolled into view."""
         self._cells = cells
-        self._widths = [c.width if c.width is not None
-                        else max([len(c.label)] + [cells(i)[n].cell_len for i in range(count)])
-                        for n, c in enumerate(self.columns)]
+        self._natural = [c.width if c.width is not None
+                         else max([len(c.label)] + [cells(i)[n].cell_len for i in range(count)])
+                         for n, c in enumerate(self.columns)]
+        self._widths = self._fitted(self._pane_width())
         self.set_lines(Lines(count=count, build=self._row_text, width=sum(w + 2 * PAD for w in self._widths)),
                        cursor=cursor)
         if cursor:
             self.go_to(cursor)
+
+    def _fitted(self, pane: int) -> list[int]:
+        """Column widths: each flex column gets its least width (`width`, or its label's for an auto one), then
+        the flex columns share what is left of `pane` cells by their weights, none past `most` (an auto column:
+        past its widest cell)."""
+        widths = list(self._natural)
+        flex = [n for n, c in enumerate(self.columns) if c.flex]
+        if not flex or pane <= 0:
+            return widths
+        cap = {n: self.columns[n].most or (widths[n] if self.columns[n].width is None else pane) for n in flex}
+        for n in flex:
+            widths[n] = min(cap[n], len(self.columns[n].label) if self.columns[n].width is None
+                            else self.columns[n].width)
+        spare = pane - sum(w + 2 * PAD for w in widths)
+        while spare > 0:
+            growing = [n for n in flex if widths[n] < cap[n]]
+            if not growing:
+                break
+            weights = sum(self.columns[n].flex for n in growing)
+            given = 0
+            for n in growing:
+                more = min(cap[n] - widths[n], max(1, spare * self.columns[n].flex // weights), spare - given)
+                widths[n] += more
+                given += more
+            spare -= given
+            if not given:
+                break
+        return widths
+
+    def _pane_width(self) -> int:
+        """Cells a row may take without a horizontal scroll bar (LineView's virtual width has one more)."""
+        return self.scrollable_content_region.width - 1
+
+    def on_resize(self, event) -> None:
+        widths = self._fitted(self._pane_width())
+        if widths != self._widths:
+            self._widths = widths
+            self.lines.width = sum(w + 2 * PAD for w in widths)
+            self._generation += 1
+            self._render_row.cache_clear()
+            self.virtual_size = Size(self._gutter_width() + self.lines.width + 1, len(self.lines) + self.header_rows)
+            self.refresh()
 
     def _row_text(self, row: int) -> Text:
         return self._join(self._cells(row))
@@ -101,9 +187,9 @@ class TableView(LineView):
     def _join(self, cells: Sequence[Text]) -> Text:
         """The cells on one line, padded to their columns (what `render` and tests read)."""
         line = Text(no_wrap=True, overflow="crop")
-        for cell, width in zip(cells, self._widths):
+        for cell, width, column in zip(cells, self._widths, self.columns):
             line.append(" " * PAD)
-            line.append_text(fit(cell, width))
+            line.append_text(fit(cell, width, column.cut))
             line.append(" " * PAD)
         return line
 
@@ -114,7 +200,8 @@ class TableView(LineView):
         strips = []
         for n, (cell, width) in enumerate(zip(cells, self._widths)):
             column = self._column_meta(n)
-            body = Segment.apply_style(self.text_strip(fit(cell, width)), post_style=column)
+            cut = self.columns[n].cut if n < len(self.columns) else "end"
+            body = Segment.apply_style(self.text_strip(fit(cell, width, cut)), post_style=column)
             strips.append(Strip([Segment(" " * PAD, column), *body, Segment(" " * PAD, column)], width + 2 * PAD))
         return Strip.join(strips)
 

@@ -84,11 +84,11 @@ def test_exit_code_pairs_with_fail_on(demo, flags, status):
     (["scan", "IMG", "--exit-code", "300"],
      "explorer scan: argument --exit-code: '300' is not an exit status (0..255) (see `explorer scan --help`)"),
     (["scna", "IMG"], "explorer: unknown command 'scna' (did you mean 'scan'?); "
-                      "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
+                      "commands: open, demo, serve, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["--no-cache", "layrs", "IMG"], "explorer: unknown command 'layrs' (did you mean 'layers'?); "
-                                     "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
+                                     "commands: open, demo, serve, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["help", "extrct"], "explorer: help: unknown command 'extrct' (did you mean 'extract'?); "
-                         "commands: open, demo, scan, layers, tree, extract, diff, audit, help, version, completion"),
+                         "commands: open, demo, serve, scan, layers, tree, extract, diff, audit, help, version, completion"),
     (["scan"], "explorer scan: the following arguments are required: IMAGE (see `explorer scan --help`)"),
     (["scan", "xyz://alpine"], "explorer: xyz://alpine: unknown transport 'xyz:'; "
                                "known: docker-archive:, oci-archive:, oci:, docker-daemon:, docker://, registry:, container:, docker-root:, containerd-root:"),

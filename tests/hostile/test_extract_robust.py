@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from explorer.cli.commands import extract as extract_cmd
+from explorer import export as extract_cmd
 
 from hostile_images import TRACEBACK, docker_archive, member, run_inprocess, tar_bytes
 

@@ -35,14 +35,17 @@ async def go_to(pilot, layer: int, path: str) -> None:
 
 
 async def choose_finding(pilot, path: str) -> None:
-    """Select the first finding on `path` in the findings table and press enter, as a person would."""
+    """Select the first finding on `path` in the findings table and press enter twice, as a person would
+    (its detail view, then its file)."""
     from explorer.tui.widgets.findings import FindingsTable
 
     app = pilot.app
     table = app.query_one(FindingsTable)
-    row = next(i for i, f in enumerate(table.findings) if f.path == path)
+    finding = next(f for f in table.findings if f.path == path)
     table.focus()
-    table.move_cursor(row=row)
+    table.move_cursor(row=table.row_of(finding))
+    await pilot.press("enter")
+    await pilot.pause()
     await pilot.press("enter")
     await wait_for_tree(pilot)
 

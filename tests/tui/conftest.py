@@ -29,3 +29,15 @@ def wait_for_scan():
     from tests.support.pilot import wait_until_scanned
 
     return lambda pilot, _app: wait_until_scanned(pilot)
+
+
+@pytest.fixture
+async def demo_ui(demo_source):
+    """(app, pilot): the app on the demo image at 200x55 (the size of the issue's tmux checks), scan done."""
+    from explorer.tui.app import ExplorerApp
+    from tests.support.pilot import wait_until_scanned
+
+    app = ExplorerApp(demo_source)
+    async with app.run_test(size=(200, 55)) as pilot:
+        await wait_until_scanned(pilot)
+        yield app, pilot

@@ -61,12 +61,15 @@ async def config_view(pilot) -> ConfigView:
 
 
 async def choose(pilot, rule_id: str) -> None:
-    """Select the finding of `rule_id` in the findings table and press enter."""
+    """Select the finding of `rule_id` in the findings table and press enter twice (its detail view, then
+    where it is)."""
     app = pilot.app
     table = app.query_one(FindingsTable)
     findings = getattr(table, "findings", app.scan_index.result.findings)
     table.focus()
     table.move_cursor(row=next(i for i, f in enumerate(findings) if f.rule_id == rule_id))
+    await pilot.press("enter")
+    await pilot.pause()
     await pilot.press("enter")
     await pilot.pause()
 

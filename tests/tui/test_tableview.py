@@ -34,7 +34,8 @@ class Two(App):
 
 
 def test_a_cell_is_cut_or_padded_to_its_column():
-    assert fit(Text("abcdef"), 4).plain == "abcd"
+    assert fit(Text("abcdef"), 4).plain == "abc…"  # a cut is marked
+    assert fit(Text("/usr/lib/x.so"), 9, "middle").plain == "/usr…x.so"
     assert fit(Text("ab"), 4).plain == "ab  "
     assert fit(Text("ab", justify="right"), 4).plain == "  ab"
     assert fit(Text("a\nb"), 4).plain == "a b "

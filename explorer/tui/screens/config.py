@@ -21,6 +21,7 @@ from textual.widgets import ContentSwitcher, Static
 from explorer.core.units import human
 from explorer.core.findings import SEVERITIES, Finding
 from explorer.layerfs.analysis import ImageAnalysis
+from explorer.reports.digests import layer_note, source_note, summary_note
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
@@ -41,7 +42,8 @@ CONCEPTS = [
     ("digest vs diff_id", "A layer's digest is the sha256 of its blob as stored (usually gzip or zstd "
                           "compressed; the manifest lists it). Its diff_id is the sha256 of the uncompressed "
                           "tar (the config's rootfs.diff_ids lists it). The same content compressed twice has "
-                          "two digests but one diff_id."),
+                          "two digests but one diff_id; a layer stored uncompressed (as `docker save` writes them since Docker 25) "
+                          "has digest = diff_id, since the blob is the tar."),
     ("Empty layers", "History entries marked empty_layer (ENV, ARG, LABEL, CMD, USER…) change only the "
                      "config and make no layer; they have no layer number here."),
     ("History", "Each history entry's created_by is the build step (Dockerfile line) that made it. It is "
@@ -246,6 +248,11 @@ class ConfigView(Screen[int | None]):
                              f"({stats.compression}, {human(stats.compressed_size)})"))
             rows.append(Text(f"  {'':>{len(str(ref.index)) + 7}}diff_id {stats.diff_id or ref.diff_id or '?'} "
                              f"({human(stats.size)} of files, {stats.entries} entries)", style="dim"))
+            rows.append(Text(f"  {'':>{len(str(ref.index)) + 7}}{layer_note(report)}", style="italic"))
+        rows.append(Text(""))
+        rows.append(Text("digest vs diff_id in this image", style="bold underline"))
+        for note in (source_note(analysis), summary_note(analysis)):
+            rows.extend(Text("  " + chunk) for chunk in _wrap(note, 100))
         return Lines(rows)
 
     # -- filled ----------------------------------------------------------------------------

@@ -26,7 +26,8 @@ WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings
 GENERAL = [
     ("tables", "↑ ↓ PgUp PgDn Home End", "move"),
     ("files", "↑ ↓ PgUp PgDn, enter", "move; enter expands a folder or loads the next rows of a big one"),
-    ("findings", "enter", "show the finding's file in its layer (or the config view for config/history findings)"),
+    ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (or the config view "
+                          "for config/history findings); enter on a group (g) opens or closes it"),
     ("layers", "↑ ↓", "select a layer: its files, details and changes"),
     ("anywhere", "ctrl+p", "command palette (go to a layer or finding, filters, sort, export, theme, …)"),
     ("anywhere", "ctrl+q", "quit"),
@@ -88,7 +89,8 @@ def help_lines(app, width: int) -> Lines:
         ": also over the preview and the config view.\n",
         ("File tree: ", "bold"), ("A", "bold green"), " added  ", ("M", "bold yellow"), " modified  ",
         ("D", "bold red"), " deleted by the selected layer (blank: unchanged); ", ("!H", "bold red"),
-        " the worst finding on or below a path (C critical, H high, M medium, L low, I info).\n",
+        " the worst finding on or below a path (C critical, H high, M medium, L low, I info); ",
+        ("opaque", "bold magenta"), " a folder the layer made opaque (what lower layers put in it is hidden).\n",
         "A copy marked 'deleted' in findings is not visible in the final image, but its bytes still ship "
         "in the layer blob.")
     console = app.console

@@ -31,6 +31,7 @@ from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, L
                                        text_rows)
 from explorer.tui.widgets.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
+from explorer.tui.tableview import clip
 
 WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
@@ -290,7 +291,7 @@ class FileViewer(Screen[None]):
             row = Text()
             row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
             row.append(" ")
-            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {safe(f.evidence)[:80]}")
+            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {clip(safe(f.evidence), 80)}")
             rows.append(row)
             self._match_lines.append(f.line - 1 if f.line else None)
         if self.current is not None and not self.current.binary:

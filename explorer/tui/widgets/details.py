@@ -13,6 +13,7 @@ from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
 from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.tableview import clip
 
 
 def _field(name: str, value: str, style: str = "") -> Text:
@@ -76,13 +77,16 @@ class Details(Static):
             fate = analysis.fates.get((entry.layer, entry.path))
             if fate is not None and not visible:
                 by = analysis.layers[fate.layer].ref.created_by
-                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split())[:100],
+                rows.append(_field(fate.how, f"by layer {fate.layer}: " + clip(" ".join(safe(redact_text(by)).split()), 100, "middle"),
                                    "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
         for copy in index.history(path)[:40]:
             what = copy.kind.value
-            if copy.is_whiteout:
+            if copy.kind == EntryKind.OPAQUE:  # the folder stays: only what lower layers put in it goes
+                what = ("replaced its contents (opaque)" if copy.path == path
+                        else f"hidden by opaque folder {safe(copy.path)}")
+            elif copy.is_whiteout:
                 what = "deleted" if copy.path == path else f"deleted with {safe(copy.path)}"
             elif copy.kind == EntryKind.FILE:
                 what = f"{human(copy.size)} {copy.mode:04o} sha256:{(copy.digest or '')[:12]}"
@@ -94,6 +98,6 @@ class Details(Static):
             for f in findings:
                 line = Text("  ")
                 line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
-                line.append(f" L{f.layer} {f.rule_id}  {safe(f.evidence)[:90]}")
+                line.append(f" L{f.layer} {f.rule_id}  {clip(safe(f.evidence), 90)}")
                 rows.append(line)
         self._show(rows)

@@ -37,6 +37,8 @@ JUMP = 100
 """Rows loaded around a path a jump reveals, in each folder on its way not loaded yet (more than a screen:
 every row added costs about 10 µs, and a jump passes big folders such as site-packages)."""
 STATUS_STYLE = {"added": "green", "modified": "yellow", "deleted": "red strike", "unchanged": ""}
+OPAQUE_STYLE = "bold magenta"
+"""The label of a folder the layer made opaque (what lower layers put in it is hidden)."""
 MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bold red", "unchanged": ""}
 _TYPE_BITS = {EntryKind.FILE: stat.S_IFREG, EntryKind.DIR: stat.S_IFDIR, EntryKind.SYMLINK: stat.S_IFLNK,
               EntryKind.HARDLINK: stat.S_IFREG, EntryKind.CHAR: stat.S_IFCHR, EntryKind.BLOCK: stat.S_IFBLK,
@@ -284,6 +286,8 @@ class FileTree(Tree[NodeData]):
         name = safe(data.path.rsplit("/", 1)[-1])
         parts = [(MARKER[status], MARKER_STYLE[status]), (" ", ""),
                  (name + "/" if _is_dir(data) else name, STATUS_STYLE[status])]
+        if data.path in view.changes.opaque and not data.deleted:  # beside the name: seen in a narrow pane
+            parts.append((" opaque", OPAQUE_STYLE))
         if entry is None:
             return RowLabel(parts)
         if entry.kind == EntryKind.SYMLINK:

@@ -12,7 +12,7 @@ from explorer.core.units import human
 from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.index import SEVERITY_LETTER, ScanIndex
-from explorer.tui.tableview import Column, TableView
+from explorer.tui.tableview import Column, TableView, cut_text
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}
@@ -50,7 +50,7 @@ class LayerTable(TableView):
 
     def __init__(self, **kwargs) -> None:
         super().__init__([Column("#"), Column("size"), Column("+added ~mod -del"), Column("findings"),
-                          Column("created by")], **kwargs)
+                          Column("created by", flex=1, cut="middle")], **kwargs)
 
     def load(self, index: ScanIndex) -> None:
         problems = {p.layer for p in index.analysis.problems}
@@ -62,7 +62,7 @@ class LayerTable(TableView):
             number = Text(str(report.index), style="bold red" if report.index in problems else "")
             rows.append([number, Text(human(report.stats.size), justify="right"), changes,
                          severity_counts(index.severity_counts(report.index)),
-                         Text(short_created_by(report.ref.created_by)[:120])])
+                         cut_text(Text(short_created_by(report.ref.created_by)), 160, "middle")])
         self.set_rows(len(rows), rows.__getitem__)
 
     def on_table_view_highlighted(self, event: TableView.Highlighted) -> None:

@@ -11,6 +11,7 @@ from explorer.core.units import human
 from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
+from explorer.tui.tableview import clip
 
 
 def _argv(parts: tuple[str, ...]) -> str:
@@ -37,8 +38,8 @@ class ImageSummary(Static):
         text.append("user ", style="bold")
         text.append(user, style="bold red" if not config.user or config.user.split(":")[0] in ("root", "0") else "")
         text.append("  entrypoint ", style="bold")
-        text.append(_argv(config.entrypoint)[:80])
+        text.append(clip(_argv(config.entrypoint), 80))
         text.append("  cmd ", style="bold")
-        text.append(_argv(config.cmd)[:80])
+        text.append(clip(_argv(config.cmd), 80))
         self.plain = text.plain
         self.update(text)
