@@ -17,10 +17,11 @@ class TerminalUI:
     """What the command line calls for the UI commands; Textual is imported only when one runs."""
 
     @staticmethod
-    def open(args) -> int:
+    def open(options) -> int:
+        """`options`: the run's explorer.core.options.Options."""
         from explorer.cli.commands import layer_cache
         from explorer.tui.launch import run_ui
-        return run_ui(args, layer_cache)
+        return run_ui(options, layer_cache)
 
     @staticmethod
     def compare(comparison) -> None:

@@ -10,14 +10,19 @@ command goes into `add_global_flags`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from explorer import __version__
 from explorer.core import memtune
 from explorer.core.errors import ExplorerError
 from explorer.core.limits import add_limit_flags
+
+if TYPE_CHECKING:
+    from explorer.core.options import Options
 
 COMMANDS = ("open", "demo", "serve", "scan", "layers", "tree", "extract", "diff", "audit", "help", "version", "completion")
 SEVERITY_NAMES = ("critical", "high", "medium", "low", "info")
@@ -136,7 +141,7 @@ def _parser() -> Parser:
                              "Docker daemon when it has it, else its registry); transports docker-archive:, oci:, "
                              "oci-archive:, docker-daemon: (the daemon), docker:// and registry: (a registry), "
                              "container:NAME|ID (a container of the daemon), docker-root:DIR[:REF] (a data root "
-                             "read offline), containerd-root:DIR[:NAME] (its images) win")
+                             "read offline), containerd-root:DIR[:NAME|:container:ID] (its images and containers) win")
         source_flags(sp)
 
     def source_flags(sp):
@@ -382,27 +387,57 @@ def _one_line(text: str) -> str:
 
 
 def _run(args, ui) -> int:
+    options = options_from_args(args)
     if args.command == "layers":
         from explorer.cli.commands.layers import run_layers
-        return run_layers(args)
+        return run_layers(options)
     if args.command == "tree":
         from explorer.cli.commands.layers import run_tree
-        return run_tree(args)
+        return run_tree(options)
     if args.command == "extract":
         from explorer.cli.commands.extract import run_extract
-        return run_extract(args)
+        return run_extract(options)
     if args.command == "diff":
         from explorer.cli.commands.diff import run_diff
-        return run_diff(args, ui)
+        return run_diff(options, ui)
     if args.command == "scan":
         from explorer.cli.commands.scan import run_scan
-        return run_scan(args)
+        return run_scan(options)
     if args.command == "audit":
         from explorer.cli.commands.audit import run_audit
-        return run_audit(args)
-    if args.command == "serve":
+        return run_audit(options)
+    if args.command == "serve":  # its own flags (host, port, public URL) go no further than the server
         from explorer.cli.commands.serve import run_serve
         return run_serve(args)
     if args.command in ("open", "demo") and ui is not None:
-        return ui.open(args)
+        return ui.open(options)
     raise ExplorerError(f"unknown command {args.command}")
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    """The one options object of this run, from the parsed command line (settings file applied): the
+    only place that reads argparse's namespace. Flags a command does not have keep their defaults."""
+    from explorer.core.options import ImageOptions, Options, ScanOptions
+    from explorer.core.limits import limits_from_args
+    from explorer.sources.registry_flags import registry_options
+
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    image = ImageOptions(image=given.get("image", ""), platform=given.get("platform"), jobs=given.get("jobs"),
+                         cache=not given.get("no_cache"), progress=given.get("progress", "auto"))
+    if "max_total" in given:  # a command that opens images: the source, registry and limit flags
+        image = dataclasses.replace(image, audit_log=given.get("audit_log"), registry=registry_options(args),
+                                    limits=limits_from_args(args))
+    scan = ScanOptions(disabled=frozenset(given.get("disable", ())), extra_rule_dirs=tuple(given.get("rules", ())),
+                       cache=not given.get("no_cache"))
+    same = ("format", "output", "severity", "fail_on", "exit_code", "dockerfile", "baseline", "ignore_file", "top",
+            "ci", "ci_config", "layer", "changes", "path", "ui")
+    options = Options(command=args.command, image=image, scan=scan, quiet=bool(given.get("quiet")),
+                      **{name: given[name] for name in same if name in given})
+    if args.command == "diff":
+        options = dataclasses.replace(options, image=dataclasses.replace(image, image=args.a),
+                                      other=dataclasses.replace(image, image=args.b))
+    if args.command == "layers":
+        options = dataclasses.replace(options, ci_rules={
+            "lowestEfficiency": args.lowest_efficiency, "highestWastedBytes": args.highest_wasted_bytes,
+            "highestUserWastedPercent": args.highest_user_wasted_percent})
+    return options

@@ -20,6 +20,7 @@ import os
 import tomllib
 from pathlib import Path
 
+from explorer.core.locations import config_dir
 from explorer.core.errors import ExplorerError
 
 TRUE = ("1", "true", "yes", "on")
@@ -34,8 +35,7 @@ def config_file(cwd: str = ".") -> tuple[str | None, dict]:
     """(path, table) of the config file in force, or (None, {})."""
     here = Path(cwd)
     candidates = [(here / "explorer.toml", ()), (here / "pyproject.toml", ("tool", "explorer"))]
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    candidates.append((Path(base) / "explorer" / "config.toml", ()))
+    candidates.append((config_dir() / "config.toml", ()))
     for path, keys in candidates:
         if not path.is_file():
             continue

@@ -12,6 +12,8 @@ import argparse
 import re
 from dataclasses import dataclass
 
+from explorer.core.problems import ProblemKind
+
 KIB, MIB, GIB, TIB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 
 RATIO_GRACE = 256 * MIB
@@ -65,7 +67,7 @@ indexes cannot multiply the work; this caps its breadth."""
 class LimitExceeded(Exception):
     """A cap tripped while reading a layer; `kind` is the Problem kind it becomes."""
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: ProblemKind, message: str):
         super().__init__(message)
         self.kind = kind
 
@@ -124,14 +126,10 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
                             f"(default {human_size(DEFAULT.max_total)})")
 
 
-def limits_from_args(args) -> Limits:
-    """The Limits the flags ask for (defaults for a command without them)."""
-    return Limits(
-        max_entries=getattr(args, "max_entries", DEFAULT.max_entries),
-        max_file_scan=getattr(args, "max_file_scan", DEFAULT.max_file_scan),
-        max_ratio=getattr(args, "max_ratio", DEFAULT.max_ratio),
-        max_total=getattr(args, "max_total", DEFAULT.max_total),
-    )
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The Limits the flags of `add_limit_flags` ask for (the command line's options builder calls it)."""
+    return Limits(max_entries=args.max_entries, max_file_scan=args.max_file_scan, max_ratio=args.max_ratio,
+                  max_total=args.max_total)
 
 
 class ReadBudget:
@@ -151,12 +149,12 @@ class ReadBudget:
         def check(n: int) -> None:
             self.total += n
             if self.total > limits.max_total:
-                raise LimitExceeded("too-large", (
+                raise LimitExceeded(ProblemKind.TOO_LARGE, (
                     f"layer {index}: holds more than {human_size(limits.max_total)} of uncompressed data; "
                     f"reading stopped (raise --max-total to read it)"))
             out = plain.count
             if compressed and out > RATIO_GRACE and out > limits.max_ratio * max(stored.count, 1):
-                raise LimitExceeded("decompression-bomb", (
+                raise LimitExceeded(ProblemKind.DECOMPRESSION_BOMB, (
                     f"layer {index}: decompresses to more than {limits.max_ratio:g} times its stored size "
                     f"({out} bytes from {stored.count}); a decompression bomb? reading stopped "
                     f"(raise --max-ratio to read it)"))
@@ -165,14 +163,14 @@ class ReadBudget:
 
     def check_entries(self, index: int, entries: int) -> None:
         if entries > self.limits.max_entries:
-            raise LimitExceeded("too-many-entries", (
+            raise LimitExceeded(ProblemKind.TOO_MANY_ENTRIES, (
                 f"layer {index}: more than {self.limits.max_entries} tar members; reading stopped "
                 f"(raise --max-entries to read it)"))
 
     @staticmethod
     def check_names(index: int, chars: int) -> None:
         if chars > MAX_LAYER_NAME_CHARS:
-            raise LimitExceeded("names-too-long", (
+            raise LimitExceeded(ProblemKind.NAMES_TOO_LONG, (
                 f"layer {index}: member names and link targets pass {MAX_LAYER_NAME_CHARS} characters in all; "
                 "reading stopped"))
 

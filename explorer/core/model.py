@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from explorer.core.problems import ProblemKind
+
 
 class EntryKind(str, enum.Enum):
     """What a tar member is, after whiteouts have been recognised."""
@@ -140,9 +142,13 @@ class Problem:
     """Something wrong with the input that did not stop the read (becomes an `integrity` finding)."""
 
     layer: int | None
-    kind: str
-    """`digest-mismatch`, `diff-id-mismatch`, `truncated`, `corrupt`, `unsafe-path`, …"""
+    kind: ProblemKind
+    """What went wrong (a plain string of a kind's name is turned into its kind)."""
     message: str
+
+    def __post_init__(self) -> None:
+        if type(self.kind) is not ProblemKind:
+            object.__setattr__(self, "kind", ProblemKind(self.kind))
 
 
 @dataclass(slots=True)

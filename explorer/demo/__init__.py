@@ -155,14 +155,15 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
 
 
 def cached_demo() -> str | None:
-    """The demo image in the cache folder (`explorer.scan.cache.cache_folder`), written there on first use.
+    """The demo image in the cache folder (`explorer.core.locations.cache_dir`), written there on first use.
 
     Its name carries a hash of the code that makes it, so a changed demo is written anew. None when
     the cache folder cannot be written or is not safe to use (a symlink, someone else's, writable by
-    others: `explorer.scan.cache.usable_folder`), or the file there is not a regular file of this user:
+    others: `explorer.core.locations.usable_folder`), or the file there is not a regular file of this user:
     the caller then writes it to a temporary folder of its own (`write_demo`).
     """
-    from explorer.scan.cache import cache_folder, check_file, usable_folder
+    from explorer.core.locations import check_file, usable_folder
+    from explorer.core.locations import cache_dir
 
     import explorer.detectors.heuristics.monero as monero
     import explorer.demo.imagewriter as imagewriter
@@ -170,7 +171,7 @@ def cached_demo() -> str | None:
     digest = hashlib.sha256()
     for module in (__file__, imagewriter.__file__, monero.__file__):
         digest.update(Path(module).read_bytes())
-    folder = cache_folder()
+    folder = cache_dir()
     path = folder / f"explorer-demo-{digest.hexdigest()[:16]}.tar"
     try:
         usable_folder(folder)

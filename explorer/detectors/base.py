@@ -16,34 +16,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from explorer.core.options import ScanOptions  # noqa: F401 - the detectors' settings live with the other options
+from explorer.core.rules import titled
 from explorer.core.findings import Match
-from explorer.core.limits import DEFAULT as DEFAULT_LIMITS
 from explorer.core.model import FileEntry, ImageConfig
 
 
-@dataclass(frozen=True)
-class ScanOptions:
-    """What the user chose for this run."""
-
-    disabled: frozenset[str] = frozenset()
-    """Rule ids turned off with --disable."""
-    extra_rule_dirs: tuple[str, ...] = ()
-    """Folders of extra YARA rules (--rules)."""
-    max_file_scan: int = DEFAULT_LIMITS.max_file_scan
-    """--max-file-scan (explorer.core.limits): file detectors get at most this prefix of a file (held in
-    memory at once); a `chunked` detector gets the rest too, in parts (`scan_part`)."""
-    cache: bool = True
-    """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
-    rules_folder: str = ""
-    """Where compiled YARA rules are kept; empty: the cache folder. With `cache` off, `build_detectors`
-    sets a private temporary folder of its own here (removed with its DetectorSet), so that the
-    worker processes load the rules this process compiled instead of compiling them again."""
-
-
-FAILURE_RULE = ("suspicious.detector-failure", "suspicious", "high",
-                "A detector failed on this file, so it was not fully inspected (a file crafted to crash a "
-                "scanner is itself a signal)")
-"""(id, category, severity, title) of the finding a file detector's failure on a file yields: high,
+FAILURE_RULE = titled("suspicious.detector-failure", "suspicious", "high",
+                      "A detector failed on this file, so it was not fully inspected (a file crafted to crash a "
+                      "scanner is itself a signal)")
+"""The rule of the finding a file detector's failure on a file yields: high,
 so that a file that makes a detector fail (or its worker process die) trips `--fail-on high` rather
 than passing as clean; clean Debian, CPython and Node images make no detector fail."""
 
@@ -51,8 +33,9 @@ than passing as clean; clean Debian, CPython and Node images make no detector fa
 def failure_match(detector: str, why: str) -> Match:
     """The finding that detector `detector` failed on the file (`why`: the exception's class, or how its
     process died); the error text itself goes to the scan's warnings."""
-    rid, category, severity, title = FAILURE_RULE
-    return Match(rule_id=rid, category=category, severity=severity, title=title, evidence=f"{detector}: {why}"[:200])
+    rule = FAILURE_RULE
+    return Match(rule_id=rule.id, category=rule.category, severity=rule.severity, title=rule.title,
+                 evidence=f"{detector}: {why}"[:200])
 
 
 class Detector(ABC):
@@ -81,7 +64,7 @@ class FileDetector(Detector):
 
 
 @dataclass
-class LayerView:
+class LayerDelta:
     """What a LayerDetector sees of one layer, after stacking."""
 
     index: int
@@ -94,7 +77,7 @@ class LayerView:
 
 class LayerDetector(Detector):
     @abstractmethod
-    def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
+    def scan_layer(self, layer: LayerDelta) -> Iterable[tuple[FileEntry, Match]]:
         """(entry the match is about, match) pairs for this layer."""
 
 

@@ -23,7 +23,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.detectors import packages as pk
 from explorer.core.findings import SEVERITY_RANK, Finding, Match
 from explorer.core.model import EntryKind, FileEntry
@@ -222,12 +222,6 @@ def _code(entry: FileEntry) -> bool:
             or "/sbin/" in entry.path or "/security/" in entry.path)
 
 
-CUT_SHORT = frozenset({"truncated", "corrupt", "missing", "decompression-bomb", "too-many-entries", "too-large",
-                       "names-too-long"})
-"""Problems after which a layer's entries are incomplete (explorer.scan.engine.PROBLEM_RULES): package
-verification stops at the first such layer."""
-
-
 def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]], file_finding: FileFinding
                     ) -> tuple[list[Finding], dict[tuple[int, str], tuple]]:
     """Findings, and (layer, path) -> (package, version, verified) for every owned copy checked."""
@@ -243,7 +237,7 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
     marks: dict[tuple[int, str], tuple] = {}
     db: dict[str, tuple[str, str]] = {}
     ix = _Index()
-    cut = min((p.layer for p in analysis.problems if p.kind in CUT_SHORT and p.layer is not None), default=None)
+    cut = min((p.layer for p in analysis.problems if p.kind.cuts_short and p.layer is not None), default=None)
     for report in analysis.layers:
         if cut is not None and report.index >= cut:
             break  # files a cut layer lost would all look modified or unowned: its damage is the finding

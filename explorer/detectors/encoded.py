@@ -19,7 +19,7 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
 from explorer.detectors.heuristics._paths import in_temp
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry, ImageConfig
 

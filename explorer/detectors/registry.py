@@ -9,7 +9,9 @@ import shutil
 import tempfile
 import weakref
 
-from explorer.detectors.base import FAILURE_RULE, ScanOptions
+from explorer.core.problems import problem_rules
+from explorer.core.options import ScanOptions
+from explorer.detectors.base import FAILURE_RULE
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import DetectorSet, FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
@@ -18,15 +20,6 @@ from explorer.detectors.packages import PackageFacts
 from explorer.detectors.references import ReferenceFacts
 from explorer.detectors.yara_scan import YaraDetector
 from explorer.detectors import deepchecks
-from explorer.detectors.problem_rules import problem_catalog
-
-
-def _as_dict(item) -> dict:
-    if isinstance(item, dict):
-        return item
-    rid, category, severity, *rest = item
-    text = rest[0] if rest else rid
-    return {"id": rid, "category": category, "severity": severity, "title": text, "description": rest[-1] if rest else text}
 
 
 def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
@@ -54,13 +47,9 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     encoded = EncodedPayloads([yara, SecretFileDetector(options, shared=yara.keyword_hits)])
     detectors.file.append(encoded)
     detectors.image.append(encoded)
-    catalog = [_as_dict(r) for r in yara.rule_catalog()]
-    catalog += [_as_dict(r) for r in secret_rule_catalog()]
-    catalog += [_as_dict(r) for r in heuristic_rule_catalog()]
-    catalog += [r._asdict() for r in deepchecks.rule_catalog()]
-    catalog += [r._asdict() for r in EncodedPayloads.RULES]
-    catalog += problem_catalog()
-    catalog.append(_as_dict(FAILURE_RULE))
+    rules = [*yara.rule_catalog(), *secret_rule_catalog(), *heuristic_rule_catalog(), *deepchecks.rule_catalog(),
+             *EncodedPayloads.RULES, *problem_rules(), FAILURE_RULE]
+    catalog = [rule.as_dict() for rule in rules]
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
                                key=lambda r: r["id"])
     versions = "\0".join(f"{type(d).__name__}:{d.version}" for d in detectors.file + detectors.layer + detectors.image)

@@ -16,9 +16,11 @@ import re
 import threading
 from dataclasses import replace
 from collections import Counter
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator
 
-from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, ScanOptions
+from explorer.core.rules import RuleInfo
+from explorer.core.options import ScanOptions
+from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
 from explorer.core.findings import SEVERITY_RANK, Match
 from explorer.core.model import EntryKind, FileEntry, ImageConfig
@@ -556,23 +558,12 @@ def _named_value_severity(name: str, value: str) -> str | None:
     return "high" if len(value) >= 16 and entropy(value) >= 3.5 else "medium"
 
 
-class SecretRuleInfo(NamedTuple):
-    """A catalog row, in the (id, category, severity, title, description) order the registry and the
-    heuristics' RuleInfo use."""
-
-    id: str
-    category: str
-    severity: str
-    title: str
-    description: str
-
-
-ENV_RULE = SecretRuleInfo("secret.env-secret-name", CATEGORY, "medium", "Secret in an ENV variable",
+ENV_RULE = RuleInfo("secret.env-secret-name", CATEGORY, "medium", "Secret in an ENV variable",
                           "An ENV variable whose name says it holds a secret (*_TOKEN, *_PASSWORD, *_KEY…) has a "
                           "literal value; it is baked into the image config.")
-LABEL_RULE = SecretRuleInfo("secret.label-secret-name", CATEGORY, "medium", "Secret in an image label",
+LABEL_RULE = RuleInfo("secret.label-secret-name", CATEGORY, "medium", "Secret in an image label",
                             "A label whose name says it holds a secret has a literal value.")
-BUILD_ARG_RULE = SecretRuleInfo("secret.build-arg", CATEGORY, "medium", "Secret passed as a build argument",
+BUILD_ARG_RULE = RuleInfo("secret.build-arg", CATEGORY, "medium", "Secret passed as a build argument",
                                 "A build argument (ARG) with a secret-looking name: its value is written into the "
                                 "history line of every RUN that follows.")
 
@@ -588,7 +579,7 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in _PAIR.finditer(text) if m.group(1) is not None]
 
 
-def _named_match(rule: SecretRuleInfo, name: str, value: str, line: int) -> Match | None:
+def _named_match(rule: RuleInfo, name: str, value: str, line: int) -> Match | None:
     severity = _named_value_severity(name, value) if secret_name(name) else None
     if severity is None:
         return None
@@ -614,7 +605,7 @@ class SecretConfigDetector(ImageDetector):
         matches, spans = rules.scan(text.encode("utf-8", "surrogateescape"))
         return [replace(m, line=line) for m in matches], spans
 
-    def _items(self, items: Iterable[tuple[str, str]], rule: SecretRuleInfo) -> list[Match]:
+    def _items(self, items: Iterable[tuple[str, str]], rule: RuleInfo) -> list[Match]:
         out: list[Match] = []
         for position, (name, value) in enumerate(items, 1):
             matches, _ = self._table(f"{name}={value}", self._config_rules, position)
@@ -642,7 +633,7 @@ class SecretConfigDetector(ImageDetector):
         return out
 
     @staticmethod
-    def _history_pairs(text: str) -> Iterable[tuple[SecretRuleInfo, str, str]]:
+    def _history_pairs(text: str) -> Iterable[tuple[RuleInfo, str, str]]:
         build = _BUILD_ARGS.match(text)
         if build:
             count = int(build.group(1))
@@ -663,7 +654,7 @@ class SecretConfigDetector(ImageDetector):
                 yield rule, name, value
 
 
-def secret_rule_catalog() -> list[SecretRuleInfo]:
+def secret_rule_catalog() -> list[RuleInfo]:
     """(id, category, severity, title, description) of every rule id the secret detectors can emit."""
-    table = [SecretRuleInfo(r.id, CATEGORY, r.severity, r.title, r.description) for r in RULES]
+    table = [RuleInfo(r.id, CATEGORY, r.severity, r.title, r.description) for r in RULES]
     return table + [ENV_RULE, LABEL_RULE, BUILD_ARG_RULE]

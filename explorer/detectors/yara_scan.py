@@ -7,7 +7,7 @@ never YARA findings; their occurrences are left in `keyword_hits` for the secret
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
 so an edited rule or a new yara-python never reuses a stale cache. The files go in the one cache
-folder (`explorer.scan.cache.cache_folder`), checked as the layer cache checks it (no symlinks, nobody
+folder (`explorer.core.locations.cache_dir`), checked as the layer cache checks it (no symlinks, nobody
 else's, not writable by others), and with `ScanOptions.cache` off (--no-cache) none is read or
 written there (only in the run's own `ScanOptions.rules_folder`, when it has one). Everything about the cache is best effort: when it cannot be read or written the rules
 are simply compiled.
@@ -19,15 +19,17 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import yara
 
 import explorer
-from explorer.scan.cache import cache_folder, open_file, usable_folder
-from explorer.detectors.base import FileDetector, ScanOptions
+from explorer.core.locations import open_file, usable_folder
+from explorer.core.locations import cache_dir
+from explorer.core.rules import RuleInfo, titled
+from explorer.core.options import ScanOptions
+from explorer.detectors.base import FileDetector
 from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
                                         keyword_hits, keyword_source, path_reason, saturation_watch)
 from explorer.core.errors import ExplorerError
@@ -69,33 +71,24 @@ but an ELF file: it is run on data starting with ELF_MAGIC only. Modules cost on
 are imported for (YARA's `elf` module: ~41 us per file, more on ELF files), whatever the data."""
 ELF_MAGIC = b"\x7fELF"
 
-TIMEOUT_RULE = ("suspicious.yara-timeout", "suspicious", "low",
-                "YARA could not finish scanning this file (timeout or scan error)")
+TIMEOUT_RULE = titled("suspicious.yara-timeout", "suspicious", "low",
+                      "YARA could not finish scanning this file (timeout or scan error)")
 
 # A private key or token shipped in a test fixture, an example or an installed third-party
 # package is published, not leaked: still reported, at low severity with the reason.
 
 
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    id: str
-    category: str
-    severity: str
-    description: str
-
-
 def rule_info(identifier: str, meta: dict) -> RuleInfo:
-    """The rule's metadata, with the defaults for whatever is missing or invalid."""
+    """The rule's metadata, with the defaults for whatever is missing or invalid; a YARA rule's
+    `description` is its title too."""
     rid = meta.get("id")
     category = meta.get("category")
     severity = meta.get("severity")
     description = meta.get("description")
-    return RuleInfo(
-        id=rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
-        category=category if category in CATEGORIES else "suspicious",
-        severity=severity if severity in SEVERITIES else "medium",
-        description=description if isinstance(description, str) and description.strip() else identifier,
-    )
+    return titled(rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
+                  category if category in CATEGORIES else "suspicious",
+                  severity if severity in SEVERITIES else "medium",
+                  description if isinstance(description, str) and description.strip() else identifier)
 
 
 def _rule_files(folder: Path) -> list[Path]:
@@ -150,7 +143,7 @@ class YaraDetector(FileDetector):
         self._seen_offsets = 0
         key = hashlib.sha256(
             f"{self.rules_sha256}\0{yara.__version__}\0{yara.YARA_VERSION}".encode()).hexdigest()
-        folder = Path(options.rules_folder) if options.rules_folder else cache_folder()
+        folder = Path(options.rules_folder) if options.rules_folder else cache_dir()
         self.cache_path = folder / f"yara-{key}.yarc"
         self._use_cache = options.cache or bool(options.rules_folder)
         cached = self._load_cached(self.cache_path)
@@ -234,15 +227,15 @@ class YaraDetector(FileDetector):
 
     # -- catalog ---------------------------------------------------------------------------------
 
-    def rule_catalog(self) -> list[tuple[str, str, str, str]]:
-        """(id, category, severity, description) of every rule, for SARIF tool.driver.rules."""
-        seen: dict[str, tuple[str, str, str, str]] = {}
+    def rule_catalog(self) -> list[RuleInfo]:
+        """Every rule, sorted by id, for SARIF tool.driver.rules."""
+        seen: dict[str, RuleInfo] = {}
         for rule in self._rules:
             if rule.is_private or is_keyword_rule(rule.meta):
                 continue
             info = rule_info(rule.identifier, dict(rule.meta))
-            seen.setdefault(info.id, (info.id, info.category, info.severity, info.description))
-        seen.setdefault(TIMEOUT_RULE[0], TIMEOUT_RULE)
+            seen.setdefault(info.id, info)
+        seen.setdefault(TIMEOUT_RULE.id, TIMEOUT_RULE)
         return sorted(seen.values())
 
     # -- scanning --------------------------------------------------------------------------------
@@ -285,11 +278,10 @@ class YaraDetector(FileDetector):
         try:
             return rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated)), saturated
         except yara.Error as exc:  # TimeoutError is a yara.Error
-            if TIMEOUT_RULE[0] in self._disabled:
+            if TIMEOUT_RULE.id in self._disabled:
                 return []
-            rid, category, severity, title = TIMEOUT_RULE
-            return [Match(rule_id=rid, category=category, severity=severity, title=title,
-                          evidence=_one_line(exc)[:EVIDENCE_CHARS])]
+            return [Match(rule_id=TIMEOUT_RULE.id, category=TIMEOUT_RULE.category, severity=TIMEOUT_RULE.severity,
+                          title=TIMEOUT_RULE.title, evidence=_one_line(exc)[:EVIDENCE_CHARS])]
 
     def _matches(self, entry: FileEntry, found_here: list[tuple[RuleInfo, int | None, str]]) -> list[Match]:
         matches = []
@@ -299,7 +291,7 @@ class YaraDetector(FileDetector):
                 reason = path_reason(entry.path)
                 severity = "low" if reason else severity
             matches.append(Match(rule_id=info.id, category=info.category, severity=severity,
-                                 title=info.description, evidence=evidence, line=line, reason=reason))
+                                 title=info.title, evidence=evidence, line=line, reason=reason))
         matches.sort(key=lambda m: (m.line or 0, m.rule_id))
         return matches
 

@@ -10,10 +10,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.core.imagesummary import ImageSummary, LayerSummary
 from explorer.core.limits import DEFAULT, MAX_IMAGE_NAME_CHARS, Limits, ReadBudget, human_size
 from explorer.core.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.tree import LayerChanges, Tree, apply_layer, parent_of
+from explorer.layerfs.trees import LayerTrees, PathCopies
 from explorer.layerfs.walker import LayerVisitor, WalkResult, read_member, walk_layer
 from explorer.sources import ImageSource
 
@@ -52,40 +54,29 @@ class ImageAnalysis:
     final: Tree
     fates: dict[tuple[int, str], Fate]
     efficiency: float
-    _cache: dict[int, Tree] = field(default_factory=dict, repr=False)
+    _trees: LayerTrees | None = field(default=None, repr=False)
+    _copies: PathCopies | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._trees = LayerTrees(self.layers, self.final)
 
     # -- trees --------------------------------------------------------------------------------
     def tree_at(self, layer: int) -> Tree:
-        """The merged filesystem as of `layer` (layers 0..layer applied)."""
-        if layer >= len(self.layers) - 1:
-            return self.final
-        if layer not in self._cache:
-            tree = Tree()
-            for report in self.layers[: layer + 1]:
-                apply_layer(tree, report.entries)
-            if len(self._cache) > 4:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[layer] = tree
-        return self._cache[layer]
+        """The merged filesystem as of `layer` (layers 0..layer applied); shared, read only."""
+        return self._trees.at(layer)
+
+    def path_copies(self) -> PathCopies:
+        """Every copy of every path (built on first use: a walk over every entry)."""
+        if self._copies is None:
+            self._copies = PathCopies(self.layers)
+        return self._copies
 
     def in_final(self, entry: FileEntry) -> bool:
         return self.final.get(entry.path) is entry
 
     def history(self, path: str) -> list[FileEntry]:
         """Every copy of a path (and whiteouts of it or its parents) across layers, lowest first."""
-        out = []
-        parents = {path}
-        p = path
-        while p not in ("/", ""):
-            p = parent_of(p)
-            parents.add(p)
-        for report in self.layers:
-            for entry in report.entries:
-                if entry.path == path:
-                    out.append(entry)
-                elif entry.is_whiteout and entry.path in parents:
-                    out.append(entry)
-        return out
+        return self.path_copies().history(path)
 
     # -- numbers ------------------------------------------------------------------------------
     def summary(self) -> ImageSummary:
@@ -144,14 +135,14 @@ def read_layer(source: ImageSource, ref: LayerRef, visitor: LayerVisitor | None 
         blob = source.open_layer(ref)
     except Exception as exc:  # noqa: BLE001 - a missing blob is reported, the rest still read
         result = WalkResult(LayerStats(index=ref.index, complete=False))
-        result.problems.append(Problem(ref.index, "missing", f"layer {ref.index}: {exc}"))
+        result.problems.append(Problem(ref.index, ProblemKind.MISSING, f"layer {ref.index}: {exc}"))
         return result
     try:
         return walk_layer(blob, ref, visitor, cb, ReadBudget(limits))
     except Exception as exc:  # noqa: BLE001 - whatever the walker did not expect: this layer is damaged, not the run
         result = WalkResult(LayerStats(index=ref.index, complete=False))
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        result.problems.append(Problem(ref.index, "corrupt", f"layer {ref.index}: cannot be read ({reason[:300]})"))
+        result.problems.append(Problem(ref.index, ProblemKind.CORRUPT, f"layer {ref.index}: cannot be read ({reason[:300]})"))
         return result
 
 
@@ -204,13 +195,13 @@ def over_caps(results: list[WalkResult], limits: Limits,
 
 
 _CAPS = {
-    "total": ("too-large", "{below} more than {total} of uncompressed data", "raise --max-total to read {rest}"),
-    "names": ("names-too-long", "{below} member names and link targets of more than {names} characters in all",
+    "total": (ProblemKind.TOO_LARGE, "{below} more than {total} of uncompressed data", "raise --max-total to read {rest}"),
+    "names": (ProblemKind.NAMES_TOO_LONG, "{below} member names and link targets of more than {names} characters in all",
               "a real image holds far fewer"),
 }
 
 
-def _cap_text(cap: str, limits: Limits, below: str, rest: str) -> tuple[str, str, str]:
+def _cap_text(cap: str, limits: Limits, below: str, rest: str) -> tuple[ProblemKind, str, str]:
     kind, what, hint = _CAPS[cap]
     return (kind, what.format(below=below, total=human_size(limits.max_total), names=MAX_IMAGE_NAME_CHARS),
             hint.format(rest=rest))
@@ -271,9 +262,9 @@ def stack(source: ImageSource, results: Iterable[WalkResult]) -> ImageAnalysis:
             where = f"layer {ref.index}: member {entry.path!r} lies below {blocker.path!r}, a {kind} (from layer " \
                     f"{blocker.layer})"
             if blocker.kind == EntryKind.SYMLINK:
-                problems.append(Problem(ref.index, "path-through-link", f"{where}; shown as if it were a folder"))
+                problems.append(Problem(ref.index, ProblemKind.PATH_THROUGH_LINK, f"{where}; shown as if it were a folder"))
             else:  # not a folder: Docker's write below it fails (ENOTDIR), the load with it
-                problems.append(Problem(ref.index, "corrupt", f"{where}: corrupt, which Docker refuses; shown as "
+                problems.append(Problem(ref.index, ProblemKind.CORRUPT, f"{where}: corrupt, which Docker refuses; shown as "
                                                               "if it were a folder"))
         reports.append(report)
 
@@ -311,7 +302,7 @@ def _refused_links(index: int, entries: list[FileEntry], below: Tree) -> list[Pr
             else:
                 what = ""
             if what:
-                out.append(Problem(index, "corrupt", f"layer {index}: corrupt: hard link {e.path!r} links to "
+                out.append(Problem(index, ProblemKind.CORRUPT, f"layer {index}: corrupt: hard link {e.path!r} links to "
                                                      f"{target!r}, {what}, which Docker refuses"))
         if e.kind != EntryKind.OPAQUE:
             here[e.path] = e.kind

@@ -12,6 +12,7 @@ import stat
 from typing import Callable, Protocol
 
 from explorer.core import memtune
+from explorer.core.problems import ProblemKind
 from explorer.core.limits import RATIO_GRACE, LimitExceeded, ReadBudget
 from explorer.core.model import EntryKind, FileEntry, LayerRef, LayerStats, Problem
 from explorer.layerfs.stream import STREAM_ERRORS, LayerStream
@@ -158,13 +159,13 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
         cause = stream.error or exc
         reason = str(cause) or type(cause).__name__
         # a damaged tar header in a sound stream hides what follows it; a cut stream is truncated
-        kind = "corrupt" if isinstance(exc, TarHeaderError) and stream.error is None else "truncated"
+        kind = ProblemKind.CORRUPT if isinstance(exc, TarHeaderError) and stream.error is None else ProblemKind.TRUNCATED
         result.problems.append(Problem(index, kind, f"layer {index}: cannot be read to its end ({reason}); "
                                                     f"{len(result.entries)} entries read"))
     finally:
         stream.close()
     for why in tar.refusals if tar is not None else ():
-        result.problems.append(Problem(index, "corrupt", f"layer {index}: corrupt: {why}, which Docker refuses"))
+        result.problems.append(Problem(index, ProblemKind.CORRUPT, f"layer {index}: corrupt: {why}, which Docker refuses"))
     if whiteouts:
         _remove_whited_out(result, whiteouts)
     stats.compressed_size = stream.stored.count
@@ -173,11 +174,11 @@ def walk_layer(blob, ref: LayerRef, visitor: LayerVisitor | None = None,
     stats.diff_id = stream.plain.hexdigest() if stream.plain is not stream.stored else stats.digest
     if stats.complete:
         if ref.digest and ref.digest != stats.digest:
-            result.problems.append(Problem(index, "digest-mismatch",
+            result.problems.append(Problem(index, ProblemKind.DIGEST_MISMATCH,
                                            f"layer {index}: blob hashes to {stats.digest}, manifest says {ref.digest}"))
         same_hash = stats.diff_id == stats.digest and ref.digest and ref.digest != stats.digest
         if ref.diff_id and ref.diff_id != stats.diff_id and not same_hash:
-            result.problems.append(Problem(index, "diff-id-mismatch",
+            result.problems.append(Problem(index, ProblemKind.DIFF_ID_MISMATCH,
                                            f"layer {index}: uncompressed stream hashes to {stats.diff_id}, "
                                            f"config says {ref.diff_id}"))
     if progress is not None:
@@ -208,11 +209,11 @@ def _hole_guard(index: int, stream: LayerStream, budget: ReadBudget) -> Callable
         holes += n
         budget.total += n
         if budget.total > limits.max_total:
-            raise LimitExceeded("too-large", f"layer {index}: its files (sparse ones expanded) hold more than "
+            raise LimitExceeded(ProblemKind.TOO_LARGE, f"layer {index}: its files (sparse ones expanded) hold more than "
                                              f"{limits.max_total} bytes; reading stopped (raise --max-total to read it)")
         out = stream.plain.count + holes
         if out > RATIO_GRACE and out > limits.max_ratio * max(stream.stored.count, 1):
-            raise LimitExceeded("decompression-bomb", (
+            raise LimitExceeded(ProblemKind.DECOMPRESSION_BOMB, (
                 f"layer {index}: its sparse files expand to more than {limits.max_ratio:g} times its stored size "
                 f"({out} bytes from {stream.stored.count}); reading stopped (raise --max-ratio to read it)"))
 
@@ -223,7 +224,7 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
            digests: dict[str, str | None], tar: TarHeaders,
            visitor: LayerVisitor | None, max_content: int) -> FileEntry | None:
     if len(member.name) > MAX_NAME or len(member.linkname or "") > MAX_NAME:
-        result.problems.append(Problem(index, "too-deep", f"layer {index}: member {member.name[:120]!r}… has a name "
+        result.problems.append(Problem(index, ProblemKind.TOO_DEEP, f"layer {index}: member {member.name[:120]!r}… has a name "
                                                           f"or link target over {MAX_NAME} characters; left out"))
         return None
     path, unsafe = normalise(member.name)
@@ -237,10 +238,10 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
         return FileEntry(path=path, kind=EntryKind.WHITEOUT, layer=index, member=position,
                          linkname=clean_text(member.name))
     if unsafe:
-        result.problems.append(Problem(index, "unsafe-path",
+        result.problems.append(Problem(index, ProblemKind.UNSAFE_PATH,
                                        f"layer {index}: member {member.name!r} is absolute or climbs out of the root"))
     if path.count("/") > MAX_DEPTH:
-        result.problems.append(Problem(index, "too-deep", f"layer {index}: member {path[:120]!r}… lies "
+        result.problems.append(Problem(index, ProblemKind.TOO_DEEP, f"layer {index}: member {path[:120]!r}… lies "
                                                           f"{path.count('/')} folders deep (more than {MAX_DEPTH}); left out"))
         return None
     base = posixpath.basename(path)
@@ -276,7 +277,7 @@ def _entry(member: Member, index: int, position: int, result: WalkResult,
     elif kind == EntryKind.HARDLINK:
         linkname, link_unsafe = normalise(member.linkname)
         if link_unsafe:
-            result.problems.append(Problem(index, "unsafe-path",
+            result.problems.append(Problem(index, ProblemKind.UNSAFE_PATH,
                                            f"layer {index}: hard link {path!r} points at {member.linkname!r}, "
                                            "absolute or out of the root"))
         digest = digests.get(linkname)
@@ -338,7 +339,7 @@ def _shared(value):
 def _refuse_root(member: Member, index: int, result: WalkResult,
                  why: str = "would replace or delete the root folder") -> None:
     """A member that would replace or delete the root folder, or a folder above its own: reported, left out."""
-    result.problems.append(Problem(index, "unsafe-path", f"layer {index}: member {member.name!r} {why}"))
+    result.problems.append(Problem(index, ProblemKind.UNSAFE_PATH, f"layer {index}: member {member.name!r} {why}"))
     return None
 
 

@@ -42,8 +42,8 @@ Who can write the cache decides what a scan reports (a row says "this layer is c
   Every file in it (the database and its `-wal`/`-shm`/`-journal` companions, the key, compiled
   YARA rules, the demo image) is opened without following a symlink and must be a regular file of
   this user. A folder or file that fails is a warning, and the run goes on without the cache.
-- Everything explorer keeps between runs lives in that one folder (`cache_folder`), and nothing is
-  written there with `--no-cache`.
+- Everything explorer keeps between runs lives in that one folder (`explorer.core.locations.cache_dir`),
+  and nothing is written there with `--no-cache`.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Callable
 
 import explorer
 
+from explorer.core.locations import UnsafeCache, cache_dir, check_file, open_file, usable_folder  # noqa: F401 (re-exported)
 from explorer.core.limits import DEFAULT, Limits, ReadBudget
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
 
 SCHEMA = 2
 """Bumped when the tables change (2: a MAC on every row); a database of another schema is emptied."""
-ENV_DIR = "EXPLORER_CACHE_DIR"
 BUSY_TIMEOUT_MS = 10_000
 RACY_NS = 2_000_000_000
 """A blob file whose mtime or ctime is less than this before its hashing started is not remembered
@@ -88,90 +88,6 @@ big layer: 4 MB for the 1.6 GB bench image)."""
 
 KEY_NAME = "key"
 KEY_BYTES = 32
-
-
-def cache_folder() -> Path:
-    """$EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer: the one folder
-    of every file explorer keeps between runs (layer results, compiled rules, the demo image)."""
-    if os.environ.get(ENV_DIR):
-        return Path(os.environ[ENV_DIR])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "explorer"
-
-
-class UnsafeCache(OSError):
-    """The cache folder or a file in it is not safe to trust (a symlink, someone else's, writable by others)."""
-
-
-def usable_folder(folder: str | os.PathLike | None = None) -> Path:
-    """The cache folder (default `cache_folder()`), made with mode 0700 when missing; UnsafeCache
-    when it is a symlink, not a folder, not this user's, or writable by others (see the module doc)."""
-    path = Path(folder) if folder is not None else cache_folder()
-    if not os.path.lexists(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass  # another run made it meanwhile: checked below like any folder
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode):
-        raise UnsafeCache(f"cache folder {path} is a symbolic link")
-    if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeCache(f"cache folder {path} is not a folder")
-    if info.st_uid != os.geteuid():
-        raise UnsafeCache(f"cache folder {path} belongs to user {info.st_uid}, not to this user")
-    if info.st_mode & stat.S_IWOTH or (info.st_mode & stat.S_IWGRP and not _own_group(info.st_gid)):
-        raise UnsafeCache(f"cache folder {path} is writable by others (mode {stat.S_IMODE(info.st_mode):o})")
-    return path
-
-
-def _own_group(gid: int) -> bool:
-    """Is `gid` this user's private group (their primary group, with no other member)? ssh accepts
-    a group-writable ~/.ssh then (Debian's user-group-modes), and so do we."""
-    import grp
-    import pwd
-
-    try:
-        user = pwd.getpwuid(os.geteuid())
-        group = grp.getgrgid(gid)
-    except KeyError:
-        return False
-    return gid == user.pw_gid and set(group.gr_mem) <= {user.pw_name}
-
-
-def open_file(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
-    """A descriptor of `path` in the cache folder, opened without following a symlink; UnsafeCache
-    when it is a symlink or not a regular file of this user."""
-    try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise UnsafeCache(f"cache file {path} is a symbolic link") from None
-        raise exc
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeCache(f"cache file {path} is not a regular file")
-        if info.st_uid != os.geteuid():
-            raise UnsafeCache(f"cache file {path} belongs to user {info.st_uid}, not to this user")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def check_file(path: str | os.PathLike) -> bool:
-    """Does `path` in the cache folder exist? UnsafeCache when it is a symlink or not a regular file
-    of this user (for files others open: SQLite's companions, compiled rules, the demo image)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    if stat.S_ISLNK(info.st_mode):
-        raise UnsafeCache(f"cache file {path} is a symbolic link")
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-        raise UnsafeCache(f"cache file {path} is not a regular file of this user")
-    return True
 
 
 def user_key(folder: Path) -> bytes:
@@ -260,7 +176,7 @@ class LayerCache:
     """Best-effort store of encoded layer results; `None`-returning on any trouble."""
 
     def __init__(self, folder: str | os.PathLike | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else cache_folder()
+        self.folder = Path(folder) if folder is not None else cache_dir()
         self.path = self.folder / "layers.sqlite"
         self.warning: str | None = None
         """Why the cache was turned off during this run, if it was."""

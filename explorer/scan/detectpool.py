@@ -10,11 +10,10 @@ by `layerpass.read_outcome`, so the outcome does not depend on which worker scan
 Messages (a duplex pipe per worker): a batch is one marshal'd header, `(batch id, [(token, entry
 fields, detector indices, length), …])`, then one message with the files' bytes one after the
 other (two messages a batch, not one a file: the worker's receiving thread needs the GIL for every
-message, and its scanning thread holds it most of the time). Both are framed as
-`Connection.send_bytes` frames them, but written with one writev from the files' own bytes objects
-(never joined), and read without `recv_bytes` (which reads a message in pieces, each a new object,
-copied again into a growing BytesIO): small files a run at a time into one reused buffer, a file of
-DIRECT bytes or more straight into its own bytes object. The answer is one message, `(batch id,
+message, and its scanning thread holds it most of the time). Every message is framed as
+explorer.scan.framing says (a length, then the bytes); a batch is written with one writev from the files'
+own bytes objects (never joined), and read without a copy per piece: small files a run at a time into
+one reused buffer, a file of DIRECT bytes or more straight into its own bytes object. The answer is one message, `(batch id,
 [(token, [match fields], [errors]), …])`. A reader thread here takes answers as they come, and one
 in the worker takes batches as they come, so neither side blocks on a full pipe.
 
@@ -37,12 +36,11 @@ import os
 import queue
 import signal
 import socket
-import struct
 import threading
 from multiprocessing.connection import wait as wait_connections
 
 from explorer.core import memtune
-from explorer.scan import workerlog
+from explorer.scan import framing, workerlog
 from explorer.detectors.base import FileDetector, failure_match
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry
@@ -64,12 +62,6 @@ FILE_OVERHEAD = 512
 DIRECT = 256 * 1024
 """A worker receives a file this big or bigger as its own bytes object, straight from the socket;
 the smaller ones are read into one buffer, a run at a time, and copied out of it."""
-try:
-    IOV_MAX = max(os.sysconf("SC_IOV_MAX"), 16)
-except (ValueError, OSError):
-    IOV_MAX = 16  # POSIX's least
-"""Buffers one writev takes at most (a batch of BATCH_FILES files and its header takes more than one
-writev only where this is small)."""
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
 _KIND_AT = _FIELDS.index("kind")
@@ -188,7 +180,7 @@ def serve(conn, factory, stderr: str | None = None, mark=None) -> None:
         if big:
             memtune.trim()
         try:
-            conn.send_bytes(marshal.dumps((batch_id, answer)))
+            framing.write(conn.fileno(), [marshal.dumps((batch_id, answer))])
         except (OSError, ValueError):
             return
 
@@ -199,11 +191,12 @@ def _take_batches(conn, batches: queue.SimpleQueue) -> None:
     buffer = memoryview(bytearray(BATCH_BYTES))
     try:
         while True:
-            header = conn.recv_bytes()
+            header = framing.read(fd)
             if not header:
                 break
             batch_id, files = marshal.loads(header)
-            if _frame_size(fd) != sum(length for _token, _fields, _which, length in files):
+            total = sum(length for _token, _fields, _which, length in files)
+            if framing.read_length(fd, cap=total) != total:
                 raise ValueError("a batch's contents do not match its header")
             contents: list = []
             start = 0
@@ -218,7 +211,7 @@ def _take_batches(conn, batches: queue.SimpleQueue) -> None:
                     start += 1
                     continue
                 view = buffer[:run]
-                _read_into(fd, view)
+                framing.read_into(fd, view)
                 at = 0
                 for token, fields, which, length in files[start:end]:
                     contents.append((token, fields, which, view[at:at + length].tobytes()))
@@ -246,62 +239,24 @@ def _socket(fd: int) -> socket.socket | None:
 
 def _receive(sock: socket.socket | None, fd: int, length: int) -> bytes:
     """The next `length` bytes as one object, copied once: socket.recv with MSG_WAITALL fills the
-    bytes object it returns (Connection.recv_bytes reads pieces into a growing BytesIO)."""
+    bytes object it returns (os.read would need a buffer to copy from)."""
     if sock is None:
         data = bytearray(length)
-        _read_into(fd, memoryview(data))
+        framing.read_into(fd, memoryview(data))
         return bytes(data)
     data = sock.recv(length, socket.MSG_WAITALL)
     if len(data) < length:  # a signal, or the end of the stream
         if not data:
             raise EOFError("the pipe closed inside a message")
         rest = bytearray(length - len(data))
-        _read_into(fd, memoryview(rest))
+        framing.read_into(fd, memoryview(rest))
         data += rest
     return data
 
 
-def _frame(n: int) -> bytes:
-    """The length prefix `Connection.send_bytes` writes before n bytes."""
-    return struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
-
-
-def _frame_size(fd: int) -> int:
-    """The size of the message whose length prefix comes next (read as `Connection.recv_bytes` reads it)."""
-    head = bytearray(4)
-    _read_into(fd, memoryview(head))
-    size, = struct.unpack("!i", head)
-    if size == -1:
-        head = bytearray(8)
-        _read_into(fd, memoryview(head))
-        size, = struct.unpack("!Q", head)
-    return size
-
-
-def _read_into(fd: int, view: memoryview) -> None:
-    while view:
-        n = os.readv(fd, [view])
-        if not n:
-            raise EOFError("the pipe closed inside a message")
-        view = view[n:]
-
-
 def _send_batch(conn, header: bytes, contents: list[bytes]) -> None:
-    """The header message, then one message of `contents` one after the other, written as
-    `conn.send_bytes(header); conn.send_bytes(b"".join(contents))` would write them."""
-    fd = conn.fileno()
-    parts = [_frame(len(header)), header, _frame(sum(map(len, contents))), *contents]
-    while parts:
-        n = os.writev(fd, parts[:IOV_MAX])
-        if not n:
-            raise BrokenPipeError("nothing written")
-        done = 0
-        while done < len(parts) and n >= len(parts[done]):
-            n -= len(parts[done])
-            done += 1
-        parts = parts[done:]
-        if n:
-            parts[0] = memoryview(parts[0])[n:]
+    """The header message, then one message of `contents` one after the other (explorer.scan.framing)."""
+    framing.write(conn.fileno(), [header], contents)
 
 
 # -- this process ---------------------------------------------------------------------------------
@@ -424,7 +379,7 @@ class DetectionPool:
             for conn in ready:
                 worker = conns[conn]
                 try:
-                    batch_id, answer = marshal.loads(conn.recv_bytes())
+                    batch_id, answer = marshal.loads(framing.read(conn.fileno()))
                 except (EOFError, OSError, ValueError, TypeError):
                     self._lost(worker)
                     continue
@@ -492,7 +447,7 @@ class DetectionPool:
         for conn, ok in zip(self._conns, self._alive):
             if ok:
                 try:
-                    conn.send_bytes(b"")
+                    framing.write(conn.fileno(), [])  # the empty message: stop
                 except (OSError, ValueError):
                     pass
         for proc in self._procs:

@@ -12,8 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from explorer.detectors.base import DetectorSet, HistoryItem, LayerView, ScanOptions, failure_match
-from explorer.detectors.problem_rules import PROBLEM_RULES, problem_catalog
+from explorer.detectors.base import DetectorSet, HistoryItem, LayerDelta, ScanOptions, failure_match
 from explorer.core.findings import Finding, Match, dedupe_and_sort
 from explorer.detectors import deepchecks
 from explorer.scan.cache import LayerCache, check_blobs, detector_names, pack, settings_key, unpack
@@ -57,12 +56,11 @@ class ScanResult:
 
 def _problem_findings(analysis: ImageAnalysis) -> Iterable[Finding]:
     for problem in analysis.problems:
-        rule = PROBLEM_RULES.get(problem.kind)
+        rule = problem.kind.rule
         if rule is None:
             continue
-        rule_id, severity, title = rule
         layer = analysis.layers[problem.layer] if problem.layer is not None and problem.layer < len(analysis.layers) else None
-        yield Finding(rule_id=rule_id, category=rule_id.split(".")[0], severity=severity, title=title,
+        yield Finding(rule_id=rule.id, category=rule.category, severity=rule.severity, title=rule.title,
                       source="config", layer=problem.layer, path=None, line=None, in_final_image=True,
                       evidence=safe(problem.message)[:300], created_by=layer.ref.created_by if layer else "",
                       layer_digest=layer.stats.digest if layer else "")
@@ -141,7 +139,7 @@ def _image_key(source: ImageSource, detectors: DetectorSet, options: ScanOptions
             for r in source.layers]
     names = detector_names(detectors.layer + detectors.image)
     return LayerCache.image_key(layer_keys, source.kind, source.config.id, repr(refs),
-                                repr([(p.layer, p.kind, p.message) for p in source.problems]),
+                                repr([(p.layer, p.kind.value, p.message) for p in source.problems]),
                                 detectors.rules_sha256, settings, names, ",".join(sorted(options.disabled)),
                                 repr(dataclasses.astuple(limits)))
 
@@ -151,7 +149,7 @@ def _encode_result(result: ScanResult) -> bytes:
     doc = (RESULT_FORMAT,
            [(tuple(getattr(layer.stats, f) for f in _STATS_FIELDS), layer.added, layer.modified, layer.deleted)
             for layer in summary.layers],
-           [(p.layer, p.kind, p.message) for p in summary.problems],
+           [(p.layer, p.kind.value, p.message) for p in summary.problems],
            [tuple(getattr(f, name) for name in _FINDING_FIELDS) for f in result.findings])
     return pack(doc)
 
@@ -210,7 +208,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
 
     findings.extend(file_finding(entry, match) for entry, match in raw)
     for report in analysis.layers:
-        view = LayerView(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
+        view = LayerDelta(index=report.index, created_by=report.ref.created_by, added=report.changes.added,
                          modified=report.changes.modified, deleted=report.changes.deleted,
                          entries=report.entries)
         for detector in detectors.layer:
@@ -269,4 +267,4 @@ def stderr_progress(enabled: bool) -> tuple[ProgressFn | None, Callable[[], None
     return progress, bar.stop
 
 
-__all__ = ["DetectorSet", "ScanResult", "analyze_image", "scan", "stderr_progress", "problem_catalog", "Problem"]
+__all__ = ["DetectorSet", "ScanResult", "analyze_image", "scan", "stderr_progress", "Problem"]

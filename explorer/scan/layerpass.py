@@ -27,10 +27,6 @@ from explorer.detectors.redact import redact_text
 FORMAT = 3
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
 
-BAD_LAYER = frozenset({"truncated", "missing", "digest-mismatch", "diff-id-mismatch"})
-"""Problems that keep a layer's outcome out of the cache."""
-
-
 @dataclass
 class LayerOutcome:
     walk: WalkResult
@@ -47,7 +43,7 @@ class LayerOutcome:
         stats = self.walk.stats
         return (stats.complete and not self.errors and ref.diff_id is not None and stats.diff_id == ref.diff_id
                 and (ref.digest is None or ref.digest == stats.digest)
-                and not any(p.kind in BAD_LAYER for p in self.walk.problems))
+                and all(p.kind.cacheable for p in self.walk.problems))
 
 
 class Collector:
@@ -213,7 +209,7 @@ def encode(outcome: LayerOutcome) -> bytes:
     s = walk.stats
     index = s.index
     prefix = f"layer {index}: "
-    problems = [(p.kind, p.message[len(prefix):] if p.message.startswith(prefix) else p.message,
+    problems = [(p.kind.value, p.message[len(prefix):] if p.message.startswith(prefix) else p.message,
                  p.message.startswith(prefix), p.layer is not None) for p in walk.problems]
     entries = [(e.path, e.kind.value, e.mode, e.uid, e.gid, e.size, e.digest, e.linkname, e.mtime, e.member,
                 e.data_offset, e.uname, e.gname, e.devmajor, e.devminor) for e in walk.entries]

@@ -20,6 +20,7 @@ import posixpath
 import tarfile
 from typing import BinaryIO, Callable, Iterable, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.core.errors import SourceError
 from explorer.core.model import HistoryEntry, ImageConfig, LayerRef, Problem
 from explorer.sources.base import DOCKER_LAYER_TAR, ImageSource, _strs
@@ -121,6 +122,34 @@ class HashingWriter:
         return self.fh.write(data)
 
 
+class HashingReader:
+    """A readable file that hashes what is read from it."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+        self.sha = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.fh.read(size)
+        self.sha.update(data)
+        return data
+
+
+def might_share_inodes(files: dict[str, tuple], mtimes: dict[str, str]) -> bool:
+    """Whether two regular files of the runtime layer could be one inode (hard links: same size, mode,
+    owner, content and mtime to the nanosecond): the per-path archive API cannot tell, only the
+    export's link table can."""
+    seen = set()
+    for rel, key in files.items():
+        mtime = mtimes.get("/" + rel)
+        if mtime is None:
+            continue
+        if (key, mtime) in seen:
+            return True
+        seen.add((key, mtime))
+    return False
+
+
 def _rel(path: str) -> str:
     return posixpath.normpath("/" + path).lstrip("/")
 
@@ -138,7 +167,7 @@ def normalise_changes(changes) -> list[tuple[str, int]]:
     """`docker diff` rows as (absolute path, kind), sorted so a folder comes before what it holds;
     what lies below a deleted folder is dropped (the folder's whiteout hides it)."""
     rows = sorted({("/" + _rel(str(c.get("Path") or "")), int(c.get("Kind", -1))) for c in changes or ()
-                   if isinstance(c, dict) and c.get("Path")})
+                   if isinstance(c, dict) and c.get("Path")}, key=lambda r: (r[0].split("/"), r[1]))
     deleted = {p for p, k in rows if k == DELETED}
     recreated = {p for p, k in rows if k != DELETED and p in deleted}
     out = []
@@ -160,6 +189,8 @@ class RuntimeLayerWriter:
         self.hasher = HashingWriter(out)
         self.tar = tarfile.open(fileobj=self.hasher, mode="w|", format=tarfile.PAX_FORMAT)
         self.written: set[str] = set()
+        self.files: dict[str, tuple] = {}
+        """Each regular file written: rel path → (size, mode, uid, gid, sha256 of its content)."""
 
     def whiteout(self, path: str) -> None:
         rel = _rel(path)
@@ -173,16 +204,22 @@ class RuntimeLayerWriter:
         info.mode = 0o644
         self.tar.addfile(info)
 
-    def member(self, path: str, member: tarfile.TarInfo, content: BinaryIO | None) -> None:
+    def member(self, path: str, member: tarfile.TarInfo, content: BinaryIO | None, below: bool = False) -> None:
+        """`below`: a hard link may point at a file of the image (one the container did not change)."""
         rel = _rel(path)
         member = member.replace(name=rel, deep=False)
         member.pax_headers = {k: v for k, v in member.pax_headers.items() if k not in ("path", "linkpath")}
         if member.islnk():
             target = _rel(member.linkname)
-            if target not in self.written:
+            if target not in self.written and not below:
                 raise SourceError(f"hard link to {'/' + target} whose content is not in the change set")
             member = member.replace(linkname=target, deep=False)
-        self.tar.addfile(member, content if member.isreg() else None)
+        if member.isreg() and content is not None:
+            hashed = HashingReader(content)
+            self.tar.addfile(member, hashed)
+            self.files[rel] = (member.size, member.mode, member.uid, member.gid, hashed.sha.hexdigest())
+        else:
+            self.tar.addfile(member, None)
         self.written.add(rel)
 
     def close(self) -> tuple[str, int]:
@@ -218,32 +255,41 @@ def write_per_path(writer: RuntimeLayerWriter, changes: list[tuple[str, int]],
             continue
         if _under(path, mounts):
             continue
-        try:
-            reader = ChunkReader(fetch(path))
-        except SourceError as exc:
-            problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
-            continue
-        try:
-            with tarfile.open(fileobj=reader, mode="r|") as tar:
-                first = tar.next()
-                if first is None:
-                    raise SourceError("the daemon's archive is empty (a socket?)")
-                if path in mounts:
-                    writer.member(path, mount_point(first), None)
-                    continue
-                writer.member(path, first, tar.extractfile(first) if first.isreg() else None)
-                if first.isdir() and path in recreated:
-                    writer.opaque(path)
-        except (SourceError, tarfile.TarError, OSError) as exc:
-            problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
-        finally:
-            reader.close()
+        write_fetched(writer, path, fetch, problems, layer, path in mounts, path in recreated)
+
+
+def write_fetched(writer: RuntimeLayerWriter, path: str, fetch: Callable[[str], Iterable[bytes]],
+                  problems: list[Problem], layer: int, mount: bool = False, recreated: bool = False) -> None:
+    """One path from its own archive request (its first member only)."""
+    try:
+        reader = ChunkReader(fetch(path))
+    except SourceError as exc:
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
+        return
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            first = tar.next()
+            if first is None:
+                raise SourceError("the daemon's archive is empty (a socket?)")
+            if mount:
+                writer.member(path, mount_point(first), None)
+                return
+            writer.member(path, first, tar.extractfile(first) if first.isreg() else None)
+            if first.isdir() and recreated:
+                writer.opaque(path)
+    except (SourceError, tarfile.TarError, OSError) as exc:
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
+    finally:
+        reader.close()
 
 
 def write_from_export(writer: RuntimeLayerWriter, changes: list[tuple[str, int]], export: BinaryIO,
                       problems: list[Problem], layer: int) -> None:
-    """The added and changed paths picked from one `docker export` stream, then the whiteouts."""
+    """The added and changed paths picked from one `docker export` stream, then the whiteouts. A hard
+    link stays one, to its first name in the export (a path of this layer, or an image file no change
+    touched: the same inode, so the same content below)."""
     wanted = {_rel(p): p for p, k in changes if k != DELETED}
+    wanted_all = set(wanted)
     recreated = {p for p, k in changes if k == DELETED}
     with tarfile.open(fileobj=export, mode="r|") as tar:
         for member in tar_members(tar):
@@ -252,14 +298,15 @@ def write_from_export(writer: RuntimeLayerWriter, changes: list[tuple[str, int]]
             if path is None:
                 continue
             try:
-                writer.member(path, member, tar.extractfile(member) if member.isreg() else None)
+                writer.member(path, member, tar.extractfile(member) if member.isreg() else None,
+                              below=_rel(member.linkname) not in wanted_all)
             except SourceError as exc:
-                problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: {exc}"))
+                problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: {exc}"))
                 continue
             if member.isdir() and path in recreated:
                 writer.opaque(path)
     for path in sorted(wanted.values()):
-        problems.append(Problem(layer, "runtime-unreadable", f"layer {layer}: {path}: not in the container's export"))
+        problems.append(Problem(layer, ProblemKind.RUNTIME_UNREADABLE, f"layer {layer}: {path}: not in the container's export"))
     for path, kind in changes:
         if kind == DELETED:
             writer.whiteout(path)
@@ -337,27 +384,39 @@ def open_container(reference: str, platform: str | None = None) -> ImageSource:
         problems: list[Problem] = []
         layer = len(image.layers)
 
+        mtimes: dict[str, str] = {}
+
         def fetch(member: str) -> Iterable[bytes]:
             try:
-                chunks, _stat = container.get_archive(member, chunk_size=CHUNK)
+                chunks, found = container.get_archive(member, chunk_size=CHUNK)
+                if isinstance(found, dict) and not found.get("linkTarget"):
+                    mtimes[member] = str(found.get("mtime") or "")
             except NotFound:
                 raise SourceError("gone from the container since `docker diff` listed it") from None
             except DockerException as exc:
                 raise SourceError(f"the Docker daemon refused: {str(exc).splitlines()[0]}") from None
             return chunks
 
-        with open(path, "wb") as out:
-            writer = RuntimeLayerWriter(out)
-            fetches = sum(1 for p, k in changes if k != DELETED)
-            if use_export(fetches, sum(max(r.compressed_size, 0) for r in image.layers)):
+        fetches = sum(1 for p, k in changes if k != DELETED)
+        from_export = use_export(fetches, sum(max(r.compressed_size, 0) for r in image.layers))
+        if not from_export:
+            with open(path, "wb") as out:
+                writer = RuntimeLayerWriter(out)
+                write_per_path(writer, changes, fetch, problems, layer, mount_points(attrs))
+                digest, size = writer.close()
+            # hard links: only the export knows them (archive requests give each name as a file)
+            from_export = might_share_inodes(writer.files, mtimes)
+            if from_export:
+                problems.clear()
+        if from_export:
+            with open(path, "wb") as out:
+                writer = RuntimeLayerWriter(out)
                 export = ChunkReader(container.export(chunk_size=CHUNK))
                 try:
                     write_from_export(writer, changes, io.BufferedReader(export, CHUNK), problems, layer)
                 finally:
                     export.close()
-            else:
-                write_per_path(writer, changes, fetch, problems, layer, mount_points(attrs))
-            digest, size = writer.close()
+                digest, size = writer.close()
     except BaseException as exc:
         image.close()
         if isinstance(exc, DockerException):

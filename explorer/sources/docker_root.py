@@ -32,6 +32,7 @@ import stat
 import tarfile
 from typing import BinaryIO, Iterator
 
+from explorer.core.problems import ProblemKind
 from explorer.core.errors import SourceError
 from explorer.core.model import Problem
 from explorer.sources.blobstore import open_regular
@@ -195,11 +196,19 @@ def _whiteout(path: str) -> bytes:
     return _header(tarfile.TarInfo(posixpath.join(parent, ".wh." + name)))
 
 
-def _entry(evidence: Evidence, full: str, path: str, st: os.stat_result) -> Iterator[bytes]:
+def _entry(evidence: Evidence, full: str, path: str, st: os.stat_result,
+           links: dict[tuple[int, int], str] | None = None) -> Iterator[bytes]:
     """One file system object as tar bytes (a folder: its header only; a socket: nothing, a tar cannot
-    hold one and Docker leaves them out too)."""
+    hold one and Docker leaves them out too). `links`: (device, inode) → the path first written of each
+    multiply linked file; a later name of it becomes a hard link to that path, as Docker's tar writer does."""
     info = tarfile.TarInfo(path)
     info.mode, info.uid, info.gid, info.mtime = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
+    if links is not None and st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+        first = links.setdefault((st.st_dev, st.st_ino), path)
+        if first != path:
+            info.type, info.linkname = tarfile.LNKTYPE, first
+            yield _header(info)
+            return
     if stat.S_ISDIR(st.st_mode):
         info.type = tarfile.DIRTYPE
         yield _header(info)
@@ -221,22 +230,27 @@ def _entry(evidence: Evidence, full: str, path: str, st: os.stat_result) -> Iter
 
 def folder_stream(evidence: Evidence, folder: str) -> Iterator[bytes]:
     """An overlay2 layer folder (an image layer's `diff`, a container's upper folder) as a layer tar:
-    character devices 0/0 are whiteouts, a folder marked opaque gets `.wh..wh..opq`. Hard links come
-    out as separate files (an upper folder keeps no link table)."""
-    stack = [""]
+    character devices 0/0 are whiteouts, a folder marked opaque gets `.wh..wh..opq`. The names of one
+    inode after the first (in this walk's order, Docker's: by path) are hard links to it."""
+    links: dict[tuple[int, int], str] = {}
+    stack = [("", iter(evidence.listdir(folder)))]  # depth first, by name: Go's filepath.Walk order
     while stack:
-        rel = stack.pop()
-        for name, st in reversed(evidence.listdir(posixpath.join(folder, rel) if rel else folder)):
-            path = posixpath.join(rel, name) if rel else name
-            full = posixpath.join(folder, path)
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                yield _whiteout(path)
-                continue
-            yield from _entry(evidence, full, path, st)
-            if stat.S_ISDIR(st.st_mode):
-                if evidence.opaque(full):
-                    yield _header(tarfile.TarInfo(posixpath.join(path, ".wh..wh..opq")))
-                stack.append(path)
+        rel, names = stack[-1]
+        item = next(names, None)
+        if item is None:
+            stack.pop()
+            continue
+        name, st = item
+        path = posixpath.join(rel, name) if rel else name
+        full = posixpath.join(folder, path)
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            yield _whiteout(path)
+            continue
+        yield from _entry(evidence, full, path, st, links)
+        if stat.S_ISDIR(st.st_mode):
+            if evidence.opaque(full):
+                yield _header(tarfile.TarInfo(posixpath.join(path, ".wh..wh..opq")))
+            stack.append((path, iter(evidence.listdir(full))))
     yield b"\0" * 1024
 
 
@@ -247,10 +261,12 @@ def _differs(new: os.stat_result, old: os.stat_result) -> bool:
     return not stat.S_ISDIR(new.st_mode) and (new.st_size, new.st_mtime_ns) != (old.st_size, old.st_mtime_ns)
 
 
-def naive_changes(evidence: Evidence, upper: str, lower: str) -> list[tuple[str, bool]]:
+def naive_changes(evidence: Evidence, upper: str, lower: str,
+                  links: dict[tuple[int, int], str] | None = None) -> list[tuple[str, bool]]:
     """(path, deleted) of a vfs container's changes: its full root folder against the one below it
     (the init layer), compared as Docker's naive diff does (`archive.ChangesDirs`), each folder that
-    holds a change listed too, as `docker diff` lists it. Metadata only: no file is opened."""
+    holds a change listed too, as `docker diff` lists it. Metadata only: no file is opened. `links`, when
+    given, gets the first path (in Go's walk order) of each multiply linked inode of the whole folder."""
     changed: set[str] = set()
     deleted: set[str] = set()
     stack: list[tuple[str, bool]] = [("", True)]
@@ -265,6 +281,10 @@ def naive_changes(evidence: Evidence, upper: str, lower: str) -> list[tuple[str,
             old = before.get(name)
             if old is None or _differs(st, old):
                 changed.add(path)
+            if links is not None and st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+                first = links.setdefault((st.st_dev, st.st_ino), path)
+                if path.split("/") < first.split("/"):
+                    links[(st.st_dev, st.st_ino)] = path
             if stat.S_ISDIR(st.st_mode):
                 stack.append((path, old is not None and stat.S_ISDIR(old.st_mode)))
     for path in list(changed | deleted):
@@ -272,17 +292,20 @@ def naive_changes(evidence: Evidence, upper: str, lower: str) -> list[tuple[str,
         while parent:
             changed.add(parent)
             parent = posixpath.dirname(parent)
-    return sorted([(p, False) for p in changed] + [(p, True) for p in deleted])
+    return sorted([(p, False) for p in changed] + [(p, True) for p in deleted], key=lambda r: r[0].split("/"))
 
 
 def naive_stream(evidence: Evidence, upper: str, lower: str) -> Iterator[bytes]:
-    """A vfs container's changes (`naive_changes`) as a layer tar; what is gone becomes a `.wh.` whiteout."""
-    for path, gone in naive_changes(evidence, upper, lower):
+    """A vfs container's changes (`naive_changes`) as a layer tar; what is gone becomes a `.wh.` whiteout,
+    a name of a file that is not its first name (in the whole root folder, as `docker export` walks it)
+    a hard link to that first name."""
+    links: dict[tuple[int, int], str] = {}  # a name of a file the container did not change may come first
+    for path, gone in naive_changes(evidence, upper, lower, links):
         if gone:
             yield _whiteout(path)
         else:
             full = posixpath.join(upper, path)
-            yield from _entry(evidence, full, path, evidence.lstat(full))
+            yield from _entry(evidence, full, path, evidence.lstat(full), links)
     yield b"\0" * 1024
 
 
@@ -381,6 +404,35 @@ class DataRoot:
                              for c in self.containers())
         return f"images: {images}; containers: {containers}"
 
+    def catalogue(self) -> dict:
+        """What the data root holds, for `explorer layers docker-root:DIR`: its images (id, tags, layers,
+        created) and containers (id, name, image, state), read from their small JSON documents only."""
+        names: dict[str, list[str]] = {}
+        for tag, image in sorted(self.tags().items()):
+            names.setdefault(image, []).append(tag)
+        images = []
+        for image in self.images():
+            try:
+                doc = json.loads(self.evidence.read_small(f"{self.base}/imagedb/content/sha256/{image[7:]}"))
+            except (SourceError, ValueError):
+                doc = None
+            doc = doc if isinstance(doc, dict) else {}
+            rootfs = doc.get("rootfs") if isinstance(doc.get("rootfs"), dict) else {}
+            diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
+            images.append({"id": image, "tags": names.get(image, []), "layers": len(diff_ids),
+                           "created": str(doc.get("created") or "")})
+        containers = []
+        for doc in self.containers():
+            state = doc.get("State") if isinstance(doc.get("State"), dict) else {}
+            image = str(doc.get("Image") or "")
+            containers.append({
+                "id": str(doc.get("ID") or ""), "name": str(doc.get("Name") or "").lstrip("/"), "image": image,
+                "image_tags": names.get(image, []), "created": str(doc.get("Created") or ""),
+                "state": "paused" if state.get("Paused") else "running" if state.get("Running") else "stopped",
+                "exit_code": state.get("ExitCode") if isinstance(state.get("ExitCode"), int) else None})
+        return {"root": self.evidence.root, "driver": self.driver, "images": images,
+                "containers": sorted(containers, key=lambda c: (c["name"], c["id"]))}
+
     def image_id(self, ref: str) -> str | None:
         tags = self.tags()
         if ref in tags:
@@ -414,7 +466,7 @@ class DataRoot:
                 layers.append(dataclasses.replace(ref, digest=ref.diff_id))
             else:
                 layers.append(dataclasses.replace(ref, digest=None, diff_id=None))
-                problems.append(Problem(ref.index, "no-tar-split", (
+                problems.append(Problem(ref.index, ProblemKind.NO_TAR_SPLIT, (
                     f"layer {ref.index}: no tar-split.json.gz in the layer database; rebuilt from its folder, "
                     "so its bytes cannot be checked against the diff_id")))
         return ImageSource(reference=reference, kind="docker-root", store=store, config=config, layers=layers,
@@ -451,6 +503,23 @@ class DataRoot:
                                  reference, problems)
 
 
+def bare_root(arg: str, transport: str, audit_log: str | None = None) -> Evidence | None:
+    """The evidence of `DIR` with no REF after it (a listing is asked for); None when `arg` names one."""
+    from explorer.sources.base import split_existing
+    path, ref = split_existing(arg)
+    if ref is not None:
+        return None
+    if not os.path.isdir(path):
+        raise SourceError(f"{transport}:{path}: no such folder")
+    return Evidence(path, audit_log)
+
+
+def docker_root_catalogue(arg: str, audit_log: str | None = None) -> dict | None:
+    """`DIR` (no REF): what the data root holds (`DataRoot.catalogue`); None when `arg` names an image or container."""
+    evidence = bare_root(arg, "docker-root", audit_log)
+    return None if evidence is None else DataRoot(evidence).catalogue()
+
+
 def open_docker_root(arg: str, platform: str | None = None, audit_log: str | None = None) -> ImageSource:
     """`DIR`, `DIR:REPO:TAG`, `DIR:IMAGE-ID`, `DIR:container:NAME|ID`."""
     from explorer.sources.base import split_existing
@@ -460,7 +529,8 @@ def open_docker_root(arg: str, platform: str | None = None, audit_log: str | Non
     root = DataRoot(Evidence(path, audit_log))
     reference = f"docker-root:{arg}"
     if ref is None:
-        raise SourceError(f"{reference}: choose an image or container with docker-root:DIR:REF ({root.choices()})")
+        raise SourceError(f"{reference}: choose an image or container with docker-root:DIR:REF ({root.choices()}; "
+                          f"`explorer layers docker-root:DIR` lists them)")
     if ref.startswith("container:"):
         doc = root.container(ref[len("container:"):])
         if doc is None:

@@ -31,12 +31,12 @@ import os
 import re
 import ssl
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from explorer.core.options import RegistryOptions
 from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource
 from explorer.sources.oci import INDEX_TYPES, blob_name, choose_manifest, open_manifest
@@ -151,31 +151,6 @@ def is_loopback(host: str) -> bool:
 
 
 # -- options and credentials ----------------------------------------------------------------------
-
-@dataclass
-class RegistryOptions:
-    username: str | None = None
-    password: str | None = None
-    ca_cert: str | None = None
-    insecure: tuple[str, ...] = ()
-
-
-def options_from_args(args) -> RegistryOptions:
-    username = getattr(args, "username", None)
-    password = None
-    if getattr(args, "password_stdin", False):
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise SourceError("--password-stdin: no password on stdin")
-    elif username:
-        password = os.environ.get(ENV_PASSWORD)
-    if password and not username:
-        raise SourceError("--password-stdin needs --username")
-    ca = getattr(args, "ca_cert", None)
-    if ca and not os.path.isfile(ca):
-        raise SourceError(f"--ca-cert {ca}: no such file")
-    return RegistryOptions(username, password, ca, tuple(getattr(args, "insecure_registry", None) or ()))
-
 
 @dataclass
 class Credential:

@@ -12,7 +12,7 @@ parser only ever waits when a read ends right after an ESC: the Escape key itsel
 split by a slow link. Terminal programs wait about as long: neovim's default ttimeoutlen is 50 ms,
 and 10-25 ms is what users commonly set for vim (ttimeoutlen), tmux (escape-time) and curses programs
 (ESCDELAY). 25 ms keeps the Escape key well under 100 ms. Textual's input thread only honours a
-delay below 0.1 s with explorer.tui.driver.
+delay below 0.1 s with explorer.tui.patches.driver.
 """
 
 import os

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import gc
-import os
-import tempfile
 import time
-from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import events, on, work
-from textual.app import App, ComposeResult
+from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
-from explorer.scan import workerlog
 from explorer.core.units import human
-from explorer.detectors.base import ScanOptions
+from explorer.core.options import ScanOptions
 from explorer.scan.engine import ScanResult
 from explorer.core.findings import summary
 from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
@@ -27,7 +23,7 @@ from explorer.core.model import EntryKind
 from explorer.sources import ImageSource
 from explorer.core.textsafe import safe
 from explorer.tui import handover
-from explorer.tui.gcpolicy import IdleCollector, collections_paused, pause, resume
+from explorer.tui.gcpolicy import collections_paused
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
 from explorer.tui.screens.config import ConfigView
@@ -37,21 +33,21 @@ from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
-from explorer.tui.themecss import LIGHT_AND_DARK, ThemeStylesheet, Warmer, theme_variables
+from explorer.tui.runtime import LIGHT_AND_DARK, RuntimePolicy
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.namefilter import NameFilter
-from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.summary import SummaryPanel
 from explorer.tui.widgets.tour import start_tour
 
-WARM_SLICE = 0.002
-"""Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""
 
+class ExplorerApp(RuntimePolicy):
+    """Composition, selection and screen routing; how the app runs (driver, collections, theme warm-up,
+    worker log) is RuntimePolicy's (explorer.tui.runtime)."""
 
-class ExplorerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "explorer"
     BINDINGS = [
@@ -140,7 +136,6 @@ class ExplorerApp(App[None]):
         self.accepted: list = []
         """(finding, reason) pairs: left out by the ignore file; accepted in this session."""
         self.report_paths: list[str] = []
-        self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources yet: read at start
         self.source = source
         self.options = options
         self.limits = limits
@@ -153,35 +148,13 @@ class ExplorerApp(App[None]):
         self.tree_filter = TreeFilter()
         self._prewarmed = False
         self._selected: NodeData | None = None
-        self.timings: dict[str, float] = {}
-        """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self._programmatic_row: int | None = None
-        self.collector = IdleCollector()
-        """Full garbage collections between key presses, not during them (explorer.tui.gcpolicy)."""
-        self._theme_vars: list[dict[str, str]] = []
-        self._warmer: Warmer | None = None
-        self._themes_failed: set[tuple] = set()
-        self.warm_after = 0.2
-        """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
-        self._worker_log: str | None = None
-        """Where the worker processes' stderr goes while the app runs (explorer.scan.workerlog)."""
-        self._css_pauses = 0
-        """Collection pauses of CSS refreshes (theme switches) not yet drawn."""
-
-    def get_driver_class(self):
-        """Textual's driver for this terminal; on Linux and macOS the one that delivers a lone Escape
-        when ESCDELAY ends (explorer.tui.driver), not up to 100 ms later."""
-        driver = super().get_driver_class()
-        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
-            from explorer.tui.driver import PromptEscapeDriver
-            return PromptEscapeDriver
-        return driver
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield ImageSummary(id="summary")
+                yield SummaryPanel(id="summary")
                 yield LayerTable(id="layers")
                 yield FindingsTable(id="findings")
             with Vertical(id="right"):
@@ -202,82 +175,8 @@ class ExplorerApp(App[None]):
         self.query_one("#details").border_title = "Details"
         self.query_one("#main").display = False
         self._started = time.perf_counter()
-        self.collector.start()
-        self.set_interval(0.25, self._collect_when_idle)
-        self._worker_log = _worker_log()
+        self.start_runtime()
         self.run_scan()
-
-    def on_unmount(self) -> None:
-        self.collector.stop()
-        while self._css_pauses:
-            self._css_drawn()
-        workerlog.divert(None)
-        if self._worker_log and _size(self._worker_log) == 0:
-            with suppress(OSError):
-                os.unlink(self._worker_log)
-        if self._worker_log:
-            workerlog.untrack(self._worker_log)  # kept on purpose when written (the app said where)
-
-    def _worker_messages(self) -> None:
-        """Say where the worker processes' messages went, if they wrote any (explorer.scan.workerlog)."""
-        if self._worker_log and _size(self._worker_log):
-            self.notify(f"worker processes wrote messages to {safe(self._worker_log)}", severity="warning",
-                        timeout=10, markup=False)
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.InputEvent):
-            self.collector.input()
-        await super().on_event(event)
-
-    def refresh_css(self, animate: bool = True) -> None:
-        # a theme switch restyles and redraws every widget: no young collections until that is drawn
-        pause()
-        self._css_pauses += 1
-        stylesheet = self.stylesheet
-        assert isinstance(stylesheet, ThemeStylesheet)
-        stylesheet.merge_refreshes = True
-        try:
-            super().refresh_css(animate)
-        finally:
-            stylesheet.merge_refreshes = False
-            if not self.call_after_refresh(self._css_drawn):
-                self._css_drawn()
-
-    def _css_drawn(self) -> None:
-        if self._css_pauses:  # (on_unmount ends those whose refresh never came)
-            self._css_pauses -= 1
-            resume()
-
-    def _collect_when_idle(self) -> None:
-        took = self.collector.tick()
-        if took is not None:
-            self.log(f"full garbage collection while idle: {took * 1000:.1f} ms")
-        self._warm_themes()
-
-    def _warm_themes(self) -> None:
-        """Have the light and dark themes' CSS parsed for the current sources before ctrl+t asks (see
-        themecss): once the layers are shown, a slice of WARM_SLICE seconds per tick on the UI thread,
-        when no key has come for `warm_after` seconds."""
-        stylesheet = self.stylesheet
-        assert isinstance(stylesheet, ThemeStylesheet)
-        if "first_paint" not in self.timings or time.monotonic() - self.collector.last_input < self.warm_after:
-            return
-        if self._warmer is None or not self._warmer.current():
-            if not self._theme_vars:
-                self._theme_vars = [theme_variables(self, name) for name in LIGHT_AND_DARK]
-            missing = stylesheet.missing(self._theme_vars, skip=self._themes_failed)
-            if not missing:
-                self._warmer = None
-                return
-            self._warmer = Warmer(stylesheet, missing[0])
-        try:
-            self._warmer.step(WARM_SLICE)
-        except Exception:  # invalid CSS: a switch will report it, as before
-            self._themes_failed.add(self._warmer.key)
-            self._warmer = None
-            return
-        if self._warmer.done:
-            self._warmer = None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def run_scan(self) -> None:
@@ -349,7 +248,7 @@ class ExplorerApp(App[None]):
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()
         self.query_one("#main").display = True
-        self.query_one(ImageSummary).show(self.scan_index)
+        self.query_one(SummaryPanel).show(self.scan_index)
         status = self.query_one("#status", Static)
         problems = analysis.problems
         status.update(Text(f"{len(problems)} problem(s): {safe(problems[0].message)}", style="bold red")
@@ -717,22 +616,3 @@ class ExplorerApp(App[None]):
         yield from super().get_system_commands(screen)
         yield from palette_commands(self)
 
-
-def _worker_log() -> str | None:
-    """A new file for the worker processes' stderr, diverted there from the terminal the app draws on."""
-    try:
-        fd, path = tempfile.mkstemp(prefix="explorer-workers-", suffix=".log")
-    except OSError:
-        path = os.devnull
-    else:
-        os.close(fd)
-        workerlog.track(path)
-    workerlog.divert(path)
-    return path if path != os.devnull else None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

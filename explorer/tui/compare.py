@@ -1,13 +1,14 @@
 """`explorer diff A B --ui`: a comparison (made before the app starts) to browse.
 
-The paths that differ, in path order and coloured by difference (green added, red removed, yellow
-changed), each with what differs and the layer of each side; enter on a file opens the text diff of
-its two versions (secrets masked, every line escaped); `f` lists the findings B has and A has not.
+A tree of both final filesystems coloured by difference (green added, red removed, yellow changed, dim
+the same), each folder summarising what differs below it; folders holding a difference start open.
+Enter opens or closes a folder; on a file it shows its two versions side by side as a text diff (the
+preview's diff: secrets masked, binary copies as hex rows, bounded), with what differs and the layer
+(and history line) of each side. `s` hides the paths that are the same; `f` lists the findings B has and
+A has not, enter on one goes to its path.
 """
 
 from __future__ import annotations
-
-import difflib
 
 from rich.style import Style
 from rich.text import Text
@@ -17,66 +18,99 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison, PathChange
+from explorer.core.findings import Finding
 from explorer.core.model import EntryKind, FileEntry
-from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
+from explorer.detectors.redact import redact_text
+from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison
+from explorer.layerfs.content import DIFF_CAP, diff_copies
+from explorer.tui.compare_tree import SAME, Node, build_tree, find, opened_at_start, visible
 from explorer.tui.lineview import Lines, LineView
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.preview_rows import DIFF_STYLE
 from explorer.tui.tableview import clip
 
-STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow"}
-SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
-TEXT_LIMIT = 1 << 20
-"""Bytes of each version read for a text diff."""
+STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", SAME: "dim"}
+SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~", SAME: " "}
+CONTENT_KINDS = (EntryKind.FILE, EntryKind.HARDLINK)
 
 
-def path_rows(cmp: Comparison) -> Lines:
+def summary(node: Node) -> str:
+    """A folder's children in short: `+2 -1 ~3 =40` (only the kinds present)."""
+    below = node.below
+    parts = [f"{SIGN[k]}{below[k]}" for k in (ADDED, REMOVED, CHANGED) if below[k]]
+    if below[SAME]:
+        parts.append(f"={below[SAME]}")
+    return " ".join(parts)
+
+
+def node_row(node: Node, opened: bool) -> Text:
+    style = STYLE[node.change]
+    if node.change == SAME and node.differs_below:
+        style = "bold"
+    row = Text("  " * (node.depth - 1))
+    row.append(("▾ " if opened else "▸ ") if node.is_dir else "  ", style="dim")
+    row.append(f"{SIGN[node.change]} {safe(node.name)}{'/' if node.is_dir else ''}", style=style)
+    notes = []
+    if node.detail is not None and node.detail.differs:
+        notes.append(",".join(node.detail.differs))
+    if node.change != SAME:
+        notes.append(" ".join(f"{side}:L{e.layer}" for side, e in (("A", node.a), ("B", node.b)) if e is not None))
+    if node.is_dir and node.below != dict.fromkeys(node.below, 0):
+        notes.append(summary(node))
+    if notes:
+        row.append("  " + "  ".join(n for n in notes if n), style="dim")
+    return row
+
+
+def _side(label: str, entry: FileEntry | None, analysis) -> Text:
+    if entry is None:
+        return Text(f"{label}: absent", style="dim")
+    text = f"{label}: {entry.kind.value} {entry.mode:04o} {entry.uid}:{entry.gid} {entry.size} bytes"
+    if entry.digest:
+        text += f" sha256:{entry.digest[:16]}"
+    if entry.linkname:
+        text += f" → {safe(entry.linkname)}"
+    layer = analysis.layers[entry.layer] if 0 <= entry.layer < len(analysis.layers) else None
+    text += f" · layer {entry.layer}"
+    if layer is not None:
+        text += f": {clip(safe(redact_text(layer.ref.created_by)), 160)}"
+    return Text(text)
+
+
+def file_diff(cmp: Comparison, node: Node) -> Lines:
+    """Both versions of a path: what each side is (kind, mode, owner, size, hash, layer and its history
+    line), then the text diff of the contents (an absent side: empty), as the preview shows a diff."""
+    rows = [_side("A", node.a, cmp.a), _side("B", node.b, cmp.b)]
+    if node.detail is not None and node.detail.differs:
+        rows.append(Text("differs: " + ", ".join(node.detail.differs), style="yellow"))
+    rows.append(Text(""))
+    if any(e is not None and e.kind not in CONTENT_KINDS for e in (node.a, node.b)):
+        rows.append(Text("no content to compare (not a file on both sides)", style="dim"))
+        return Lines(rows)
+    try:
+        old = cmp.a.read(node.a, DIFF_CAP) if node.a is not None else b""
+        new = cmp.b.read(node.b, DIFF_CAP) if node.b is not None else b""
+        lines = diff_copies(old, new, f"A {node.path}", f"B {node.path}",
+                            node.a.size if node.a is not None else 0, node.b.size if node.b is not None else 0)
+        rows.extend(Text(line.text, style=DIFF_STYLE.get(line.kind, "")) for line in lines)
+    except Exception as exc:  # noqa: BLE001 - a damaged layer: say so, the comparison stays usable
+        rows.append(Text(f"cannot compare: {safe(str(exc))}", style="bold red"))
+    return Lines(rows)
+
+
+def finding_rows(findings: list[Finding]) -> Lines:
     rows = []
-    for c in cmp.changes:
-        where = " ".join(f"{side}:L{e.layer}" for side, e in (("A", c.a), ("B", c.b)) if e is not None)
-        what = ",".join(c.differs)
-        row = Text(f"{SIGN[c.change]} ", style=STYLE[c.change])
-        row.append(safe(c.path), style=STYLE[c.change])
-        row.append(f"  {what}  {where}".rstrip(), style="dim")
+    for f in findings:
+        where = f"L{f.layer}" if f.layer is not None else "config"
+        row = Text(f"{f.severity:<8} ", style="bold red" if f.severity in ("critical", "high") else "")
+        row.append(f"{f.rule_id}  {where}  {safe(f.path or '')}  {clip(safe(f.evidence), 160)}")
         rows.append(row)
-    return Lines(rows or [Text("the two final filesystems are the same", style="dim")])
-
-
-def finding_rows(cmp: Comparison) -> Lines:
-    rows = [Text(f"{f.severity:<8} {f.rule_id}  {'L' + str(f.layer) if f.layer is not None else 'config'}  "
-                 f"{safe(f.path or '')}  {clip(safe(f.evidence), 160)}") for f in cmp.new_findings]
     return Lines(rows or [Text("no finding in B that A does not have", style="dim")])
 
 
-def _version(analysis, entry: FileEntry | None) -> list[str] | None:
-    """A file's text, lines masked and escaped; None when it is not text (or not a file)."""
-    if entry is None:
-        return []
-    if entry.kind not in (EntryKind.FILE, EntryKind.HARDLINK):
-        return None
-    data = analysis.read(entry, TEXT_LIMIT)
-    if b"\0" in data:
-        return None
-    return [safe(redact_text(line)) for line in data.decode("utf-8", "replace").splitlines()]
-
-
-def text_diff(cmp: Comparison, change: PathChange) -> Lines:
-    old, new = _version(cmp.a, change.a), _version(cmp.b, change.b)
-    if old is None or new is None:
-        a = change.a.digest if change.a is not None else "-"
-        b = change.b.digest if change.b is not None else "-"
-        return Lines([Text(f"not text: sha256 {a} → {b}", style="dim")])
-    rows = []
-    for line in difflib.unified_diff(old, new, f"A {change.path}", f"B {change.path}", lineterm="", n=3):
-        style = "green" if line.startswith("+") else "red" if line.startswith("-") else \
-            "cyan" if line.startswith("@@") else ""
-        rows.append(Text(line, style=style))
-    return Lines(rows or [Text("same text", style="dim")])
-
-
 class FileDiff(Screen):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", tooltip="Back to the paths")]
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", tooltip="Back to the tree")]
 
     def __init__(self, title: str, lines: Lines) -> None:
         super().__init__()
@@ -94,15 +128,46 @@ class FileDiff(Screen):
         view.focus()
 
 
+class NewFindings(Screen):
+    """The findings B has and A has not; enter on one with a path goes to that path in the tree."""
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", tooltip="Back to the tree")]
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__()
+        self.findings = findings
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"findings in B, not in A ({len(self.findings)}) · enter: go to its path"), id="diff-title")
+        yield LineView(id="findings", cursor_rows=True)
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        view = self.query_one("#findings", LineView)
+        view.set_lines(finding_rows(self.findings))
+        view.focus()
+
+    @on(LineView.Chosen, "#findings")
+    def _chosen(self, message: LineView.Chosen) -> None:
+        if message.row < len(self.findings) and self.findings[message.row].path:
+            path = self.findings[message.row].path
+            self.app.pop_screen()
+            self.app.show_path(path)
+
+
 class CompareApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit", tooltip="Leave the comparison"),
         Binding("f", "findings", "New findings", tooltip="The findings B has and A has not"),
+        Binding("s", "same", "Same paths", tooltip="Show or hide the paths that are the same on both sides"),
     ]
 
     def __init__(self, cmp: Comparison) -> None:
         super().__init__()
         self.cmp = cmp
+        self.root = build_tree(cmp)
+        self.opened = opened_at_start(self.root)
+        self.hide_same = False
+        self.rows: list[Node] = []
 
     def compose(self) -> ComposeResult:
         a, b = self.cmp.a.source, self.cmp.b.source
@@ -110,22 +175,52 @@ class CompareApp(App):
         head.append(f"{self.cmp.count(ADDED)} added, {self.cmp.count(REMOVED)} removed, "
                     f"{self.cmp.count(CHANGED)} changed, {self.cmp.unchanged} unchanged · "
                     f"{len(self.cmp.shared)} shared layer(s) · {len(self.cmp.new_findings)} new finding(s) · "
-                    "enter: text diff · f: new findings", style=Style(dim=True))
+                    "enter: open a folder, diff a file · s: hide same · f: new findings", style=Style(dim=True))
         yield Static(head, id="compare-head")
         yield LineView(id="paths", cursor_rows=True)
         yield SteadyFooter()
 
     def on_mount(self) -> None:
+        self.redraw()
+        self.query_one("#paths", LineView).focus()
+
+    def redraw(self, cursor_path: str | None = None) -> None:
         view = self.query_one("#paths", LineView)
-        view.set_lines(path_rows(self.cmp))
-        view.focus()
+        if cursor_path is None and self.rows:
+            cursor_path = self.rows[min(view.cursor, len(self.rows) - 1)].path
+        self.rows = visible(self.root, self.opened, self.hide_same)
+        lines = [node_row(n, n.path in self.opened) for n in self.rows]
+        view.set_lines(Lines(lines or [Text("the two final filesystems are the same", style="dim")]))
+        at = next((i for i, n in enumerate(self.rows) if n.path == cursor_path), 0)
+        view.go_to(at, center=False)
+
+    def show_path(self, path: str) -> None:
+        """Open the folders above `path` and put the cursor on it."""
+        node = find(self.root, path)
+        if node is None:
+            return
+        parent = path.rsplit("/", 1)[0]
+        while parent:
+            self.opened.add(parent)
+            parent = parent.rsplit("/", 1)[0]
+        if self.hide_same and not node.interesting:
+            self.hide_same = False
+        self.redraw(path)
 
     @on(LineView.Chosen, "#paths")
     def _chosen(self, message: LineView.Chosen) -> None:
-        if message.row >= len(self.cmp.changes):
+        if message.row >= len(self.rows):
             return
-        change = self.cmp.changes[message.row]
-        self.push_screen(FileDiff(f"{SIGN[change.change]} {safe(change.path)}", text_diff(self.cmp, change)))
+        node = self.rows[message.row]
+        if node.is_dir and node.children:
+            self.opened.symmetric_difference_update({node.path})
+            self.redraw(node.path)
+            return
+        self.push_screen(FileDiff(f"{SIGN[node.change]} {safe(node.path)} ({node.change})", file_diff(self.cmp, node)))
+
+    def action_same(self) -> None:
+        self.hide_same = not self.hide_same
+        self.redraw()
 
     def action_findings(self) -> None:
-        self.push_screen(FileDiff("findings in B, not in A", finding_rows(self.cmp)))
+        self.push_screen(NewFindings(self.cmp.new_findings))

@@ -1,9 +1,10 @@
 """A read-only index over a finished scan, shaped for the screens (no Textual import).
 
 `ScanIndex` is built once, on the scan worker: per-layer change sets, findings by layer and path,
-and every copy of every path (so a path's history is a lookup, not a walk over every layer).
-`LayerView`s (the merged tree as of a layer, what is flagged in it, folder sizes) are built on
-demand — on a worker for big images — and kept in a small LRU cache.
+and the index of every copy of every path (`layerfs.trees.PathCopies`, so that a path's history is a
+lookup). `LayerView`s (the merged tree as of a layer from `layerfs`, what is flagged in it, folder
+sizes) are built on demand — on a worker for big images — and kept in a small LRU cache. The trees
+themselves are the domain's (`ImageAnalysis.tree_at`); this module keeps view state only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Callable
 
 from explorer.scan.engine import ScanResult
 from explorer.core.findings import SEVERITY_RANK, Finding
-from explorer.layerfs.tree import Tree as FsTree, apply_layer, parent_of
+from explorer.layerfs.tree import Tree as FsTree, parent_of
+from explorer.layerfs.trees import ancestors, folder_sizes
 from explorer.core.model import EntryKind, FileEntry
 from explorer.core.textsafe import safe
 from explorer.tui.pathmatch import matcher
@@ -28,13 +30,6 @@ CHEAP_ENTRIES = 20_000
 """Merged trees over fewer entries than this are built on the UI thread (a few ms); bigger ones on a worker."""
 VIEW_CACHE = 8
 """Layer views kept (each holds a merged tree: memory grows with the image's file count)."""
-
-
-def ancestors(path: str):
-    p = parent_of(path)
-    while p:
-        yield p
-        p = parent_of(p)
 
 
 @dataclass
@@ -180,8 +175,6 @@ class ScanIndex:
         self.result = result
         self.analysis = result.analysis
         self.layers: list[LayerIndex] = []
-        self.copies: dict[str, list[FileEntry]] = {}
-        """Path → every copy of it and every whiteout naming it, lowest layer first."""
         entries_so_far = 0
         self.entries_upto: list[int] = []
         for report in self.analysis.layers:
@@ -193,15 +186,7 @@ class ScanIndex:
             for entry in ch.deleted:
                 li.deleted_under.setdefault(parent_of(entry.path), []).append(entry)
             self.layers.append(li)
-            copies = self.copies
-            for entry in report.entries:
-                if entry.kind is EntryKind.OPAQUE:
-                    li.opaque.add(entry.path)
-                same = copies.get(entry.path)
-                if same is None:
-                    copies[entry.path] = [entry]
-                else:
-                    same.append(entry)
+            li.opaque.update(e.path for e in report.entries if e.kind is EntryKind.OPAQUE)
             entries_so_far += len(report.entries)
             self.entries_upto.append(entries_so_far)
         self.by_path: dict[tuple[int | None, str | None], list[Finding]] = defaultdict(list)
@@ -212,6 +197,7 @@ class ScanIndex:
             self.by_layer[f.layer].append(f)
             if f.path:
                 self.by_file[f.path].append(f)
+        self.analysis.path_copies()  # built here, on the scan worker, so that `history` is a lookup
         self.total_size = self.analysis.total_size
         self.final_size = self.analysis.final_size
         """Computed here, on the scan worker: a walk over every file of the final image."""
@@ -242,13 +228,8 @@ class ScanIndex:
 
     # -- copies -----------------------------------------------------------------------------
     def history(self, path: str) -> list[FileEntry]:
-        """Every copy of a path and every whiteout of it or of a folder above it, lowest layer first
-        (the same answer as ImageAnalysis.history, from the index)."""
-        out = list(self.copies.get(path, ()))
-        for p in ancestors(path):
-            out += [e for e in self.copies.get(p, ()) if e.is_whiteout]
-        out.sort(key=lambda e: (e.layer, e.member))
-        return out
+        """Every copy of a path and every whiteout of it or of a folder above it, lowest layer first."""
+        return self.analysis.history(path)
 
     # -- layer views ------------------------------------------------------------------------
     def cheap(self, layer: int) -> bool:
@@ -271,21 +252,8 @@ class ScanIndex:
                 self._views.move_to_end(layer)
             return view
 
-    def _merged_tree(self, layer: int) -> FsTree:
-        """The merged tree as of `layer`: a copy of the nearest cached lower layer's tree with the layers
-        between applied (ten times quicker than stacking every layer again), else from the analysis."""
-        if layer >= len(self.layers) - 1:
-            return self.analysis.tree_at(layer)
-        below = max((n for n in self._views if n < layer), default=None)
-        if below is None:
-            return self.analysis.tree_at(layer)
-        tree = self._views[below].tree.copy()
-        for report in self.analysis.layers[below + 1: layer + 1]:
-            apply_layer(tree, report.entries)
-        return tree
-
     def _build_view(self, layer: int) -> LayerView:
-        tree = self._merged_tree(layer)
+        tree = self.analysis.tree_at(layer)
         li = self.layers[layer]
         flagged: dict[str, str] = {}
         flagged_paths: set[str] = set()
@@ -309,18 +277,3 @@ class ScanIndex:
                     flagged[p] = f.severity
         return LayerView(layer, tree, li, flagged, flagged_paths, folder_sizes(tree),
                          below=(lambda: self.view(layer - 1).tree) if layer else None)
-
-
-def folder_sizes(tree: FsTree) -> dict[str, int]:
-    """Bytes of regular files below each folder: files add to their folder, folders to theirs, deepest first."""
-    sizes: dict[str, int] = dict.fromkeys(tree.children, 0)
-    for path, entry in tree.entries.items():
-        if entry.kind == EntryKind.FILE and entry.size:
-            parent = parent_of(path)
-            if parent in sizes:
-                sizes[parent] += entry.size
-    for folder in sorted(sizes, key=lambda p: p.count("/"), reverse=True):
-        parent = parent_of(folder)
-        if parent and parent in sizes and folder != "/":
-            sizes[parent] += sizes[folder]
-    return sizes

@@ -13,20 +13,18 @@ import sys
 
 from explorer.scan import workerlog
 from explorer.core.errors import ExplorerError
-from explorer.detectors.base import ScanOptions
-from explorer.core.limits import limits_from_args
+from explorer.core.options import Options, ScanOptions
 from explorer.sources import open_image
 
 WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
 """The driver `explorer serve` (textual-serve) sets in $TEXTUAL_DRIVER for the UI it starts for a browser."""
 
 
-def run_ui(args, layer_cache) -> int:
-    """`layer_cache(args)`: the layer cache as the command line asked for it (a context manager; None with
-    --no-cache), given by explorer.main so that the UI does not import the command line."""
+def run_ui(run: Options, layer_cache) -> int:
+    """`layer_cache(run.image)`: the layer cache as the command line asked for it (a context manager; None
+    with --no-cache), given by explorer.main so that the UI does not import the command line."""
     from explorer.reports.ignorefile import load_ignore_file
-    ignores = load_ignore_file(getattr(args, "ignore_file", None),  # bad file: one line, exit 2, no UI
-                               None if getattr(args, "quiet", False) else _warn)
+    ignores = load_ignore_file(run.ignore_file, None if run.quiet else _warn)  # bad file: one line, exit 2, no UI
     need_terminal()
     state = {"app": None, "signal": None}
 
@@ -46,9 +44,10 @@ def run_ui(args, layer_cache) -> int:
     try:
         from explorer.tui.app import ExplorerApp
 
-        no_cache = getattr(args, "no_cache", False)
+        image = run.image
+        no_cache = not image.cache
         with contextlib.ExitStack() as stack:
-            if args.command == "demo":
+            if run.command == "demo":
                 from explorer.demo import cached_demo, write_demo
                 path = None if no_cache else cached_demo()
                 if path is None:  # --no-cache, or a cache folder that cannot hold it: a folder that goes with the UI
@@ -58,16 +57,12 @@ def run_ui(args, layer_cache) -> int:
                 source = open_image(path)
                 source.reference = "explorer demo image"
             else:
-                from explorer.sources.registry import options_from_args
-                source = open_image(args.image, args.platform, options_from_args(args), args.audit_log)
+                source = open_image(image.image, image.platform, image.registry, image.audit_log)
             stack.callback(source.close)
             _start_process_helpers()
-            cache = stack.enter_context(layer_cache(args))
-            limits = limits_from_args(args)
-            options = ScanOptions(max_file_scan=limits.max_file_scan, cache=not no_cache,
-                                  disabled=frozenset(getattr(args, "disable", ())))
-            state["app"] = ExplorerApp(source, options, cache=cache, jobs=getattr(args, "jobs", None), limits=limits,
-                                       ignores=ignores, ignore_file=getattr(args, "ignore_file", None))
+            cache = stack.enter_context(layer_cache(image))
+            state["app"] = ExplorerApp(source, ScanOptions(cache=image.cache, disabled=run.scan.disabled), cache=cache,
+                                       jobs=image.jobs, limits=image.limits, ignores=ignores, ignore_file=run.ignore_file)
             state["app"].run()
     finally:
         restore()

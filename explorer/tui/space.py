@@ -38,7 +38,7 @@ class SpaceRow:
 
 def wasted_rows(analysis, copies: dict[str, list[FileEntry]]) -> list[SpaceRow]:
     """Every path that wastes bytes, as wasted_files reports it (largest first); `copies`: path → its
-    copies (ScanIndex.copies)."""
+    copies (layerfs.trees.PathCopies.copies)."""
     found, _count = wasted_files(analysis, top=sys.maxsize)
     rows = []
     for row in found:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerView
+from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector, LayerDetector, LayerDelta
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.heuristics.caches import PackageCaches
 from explorer.detectors.heuristics.image_config import BuildHistoryRisks, ConfigRisks, unpinned
@@ -23,7 +23,7 @@ def entry(path: str, kind: EntryKind = EntryKind.FILE, *, mode: int = 0o644, siz
 
 def layer_matches(detector: LayerDetector, added=(), modified=(), deleted=()) -> dict[str, tuple[str, str]]:
     """{path: (rule id, severity)} of what the detector yields for one layer."""
-    view = LayerView(index=1, created_by="RUN x", added=list(added), modified=list(modified), deleted=list(deleted))
+    view = LayerDelta(index=1, created_by="RUN x", added=list(added), modified=list(modified), deleted=list(deleted))
     out = {}
     for found_entry, match in detector.scan_layer(view):
         assert match.rule_id in CATALOG
@@ -108,7 +108,7 @@ def test_setuid_added(path, mode, rule, severity):
 def test_setuid_bit_turned_on_fires_and_plain_upgrades_do_not():
     old, new = entry("/bin/dash", mode=0o755, layer=0), entry("/bin/dash", mode=0o4755)
     assert layer_matches(SetuidAdded(), modified=[(old, new)]) == {"/bin/dash": ("backdoor.setuid.shell", "high")}
-    view = LayerView(index=1, created_by="RUN chmod u+s /bin/dash", modified=[(old, new)])
+    view = LayerDelta(index=1, created_by="RUN chmod u+s /bin/dash", modified=[(old, new)])
     [(_entry, match)] = list(SetuidAdded().scan_layer(view))
     assert match.evidence == "setuid 4755, owner uid 0, bit turned on (was 0755)"
     upgraded = (entry("/usr/bin/su", mode=0o4755, layer=0), entry("/usr/bin/su", mode=0o4755, digest="b"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from debian_rootfs import RootfsUnavailable, debian_minbase
-from explorer.detectors.base import FileDetector, LayerDetector, LayerView
+from explorer.detectors.base import FileDetector, LayerDetector, LayerDelta
 from explorer.detectors.heuristics import HEURISTICS
 from explorer.core.findings import at_least
 from explorer.core.model import EntryKind, FileEntry
@@ -96,7 +96,7 @@ def test_debian_minbase_files_raise_nothing_high(debian_root):
 
 def test_debian_minbase_as_one_layer_raises_nothing_high(debian_root):
     entries = [entry for _full, entry in walk(str(debian_root), str(debian_root))]
-    view = LayerView(index=0, created_by="debootstrap --variant=minbase bookworm", added=entries, entries=entries)
+    view = LayerDelta(index=0, created_by="debootstrap --variant=minbase bookworm", added=entries, entries=entries)
     matches = [(entry.path, m) for d in LAYER_DETECTORS for entry, m in d.scan_layer(view)]
     assert [f"{p}: {m.rule_id} {m.severity}" for p, m in matches if at_least(m.severity, "high")] == []
     setuid = {p: m.severity for p, m in matches if m.rule_id == "suspicious.setuid.added"}

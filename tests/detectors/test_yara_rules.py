@@ -470,7 +470,7 @@ def test_extra_rules_get_defaults_and_disabled_ids_are_dropped(tmp_path, monkeyp
                    'rule tagged { meta: id = "acme.tagged" category = "secret" severity = "bogus" '
                    'strings: $a = "ACME-TAG" condition: $a }\n')
     det = YaraDetector(ScanOptions(extra_rule_dirs=(str(extra),)))
-    catalog = {rid: rest for rid, *rest in det.rule_catalog()}
+    catalog = {r.id: [r.category, r.severity, r.description] for r in det.rule_catalog()}
     assert catalog["custom.house_marker"] == ["suspicious", "medium", "house_marker"]
     assert catalog["acme.tagged"] == ["secret", "medium", "tagged"]
     assert det.rules_sha256 != YaraDetector().rules_sha256

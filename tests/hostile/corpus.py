@@ -405,7 +405,7 @@ class Case:
     status: int
     """Exit status of layers, scan and extract."""
     rules: frozenset[str] = frozenset()
-    """The problem rules (engine.PROBLEM_RULES) `scan` must report: exactly these."""
+    """The problem rules (explorer.core.problems.ProblemKind) `scan` must report: exactly these."""
     layers: int | None = 3
     """Layers shown (None: the image cannot be opened at all)."""
     error: str = ""

@@ -18,7 +18,7 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
-from explorer.scan.engine import PROBLEM_RULES
+from explorer.core.problems import problem_rules
 from explorer.sources import open_image
 from explorer.tui.app import ExplorerApp
 from tests.support.pilot import view_copy, wait_until_scanned
@@ -26,7 +26,7 @@ from tests.support.pilot import view_copy, wait_until_scanned
 from corpus import CASES, LAST, MARKUP, NAME_MARKUP, OK, many_empty_files, write
 from hostile_images import TRACEBACK, error_lines, run_inprocess, run_measured, snapshot
 
-PROBLEM_IDS = {rule[0] for rule in PROBLEM_RULES.values()}
+PROBLEM_IDS = {rule.id for rule in problem_rules()}
 SARIF_SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "data" / "sarif-2.1.0-rtm.5.json").read_text())
 RAW = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """Control characters (but the newline), C1 controls, bidi overrides and undecodable bytes (lone

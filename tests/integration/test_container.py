@@ -347,3 +347,46 @@ def test_diff_of_a_container_against_its_image(victim, docker_client):
     new = {f["rule_id"] for f in doc["new_findings"]}
     assert {"backdoor.accounts.second-uid0", "miner.xmrig-config", "misconfig.container.docker-socket-mount"} <= new
     assert all(f["layer"] in (2, None) for f in doc["new_findings"])
+
+
+# -- hard links ---------------------------------------------------------------------------------------
+
+HARD_LINKS = ("mkdir -p /opt/x && echo same > /srv/h1 && ln /srv/h1 /srv/h2 && ln /srv/h1 /opt/x/h3 && "
+              "ln /bin/busybox /srv/bb && echo same > /srv/c1 && echo same > /srv/c2")
+"""Three names of one new file (`/opt/x/h3` first in `docker export`'s walk), a second name of an image
+file the container did not change, and two separate files with the same content."""
+
+
+def export_links(container) -> dict[str, str]:
+    """path → the first name it is a hard link to, in `docker export`."""
+    from explorer.sources.container import ChunkReader
+    with tarfile.open(fileobj=ChunkReader(container.export(chunk_size=1 << 20)), mode="r|") as tar:
+        return {"/" + m.name.strip("/"): "/" + m.linkname.strip("/") for m in tar if m.islnk()}
+
+
+def test_runtime_hard_links_are_docker_exports(docker_client, build_image):
+    ref = build_image("FROM explorer-it/busybox:base\nRUN mkdir -p /srv\n")
+    container = docker_client.containers.run(ref, ["sh", "-c", "sleep 100000"], detach=True, network_mode="none")
+    try:
+        done = container.exec_run(["sh", "-c", HARD_LINKS])
+        assert done.exit_code == 0, done.output
+        links = export_links(container)
+        assert {p: t for p, t in links.items() if p.startswith(("/srv", "/opt"))} == {
+            "/srv/h1": "/opt/x/h3", "/srv/h2": "/opt/x/h3", "/srv/bb": "/bin/busybox"}
+        rows = []
+        for how in ("paths", "export"):
+            with open_container(container.id, how) as source:
+                from explorer.scan.engine import analyze_image
+                a = analyze_image(source)
+                assert not a.problems, a.problems
+                top = {e.path: e for e in a.layers[-1].entries}
+                got = {p: e.linkname for p, e in top.items() if e.kind == EntryKind.HARDLINK}
+                assert got == {p: t for p, t in links.items() if p in top}, how
+                assert top["/opt/x/h3"].kind == top["/srv/c1"].kind == top["/srv/c2"].kind == EntryKind.FILE
+                for path in ("/srv/h1", "/srv/h2", "/srv/bb"):
+                    assert a.read(a.final.get(path)) == a.read(a.final.get(links[path])), path
+                assert a.read(a.final.get("/srv/h2")) == b"same\n"
+                rows.append(layer_rows(a))
+        assert rows[0] == rows[1]
+    finally:
+        container.remove(force=True)

@@ -10,6 +10,8 @@ final filesystem, same findings; the audit log names every file read.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
@@ -17,6 +19,7 @@ import stat
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,9 @@ from explorer.scan.engine import scan
 from explorer.core.model import EntryKind
 from explorer.sources import open_image
 from explorer.sources.container import runtime_created_by
-from test_container import TAMPER
+from test_container import HARD_LINKS, TAMPER
+
+TOKEN = "ghp_" + "C" * 36
 
 pytestmark = pytest.mark.docker
 
@@ -71,10 +76,10 @@ def overlay_root(docker_daemon, tmp_path_factory):
         container = client.containers.run(
             "explorer-it/app:1", ["sh", "-c", "sleep 100000"], detach=True, network_mode="none", name="victim",
             cap_add=["SYS_PTRACE"], volumes={str(sock): {"bind": "/var/run/docker.sock", "mode": "ro"}})
-        done = container.exec_run(["sh", "-c", TAMPER])
+        done = container.exec_run(["sh", "-c", TAMPER + " && " + HARD_LINKS])
         assert done.exit_code == 0, done.output
         container.stop(timeout=1)
-        live = {}
+        live = {"ids": {"victim": container.id, "app": client.images.get("explorer-it/app:1").id}}
         for ref in ("container:victim", "docker-daemon:explorer-it/app:1"):
             source, result = scanned(ref)
             with source:
@@ -116,6 +121,9 @@ def test_the_container_offline_is_the_container_live(overlay_root, read_only, tm
         assert top.ref.created_by == runtime_created_by("victim")
         assert (("/srv/data", EntryKind.OPAQUE) in {(e.path, e.kind) for e in top.entries})
         assert {(e.path) for e in top.entries if e.kind == EntryKind.WHITEOUT} == {"/etc/group"}
+        # overlay copies /bin/busybox up to link it: both names are in the upper folder
+        assert {e.path: e.linkname for e in top.entries if e.kind == EntryKind.HARDLINK} == {
+            "/srv/h1": "/opt/x/h3", "/srv/h2": "/opt/x/h3", "/srv/bb": "/bin/busybox"}
         assert final_rows(a) == live["container:victim"][0]
         assert finding_rows(result) == live["container:victim"][1]
         rules = {f.rule_id for f in result.findings}
@@ -180,6 +188,25 @@ def test_without_a_reference_it_lists_images_and_containers(read_only):
     assert "explorer-it/app:1" in line and "explorer-it/busybox:base" in line and "container:victim" in line
 
 
+def test_layers_lists_the_data_root(overlay_root, read_only):
+    live, _copy = overlay_root
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"docker-root:{read_only}", "--format",
+                           "json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["root"], doc["driver"]) == (str(read_only), "overlay2")
+    images = {i["id"]: i for i in doc["images"]}
+    assert images[live["ids"]["app"]]["tags"] == ["explorer-it/app:1"]
+    assert images[live["ids"]["app"]]["layers"] == 2
+    assert any(i["tags"] == ["explorer-it/busybox:base"] and i["layers"] == 1 for i in images.values())
+    assert [(c["id"], c["name"], c["image"], c["image_tags"], c["state"]) for c in doc["containers"]] == [
+        (live["ids"]["victim"], "victim", live["ids"]["app"], ["explorer-it/app:1"], "stopped")]
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"docker-root:{read_only}"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "explorer-it/app:1" in done.stdout and "victim" in done.stdout and live["ids"]["victim"][:12] in done.stdout
+
+
 # -- the vfs driver (the session's daemon) -----------------------------------------------------------
 
 def copy_vfs_root(docker_client, data: Path, dest: Path, container_id: str) -> None:
@@ -208,7 +235,7 @@ def test_a_vfs_container_offline_is_docker_diff(docker_daemon, docker_client, bu
     container = docker_client.containers.run(ref, ["sh", "-c", "sleep 100000"], detach=True, network_mode="none",
                                              cap_add=["SYS_PTRACE"])
     try:
-        done = container.exec_run(["sh", "-c", TAMPER])
+        done = container.exec_run(["sh", "-c", TAMPER + " && " + HARD_LINKS])
         assert done.exit_code == 0, done.output
         container.stop(timeout=1)
         live_source, live = scanned(f"container:{container.id}")
@@ -217,6 +244,10 @@ def test_a_vfs_container_offline_is_docker_diff(docker_daemon, docker_client, bu
         source, offline = scanned(f"docker-root:{tmp_path / 'docker'}:container:{container.id[:12]}")
         with source:
             assert runtime_rows(offline.analysis) == diff_rows(container)
+            # vfs: the image's /bin/busybox did not change, so /srv/bb links down to it, as in `docker export`
+            assert {e.path: e.linkname for e in offline.analysis.layers[-1].entries
+                    if e.kind == EntryKind.HARDLINK} == {
+                "/srv/h1": "/opt/x/h3", "/srv/h2": "/opt/x/h3", "/srv/bb": "/bin/busybox"}
             assert final_rows(offline.analysis) == final_rows(live.analysis)
             assert finding_rows(offline) == finding_rows(live)
             assert not offline.analysis.problems
@@ -235,35 +266,47 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 """
 
 
-def test_a_containerd_root_offline_is_the_image_live(build_image, save_image, tmp_path):
-    """An image built by Docker, `ctr images import`ed into a private containerd, which is then stopped:
-    read from its root (names from the bolt metadata database, blobs from the content store), it is the
-    image the daemon has, layer for layer, file for file, finding for finding."""
+@contextlib.contextmanager
+def private_containerd(tmp_path):
+    """A containerd of its own (root `tmp_path/root`), stopped on leaving; yields `ctr(*args) -> stdout bytes`."""
     import time
 
     if not (shutil.which("containerd") and shutil.which("ctr")):
         pytest.fail("containerd and ctr are needed (install containerd)", pytrace=False)
-    ref = build_image("FROM explorer-it/busybox:base\n"
-                      "RUN echo 'toor:x:0:0::/root:/bin/sh' >> /etc/passwd && echo hi > /srv.txt\n")
-    archive = save_image(ref, tmp_path / "image.tar")
     root, sock = tmp_path / "root", tmp_path / "c.sock"
     (tmp_path / "config.toml").write_text(CONTAINERD_CONFIG)
     log = open(tmp_path / "containerd.log", "wb")
     process = subprocess.Popen(["containerd", "--config", str(tmp_path / "config.toml"), "--root", str(root),
                                 "--state", str(tmp_path / "state"), "--address", str(sock)],
                                stdout=log, stderr=subprocess.STDOUT)
+
+    def ctr(*args: str) -> bytes:
+        done = subprocess.run(["ctr", "-a", str(sock), "-n", "default", *args], capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        return done.stdout
+
     try:
         for _ in range(100):
             if sock.exists():
                 break
             time.sleep(0.1)
-        done = subprocess.run(["ctr", "-a", str(sock), "-n", "default", "images", "import", "--no-unpack",
-                               str(archive)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
+        yield ctr
     finally:
         process.terminate()
         process.wait(30)
         log.close()
+
+
+def test_a_containerd_root_offline_is_the_image_live(build_image, save_image, tmp_path):
+    """An image built by Docker, `ctr images import`ed into a private containerd, which is then stopped:
+    read from its root (names from the bolt metadata database, blobs from the content store), it is the
+    image the daemon has, layer for layer, file for file, finding for finding."""
+    ref = build_image("FROM explorer-it/busybox:base\n"
+                      "RUN echo 'toor:x:0:0::/root:/bin/sh' >> /etc/passwd && echo hi > /srv.txt\n")
+    archive = save_image(ref, tmp_path / "image.tar")
+    root = tmp_path / "root"
+    with private_containerd(tmp_path) as ctr:
+        ctr("images", "import", "--no-unpack", str(archive))
     live_source, live = scanned(f"docker-daemon:{ref}")
     live_source.close()
     log_path = tmp_path / "audit.jsonl"
@@ -278,3 +321,83 @@ def test_a_containerd_root_offline_is_the_image_live(build_image, save_image, tm
     read = [json.loads(line)["read"] for line in log_path.read_text().splitlines()]
     assert str(root / "io.containerd.metadata.v1.bolt/meta.db") in read
     assert sum("/io.containerd.content.v1.content/blobs/sha256/" in p for p in read) >= 3
+
+
+# -- a containerd root (a container) ----------------------------------------------------------------
+
+def tar_index(data: bytes) -> dict[str, tuple]:
+    """name → (type, mode, uid, gid, sha256 or link target) of a layer tar."""
+    out = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        for m in tar:
+            what = hashlib.sha256(tar.extractfile(m).read()).hexdigest() if m.isreg() else m.linkname
+            out[m.name.strip("/")] = (m.type, m.mode, m.uid, m.gid, what)
+    return out
+
+
+def test_a_containerd_container_offline_is_its_snapshot_diff(build_image, save_image, tmp_path):
+    """A container run by a private containerd (`ctr run`: a bind-mounted docker.sock, an added capability,
+    a token in its env) changes its files as the Docker victim does; containerd is stopped and the
+    container read offline from the root (`containerd-root:DIR:container:ID`): its image's layers, then its
+    overlayfs upper folder as the runtime layer, which holds exactly what containerd's own differ
+    (`ctr snapshots diff`, taken before the stop) gives, but for the recreated folder: one opaque
+    whiteout there, one whiteout per child of the image's folder in containerd's tar."""
+    ref = build_image("FROM explorer-it/busybox:base\n"
+                      "RUN mkdir -p /srv/data/sub && echo old > /srv/data/old.txt && echo x > /srv/data/sub/x\n")
+    archive = save_image(ref, tmp_path / "image.tar")
+    sock = tmp_path / "docker.sock"
+    sock.write_text("")
+    root = tmp_path / "root"
+    with private_containerd(tmp_path) as ctr:
+        ctr("images", "import", str(archive))
+        (name,) = ctr("images", "ls", "-q").decode().split()
+        listed = ctr("images", "ls").decode()
+        ctr("run", "--mount", f"type=bind,src={sock},dst=/var/run/docker.sock,options=rbind:ro",
+            "--env", f"GITHUB_TOKEN={TOKEN}", "--cap-add", "CAP_SYS_PTRACE", name, "victim", "sh", "-c", TAMPER)
+        differ = tar_index(ctr("snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar",
+                               "victim"))
+    log_path = tmp_path / "audit.jsonl"
+    source, result = scanned(f"containerd-root:{root}:container:victim", str(log_path))
+    with source:
+        a = result.analysis
+        assert not a.problems
+        assert [layer.ref.created_by for layer in a.layers][-1] == runtime_created_by("victim")
+        assert len(a.layers) == 3 and a.layers[-1].ref.diff_id is None  # a folder walked: no digest to check
+        with source.store.open(source.layers[-1].blob) as fh:
+            ours = tar_index(fh.read())
+        # the recreated folder: an opaque marker here, each child of the image's folder whited out there
+        assert ours.pop("srv/data/.wh..wh..opq")[0] == tarfile.REGTYPE
+        assert {n for n in differ if n.startswith("srv/data/.wh.")} == {"srv/data/.wh.old.txt", "srv/data/.wh.sub"}
+        differ = {n: v for n, v in differ.items() if not n.startswith("srv/data/.wh.")}
+        assert {n: v for n, v in ours.items() if not n.startswith(".wh.") and "/.wh." not in n} == \
+            {n: v for n, v in differ.items() if not n.startswith(".wh.") and "/.wh." not in n}
+        assert {n for n in ours if "/.wh." in n or n.startswith(".wh.")} == \
+            {n for n in differ if "/.wh." in n or n.startswith(".wh.")} == {"etc/.wh.group"}
+        assert ours["srv/data/new.txt"][1] == 0o4755 and ours["srv/link"][4] == "/tmp/.cache/kw/config.json"
+        final = {e.path for e in a.final.entries.values()}
+        assert {"/srv/data/new.txt", "/tmp/.cache/kw/config.json"} <= final
+        assert not {"/etc/group", "/srv/data/old.txt", "/srv/data/sub"} & final
+        found = {(f.rule_id, f.path) for f in result.findings if f.created_by == runtime_created_by("victim")}
+        assert ("backdoor.accounts.second-uid0", "/etc/passwd") in found
+        assert any(rule.startswith("miner.") and path == "/tmp/.cache/kw/config.json" for rule, path in found)
+        config = {f.rule_id for f in result.findings if f.layer is None}
+        assert {"misconfig.container.docker-socket-mount", "misconfig.container.added-capability"} <= config
+        assert "misconfig.container.host-namespace" not in config
+        assert all(TOKEN not in f.evidence for f in result.findings)
+    read = [json.loads(line)["read"] for line in log_path.read_text().splitlines()]
+    assert str(root / "io.containerd.snapshotter.v1.overlayfs/metadata.db") in read
+    assert any(p.endswith("/fs/tmp/.cache/kw/config.json") for p in read)
+    # without a name, `layers` lists what the root holds (JSON and table), from its metadata only
+    done = subprocess.run([sys.executable, "-m", "explorer", "layers", f"containerd-root:{root}", "--format", "json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert (doc["root"], doc["driver"]) == (str(root), "containerd")
+    assert [(i["tags"], i["layers"]) for i in doc["images"]] == [([f"default/{name}"], 2)]
+    assert doc["images"][0]["id"] in listed.split()  # the manifest digest `ctr images ls` shows
+    assert [(c["id"], c["name"], c["image"], c["snapshotter"], c["state"]) for c in doc["containers"]] == [
+        ("default/victim", "victim", f"default/{name}", "overlayfs", "unknown")]
+    assert doc["containers"][0]["created"][:2] == "20" and doc["containers"][0]["created"].endswith("Z")
+    table = subprocess.run([sys.executable, "-m", "explorer", "layers", f"containerd-root:{root}"],
+                           capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"})
+    assert table.returncode == 0 and "default/victim" in table.stdout and f"containerd-root:{root}:" in table.stdout

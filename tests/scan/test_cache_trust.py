@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.scan import cache as cache_module
+from explorer.core import locations
 from explorer.scan.cache import KEY_NAME, LayerCache, pack, unpack
 from explorer.main import main
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer
@@ -103,7 +103,7 @@ def test_a_group_writable_folder_is_used_only_when_the_group_is_the_users_own(im
     folder.mkdir()
     folder.chmod(0o770)
     monkeypatch.setenv("EXPLORER_CACHE_DIR", str(folder))
-    own_private = cache_module._own_group(user.pw_gid)
+    own_private = locations._own_group(user.pw_gid)
     code, rules, err = run_scan(image, capsys)
     assert code == 0 and "secret.github-pat" in rules
     assert ("writable by others" in err) is not own_private

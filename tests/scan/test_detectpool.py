@@ -182,7 +182,7 @@ def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex, iov_max, monkey
     import threading
 
     if iov_max is not None:
-        monkeypatch.setattr(detectpool, "IOV_MAX", iov_max)
+        monkeypatch.setattr(detectpool.framing, "IOV_MAX", iov_max)
     sizes = [0, 5, detectpool.DIRECT, 3, detectpool.BATCH_BYTES - 10, 20, 3 * detectpool.DIRECT + 1, 7]
     contents = [bytes([65 + i]) * size for i, size in enumerate(sizes)]
     files = [(token, ("/f",), (0,), len(data)) for token, data in enumerate(contents)]
@@ -192,7 +192,7 @@ def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex, iov_max, monkey
     taker.start()
     for batch_id in range(2):
         detectpool._send_batch(sending, detectpool.marshal.dumps((batch_id, files)), contents)
-    sending.send_bytes(b"")
+    detectpool.framing.write(sending.fileno(), [])
     taker.join(timeout=30)
     for batch_id in range(2):
         got_id, got = batches.get(timeout=5)
@@ -203,7 +203,7 @@ def test_a_batch_arrives_as_sent_over_a_socket_or_a_pipe(duplex, iov_max, monkey
 
 
 @pytest.mark.parametrize("failure", [EOFError, MemoryError, TypeError])
-def test_a_worker_whose_receiving_fails_ends_instead_of_waiting_forever(failure):
+def test_a_worker_whose_receiving_fails_ends_instead_of_waiting_forever(failure, monkeypatch):
     """Whatever stops the receiving thread (a closed pipe, no memory for a big file), the scanning
     loop is told to end, so the worker exits and the reading process scans what it held."""
     import queue
@@ -215,8 +215,9 @@ def test_a_worker_whose_receiving_fails_ends_instead_of_waiting_forever(failure)
         def fileno(self):
             return theirs.fileno()
 
-        def recv_bytes(self):
-            raise failure("receiving failed")
+    def read(fd, cap=0):
+        raise failure("receiving failed")
+    monkeypatch.setattr(detectpool.framing, "read", read)
 
     batches = queue.SimpleQueue()
     try:

@@ -1,17 +1,19 @@
-"""`containerd-root:`: reference normalisation, and a damaged or foreign metadata database gives one clear line.
+"""`containerd-root:`: reference normalisation, a container's OCI spec read as `docker inspect` fields, and a
+damaged or foreign metadata database gives one clear line.
 
 Real containerd roots (a private containerd fed by `ctr images import`) are read in
 tests/integration/test_docker_root.py."""
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
 
 from explorer.core.errors import SourceError
 from explorer.sources import open_image
-from explorer.sources.containerd_root import META, normalised
+from explorer.sources.containerd_root import META, _any_value, container_attrs, normalised
 
 
 @pytest.mark.parametrize("ref, stored", [
@@ -48,3 +50,36 @@ def test_a_bad_metadata_database_is_one_clear_error(tmp_path, content, message):
 def test_not_a_containerd_root(tmp_path):
     with pytest.raises(SourceError, match="not a containerd root"):
         open_image(f"containerd-root:{tmp_path}")
+
+
+def protobuf_any(type_url: str, value: bytes) -> bytes:
+    """A protobuf `Any` as containerd stores a container's spec: field 1 the type URL, field 2 the value."""
+    def field(number: int, data: bytes) -> bytes:
+        length, head = len(data), b""
+        while length >= 0x80:
+            head += bytes([length & 0x7F | 0x80])
+            length >>= 7
+        return bytes([number << 3 | 2]) + head + bytes([length]) + data
+    return field(1, type_url.encode()) + field(2, value)
+
+
+def test_a_spec_as_docker_inspect_fields():
+    spec = {"process": {"args": ["sh", "-c", "sleep 1"], "env": ["PATH=/bin", "TOKEN=x"], "cwd": "/srv",
+                        "user": {"uid": 1000, "gid": 10},
+                        "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE"]}},
+            "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                       {"destination": "/var/run/docker.sock", "type": "bind", "source": "/run/docker.sock",
+                        "options": ["rbind", "ro"]}],
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}}
+    raw = json.dumps(spec).encode() * 3  # over 127 bytes: a two-byte length
+    stored = protobuf_any("types.containerd.io/opencontainers/runtime-spec/1/Spec", raw)
+    assert _any_value(stored) == raw
+    attrs = container_attrs("k8s.io/web", json.dumps(spec).encode())
+    assert attrs["Name"] == "/web" and attrs["Config"] == {
+        "Cmd": ["sh", "-c", "sleep 1"], "Env": ["PATH=/bin", "TOKEN=x"], "WorkingDir": "/srv", "User": "1000:10"}
+    assert attrs["Mounts"] == [{"Type": "bind", "Source": "/run/docker.sock", "Destination": "/var/run/docker.sock",
+                                "RW": False, "Name": ""}]
+    assert attrs["HostConfig"] == {"PidMode": "host", "NetworkMode": "host",
+                                   "CapAdd": ["CAP_SYS_ADMIN", "CAP_SYS_PTRACE"]}
+    assert container_attrs("default/x", b"not json")["Config"]["Cmd"] == []
+    assert _any_value(b"\x0a\xff") == b""  # a truncated length: nothing, not an exception

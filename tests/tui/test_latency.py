@@ -89,6 +89,7 @@ def test_a_worker_index_is_frozen_even_when_a_short_pause_ends_after_it():
     gc.unfreeze()
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garbage_until_drawn(
         demo_source, wait_for_scan):
     from textual.css.stylesheet import Stylesheet
@@ -129,9 +130,10 @@ async def warmed(pilot, sheet, limit: float = 15.0) -> None:
             return
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen_adds_css(demo_source,
                                                                                        wait_for_scan):
-    from explorer.tui.themecss import Warmer, theme_variables
+    from explorer.tui.patches.themecss import Warmer, theme_variables
 
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     app.warm_after = 3600.0  # "a key came just now", until the test says otherwise
@@ -168,10 +170,11 @@ async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen
         assert sheet.reparses == 0
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 def test_the_warm_up_makes_the_rules_textuals_parse_makes():
     from textual.app import App
 
-    from explorer.tui.themecss import ThemeStylesheet, Warmer, theme_variables
+    from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
 
     app = App()
     sheet = ThemeStylesheet(variables=theme_variables(app, "textual-dark"))
@@ -195,6 +198,7 @@ def test_the_warm_up_makes_the_rules_textuals_parse_makes():
         Warmer(bad, light).step(1.0)
 
 
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 async def test_a_theme_switch_refreshes_each_widget_once_not_once_per_colour(demo_source, wait_for_scan,
                                                                              monkeypatch):
     from collections import Counter

@@ -13,7 +13,7 @@ from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import SEVERITY_STYLE, LayerTable
-from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.summary import SummaryPanel
 
 SIZE = (160, 48)
 
@@ -80,7 +80,7 @@ async def test_layer_details_say_digest_media_type_and_integrity(demo):
 
 async def test_image_summary_gives_sizes_efficiency_user_and_entrypoint(demo):
     app, _pilot = demo
-    plain = app.query_one(ImageSummary).plain
+    plain = app.query_one(SummaryPanel).plain
     for word in ("total", "in 6 layers", "wasted", "efficiency", "user root (not set)", "entrypoint -",
                  'cmd ["/bin/sh", "-c", "python3 /srv/app/app.py"]'):
         assert word in plain

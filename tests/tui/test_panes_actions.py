@@ -14,7 +14,7 @@ from explorer.tui.screens.export import ExportScreen
 from explorer.tui.screens.help import HelpScreen, binding_rows, ui_classes
 from explorer.tui.screens.search import matcher
 from explorer.tui.widgets.filetree import CHUNK, FileTree
-from explorer.tui.widgets.summary import ImageSummary
+from explorer.tui.widgets.summary import SummaryPanel
 
 SIZE = (160, 48)
 
@@ -179,7 +179,7 @@ async def test_hostile_config_and_names_stay_plain_text(tmp_path, wait_for_scan)
             shown = [Content.from_markup(c.help).plain for c in app.get_system_commands(app.screen)
                      if c.title == "Go to layer 0"]
             assert shown == ["RUN [bold]x\\x1b[2J[link=http://e]y[/link]"]
-            summary = app.query_one(ImageSummary).plain
+            summary = app.query_one(SummaryPanel).plain
             assert "[bold]x\\x1b[2J[link=http://e]y[/link]" in summary and "\x1b" not in summary
             screen = await search(pilot, "link=")
             prompt = screen.row_text(0)

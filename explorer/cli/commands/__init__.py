@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+from explorer.core.options import ImageOptions
 from explorer.sources import ImageSource, open_image
 
 QUIET = False
@@ -20,12 +21,12 @@ def warn(message: str) -> None:
 
 
 @contextlib.contextmanager
-def progress(args):
+def progress(options: ImageOptions):
     """The progress callback for a long command (None: none), as --progress/--no-progress/--quiet say:
     a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer."""
     import sys
 
-    mode = getattr(args, "progress", "auto")
+    mode = options.progress
     if mode == "plain":
         yield plain_progress(sys.stderr)
         return
@@ -66,28 +67,22 @@ def plain_progress(stream):
 
 
 @contextlib.contextmanager
-def opened(args) -> ImageSource:
-    source = open_image(args.image, getattr(args, "platform", None), registry_options(args),
-                        getattr(args, "audit_log", None))
+def opened(options: ImageOptions) -> ImageSource:
+    source = open_image(options.image, options.platform, options.registry, options.audit_log)
     try:
         yield source
     finally:
         source.close()
 
 
-def registry_options(args):
-    from explorer.sources.registry import options_from_args
-    return options_from_args(args)
-
-
 @contextlib.contextmanager
-def layer_cache(args):
+def layer_cache(options: ImageOptions):
     """The layer-result cache the command line asked for (None with --no-cache); says on stderr when
     it could not be used."""
 
     from explorer.scan.cache import LayerCache
 
-    cache = None if getattr(args, "no_cache", False) else LayerCache()
+    cache = LayerCache() if options.cache else None
     try:
         yield cache
     finally:
@@ -115,18 +110,29 @@ def report_stream(output: str | None):
             out.close()
 
 
-BAD_INPUT_PROBLEMS = frozenset({"truncated", "corrupt", "missing", "digest-mismatch", "diff-id-mismatch",
-                                "decompression-bomb", "too-many-entries", "names-too-long", "too-large"})
-"""Problems that make the image bad input (exit 2) although everything readable is still shown:
-damage, and layers cut short by a resource cap (explorer.core.limits)."""
+@contextlib.contextmanager
+def analysed(options: ImageOptions):
+    """The image read through the engine's read path (layer cache, worker processes, image-wide caps),
+    its problems said on stderr; the source stays open inside (to read content)."""
+    import sys
+
+    from explorer.scan.engine import analyze_image
+
+    with opened(options) as source, layer_cache(options) as cache:
+        with progress(options) as callback:
+            analysis = analyze_image(source, callback, cache=cache, jobs=options.jobs, limits=options.limits)
+        warn_problems(analysis.problems, sys.stderr)
+        yield analysis
 
 
 def exit_status(problems) -> int:
-    return 2 if any(p.kind in BAD_INPUT_PROBLEMS for p in problems) else 0
+    """2 when a problem makes the image bad input (`ProblemKind.bad_input`), although everything
+    readable is still shown."""
+    return 2 if any(p.kind.bad_input for p in problems) else 0
 
 
 def warn_problems(problems, stream=None) -> None:
     from explorer.core.textsafe import safe
     for problem in problems:  # --quiet keeps the problems that make the image bad input (exit 2)
-        if not QUIET or problem.kind in BAD_INPUT_PROBLEMS:
+        if not QUIET or problem.kind.bad_input:
             print(f"explorer: warning: {safe(problem.message)}", file=stream)

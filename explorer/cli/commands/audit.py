@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from explorer import __version__
 from explorer.cli.commands.scan import gate_status
-from explorer.detectors.base import ScanOptions
+from explorer.core.options import Options, ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.detectors.dockerfile_audit import audit, read_dockerfile
 from explorer.core.errors import ExplorerError
@@ -15,13 +15,13 @@ from explorer.core.findings import summary
 from explorer.core.textsafe import json_text, safe
 
 
-def run_audit(args) -> int:
-    text = read_dockerfile(args.dockerfile)
-    detectors = build_detectors(ScanOptions(disabled=frozenset(args.disable)))
-    findings = [f for f in audit(text, args.dockerfile, detectors)
-                if f.rule_id not in args.disable and f.severity in args.severity]
-    write(findings, detectors, args.dockerfile, args.format, args.output)
-    return gate_status(findings, args.fail_on, args.exit_code)
+def run_audit(run: Options) -> int:
+    text = read_dockerfile(run.dockerfile)
+    detectors = build_detectors(ScanOptions(disabled=run.scan.disabled))
+    findings = [f for f in audit(text, run.dockerfile, detectors)
+                if f.rule_id not in run.scan.disabled and f.severity in run.severity]
+    write(findings, detectors, run.dockerfile, run.format, run.output)
+    return gate_status(findings, run.fail_on, run.exit_code)
 
 
 def document(findings, path: str) -> dict:

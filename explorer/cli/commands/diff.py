@@ -5,41 +5,39 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from explorer.cli.commands import exit_status, layer_cache, registry_options, report_stream, warn_problems
-from explorer.detectors.base import ScanOptions
+from explorer.cli.commands import exit_status, layer_cache, report_stream, warn_problems
+from explorer.core.options import Options, ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.scan.engine import scan
 from explorer.core.findings import at_least
 from explorer.layerfs.compare import compare
-from explorer.core.limits import limits_from_args
 from explorer.sources import open_image
 from explorer.core.textsafe import json_text, safe
 
 
-def run_diff(args, ui=None) -> int:
-    options = ScanOptions(disabled=frozenset(args.disable), max_file_scan=limits_from_args(args).max_file_scan)
+def run_diff(run: Options, ui=None) -> int:
+    options = ScanOptions(disabled=run.scan.disabled)
     detectors = build_detectors(options)
-    limits = limits_from_args(args)
-    registry = registry_options(args)
-    with open_image(args.a, args.platform, registry, args.audit_log) as a, \
-            open_image(args.b, args.platform, registry, args.audit_log) as b, \
-            layer_cache(args) as cache:
+    one, other = run.image, run.other
+    with open_image(one.image, one.platform, one.registry, one.audit_log) as a, \
+            open_image(other.image, other.platform, other.registry, other.audit_log) as b, \
+            layer_cache(one) as cache:
         results = []
         for source in (a, b):
-            result = scan(source, detectors, options, cache=cache, jobs=args.jobs, limits=limits)
+            result = scan(source, detectors, options, cache=cache, jobs=one.jobs, limits=one.limits)
             warn_problems(result.analysis.problems, sys.stderr)
             for error in result.errors:
                 print(f"explorer: warning: {safe(error)}", file=sys.stderr)
             results.append(result)
         cmp = compare(results[0].analysis, results[1].analysis, results[0].findings, results[1].findings)
-        if args.ui and ui is not None:
+        if run.ui and ui is not None:
             ui.compare(cmp)  # the terminal UI, given by explorer.main
         else:
-            _write(cmp, results[1], args.format, args.output)
+            _write(cmp, results[1], run.format, run.output)
         status = max(exit_status(r.analysis.problems) for r in results)
     if status:
         return status
-    if args.fail_on and any(at_least(f.severity, args.fail_on) for f in cmp.new_findings):
+    if run.fail_on and any(at_least(f.severity, run.fail_on) for f in cmp.new_findings):
         return 1
     return 0
 

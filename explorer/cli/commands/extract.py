@@ -7,12 +7,11 @@ import posixpath
 import sys
 
 from explorer.cli import commands
-from explorer.cli.commands import exit_status, opened, progress, warn, warn_problems
+from explorer.cli.commands import analysed, exit_status, warn
 from explorer.core.errors import ExplorerError
-from explorer.core.limits import limits_from_args
+from explorer.core.options import Options
 from explorer.core.textsafe import safe
 from explorer.export import Tally, extract, lookup, make_plan
-from explorer.layerfs import analyze
 
 MAX_WARNINGS = 50
 """Skipped entries reported one by one; the rest are only counted."""
@@ -22,16 +21,13 @@ left out by design (device nodes, fifos, symlinks leading out of DEST, names no 
 hard links to nothing) are reported but keep 0; bad input is 2."""
 
 
-def run_extract(args) -> int:
-    with opened(args) as source:
-        with progress(args) as callback:
-            analysis = analyze(source, progress=callback, limits=limits_from_args(args))
-        warn_problems(analysis.problems, sys.stderr)
-        layer = _layer_index(args.layer, len(analysis.layers))
-        path = posixpath.normpath("/" + args.path.lstrip("/"))
+def run_extract(run: Options) -> int:
+    with analysed(run.image) as analysis:  # the one read path: layer cache, workers, image-wide caps
+        layer = _layer_index(run.layer, len(analysis.layers))
+        path = posixpath.normpath("/" + run.path.lstrip("/"))
         tree = analysis.tree_at(layer)
         entry = lookup(tree, path, layer)
-        plan = make_plan(tree, entry, args.output)
+        plan = make_plan(tree, entry, run.output)
         tally = Tally()
         extract(analysis, plan, tally)
     for line in tally.warnings[:MAX_WARNINGS]:

@@ -8,10 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from explorer.cli.commands import exit_status, layer_cache, opened, progress, warn_problems
+from explorer.cli.commands import analysed, exit_status
 from explorer.core.errors import ExplorerError
-from explorer.scan.engine import analyze_image
-from explorer.core.limits import limits_from_args
+from explorer.core.options import Options
 from explorer.core.model import EntryKind, FileEntry
 from explorer.reports.image import layers_document
 from explorer.reports.waste import wasted_files
@@ -19,19 +18,19 @@ from explorer.core.textsafe import dump_json, safe
 from explorer.core.units import human
 
 
-def run_layers(args) -> int:
-    with opened(args) as source, layer_cache(args) as cache:
-        with progress(args) as callback:
-            analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
-        warn_problems(analysis.problems, sys.stderr)
+def run_layers(run: Options) -> int:
+    from explorer.cli.commands.roots import list_root
+    listed = list_root(run)
+    if listed is not None:
+        return listed
+    with analysed(run.image) as analysis:
         doc = layers_document(analysis)
-        top = getattr(args, "top", 10)
-        doc["wasted_files"], doc["wasted_paths"] = wasted_files(analysis, top)
-        gate = ci_gate(args, analysis) if getattr(args, "ci", False) else None
+        doc["wasted_files"], doc["wasted_paths"] = wasted_files(analysis, run.top)
+        gate = ci_gate(run, analysis) if run.ci else None
         if gate is not None:
             doc["ci"] = gate
     status = exit_status(analysis.problems) or (1 if gate is not None and not gate["pass"] else 0)
-    if args.format == "json":
+    if run.format == "json":
         dump_json(doc)
         return status
     tty = sys.stdout.isatty()
@@ -64,12 +63,10 @@ def run_layers(args) -> int:
     return status
 
 
-def ci_gate(args, analysis) -> dict:
+def ci_gate(run: Options, analysis) -> dict:
     """dive's CI rules on this image (explorer.reports.cigate): the rules' results, pass or not, where from."""
     from explorer.reports.cigate import evaluate, thresholds
-    flags = {"lowestEfficiency": args.lowest_efficiency, "highestWastedBytes": args.highest_wasted_bytes,
-             "highestUserWastedPercent": args.highest_user_wasted_percent}
-    chosen, source = thresholds(flags, args.ci_config)
+    chosen, source = thresholds(dict(run.ci_rules), run.ci_config)
     user_size = analysis.total_size - (analysis.layers[0].stats.size if analysis.layers else 0)
     results = evaluate(analysis.efficiency, analysis.wasted_bytes, user_size, chosen, source)
     return {"pass": all(r.status != "fail" for r in results), "source": source, "user_size": user_size,
@@ -93,22 +90,19 @@ def _entry_json(entry: FileEntry) -> dict:
             "linkname": entry.linkname}
 
 
-def run_tree(args) -> int:
-    with opened(args) as source, layer_cache(args) as cache:
-        with progress(args) as callback:
-            analysis = analyze_image(source, callback, cache=cache, jobs=args.jobs, limits=limits_from_args(args))
-        warn_problems(analysis.problems, sys.stderr)
+def run_tree(run: Options) -> int:
+    with analysed(run.image) as analysis:
         n = len(analysis.layers)
-        layer = n - 1 if args.layer is None else args.layer
+        layer = n - 1 if run.layer is None else run.layer
         if not 0 <= layer < n:
             raise ExplorerError(f"--layer {layer}: the image has layers 0..{n - 1}")
         out = sys.stdout
-        if args.changes:
+        if run.changes:
             ch = analysis.layers[layer].changes
             rows = ([("A", e) for e in ch.added] + [("M", new) for _old, new in ch.modified]
                     + [("D", e) for e in ch.deleted])
             rows.sort(key=lambda r: r[1].path)
-            if args.format == "json":
+            if run.format == "json":
                 dump_json([{"change": c, **_entry_json(e)} for c, e in rows])
             else:
                 for change, entry in rows:
@@ -116,7 +110,7 @@ def run_tree(args) -> int:
             return exit_status(analysis.problems)
         tree = analysis.tree_at(layer)
         entries = list(tree.walk("/"))
-        if args.format == "json":
+        if run.format == "json":
             dump_json([_entry_json(e) for e in entries])
         else:
             for entry in entries:

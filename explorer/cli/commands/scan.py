@@ -7,52 +7,50 @@ import os
 import sys
 
 from explorer.cli.commands import exit_status, layer_cache, opened, progress, report_stream, warn, warn_problems
-from explorer.detectors.base import ScanOptions
+from explorer.core.options import Options
 from explorer.detectors.registry import build_detectors
 from explorer.scan.engine import scan
 from explorer.core.errors import ExplorerError
 from explorer.detectors.dockerfile_audit import audit, read_dockerfile
 from explorer.core.findings import at_least, dedupe_and_sort
 from explorer.reports.ignorefile import apply_ignores, load_ignore_file, unused
-from explorer.core.limits import limits_from_args
 from explorer.reports.findings_json import scan_document
 from explorer.reports.sarif import sarif_document
 from explorer.core.textsafe import json_text
 
 
-def run_scan(args) -> int:
-    for folder in args.rules:
+def run_scan(run: Options) -> int:
+    for folder in run.scan.extra_rule_dirs:
         if not os.path.isdir(folder):
             raise ExplorerError(f"--rules {folder}: no such folder")
-    ignores = load_ignore_file(args.ignore_file, warn)
-    options = ScanOptions(disabled=frozenset(args.disable), extra_rule_dirs=tuple(args.rules),
-                          max_file_scan=limits_from_args(args).max_file_scan, cache=not args.no_cache)
+    ignores = load_ignore_file(run.ignore_file, warn)
+    options = run.scan
     detectors = build_detectors(options)
-    dockerfile = read_dockerfile(args.dockerfile) if getattr(args, "dockerfile", None) else None
-    with opened(args) as source, layer_cache(args) as cache:
-        with progress(args) as callback:
-            result = scan(source, detectors, options, progress=callback, cache=cache, jobs=args.jobs,
-                          limits=limits_from_args(args), need_analysis=False)
+    dockerfile = read_dockerfile(run.dockerfile) if run.dockerfile else None
+    with opened(run.image) as source, layer_cache(run.image) as cache:
+        with progress(run.image) as callback:
+            result = scan(source, detectors, options, progress=callback, cache=cache, jobs=run.image.jobs,
+                          limits=run.image.limits, need_analysis=False)
         warn_problems(result.summary.problems, sys.stderr)
         for error in result.errors:
             warn(error)
         if dockerfile is not None:  # --dockerfile: its audit beside the image's findings
-            audited = [f for f in audit(dockerfile, args.dockerfile, detectors) if f.rule_id not in options.disabled]
+            audited = [f for f in audit(dockerfile, run.dockerfile, detectors) if f.rule_id not in options.disabled]
             result = dataclasses.replace(result, findings=dedupe_and_sort(result.findings + audited))
         kept, ignored = apply_ignores(result.findings, ignores)
         for rule in unused(ignores, result.findings):
             warn(f"{rule.origin} ({rule.rule}) matched no finding")
-        kept = [f for f in kept if f.severity in args.severity]
+        kept = [f for f in kept if f.severity in run.severity]
         known = 0
-        if args.baseline:
+        if run.baseline:
             from explorer.reports.baseline import load_baseline, without_baseline
-            kept, known = without_baseline(kept, load_baseline(args.baseline))
+            kept, known = without_baseline(kept, load_baseline(run.baseline))
         result = dataclasses.replace(result, findings=kept)
-        write_report(result, ignored, args.format, args.output, known)
+        write_report(result, ignored, run.format, run.output, known)
         status = exit_status(result.summary.problems)
     if status:
         return status
-    return gate_status(kept, args.fail_on, args.exit_code)
+    return gate_status(kept, run.fail_on, run.exit_code)
 
 
 def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:

@@ -14,7 +14,7 @@ import os
 import shlex
 import sys
 
-from explorer.cli.commands import registry_options
+from explorer.sources.registry_flags import registry_options
 from explorer.core.errors import ExplorerError
 from explorer.sources import open_image
 

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.detectors.heuristics.accounts import PasswdAccounts, ShadowPasswords, SudoersRules
 from explorer.detectors.heuristics.caches import PackageCaches
 from explorer.detectors.heuristics.container_config import ContainerRisks

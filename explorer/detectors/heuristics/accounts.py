@@ -7,7 +7,7 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import active_lines, text_lines
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import FileEntry
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from explorer.detectors.base import LayerDetector, LayerView
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.detectors.base import LayerDetector, LayerDelta
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry
 
@@ -31,7 +31,7 @@ class PackageCaches(LayerDetector):
     name = "heuristic-package-caches"
     RULES = (PACKAGE_CACHE,)
 
-    def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
+    def scan_layer(self, layer: LayerDelta) -> Iterable[tuple[FileEntry, Match]]:
         found: dict[str, tuple[str, FileEntry, int, int]] = {}
         for entry in layer.added + [new for _old, new in layer.modified]:
             if entry.kind != EntryKind.FILE or not entry.path.startswith(_CACHE_ROOTS):

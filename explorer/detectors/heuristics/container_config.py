@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from explorer.detectors.base import HistoryItem, ImageDetector
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import ImageConfig
 

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import hidden_part, in_temp
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import FileEntry
 

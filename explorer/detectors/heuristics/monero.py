@@ -14,7 +14,7 @@ import re
 from typing import Iterable
 
 from explorer.detectors.base import FileDetector
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import FileEntry
 

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from explorer.detectors.base import FileDetector
 from explorer.detectors.heuristics._paths import active_lines, hidden_part, in_temp
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.detectors.heuristics._shell import dev_tcp, download_exec, programs
 from explorer.core.findings import Match
 from explorer.core.model import FileEntry

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from explorer.detectors.base import FileDetector, LayerDetector, LayerView
+from explorer.detectors.base import FileDetector, LayerDetector, LayerDelta
 from explorer.detectors.heuristics._paths import hidden_part, in_temp
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry
 
@@ -105,7 +105,7 @@ class SetuidAdded(LayerDetector, FileDetector):
             self._shells.add((entry.layer, entry.path))
         return ()
 
-    def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
+    def scan_layer(self, layer: LayerDelta) -> Iterable[tuple[FileEntry, Match]]:
         candidates = [(entry, "added") for entry in layer.added]
         for old, new in layer.modified:
             if new.mode & _BITS & ~old.mode:

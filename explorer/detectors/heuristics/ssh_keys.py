@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from explorer.detectors.base import LayerDetector, LayerView
+from explorer.detectors.base import LayerDetector, LayerDelta
 from explorer.detectors.heuristics._paths import split_home
-from explorer.detectors.heuristics._rules import RuleInfo
+from explorer.core.rules import RuleInfo
 from explorer.core.findings import Match
 from explorer.core.model import EntryKind, FileEntry
 
@@ -35,7 +35,7 @@ class AuthorizedKeysChanged(LayerDetector):
     name = "heuristic-authorized-keys"
     RULES = (AUTHORIZED_KEYS,)
 
-    def scan_layer(self, layer: LayerView) -> Iterable[tuple[FileEntry, Match]]:
+    def scan_layer(self, layer: LayerDelta) -> Iterable[tuple[FileEntry, Match]]:
         changed = [(entry, "added") for entry in layer.added]
         changed += [(new, "changed") for _old, new in layer.modified]
         for entry, how in changed:

@@ -25,7 +25,7 @@ from explorer.reports.digests import layer_note, source_note, summary_note
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
                   "info": "dim"}

@@ -23,7 +23,7 @@ from explorer.core.limits import DEFAULT, Limits
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.screens.timeline import created_by
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 
 MARKER_STYLE = {"whiteout": "bold red", "opaque": "bold magenta", "aufs": "dim", "pax global": "bold red"}
 MARKER_ROW = Style(bgcolor="#3a1a1a")

@@ -22,7 +22,7 @@ from explorer.tui.lineview import LineView
 from explorer.tui.screens.search import status
 from explorer.tui.space import DEFAULT_DESCENDING, SpaceRow, SpaceRows
 from explorer.tui.tableview import Column, TableView
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 
 PATH_WIDTH = 90
 LAYERS_WIDTH = 16
@@ -179,5 +179,5 @@ class SpaceScreen(Screen[FileEntry | None]):
 def space_screen(index, kind: str) -> SpaceScreen:
     """The space view of a scan (explorer.tui.index.ScanIndex), its rows cached with the index."""
     if index.space_rows is None:
-        index.space_rows = SpaceRows(index.analysis, index.copies)
+        index.space_rows = SpaceRows(index.analysis, index.analysis.path_copies().copies)
     return SpaceScreen(index.space_rows, kind)

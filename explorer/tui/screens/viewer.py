@@ -29,7 +29,7 @@ from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
-from explorer.tui.widgets.footer import SteadyFooter
+from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
 from explorer.tui.tableview import clip
 

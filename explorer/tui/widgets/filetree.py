@@ -29,7 +29,8 @@ from explorer.core.model import EntryKind, FileEntry
 from explorer.core.textsafe import safe
 from explorer.tui.index import ancestors, MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
-from explorer.tui.widgets.treerows import Frame, RowLabel, render_row
+from explorer.tui import patches
+from explorer.tui.patches.treerows import Frame, RowLabel, render_row
 
 CHUNK = 200
 """Children added to the tree at once; the rest wait behind a 'more' row."""
@@ -305,14 +306,15 @@ class FileTree(Tree[NodeData]):
             parts += [("  ", ""), (f"!{SEVERITY_LETTER[flagged]}", SEVERITY_STYLE[flagged])]
         return RowLabel(parts)
 
-    # -- drawing: rows with a RowLabel are drawn by treerows.render_row (same cells, a fraction of the time)
+    # -- drawing: rows with a RowLabel are drawn by patches.treerows.render_row (same cells, a fraction of
+    # the time); off the gate (explorer.tui.patches), by Textual's Tree._render_line
     def render_lines(self, crop):
         self._frame = None
         return super().render_lines(crop)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style):
         lines = self._tree_lines
-        if y >= len(lines) or type(lines[y].path[-1]._label) is not RowLabel:
+        if not patches.ACTIVE or y >= len(lines) or type(lines[y].path[-1]._label) is not RowLabel:
             return super()._render_line(y, x1, x2, base_style)
         line = lines[y]
         is_hover = self.hover_line >= 0 and any(node._hover for node in line.path)

@@ -18,7 +18,7 @@ def _argv(parts: tuple[str, ...]) -> str:
     return safe(redact_text(json.dumps(list(parts), ensure_ascii=False))) if parts else "-"
 
 
-class ImageSummary(Static):
+class SummaryPanel(Static):
     plain: str = ""
     """The text shown, without styles (for tests)."""
 

@@ -1,8 +1,10 @@
-"""The rule records every heuristic declares, and the one way heuristics build a Match.
+"""The one shape of rule metadata: YARA rules, secret rules, heuristics, deep checks and problem rules
+all describe themselves with a `RuleInfo`, and the catalog (SARIF `tool.driver.rules`) is a list of
+`RuleInfo.as_dict()`.
 
-Each detector class lists the rules it can emit in `RULES`; `heuristic_rule_catalog()` is the union
-(for SARIF `tool.driver.rules`). `severity` there is the rule's usual severity: some rules raise or
-lower it per match (the Match then says why in `reason` when it was lowered).
+`severity` is the rule's usual severity: some rules raise or lower it per match (the Match then says
+why in `reason` when it was lowered). A rule with no separate title (a YARA rule's `description`)
+uses the one text for both.
 """
 
 from __future__ import annotations
@@ -30,3 +32,12 @@ class RuleInfo(NamedTuple):
             text = text[:EVIDENCE_LIMIT - 1] + "…"
         return Match(rule_id=self.id, category=self.category, severity=severity or self.severity,
                      title=title or self.title, evidence=text, line=line, reason=reason)
+
+    def as_dict(self) -> dict:
+        """The catalog row: id, category, severity, title, description."""
+        return self._asdict()
+
+
+def titled(rid: str, category: str, severity: str, text: str) -> RuleInfo:
+    """A rule whose one text is both its title and its description."""
+    return RuleInfo(rid, category, severity, text, text)

@@ -18,6 +18,10 @@ The same polling made quitting slow: disable_input sets the exit event and joins
 noticed it only when its select(0.1) ended and then waited in one more select(0.1) for input to
 drain: the terminal came back ~200 ms after q. Here a pipe wakes the thread, and the last read takes
 only what is already there.
+
+Chosen by the app (explorer.tui.runtime) only while the gate of explorer.tui.patches is open; otherwise
+Textual's own LinuxDriver runs (a lone Escape then takes ~100 ms). docs/textual-proposal.md proposes the
+change upstream.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ On every theme switch (ctrl+t, the palette's theme list) Textual re-parses every
 its widgets with the new theme's variables: 8-9 ms of the 746 MB bench image's ctrl+t, the same text parsed
 again each time the user flips back. This subclass keeps the parsed rules of the last few (variables,
 sources) pairs and reuses them; a change to the variables or to any source is a different key, so it never
-serves stale rules. It sets the same attributes `Stylesheet.reparse` sets (pinned Textual release line).
+serves stale rules. It sets the same attributes `Stylesheet.reparse` sets (the releases of the gate,
+explorer.tui.patches; off the gate the app keeps Textual's own Stylesheet and nothing is warmed).
 
 The first switch to a theme (and the first back, since the start-up parse is not kept) still parsed: about
 16 ms each, making the first ctrl+t presses the slowest keys on the bench. `missing` and `Warmer` let the
@@ -23,10 +24,6 @@ from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet
 from textual.dom import DOMNode
 from textual.widget import Widget
-
-
-LIGHT_AND_DARK = ("textual-light", "textual-dark")
-"""The themes ctrl+t switches between."""
 
 
 def theme_variables(app, name: str) -> dict[str, str]:

@@ -7,6 +7,8 @@ styles rows need are looked up once a frame, the guides are one segment per styl
 `RowLabel` (one line, cut into parts that each have one style or none) becomes segments directly. Any
 other label (the root's, the placeholder rows') is drawn by Textual's code. tests/tui/test_treerows.py
 checks, cell by cell (character, colours, attributes, mouse metadata), that both draw the same rows.
+FileTree._render_line (explorer.tui.widgets.filetree) calls `render_row` only while the gate
+(explorer.tui.patches) is open; a RowLabel is a rich Text, which Textual's own code draws the same.
 """
 
 from __future__ import annotations
