@@ -9,6 +9,7 @@ same demo image `explorer demo` shows (integrity finding included). With names, 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -111,6 +112,12 @@ async def help_screen(pilot, app):
     await pilot.press("question_mark")
 
 
+async def every_pane(pilot, app):
+    """Every pane with content: a flagged file of the miner's layer in the tree, its findings in Details."""
+    await go_to(pilot, 3, "/tmp/.x/config.json")
+    await pilot.press("f")
+
+
 async def palette(pilot, app):
     await pilot.press("ctrl+p")
     await pilot.pause(0.2)
@@ -175,21 +182,26 @@ SHOTS = {
     "command-palette": palette,
     "raw-layer": raw_layer,
     "tour-opaque-folder": tour_opaque,
-
-
     "finding-detail": finding_detail,
     "copy-menu": copy_menu,
     "findings-grouped": findings_grouped,
     "report-export": report_dialog,
+    "small-80x24": every_pane,
+    "large-300x80": every_pane,
 }
+SIZES = {"small-80x24": (80, 24), "large-300x80": (300, 80)}
+"""Shots not made at SIZE: the smallest terminal the layout is made for, and a large one."""
 
 
 async def shoot(name, steps, image: str) -> None:
+    # every shot starts from the default theme (the app remembers the last one chosen); the user's stays
+    settings = tempfile.TemporaryDirectory(prefix="explorer-shot-config-")
+    os.environ["XDG_CONFIG_HOME"] = settings.name
     source = open_image(image)
     source.reference = "explorer demo image"
     app = ExplorerApp(source)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
             await wait_until_scanned(pilot)
             await steps(pilot, app)
             await pilot.pause(0.3)
@@ -197,6 +209,7 @@ async def shoot(name, steps, image: str) -> None:
             print(HERE / f"{name}.svg")
     finally:
         source.close()
+        settings.cleanup()
 
 
 def main(names: list[str]) -> None:

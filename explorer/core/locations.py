@@ -22,7 +22,8 @@ def cache_dir() -> Path:
 
 
 def config_dir() -> Path:
-    """$XDG_CONFIG_HOME/explorer, else ~/.config/explorer: the folder of the user's config.toml."""
+    """$XDG_CONFIG_HOME/explorer, else ~/.config/explorer: the folder of the user's config.toml and of the UI's
+    remembered settings (ui.json)."""
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "explorer"
 

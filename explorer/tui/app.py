@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -34,6 +34,9 @@ from explorer.tui.screens.search import SearchScreen
 from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.runtime import LIGHT_AND_DARK, RuntimePolicy
+from explorer.tui.screenshot import screenshot_folder
+from explorer.tui import settings
+from explorer.tui.themes import EXPLORER_LIGHT
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
@@ -50,9 +53,13 @@ class ExplorerApp(RuntimePolicy):
 
     CSS_PATH = "app.tcss"
     TITLE = "explorer"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    """Screen classes by terminal height: app.tcss gives the panes fixed small heights below 36 rows."""
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", tooltip="Leave explorer"),
+        Binding("q", "quit", "Quit", id="quit",
+                tooltip="Leave explorer (over another screen q closes that screen instead)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="List every key"),
+        Binding("f1", "help", "Help", show=False, id="help-f1", tooltip="List every key (as ?)"),
         Binding("c", "toggle_changes", "Changes only", id="changes",
                 tooltip="Show only what the selected layer added, modified and deleted (hide unchanged)"),
         Binding("a", "toggle_status('added')", "Added", show=False, id="filter-added",
@@ -127,6 +134,8 @@ class ExplorerApp(RuntimePolicy):
                  cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS, ignores=(),
                  ignore_file: str | None = None) -> None:
         super().__init__()
+        self.register_theme(EXPLORER_LIGHT)
+        self.theme = settings.remembered_theme(self.available_themes) or self.theme
         from explorer.reports.ignorefile import DEFAULT_NAME
         self.ignores = list(ignores)
         """The ignore file's entries (explorer.reports.ignorefile): their findings are left out, as scan does."""
@@ -149,6 +158,8 @@ class ExplorerApp(RuntimePolicy):
         self._prewarmed = False
         self._selected: NodeData | None = None
         self._programmatic_row: int | None = None
+        self._focus_when_shown: type = LayerTable
+        """The pane focused when the scan result is shown (l, t, f pressed while loading change it)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,6 +187,7 @@ class ExplorerApp(RuntimePolicy):
         self.query_one("#main").display = False
         self._started = time.perf_counter()
         self.start_runtime()
+        self.theme_changed_signal.subscribe(self, lambda theme: settings.save(theme=theme.name))
         self.run_scan()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
@@ -216,6 +228,14 @@ class ExplorerApp(RuntimePolicy):
         kept, self.ignored = apply_ignores(result.findings, self.ignores)
         return dataclasses.replace(result, findings=kept)
 
+    def show_counts(self) -> None:
+        """The title's line: the image's size and the findings' counts by severity."""
+        index = self.scan_index
+        counts = summary(index.result.findings)
+        self.sub_title = (f"{len(index.analysis.layers)} layers · {human(index.total_size)} · wasted "
+                          f"{human(index.wasted_bytes)} · efficiency {index.analysis.efficiency * 100:.1f}% · "
+                          + " ".join(f"{n} {s}" for s, n in counts.items() if n))
+
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
 
@@ -240,10 +260,7 @@ class ExplorerApp(RuntimePolicy):
         gc.freeze()  # the scan's millions of objects live as long as the app: full collections that walked
         # them took 0.2-0.7 s on a 1.5 GB image, each one a frozen key press
         analysis = self.scan_index.analysis
-        counts = summary(message.result.findings)
-        self.sub_title = (f"{len(analysis.layers)} layers · {human(self.scan_index.total_size)} · wasted "
-                          f"{human(self.scan_index.wasted_bytes)} · efficiency {analysis.efficiency * 100:.1f}% · "
-                          + " ".join(f"{n} {s}" for s, n in counts.items() if n))
+        self.show_counts()
         # removed, not hidden: every widget in the DOM is restyled on each theme switch
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()
@@ -259,7 +276,7 @@ class ExplorerApp(RuntimePolicy):
         last = max(0, len(analysis.layers) - 1)
         self.select_layer(last)
         self._move_layer_cursor(last)
-        self.query_one(LayerTable).focus()
+        self.query_one(self._focus_when_shown).focus()  # t, f or l pressed while loading: that pane
         self.call_after_refresh(self._painted, done)
 
     def _painted(self, since: float) -> None:
@@ -483,13 +500,20 @@ class ExplorerApp(RuntimePolicy):
         self.theme = LIGHT_AND_DARK[0] if self.current_theme.dark else LIGHT_AND_DARK[1]
 
     def action_focus_layers(self) -> None:
-        self.query_one(LayerTable).focus()
+        self._focus_pane(LayerTable)
 
     def action_focus_tree(self) -> None:
-        self.query_one(FileTree).focus()
+        self._focus_pane(FileTree)
 
     def action_focus_findings(self) -> None:
-        self.query_one(FindingsTable).focus()
+        self._focus_pane(FindingsTable)
+
+    def _focus_pane(self, pane: type) -> None:
+        """Focus a pane; while the layers are read (the panes are hidden), once they are shown."""
+        if self.scan_index is None:
+            self._focus_when_shown = pane
+            return
+        self.query_one(pane).focus()
 
     def action_prev_layer(self) -> None:
         self._step_layer(-1)
@@ -611,6 +635,29 @@ class ExplorerApp(RuntimePolicy):
             if layer is not None:
                 self._step_layer(layer - self.layer_index)
         self.push_screen(ConfigView(self.scan_index.analysis, self.scan_index.result.findings, finding), closed)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's screenshot: into the downloads folder, or one that exists, saying which."""
+        if path is None:
+            path, why = screenshot_folder()
+            if why:
+                self.notify(f"{safe(why)}: saving the screenshot in {safe(path)}", title="Screenshot",
+                            markup=False)
+        return super().deliver_screenshot(filename, path, time_format)
+
+    @on(events.DeliveryComplete)
+    def _on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        if event.name == "screenshot":  # (replaces Textual's notice, which read the path as markup)
+            event.prevent_default()
+            self.notify(f"saved {safe(str(event.path or ''))}", title="Screenshot", markup=False)
+
+    @on(events.DeliveryFailed)
+    def _on_delivery_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":  # (replaces Textual's notice, which did not say why)
+            event.prevent_default()
+            self.notify(f"could not save the screenshot: {safe(str(event.exception))}", title="Screenshot",
+                        severity="error", markup=False)
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)

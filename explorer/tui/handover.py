@@ -153,7 +153,24 @@ def accept_finding(app) -> None:
             return
         app.accepted.append((finding, " ".join(reason.split())))
         table.remove(finding)
+        forget(app, finding)
         table.focus()
         app.notify(f"{safe(finding.rule_id)} accepted into {safe(app.ignore_file)}", title="accepted",
                    markup=False)
     app.push_screen(PromptScreen("Accept a finding", question, placeholder="reason (required)"), answered)
+
+
+def forget(app, finding: Finding) -> None:
+    """An accepted finding leaves every pane at once, as after a scan with the ignore file: the tree's
+    marks (the cursor stays), the layers' counts, the details and the title's counts."""
+    from explorer.tui.widgets.details import Details
+    from explorer.tui.widgets.layers import LayerTable
+
+    index = app.scan_index
+    index.drop(finding)
+    app.show_counts()
+    app.query_one(LayerTable).load(index, cursor=app.layer_index)
+    tree = app.query_one(FileTree)
+    if tree.view is not None:
+        tree.refilter(tree.filter)
+    app.query_one(Details).redraw(index)

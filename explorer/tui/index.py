@@ -226,6 +226,23 @@ class ScanIndex:
     def findings_for_path(self, path: str) -> list[Finding]:
         return list(self.by_file.get(path, []))
 
+    def drop(self, finding: Finding) -> None:
+        """Leave `finding` out from now on (it was accepted into the ignore file), as a scan with that file
+        would: the result's findings, the per-layer and per-path lookups, and the tree marks of the views
+        built so far (recomputed from the findings left: a folder keeps the worst of the others below it)."""
+        import dataclasses
+
+        self.result = dataclasses.replace(self.result, findings=[f for f in self.result.findings if f is not finding])
+        for table, key in ((self.by_path, (finding.layer, finding.path)), (self.by_layer, finding.layer),
+                           (self.by_file, finding.path)):
+            if key in table:
+                table[key] = [f for f in table[key] if f is not finding]
+        with self._lock:
+            views = list(self._views.values())
+        for view in views:
+            view.flagged, view.flagged_paths = self._flags(view.layer, view.tree)
+            view._shown.clear()  # the "flagged only" filter's paths
+
     # -- copies -----------------------------------------------------------------------------
     def history(self, path: str) -> list[FileEntry]:
         """Every copy of a path and every whiteout of it or of a folder above it, lowest layer first."""
@@ -254,6 +271,13 @@ class ScanIndex:
 
     def _build_view(self, layer: int) -> LayerView:
         tree = self.analysis.tree_at(layer)
+        flagged, flagged_paths = self._flags(layer, tree)
+        return LayerView(layer, tree, self.layers[layer], flagged, flagged_paths, folder_sizes(tree),
+                         below=(lambda: self.view(layer - 1).tree) if layer else None)
+
+    def _flags(self, layer: int, tree: FsTree) -> tuple[dict[str, str], set[str]]:
+        """A layer view's `flagged` and `flagged_paths`: where the findings on copies visible as of `layer`
+        (or under a folder it deleted) are, and the worst severity on or below each path."""
         li = self.layers[layer]
         flagged: dict[str, str] = {}
         flagged_paths: set[str] = set()
@@ -275,5 +299,4 @@ class ScanIndex:
                 old = flagged.get(p)
                 if old is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[old]:
                     flagged[p] = f.severity
-        return LayerView(layer, tree, li, flagged, flagged_paths, folder_sizes(tree),
-                         below=(lambda: self.view(layer - 1).tree) if layer else None)
+        return flagged, flagged_paths

@@ -104,7 +104,7 @@ class LineView(ScrollView, can_focus=True):
         self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines) + self.header_rows)
         self.cursor = max(0, min(cursor, len(lines) - 1))
         self.show_cursor = self.cursor_rows
-        self.scroll_to(0, 0, animate=False)
+        self.scroll_to(0, 0, animate=False, immediate=True)  # before any go_to that follows, not after it
         self.refresh()
 
     def render(self) -> Text:
@@ -179,23 +179,33 @@ class LineView(ScrollView, can_focus=True):
         return strip.crop(0, width)
 
     # -- moving ----------------------------------------------------------------------------
-    def go_to(self, row: int, *, center: bool = True) -> None:
-        """Move the cursor to `row` (and show it)."""
+    def go_to(self, row: int, *, center: bool = True, column: int | None = None) -> None:
+        """Move the cursor to `row` (and show it); with `column` (a cell of the row's text), scroll
+        sideways so that it is on screen too."""
         if not len(self.lines):
             return
         row = max(0, min(row, len(self.lines) - 1))
         self.show_cursor = True
         self.cursor = row
         height = self._rows_shown()
+        # immediate: Textual defers a scroll to after the next refresh, and a set_lines' return to the top
+        # deferred the same way could land after it; force: right after set_lines the scrollbars are
+        # still those of the old lines (none for a short text), and Textual ignores a scroll that no
+        # scrollbar allows (`m` from the hex view, a search that switches to hex: the cursor off-screen)
         if center:
-            self.scroll_to(y=max(0, row - height // 3), animate=False)
+            self.scroll_to(y=max(0, row - height // 3), animate=False, immediate=True, force=True)
         elif row < self.scroll_offset.y:
-            self.scroll_to(y=row, animate=False)
+            self.scroll_to(y=row, animate=False, immediate=True, force=True)
         elif row >= self.scroll_offset.y + height:
-            self.scroll_to(y=row - height + 1, animate=False)
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True, force=True)
+        if column is not None:
+            width = max(1, self.scrollable_content_region.width - self._gutter_width())
+            if not self.scroll_offset.x <= column < self.scroll_offset.x + width - 10:
+                self.scroll_to(x=max(0, column - width // 3), animate=False, immediate=True, force=True)
 
     def _rows_shown(self) -> int:
-        return max(1, self.size.height - self.header_rows)
+        """Rows of content on screen (a horizontal scrollbar hides the last row of the widget)."""
+        return max(1, self.scrollable_content_region.height - self.header_rows)
 
     def action_cursor(self, delta: int) -> None:
         if self.cursor_rows:

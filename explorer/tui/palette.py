@@ -47,7 +47,7 @@ def palette_commands(app):
     yield SystemCommand("Findings: filter", "By severity, category, rule or text", app.action_filter_findings)
     yield SystemCommand("Findings: accept the selected one", "Append it, with a reason, to the ignore file",
                         app.action_accept_finding)
-    yield SystemCommand("Toggle light/dark theme", "Switch between textual-light and textual-dark",
+    yield SystemCommand("Toggle light/dark theme", "Switch between explorer-light and textual-dark",
                         app.action_toggle_dark)
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
     yield SystemCommand("Files: filter by name", "Narrow the file tree to matching paths as you type",

@@ -27,7 +27,7 @@ from explorer.tui.gcpolicy import IdleCollector, pause, resume
 from explorer.tui import patches
 from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
 
-LIGHT_AND_DARK = ("textual-light", "textual-dark")
+LIGHT_AND_DARK = ("explorer-light", "textual-dark")
 """The themes ctrl+t switches between (and the warm-up parses ahead of time)."""
 WARM_SLICE = 0.002
 """Seconds of theme CSS parsing per idle tick (a key arriving meanwhile waits at most about this)."""

@@ -172,6 +172,14 @@ class TableView(LineView):
         return self.scrollable_content_region.width - 1
 
     def on_resize(self, event) -> None:
+        self._refit()
+
+    def watch_show_vertical_scrollbar(self, _old: bool, _new: bool) -> None:
+        """The scroll bar coming or going changes the pane's width without a resize: fit the columns again
+        once the layout has it (the columns' widths depended on which came first)."""
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
         widths = self._fitted(self._pane_width())
         if widths != self._widths:
             self._widths = widths

@@ -34,16 +34,21 @@ async def go_to(pilot, layer: int, path: str) -> None:
     await wait_for_tree(pilot)
 
 
-async def choose_finding(pilot, path: str) -> None:
-    """Select the first finding on `path` in the findings table and press enter twice, as a person would
-    (its detail view, then its file)."""
+def select_finding(pilot, path: str):
+    """Focus the findings table with its cursor on the first finding on `path`; that finding."""
     from explorer.tui.widgets.findings import FindingsTable
 
-    app = pilot.app
-    table = app.query_one(FindingsTable)
+    table = pilot.app.query_one(FindingsTable)
     finding = next(f for f in table.findings if f.path == path)
     table.focus()
     table.move_cursor(row=table.row_of(finding))
+    return finding
+
+
+async def choose_finding(pilot, path: str) -> None:
+    """Select the first finding on `path` in the findings table and press enter twice, as a person would
+    (its detail view, then its file)."""
+    select_finding(pilot, path)
     await pilot.press("enter")
     await pilot.pause()
     await pilot.press("enter")

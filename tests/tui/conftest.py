@@ -15,6 +15,12 @@ def no_cursor_blink(monkeypatch):
     monkeypatch.setattr(Input, "cursor_blink", False, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path, monkeypatch):
+    """The UI's settings (the remembered theme) go to this test's folder, never the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def demo_source(tmp_path):
     source = open_image(write_demo(str(tmp_path), integrity=True))

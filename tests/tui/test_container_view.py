@@ -31,7 +31,7 @@ async def test_config_view_of_a_container(tmp_path, wait_for_scan):
             assert "[1 high] --pid=host" in config
             await pilot.press("2")
             history = shown(view, "#view-history").splitlines()
-            assert "runtime changes (container web)" in history[-1] and history[-1].split()[0] == "L1"
+            assert "runtime changes (container web)" in history[-1] and history[-1].split()[:2] == ["layer", "1"]
             await pilot.press("7")
             assert view.active == "container"
             inspected = shown(view, "#view-container")

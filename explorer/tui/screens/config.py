@@ -209,7 +209,7 @@ class ConfigView(Screen[int | None]):
                 by_layer.setdefault(f.layer, []).append(f)
         texts, marked, layers = [], [], []
         for line in dockerfile(self.analysis.source.config):
-            text = Text(f"{'L' + str(line.layer) if line.layer is not None else 'empty':<6}",
+            text = Text(f"{'layer ' + str(line.layer) if line.layer is not None else 'empty':<10}",
                         style="bold" if line.layer is not None else "dim")
             own = by_position.get(line.position, [])
             files = by_layer.get(line.layer, []) if line.layer is not None else []

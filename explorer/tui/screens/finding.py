@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from explorer.core.findings import Finding
 from explorer.core.textsafe import safe
+from explorer.tui.widgets.findings import where_label
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 REFERENCES = {
@@ -67,7 +68,8 @@ def detail_text(finding: Finding, findings: list[Finding], catalog: list[dict]) 
     if f.source == "file":
         field("path", (f.path or "") + (f" (line {f.line})" if f.line else ""))
     else:
-        field("in", f"the image {f.source}" + (f", entry {f.line}" if f.line else ""))
+        field("in", where_label(f) if f.source == "config" and f.layer is not None  # the layer's blob
+              else f"the image {f.source}" + (f", entry {f.line}" if f.line else ""))
     if f.layer is not None:
         field("layer", f"{f.layer}" + (f"  {f.layer_digest}" if f.layer_digest else ""))
     field("made by", " ".join(f.created_by.split()) or "(no history line)")

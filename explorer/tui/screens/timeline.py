@@ -31,9 +31,9 @@ def created_by(analysis: ImageAnalysis, layer: int, width: int = 200, short: boo
 
 
 def version_row(analysis: ImageAnalysis, version: Version, current: bool = False, width: int = 60) -> Text:
-    """`▶ L2 added     12 B  COPY app/ …` — one version of a path on one line."""
+    """`▶ layer 2 added     12 B  COPY app/ …` — one version of a path on one line."""
     row = Text("▶ " if current else "  ", style="bold")
-    row.append(f"L{version.layer:<3}", style="bold")
+    row.append(f"layer {version.layer:<3}", style="bold")
     row.append(f"{version.change:<9}", style=CHANGE_STYLE.get(version.change, ""))
     if version.entry is not None:
         size = human(version.entry.size) if version.readable else version.entry.kind.value
@@ -42,6 +42,26 @@ def version_row(analysis: ImageAnalysis, version: Version, current: bool = False
         row.append(f"{safe(version.detail)[:20]:>9}  ", style="red")
     row.append(created_by(analysis, version.layer, width, short=True), style="dim")
     return row
+
+
+class TimelineList(OptionList):
+    """The preview's timeline panel: one option per version, its history line whole (wrapped, not cut at
+    the panel's edge); enter or a click shows that version (OptionSelected, `option_index`)."""
+
+    def show(self, analysis: ImageAnalysis, versions: list[Version], current) -> None:
+        """List `versions`, the one whose entry is `current` marked and highlighted."""
+        at = next((i for i, v in enumerate(versions) if v.entry is current), 0)
+        self.set_options([Option(version_row(analysis, v, v.entry is current, 2000)) for v in versions])
+        self.highlighted = at if versions else None
+
+    def say(self, message: str) -> None:
+        """A line of text instead of versions (while they are read)."""
+        self.set_options([Option(Text(message, style="dim"), disabled=True)])
+
+    @property
+    def plain(self) -> str:
+        """The options' text, one per line (for tests)."""
+        return "\n".join(str(self.get_option_at_index(i).prompt) for i in range(self.option_count))
 
 
 class DiffPicker(ModalScreen[tuple[int, int] | None]):

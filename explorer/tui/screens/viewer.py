@@ -21,16 +21,17 @@ from textual.worker import get_current_worker
 from explorer.core.units import human
 from explorer.core.findings import Finding
 from explorer.layerfs.analysis import ImageAnalysis
-from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, diff_copies
+from explorer.layerfs.content import DIFF_CAP, HEX_WIDTH, MAX_LINE, diff_copies
 from explorer.layerfs.timeline import Version, readable_versions, timeline
 from explorer.core.model import FileEntry
 from explorer.detectors.redact import mask_in_place
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
+from explorer.tui.preview_find import find_in_text, mark_column
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
                                        text_rows)
 from explorer.tui.patches.footer import SteadyFooter
-from explorer.tui.screens.timeline import DiffPicker, created_by, version_row
+from explorer.tui.screens.timeline import DiffPicker, TimelineList, created_by
 from explorer.tui.tableview import clip
 
 WINDOW = 2 * 1024 * 1024
@@ -61,11 +62,12 @@ class FileViewer(Screen[None]):
                 tooltip="Hex view of a big file: the previous 2 MiB"),
     ]
     DEFAULT_CSS = """
-    FileViewer #meta { height: auto; max-height: 8; padding: 0 1; background: $boost; }
+    FileViewer #meta { height: auto; max-height: 12; padding: 0 1; background: $boost; overflow-y: auto; }
     FileViewer #body { height: 1fr; }
     FileViewer #content { width: 1fr; border: round $accent; }
     FileViewer #side { width: 40%; max-width: 60; }
-    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden; }
+    FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden;
+                           background: $surface; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
     FileViewer #find { dock: bottom; display: none; }
     """
@@ -92,7 +94,7 @@ class FileViewer(Screen[None]):
         with Horizontal(id="body"):
             yield LineView(id="content")
             with Vertical(id="side"):
-                yield LineView(id="timeline", cursor_rows=True, show_gutter=False)
+                yield TimelineList(id="timeline")
                 yield LineView(id="matches", cursor_rows=True, show_gutter=False)
         yield Input(placeholder="find text in this copy (enter: next match, escape: close)", id="find")
         yield SteadyFooter()
@@ -240,7 +242,7 @@ class FileViewer(Screen[None]):
         entry, analysis = self.entry, self.analysis
         rows = [Text(safe(entry.path), style="bold")]
         layer = Text(f"layer {entry.layer}  ", style="bold")
-        layer.append(created_by(analysis, entry.layer, 150), style="cyan")
+        layer.append(created_by(analysis, entry.layer, 2000), style="cyan")
         rows.append(layer)
         fate = analysis.fates.get((entry.layer, entry.path))
         if analysis.in_final(entry):
@@ -270,18 +272,11 @@ class FileViewer(Screen[None]):
         self.query_one("#meta", Static).update(Text("\n").join(rows))
 
     def _show_timeline(self) -> None:
-        view = self.query_one("#timeline", LineView)
+        view = self.query_one("#timeline", TimelineList)
         if not self.versions:
-            view.set_lines(Lines([Text("reading the timeline…", style="dim")]))
+            view.say("reading the timeline…")
             return
-        rows, cursor = [], 0
-        for i, version in enumerate(self.versions):
-            current = version.entry is self.entry
-            if current:
-                cursor = i
-            rows.append(version_row(self.analysis, version, current, 28))
-        view.set_lines(Lines(rows), cursor=cursor)
-        view.go_to(cursor, center=False)
+        view.show(self.analysis, self.versions, self.entry)
 
     def _show_matches(self) -> None:
         view = self.query_one("#matches", LineView)
@@ -291,13 +286,13 @@ class FileViewer(Screen[None]):
             row = Text()
             row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
             row.append(" ")
-            row.append(f"{'L' + str(f.line) if f.line else '':<6} {f.rule_id}  {clip(safe(f.evidence), 80)}")
+            row.append(f"{'line ' + str(f.line) if f.line else '':<10} {f.rule_id}  {clip(safe(f.evidence), 80)}")
             rows.append(row)
             self._match_lines.append(f.line - 1 if f.line else None)
         if self.current is not None and not self.current.binary:
             for number in sorted(self.current.masked_lines)[:200]:
                 if number not in self._match_lines:
-                    rows.append(Text(f"secret   L{number + 1:<5} masked", style="magenta"))
+                    rows.append(Text(f"secret   {'line ' + str(number + 1):<10} masked", style="magenta"))
                     self._match_lines.append(number)
         if not rows:
             rows.append(Text("no findings in this copy", style="dim"))
@@ -305,9 +300,11 @@ class FileViewer(Screen[None]):
         view.set_lines(Lines(rows))
 
     # -- choosing rows ---------------------------------------------------------------------
-    @on(LineView.Chosen, "#timeline")
-    def _version_chosen(self, message: LineView.Chosen) -> None:
-        version = self.versions[message.row]
+    @on(TimelineList.OptionSelected, "#timeline")
+    def _version_chosen(self, message: TimelineList.OptionSelected) -> None:
+        if not 0 <= message.option_index < len(self.versions):
+            return
+        version = self.versions[message.option_index]
         if not version.readable:
             self.notify(f"layer {version.layer} deleted this path: its older copies stay readable", markup=False)
             return
@@ -329,7 +326,7 @@ class FileViewer(Screen[None]):
             self._pending_line = line  # shown once the text is decoded
             return
         view = self.query_one("#content", LineView)
-        view.go_to(line)
+        view.go_to(line, column=mark_column(self.current, line))
         view.focus()
 
     # -- actions ---------------------------------------------------------------------------
@@ -421,6 +418,7 @@ class FileViewer(Screen[None]):
             return
         view = self.query_one("#content", LineView)
         start = view.cursor + 1 if view.show_cursor else 0
+        column = None
         if self.mode == "hex":
             data = loaded.data
             at = data.find(needle.encode(), start * HEX_WIDTH)
@@ -428,14 +426,21 @@ class FileViewer(Screen[None]):
                 at = data.find(needle.encode())
             row = at // HEX_WIDTH if at >= 0 else None
         else:
-            rows = loaded.plain
-            lowered = needle.lower()
-            order = list(range(start, len(rows))) + list(range(0, min(start, len(rows))))
-            row = next((i for i in order if lowered in rows[i].lower()), None)
+            found = find_in_text(loaded, needle, start)
+            if found is not None and found.hidden:
+                # past the characters a line shows as text (a binary's long "line"): show it in hex
+                self.notify(f"found at byte {loaded.offset + found.byte:,}, past the {MAX_LINE:,} characters "
+                            f"line {found.row + 1} shows as text: shown in the hex view", markup=False)
+                self.mode = "hex"
+                self._show_content()
+                self._show_meta()
+                view.go_to(found.byte // HEX_WIDTH)
+                return
+            row, column = (found.row, found.column) if found is not None else (None, None)
         if row is None:
             self.notify("not found in the shown content", markup=False)
             return
-        view.go_to(row)
+        view.go_to(row, column=column)
 
     def on_key(self, event) -> None:
         box = self.query_one("#find", Input)

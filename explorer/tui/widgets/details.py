@@ -1,9 +1,16 @@
-"""The details pane: the selected file's metadata, its history across layers, and its findings."""
+"""The details pane: the selected file's metadata, its history across layers, and its findings.
+
+A scrolling container around one Static: a file with many findings is longer than the pane (tab to it,
+then the arrows, PgUp/PgDn, Home/End or the mouse wheel scroll it)."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from rich.console import Group
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from explorer.core.units import human
@@ -22,15 +29,27 @@ def _field(name: str, value: str, style: str = "") -> Text:
     return text
 
 
-class Details(Static):
+class Details(VerticalScroll):
     plain: str = ""
     """The text shown, without styles (for tests and copy)."""
+    _again: Callable[[ScanIndex], None] | None = None
+    """Shows the same layer or file again from an index (`redraw`)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="details-text")
 
     def _show(self, rows: list[Text]) -> None:
         self.plain = "\n".join(r.plain for r in rows)
-        self.update(Group(*rows))
+        self.query_one("#details-text", Static).update(Group(*rows))
+        self.scroll_home(animate=False)
+
+    def redraw(self, index: ScanIndex) -> None:
+        """Show what is shown again, from `index` (an accepted finding has left it)."""
+        if self._again is not None:
+            self._again(index)
 
     def show_layer(self, index: ScanIndex, report: LayerReport) -> None:
+        self._again = lambda again: self.show_layer(again, report)
         ref, stats, ch = report.ref, report.stats, report.changes
         rows = [
             Text(f"Layer {ref.index}", style="bold underline"),
@@ -55,6 +74,7 @@ class Details(Static):
         self._show(rows)
 
     def show_file(self, index: ScanIndex, path: str, entry: FileEntry | None, deleted: bool) -> None:
+        self._again = lambda again: self.show_file(again, path, entry, deleted)
         analysis = index.analysis
         rows = [Text(safe(path), style="bold underline")]
         if entry is not None:
@@ -77,7 +97,7 @@ class Details(Static):
             fate = analysis.fates.get((entry.layer, entry.path))
             if fate is not None and not visible:
                 by = analysis.layers[fate.layer].ref.created_by
-                rows.append(_field(fate.how, f"by layer {fate.layer}: " + clip(" ".join(safe(redact_text(by)).split()), 100, "middle"),
+                rows.append(_field(fate.how, f"by layer {fate.layer}: " + " ".join(safe(redact_text(by)).split()),
                                    "magenta"))
         rows.append(Text(""))
         rows.append(Text("history", style="bold"))
@@ -98,6 +118,6 @@ class Details(Static):
             for f in findings:
                 line = Text("  ")
                 line.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
-                line.append(f" L{f.layer} {f.rule_id}  {clip(safe(f.evidence), 90)}")
+                line.append(f" layer {f.layer} {f.rule_id}  {clip(safe(f.evidence), 90)}")
                 rows.append(line)
         self._show(rows)

@@ -52,7 +52,7 @@ class LayerTable(TableView):
         super().__init__([Column("#"), Column("size"), Column("+added ~mod -del"), Column("findings"),
                           Column("created by", flex=1, cut="middle")], **kwargs)
 
-    def load(self, index: ScanIndex) -> None:
+    def load(self, index: ScanIndex, cursor: int = 0) -> None:
         problems = {p.layer for p in index.analysis.problems}
         rows = []
         for report in index.analysis.layers:
@@ -63,7 +63,7 @@ class LayerTable(TableView):
             rows.append([number, Text(human(report.stats.size), justify="right"), changes,
                          severity_counts(index.severity_counts(report.index)),
                          cut_text(Text(short_created_by(report.ref.created_by)), 160, "middle")])
-        self.set_rows(len(rows), rows.__getitem__)
+        self.set_rows(len(rows), rows.__getitem__, cursor=cursor)
 
     def on_table_view_highlighted(self, event: TableView.Highlighted) -> None:
         event.stop()
