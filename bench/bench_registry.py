@@ -113,7 +113,8 @@ def main() -> int:
                            "--format", "json", "--output", os.devnull], env=env)
             local.add(r.seconds, r.cpu, r.max_rss_kb)
 
-        subprocess.run([sys.executable, "-m", "explorer", "scan", f"docker://{ref}", "--output", os.devnull],
+        subprocess.run([sys.executable, "-m", "explorer", "scan", f"docker://{ref}", "--output", os.devnull,
+                        "--no-progress"],
                        env=env, check=False)  # fill the cache
         proxy.seen.clear()
         r = run_timed([sys.executable, "-m", "explorer", "scan", f"docker://{ref}", "--format", "json",

@@ -27,6 +27,20 @@ def _private_layer_cache(tmp_path_factory):
         os.environ["EXPLORER_CACHE_DIR"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_progress_lines():
+    """stderr is a pipe in the tests, where progress comes as plain lines by default: off (as
+    $EXPLORER_PROGRESS=none), so that tests of what stderr says see only that. Tests of progress
+    pass --progress or remove the variable."""
+    old = os.environ.get("EXPLORER_PROGRESS")
+    os.environ["EXPLORER_PROGRESS"] = "none"
+    yield
+    if old is None:
+        os.environ.pop("EXPLORER_PROGRESS", None)
+    else:
+        os.environ["EXPLORER_PROGRESS"] = old
+
+
 @pytest.fixture
 def dive_image():
     """Path of one of dive's test images; without the fixtures the test is skipped, or fails under CI."""

@@ -61,7 +61,7 @@ def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="no progress on stderr")
     g.add_argument("--progress", dest="progress", choices=("auto", "plain", "none"), default=default("auto"),
                    help="progress on stderr for long commands: auto (a bar when stderr is a terminal, else "
-                        "nothing), plain (one line per layer read, for CI logs) or none (default auto)")
+                        "plain lines), plain (one line per layer read, for CI logs) or none (default auto)")
     g.add_argument("--no-cache", action="store_true", default=default(False),
                    help="neither use nor fill the cache folder: layer results, compiled rules, the demo "
                         "image ($EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else ~/.cache/explorer)")
@@ -69,7 +69,8 @@ def add_global_flags(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="worker processes reading layers (default: one per core, for big images; "
                         "1: everything in this process)")
     g.add_argument("--platform", metavar="OS/ARCH", default=default(None),
-                   help="choose one image of a multi-platform index")
+                   help="choose one image of a multi-platform index (from a registry, by default this "
+                        "machine's, linux/ARCH, as docker and skopeo pull)")
 
 
 GLOBAL_VALUE_FLAGS = frozenset({"--progress", "--jobs", "-j", "--platform"})
@@ -363,7 +364,7 @@ def _apply_globals(args) -> None:
     commands.QUIET = bool(args.quiet)
     if args.quiet:
         args.progress = "none"
-    if args.progress == "plain":
+    if commands.plain_or_bar(args.progress, sys.stderr) == "plain":
         from explorer.sources import daemon
         daemon.EXPORT_PROGRESS = commands.plain_export_progress(sys.stderr)
 

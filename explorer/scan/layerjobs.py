@@ -66,9 +66,9 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     if cache is not None:
         _from_cache(source, refs, cache, rules, settings, progress, keys, outcomes)
     todo = [r for r in refs if r.index not in outcomes]
-    if hasattr(source.store, "will_read"):  # a registry: fetch ahead only what is read
-        source.store.will_read([r.blob for r in todo])
     workers = auto_jobs(todo, jobs, per_layer=not detectors)
+    if hasattr(source.store, "will_read") and not (workers > 1 and not detectors):
+        source.store.will_read([r.blob for r in todo])  # a registry read here: fetch ahead only what is read
     if workers > 1 and detectors and factory is not None:
         fresh = _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, caps)
     elif workers > 1 and not detectors:

@@ -34,12 +34,14 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from explorer.core.options import RegistryOptions
 from explorer.core.errors import SourceError
 from explorer.sources.base import ImageSource
 from explorer.sources.oci import INDEX_TYPES, blob_name, choose_manifest, open_manifest
+from explorer.sources.platforms import host_platform
 from explorer.sources.registry_flags import ENV_PASSWORD, ENV_USER
 
 MAX_MANIFEST = 4 * 1024 * 1024
@@ -58,7 +60,11 @@ TIMEOUT = (15, 60)
 MAX_REDIRECTS = 5
 CHUNK = 1 << 20
 AHEAD = 16 << 20
-"""Bytes of a blob downloaded ahead of the pass (the blob being read, and the next one)."""
+"""Bytes of one blob downloaded ahead of the pass."""
+PARALLEL = 3
+"""Blobs downloaded ahead of the one the pass reads, at most (so at most (PARALLEL + 1) * AHEAD bytes
+are held). A next download starts when the link is free of the others: each is done, or waits
+for the pass (its AHEAD bytes are held): the blob the pass needs first gets the whole link."""
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -633,6 +639,9 @@ class BlobStream(io.RawIOBase):
             self._pos += n
             return n
 
+    def tell_received(self) -> int:
+        return self._pos
+
     def _drop(self) -> None:
         if self._resp is not None:
             try:
@@ -648,12 +657,15 @@ class BlobStream(io.RawIOBase):
 
 class ReadAhead(io.RawIOBase):
     """A blob stream read by a thread of its own, up to AHEAD bytes in front of the reader: the
-    download goes on while the pass decompresses and scans (else the link idles meanwhile)."""
+    download goes on while the pass decompresses and scans (else the link idles meanwhile).
+    `idle()` is called from that thread whenever the link is free of this blob: the download is
+    over, or waits for the reader."""
 
-    def __init__(self, stream: BlobStream, ahead: int = AHEAD):
+    def __init__(self, stream: BlobStream, ahead: int = AHEAD, idle: Callable[[], None] | None = None):
         super().__init__()
         self._stream = stream
         self._ahead = ahead
+        self._idle = idle
         self._chunks: collections.deque[bytes] = collections.deque()
         self._held = 0
         self._done = self._stop = False
@@ -662,10 +674,24 @@ class ReadAhead(io.RawIOBase):
         self._thread = threading.Thread(target=self._run, name="explorer-blob", daemon=True)
         self._thread.start()
 
+    @property
+    def received(self) -> int:
+        """Bytes of the blob downloaded so far."""
+        return self._stream.tell_received()
+
+    @property
+    def idle(self) -> bool:
+        """The link is free of this blob: its download is over, or waits for the reader."""
+        return self._done or self._held >= self._ahead
+
     def _run(self) -> None:
         buf = bytearray(CHUNK)
         try:
             while True:
+                with self._cond:
+                    full = self._held >= self._ahead and not self._stop
+                if full and self._idle is not None:
+                    self._idle()
                 with self._cond:
                     while self._held >= self._ahead and not self._stop:
                         self._cond.wait()
@@ -684,6 +710,8 @@ class ReadAhead(io.RawIOBase):
             with self._cond:
                 self._done = True
                 self._cond.notify_all()
+            if self._idle is not None:
+                self._idle()
 
     def readable(self) -> bool:
         return True
@@ -724,8 +752,10 @@ class ReadAhead(io.RawIOBase):
 class RegistryBlobStore:
     """Blob names (`blobs/sha256/HEX`) of one repository: documents already fetched come from
     memory, the rest from the registry as streams read ahead by a thread. Content-addressed: a
-    name is its digest. Told which blobs will be read (`will_read`), opening one starts the
-    download of the next as well, so that the link never waits for the pass."""
+    name is its digest. Told which blobs will be read (`will_read`), it starts downloading the
+    first at once and the next ones whenever the link is free (up to PARALLEL ahead of the pass),
+    so that the link works while the scan starts up and never waits for the pass; `received()`
+    says how far each has come."""
 
     content_addressed = True
 
@@ -736,23 +766,52 @@ class RegistryBlobStore:
         self.sizes: dict[str, int] = {}
         self._plan: list[str] = []
         self._started: dict[str, ReadAhead] = {}
+        self._seen: dict[str, ReadAhead] = {}
         self._pid = os.getpid()
+        self._lock = threading.RLock()
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_plan"], state["_started"] = [], {}
+        state["_plan"], state["_started"], state["_seen"], state["_lock"] = [], {}, {}, None
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def will_read(self, names: list[str]) -> None:
-        """The blobs this process will read, in order (no others are fetched ahead)."""
-        self._plan = [n for n in names if n in self.sizes and n not in self.documents]
+        """The blobs this process will read, in order (no others are fetched ahead); the first
+        downloads start now."""
+        with self._lock:
+            self._plan = [n for n in names if n in self.sizes and n not in self.documents]
+        self._next()
+
+    def _next(self) -> None:
+        """Start the next planned download, if fewer than PARALLEL are started and not yet opened,
+        and every one of them has the link free (done, or waiting for the pass)."""
+        if os.getpid() != self._pid:
+            return
+        with self._lock:
+            if len(self._started) >= PARALLEL or not all(s.idle for s in self._started.values()):
+                return
+            for nxt in self._plan:
+                if nxt not in self._started:
+                    self._started[nxt] = self._stream(nxt)
+                    return
+
+    def received(self) -> dict[str, tuple[int, int]]:
+        """Blob name → (bytes received, size), for each blob whose download has started."""
+        return {name: (stream.received, self.sizes[name]) for name, stream in list(self._seen.items())}
 
     def _stream(self, name: str) -> ReadAhead:
-        started = self._started.pop(name, None)
-        if started is not None:
-            return started
-        digest = "sha256:" + name.rsplit("/", 1)[-1]
-        return ReadAhead(BlobStream(self.client, digest, self.sizes[name]))
+        with self._lock:
+            started = self._started.pop(name, None)
+            if started is not None:
+                return started
+            digest = "sha256:" + name.rsplit("/", 1)[-1]
+            self._seen[name] = stream = ReadAhead(BlobStream(self.client, digest, self.sizes[name]),
+                                                  idle=self._next)
+            return stream
 
     def exists(self, name: str) -> bool:
         return name in self.documents or name in self.sizes
@@ -767,18 +826,21 @@ class RegistryBlobStore:
             return io.BytesIO(self.documents[name])
         if name not in self.sizes:
             raise SourceError(f"{self.description}: blob {name!r} is not in the manifest")
-        stream = self._stream(name)
-        if name in self._plan and os.getpid() == self._pid:
-            self._plan = self._plan[self._plan.index(name) + 1:]  # a later open (a preview) fetches nothing ahead
-            for nxt in self._plan[:1]:
-                if nxt not in self._started:
-                    self._started[nxt] = self._stream(nxt)
+        with self._lock:
+            stream = self._stream(name)
+            if name in self._plan:  # a later open (a preview) fetches nothing ahead
+                self._plan = self._plan[self._plan.index(name) + 1:]
+        if stream.idle:
+            self._next()
         return io.BufferedReader(stream, CHUNK)
 
     def close(self) -> None:
-        for stream in self._started.values():
+        with self._lock:
+            self._plan = []
+            started = list(self._started.values())
+            self._started.clear()
+        for stream in started:
             stream.close()
-        self._started.clear()
         self.client.close()
 
 
@@ -890,8 +952,7 @@ def open_registry(text: str, platform: str | None = None, options: RegistryOptio
         documents = {}
         if isinstance(doc.get("manifests"), list):
             documents["index"] = raw
-            index_store = _IndexStore(client)
-            desc = choose_manifest(index_store, doc, None, platform)
+            desc = _choose(_IndexStore(client), doc, platform)
             digest = str(desc.get("digest", ""))
             if not _DIGEST.match(digest):
                 raise SourceError(f"{store.description}: the index names an unsupported digest {digest[:80]!r}")
@@ -908,6 +969,25 @@ def open_registry(text: str, platform: str | None = None, options: RegistryOptio
         raise
     source.documents.update(documents)
     return source
+
+
+def _choose(index_store: "_IndexStore", index: dict, platform: str | None) -> dict:
+    """The image of `index` for `platform`, by default this machine's (as docker and skopeo pull);
+    with no --platform, a lone image that names no platform is taken too (as containerd does)."""
+    if platform:
+        return choose_manifest(index_store, index, None, platform)
+    host = host_platform()
+    try:
+        return choose_manifest(index_store, index, None, host)
+    except SourceError as exc:
+        try:
+            only = choose_manifest(index_store, index, None, None)
+        except SourceError:
+            only = None
+        if only is not None and not only.get("platform"):
+            return only
+        raise SourceError(f"{exc} — the default is this machine's platform; choose another with --platform "
+                          "OS/ARCH") from None
 
 
 class _IndexStore:

@@ -38,6 +38,7 @@ from explorer.tui.screenshot import screenshot_folder
 from explorer.tui import settings
 from explorer.tui.themes import EXPLORER_LIGHT
 from explorer.tui.widgets.details import Details
+from explorer.tui.widgets.downloads import LayerDownloads
 from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.patches.footer import SteadyFooter
@@ -171,6 +172,7 @@ class ExplorerApp(RuntimePolicy):
             with Vertical(id="right"):
                 yield FileTree(id="files")
                 yield Details(id="details")
+        yield LayerDownloads(self.source, id="downloads")
         yield LoadingIndicator(id="loading")
         yield ProgressBar(id="progress", total=max(1, sum(r.compressed_size for r in self.source.layers)),
                           show_eta=False)
@@ -242,6 +244,7 @@ class ExplorerApp(RuntimePolicy):
     def _progress(self, layer: int, done: int, total: int) -> None:
         before = sum(r.compressed_size for r in self.source.layers[:layer])
         self.query_one("#progress", ProgressBar).update(progress=before + min(done, total))
+        self.query_one(LayerDownloads).layer_read(layer, done, total)
         self._status(f"reading layer {layer + 1}/{len(self.source.layers)}: {human(done)} of {human(total)}")
 
     @on(ScanFailed)
@@ -249,6 +252,7 @@ class ExplorerApp(RuntimePolicy):
         self._worker_messages()
         self.query_one("#loading").display = False
         self.query_one("#progress").display = False
+        self.query_one("#downloads").display = False
         self.query_one("#status", Static).update(Text(f"scan failed: {safe(message.error)}", style="bold red"))
 
     @on(ScanDone)
@@ -264,6 +268,7 @@ class ExplorerApp(RuntimePolicy):
         # removed, not hidden: every widget in the DOM is restyled on each theme switch
         self.query_one("#loading").remove()
         self.query_one("#progress").remove()
+        self.query_one("#downloads").remove()
         self.query_one("#main").display = True
         self.query_one(SummaryPanel).show(self.scan_index)
         status = self.query_one("#status", Static)

@@ -27,7 +27,6 @@ import socket
 import subprocess
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -164,11 +163,11 @@ def make_tls(folder: Path) -> Tls:
 
 
 def htpasswd(path: Path, users: dict[str, str]) -> Path:
-    """An htpasswd file with bcrypt hashes (libxcrypt through the stdlib `crypt`)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    path.write_text("".join(f"{u}:{crypt.crypt(p, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n" for u, p in users.items()))
+    """An htpasswd file with bcrypt hashes (the `bcrypt` package; the registry accepts only bcrypt)."""
+    import bcrypt
+
+    path.write_text("".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}\n"
+                            for u, p in users.items()))
     return path
 
 
@@ -322,6 +321,10 @@ class Faults:
     """Bytes a second of the link all answers share (0: no limit): bench/bench_registry.py."""
 
 
+LINK_BURST = 0.05
+"""Seconds of the link's capacity a late sender may use at once (FaultProxy's rate limit)."""
+
+
 class FaultProxy(_Served):
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -357,12 +360,14 @@ class FaultProxy(_Served):
         return seen
 
     def _throttle(self, n: int) -> None:
-        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second."""
+        """Wait for `n` bytes' turn on the shared link of `faults.rate` bytes a second: a token
+        bucket of LINK_BURST seconds (as `tc tbf` has), so a sender that woke late from its sleep
+        (a busy machine) catches up that much instead of the link's time being lost."""
         if not self.faults.rate:
             return
         with self._lock:
             now = time.monotonic()
-            end = self._link_free = max(now, self._link_free) + n / self.faults.rate
+            end = self._link_free = max(now - LINK_BURST, self._link_free) + n / self.faults.rate
         time.sleep(max(0.0, end - now))
 
     def _answer(self, req, status: int, headers: dict, body: bytes = b"", head: bool = False) -> None:

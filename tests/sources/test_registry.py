@@ -17,6 +17,7 @@ import pytest
 from explorer.main import main
 from explorer.demo import write_demo
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
+from explorer.sources.platforms import host_platform
 from registrykit import (BlobHost, FaultProxy, TokenServer, free_port, htpasswd, make_tls, manifest_digest, push,
                          start_registry)
 
@@ -160,9 +161,31 @@ def test_multi_platform_index_takes_platform(capsys, registry, tmp_path):
     code, doc, err = run(capsys, "layers", f"docker://{registry.host}/multi/app:1", "--platform", "linux/arm64",
                          "--format", "json", "--no-cache")
     assert code == 0 and doc["image"]["architecture"] == "arm64"
-    code, doc, err = run(capsys, "layers", f"docker://{registry.host}/multi/app:1", "--no-cache")
-    assert code == 2 and "holds 2 images" in err and "linux/amd64" in err and "linux/arm64" in err
-    assert "--platform" in err and err.count("\n") == 1
+    code, doc, err = run(capsys, "layers", f"docker://{registry.host}/multi/app:1", "--format", "json", "--no-cache")
+    host = host_platform().split("/")[1]
+    assert host in ("amd64", "arm64")  # the machines this runs on
+    assert code == 0 and doc["image"]["architecture"] == host  # the default: this machine's, as docker pulls
+
+
+def test_index_without_the_host_platform_names_it(capsys, registry, tmp_path):
+    others = [a for a in ("s390x", "ppc64le", "riscv64") if a != host_platform().split("/")[1]][:2]
+    specs = [ImageSpec(layers=[Layer([Entry.file("/arch", arch.encode())], created_by=f"ADD {arch}")],
+                       architecture=arch, tag="other:1") for arch in others]
+    layout = write_image(specs, str(tmp_path / "layout"), format="oci", nest_index=True)
+    push(f"oci:{layout}", f"{registry.host}/multi/other:1", "--all")
+    code, doc, err = run(capsys, "layers", f"docker://{registry.host}/multi/other:1", "--no-cache")
+    assert code == 2 and f"no image for platform {host_platform()}" in err
+    assert all(f"linux/{a}" in err for a in others) and "--platform" in err and err.count("\n") == 1
+    code, doc, err = run(capsys, "layers", f"docker://{registry.host}/multi/other:1", "--platform",
+                         f"linux/{others[1]}", "--format", "json", "--no-cache")
+    assert code == 0 and doc["image"]["architecture"] == others[1]
+
+
+@pytest.mark.parametrize("machine, platform", [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64"),
+                                               ("armv7l", "linux/arm/v7"), ("i686", "linux/386"),
+                                               ("ppc64le", "linux/ppc64le")])
+def test_host_platform_in_go_names(machine, platform):
+    assert host_platform(machine) == platform
 
 
 # -- bad input ----------------------------------------------------------------------------------

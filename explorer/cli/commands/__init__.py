@@ -23,10 +23,11 @@ def warn(message: str) -> None:
 @contextlib.contextmanager
 def progress(options: ImageOptions):
     """The progress callback for a long command (None: none), as --progress/--no-progress/--quiet say:
-    a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer."""
+    a bar when stderr is a terminal, or plain lines (`explorer: layer 2: 12.3 MB read`) one per layer
+    (`auto` when stderr is not a terminal: a pipe, a CI log)."""
     import sys
 
-    mode = options.progress
+    mode = plain_or_bar(options.progress, sys.stderr)
     if mode == "plain":
         yield plain_progress(sys.stderr)
         return
@@ -36,6 +37,13 @@ def progress(options: ImageOptions):
         yield callback
     finally:
         stop()
+
+
+def plain_or_bar(mode: str, stream) -> str:
+    """`auto` made `plain` when `stream` is not a terminal (nowhere to draw a bar); else `mode`."""
+    if mode == "auto" and not stream.isatty():
+        return "plain"
+    return mode
 
 
 def plain_export_progress(stream, every: int = 64 << 20):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from explorer.cli.commands import exit_status, layer_cache, report_stream, warn_problems
+from explorer.cli.commands import exit_status, layer_cache, progress, report_stream, warn_problems
 from explorer.core.options import Options, ScanOptions
 from explorer.detectors.registry import build_detectors
 from explorer.scan.engine import scan
@@ -24,7 +24,9 @@ def run_diff(run: Options, ui=None) -> int:
             layer_cache(one) as cache:
         results = []
         for source in (a, b):
-            result = scan(source, detectors, options, cache=cache, jobs=one.jobs, limits=one.limits)
+            with progress(one) as callback:
+                result = scan(source, detectors, options, progress=callback, cache=cache, jobs=one.jobs,
+                              limits=one.limits)
             warn_problems(result.analysis.problems, sys.stderr)
             for error in result.errors:
                 print(f"explorer: warning: {safe(error)}", file=sys.stderr)
