@@ -89,7 +89,7 @@ def main() -> int:
 
     expl = Measure("explorer scan --format json")
     rows.append(expl)
-    has_scan = os.path.exists(os.path.join(REPO, "explorer", "commands", "scan.py"))
+    has_scan = os.path.exists(os.path.join(REPO, "explorer", "cli", "commands", "scan.py"))
     scan_cmd = [sys.executable, "-m", "explorer", "scan", image, "--format", "json", "--no-progress", "--no-cache"]
     if has_scan:
         out_json = os.path.join(WORK, "scan-out.json")

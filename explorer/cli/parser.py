@@ -171,6 +171,8 @@ def _parser() -> Parser:
                     help="report only findings not in this earlier `scan --format json` (or sarif) report, "
                          "matched by their fingerprint")
     sp.add_argument("--rules", metavar="DIR", action="append", default=[], help="extra YARA rule folder")
+    sp.add_argument("--secret-rules", metavar="FILE",
+                    help="a gitleaks configuration (TOML) of extra secret rules and allowlists, run beside the built-in rules")
     from explorer.reports.ignorefile import DEFAULT_NAME
     sp.add_argument("--ignore-file", metavar="FILE",
                     help=f"accepted findings (default: {DEFAULT_NAME} in the current folder, if present)")
@@ -429,7 +431,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         image = dataclasses.replace(image, audit_log=given.get("audit_log"), registry=registry_options(args),
                                     limits=limits_from_args(args))
     scan = ScanOptions(disabled=frozenset(given.get("disable", ())), extra_rule_dirs=tuple(given.get("rules", ())),
-                       cache=not given.get("no_cache"))
+                       secret_rules=given.get("secret_rules", ""), cache=not given.get("no_cache"))
     same = ("format", "output", "severity", "fail_on", "exit_code", "dockerfile", "baseline", "ignore_file", "top",
             "ci", "ci_config", "layer", "changes", "path", "ui")
     options = Options(command=args.command, image=image, scan=scan, quiet=bool(given.get("quiet")),

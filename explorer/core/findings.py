@@ -32,6 +32,9 @@ class Match:
     line: int | None = None
     reason: str = ""
     """Why the severity is what it is when a rule lowered it (e.g. `documentation path`)."""
+    member: str = ""
+    """For a match inside an archive (explorer.detectors.archives): the member it is in, `!/a/b.txt`
+    (one `!/…` per nesting level), appended to the file's path in the finding; "" for the file itself."""
 
     @property
     def is_fact(self) -> bool:
@@ -118,14 +121,20 @@ class Finding:
             doc["reason"] = self.reason
         doc["fingerprint"] = self.fingerprint
         if self.package is not None:
-            name, version, verified = self.package
-            doc["package"] = {"name": name, "version": version}
-            if verified is not None:
-                doc["package"]["verified"] = verified
+            doc["package"] = package_json(self.package)
         return doc
 
     def with_severity(self, severity: str, reason: str) -> "Finding":
         return replace(self, severity=severity, reason=reason)
+
+
+def package_json(package: tuple) -> dict:
+    """`Finding.package` as the JSON and SARIF reports show it: name, version, and `verified` when known."""
+    name, version, verified = package
+    doc = {"name": name, "version": version}
+    if verified is not None:
+        doc["verified"] = verified
+    return doc
 
 
 def fact(rule_id: str, text: str) -> Match:

@@ -31,6 +31,8 @@ class ScanOptions:
     """Rule ids turned off with --disable."""
     extra_rule_dirs: tuple[str, ...] = ()
     """Folders of extra YARA rules (--rules)."""
+    secret_rules: str = ""
+    """A gitleaks configuration file of extra secret rules and allowlists (--secret-rules); "": none."""
     cache: bool = True
     """False with --no-cache: nothing read from or written to the cache folder (compiled YARA rules)."""
     rules_folder: str = ""

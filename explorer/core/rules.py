@@ -16,6 +16,9 @@ from explorer.core.textsafe import safe
 
 EVIDENCE_LIMIT = 200
 
+ATTRIBUTION = ("author", "reference", "license", "score")
+"""Rule metadata a third-party YARA rule carries in `meta:` that its licence may require to be shown."""
+
 
 class RuleInfo(NamedTuple):
     id: str
@@ -23,6 +26,9 @@ class RuleInfo(NamedTuple):
     severity: str
     title: str
     description: str
+    attribution: tuple[tuple[str, str], ...] = ()
+    """(key, value) of the ATTRIBUTION entries a rule's metadata has (third-party YARA rules); the
+    catalog row and SARIF's `tool.driver.rules` carry them."""
 
     def match(self, evidence: str = "", *, severity: str | None = None, line: int | None = None,
               reason: str = "", title: str | None = None) -> Match:
@@ -34,8 +40,9 @@ class RuleInfo(NamedTuple):
                      title=title or self.title, evidence=text, line=line, reason=reason)
 
     def as_dict(self) -> dict:
-        """The catalog row: id, category, severity, title, description."""
-        return self._asdict()
+        """The catalog row: id, category, severity, title, description, and the attribution keys a rule has."""
+        return {"id": self.id, "category": self.category, "severity": self.severity, "title": self.title,
+                "description": self.description, **dict(self.attribution)}
 
 
 def titled(rid: str, category: str, severity: str, text: str) -> RuleInfo:

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from explorer.detectors.heuristics.monero import make_address
+from explorer.detectors.token_checksums import with_checksum
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer, write_image
 
 DEMO_TAG = "explorer-demo:latest"
@@ -63,10 +64,10 @@ def demo_spec(integrity: bool = False) -> ImageSpec:
     fine): the UI's demo shows an integrity finding too, while `explorer scan` on the plain demo
     exits 1, not 2 (a damaged image is bad input)."""
     rng = random.Random(20261128)
-    github = "ghp_" + _token(rng, 36)
+    github = with_checksum("ghp_", _token(rng, 36))  # well-formed: a failed checksum would lower it
     aws_id = "AKIA" + _token(rng, 16, string.ascii_uppercase + "234567")
     aws_secret = _token(rng, 40, string.ascii_letters + string.digits + "+/")
-    npm = "npm_" + _token(rng, 36)
+    npm = with_checksum("npm_", _token(rng, 36))
     slack = "xoxb-" + "-".join(_token(rng, n, string.digits) for n in (12, 13)) + "-" + _token(rng, 24)
     pool = "stratum+tcp://pool.supportxmr.com:3333"
     wallet = make_address(18, rng.randbytes(64))  # a well-formed Monero address (valid checksum)

@@ -107,6 +107,8 @@ class DetectorSet:
     rules_sha256: str = ""
     catalog: list[dict] = field(default_factory=list)
     """Every rule id the detectors can emit: {id, category, severity, title, description}."""
+    warnings: list[str] = field(default_factory=list)
+    """What building the set had to say (a user secret rule left out)."""
     factory: Callable[[], "DetectorSet"] | None = None
     """A picklable way to build this same set again (in a worker process); None: layers are read
     in this process only."""

@@ -4,7 +4,7 @@ They read what the pass left (file entries, findings, and the facts file detecto
 `Match.is_fact`); none reads a blob.
 
 1. Package verification (what `debsums` and `apk audit` do, layer by layer): the package databases
-   as of each layer (dpkg, apk, Python RECORD) against that layer's copies of files. A file a package
+   as of each layer (dpkg, apk, RPM, Python RECORD) against that layer's copies of files. A file a package
    owns whose content does not match the recorded hash is a finding, and so is a program or library
    in a system folder that no package owns (when the image has a package database), and a package
    database whose checksums changed while the package's version did not. Every file finding on a
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from explorer.core.rules import RuleInfo
+from explorer.detectors import npm_packages as npm
 from explorer.detectors import packages as pk
 from explorer.core.findings import SEVERITY_RANK, Finding, Match
 from explorer.core.model import EntryKind, FileEntry
@@ -35,14 +36,14 @@ FileFinding = Callable[[FileEntry, Match], Finding]
 
 MISMATCH = RuleInfo(
     "integrity.package.file-modified", "integrity", "high", "Package file does not match its package's checksum",
-    "A file that an installed package owns (dpkg md5sums, apk checksums, Python RECORD) has other content than "
+    "A file that an installed package owns (dpkg md5sums, apk checksums, RPM file digests, Python RECORD) has other content than "
     "the package recorded: a replaced or patched binary, library or script. Critical for the programs and "
     "libraries rootkits replace first (ps, ls, netstat, ss, sshd, sudo, pam_unix.so, libc…); medium for data "
     "files (not code), low for documentation.")
 UNOWNED = RuleInfo(
     "integrity.package.unowned-binary", "integrity", "medium", "Program or library in a system folder no package owns",
     "An executable or shared library under /bin, /sbin, /usr/bin, /usr/sbin, /lib or /usr/lib that no installed "
-    "package (dpkg, apk, Python RECORD) lists, in an image that has a package database. /usr/local is not "
+    "package (dpkg, apk, RPM, Python RECORD) lists, in an image that has a package database. /usr/local is not "
     "checked: it is the administrator's.")
 CONFFILE = RuleInfo(
     "integrity.package.conffile-changed", "integrity", "info", "Configuration file changed since its package installed it",
@@ -66,7 +67,12 @@ PERSISTED = RuleInfo(
     "The program a cron line, a systemd Exec line, a shell profile or a .pth file runs (medium unless it is a "
     "file verified against its package), or the image's entrypoint/cmd runs (info): the finding names the "
     "reference, so a responder sees what keeps this file running.")
-RULES = (MISMATCH, UNOWNED, CONFFILE, DB_EDITED, SAME_CONTENT, PRELOADED, PERSISTED)
+NPM_LOCK = RuleInfo(
+    "integrity.package.npm-lock-mismatch", "integrity", "medium", "Installed npm package differs from the lockfile",
+    "An application's lockfile (package-lock.json, npm-shrinkwrap.json or node_modules/.package-lock.json) records "
+    "one version of a package and node_modules holds another: a package swapped after `npm ci` (npm records no "
+    "per-file hashes, so versions are what can be checked).")
+RULES = (MISMATCH, UNOWNED, CONFFILE, DB_EDITED, SAME_CONTENT, PRELOADED, PERSISTED, NPM_LOCK)
 
 WELL_KNOWN = frozenset({
     "ps", "ls", "netstat", "ss", "sshd", "ssh", "sudo", "su", "login", "passwd", "top", "find", "lsof", "w", "who",
@@ -95,8 +101,14 @@ class _Index:
     versions: dict[str, str] = field(default_factory=dict)
     signatures: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     """(manager, package) -> (version, checksums text, database path): to see checksums edited in place."""
+    rpm_config: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """canonical path -> (digest, algorithm, package) of an RPM %config file."""
+    npm: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """installed npm package folder (`…/node_modules/NAME`) -> (name, version) of its package.json."""
+    npm_locks: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    """application folder -> (lockfile path, {`node_modules/…`: locked version})."""
     has_db: bool = False
-    """A system package database (dpkg, apk) lists installed packages: files it does not own are unowned."""
+    """A system package database (dpkg, apk, RPM) lists installed packages: files it does not own are unowned."""
     has_record: bool = False
 
 
@@ -147,21 +159,14 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
                 ix.owners.setdefault(key, (name, version))
                 if digest:
                     ix.md5.setdefault(key, {})[digest] = name
-        elif rule == pk.FACT_APK:
-            lines: dict[str, list[str]] = {}
-            for line in text.splitlines():
-                parts = line.split("\t")
-                if parts[0] == "P" and len(parts) == 3:
-                    ix.versions[parts[1]] = parts[2]
-                    ix.has_db = True
-                elif parts[0] == "F" and len(parts) == 4:
-                    key = pk.canonical(parts[2])
-                    ix.owners.setdefault(key, (parts[1], ix.versions.get(parts[1], "")))
-                    if parts[3]:
-                        ix.sha1.setdefault(key, {})[parts[3]] = parts[1]
-                    lines.setdefault(parts[1], []).append(line)
-            for name, got in lines.items():
-                ix.signatures[("apk", name)] = (ix.versions.get(name, ""), "\n".join(got), path)
+        elif rule == pk.FACT_NPM_PACKAGE:
+            name, _, version = text.partition("\t")
+            ix.npm[posixpath.dirname(path)] = (name, version)
+        elif rule == pk.FACT_NPM_LOCK:
+            ix.npm_locks[npm.lock_folder(path)] = (path, dict(line.split("\t")[1:3] for line in text.splitlines()
+                                                             if line.count("\t") == 2))
+        elif rule in (pk.FACT_APK, pk.FACT_RPM):
+            _index_files(ix, text, path, "apk" if rule == pk.FACT_APK else "rpm")
         elif rule == pk.FACT_RECORD:
             ix.has_record = True
             head, _, rest = text.partition("\n")
@@ -176,11 +181,41 @@ def _build_index(db: dict[str, tuple[str, str]]) -> _Index:
     return ix
 
 
+def _index_files(ix: _Index, text: str, db_path: str, manager: str) -> None:
+    """apk's and RPM's facts: `P name version` per package, `F name path digest [algorithm config]` per
+    file (apk: sha1); owners, digests by algorithm (md5, sha1, sha256; others own only), RPM %config files."""
+    lines: dict[str, list[str]] = {}
+    tables = {"md5": ix.md5, "sha1": ix.sha1, "sha256": ix.sha256}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "P" and len(parts) == 3:
+            ix.versions[parts[1]] = parts[2]
+            ix.has_db = True
+        elif parts[0] == "F" and len(parts) in (4, 6):
+            name, file, digest = parts[1:4]
+            algo, config = (parts[4], parts[5]) if len(parts) == 6 else ("sha1", "0")
+            key = pk.canonical(file)
+            ix.owners.setdefault(key, (name, ix.versions.get(name, "")))
+            if config == "1":
+                ix.rpm_config.setdefault(key, (digest, algo, name))
+            elif digest and algo in tables:
+                tables[algo].setdefault(key, {})[digest] = name
+            lines.setdefault(name, []).append(line)
+    for name, got in lines.items():
+        ix.signatures[(manager, name)] = (ix.versions.get(name, ""), "\n".join(got), db_path)
+
+
 def _verdict(ix: _Index, entry: FileEntry, hashes: tuple[str, str] | None):
     """(package, version, verified, recorded hash, kind) for an owned copy, else None."""
     key = pk.canonical(entry.path)
     owner = ix.owners.get(key)
     md5, sha1 = hashes if hashes is not None else (None, None)
+    rpm_config = ix.rpm_config.get(key)
+    if rpm_config is not None:  # an RPM %config file: changed by administrators, as a dpkg conffile
+        recorded, algo, name = rpm_config
+        actual = {"md5": md5, "sha1": sha1, "sha256": entry.digest}.get(algo)
+        verified = None if actual is None else actual == recorded
+        return name, ix.versions.get(name, ""), verified, recorded, f"conffile-{algo}"
     conffile = ix.conffiles.get(key)
     if conffile is not None:
         recorded, name = conffile
@@ -199,6 +234,9 @@ def _verdict(ix: _Index, entry: FileEntry, hashes: tuple[str, str] | None):
         return name, ix.versions.get(name, owner[1] if owner else ""), False, first, algo
     if owner is not None:
         return (*owner, None, "", "")
+    installed = ix.npm.get(npm.package_dir(entry.path) or "") if ix.npm else None
+    if installed is not None:  # npm records no file hashes: owned, not verified
+        return (*installed, None, "", "")
     return None
 
 
@@ -236,6 +274,8 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
     found: list[Finding] = []
     marks: dict[tuple[int, str], tuple] = {}
     db: dict[str, tuple[str, str]] = {}
+    sources: dict[str, FileEntry] = {}
+    """database path -> the copy its facts came from (the newest)."""
     ix = _Index()
     cut = min((p.layer for p in analysis.problems if p.kind.cuts_short and p.layer is not None), default=None)
     for report in analysis.layers:
@@ -251,11 +291,12 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
                 changed = changed or bool(gone)
         for entry, match in by_layer.get(report.index, ()):
             db[entry.path] = (match.rule_id, match.evidence)
+            sources[entry.path] = entry
             changed = True
         if changed:
             before, ix = ix, _build_index(db)
             found.extend(_edited(before, ix, report.entries, file_finding))
-        if not ix.has_db and not ix.has_record:
+        if not ix.has_db and not ix.has_record and not ix.npm:
             continue
         for entry in report.entries:
             if entry.kind is not EntryKind.FILE:
@@ -271,11 +312,12 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
             marks[(entry.layer, entry.path)] = (name, version, verified)
             if verified is not False:
                 continue
+            kind = "md5" if algo == "conffile" else algo.removeprefix("conffile-")
             actual = {"md5": hashes.get(id(entry), ("", ""))[0], "sha1": hashes.get(id(entry), ("", ""))[1],
-                      "sha256": entry.digest or "", "conffile": hashes.get(id(entry), ("", ""))[0]}[algo]
-            text = (f"{entry.path} differs from package {name} {version}: {'md5' if algo == 'conffile' else algo} "
+                      "sha256": entry.digest or ""}.get(kind, "")
+            text = (f"{entry.path} differs from package {name} {version}: {kind} "
                     f"{actual[:16]}…, the package records {recorded[:16]}…")
-            if algo == "conffile":
+            if algo.startswith("conffile"):
                 match = CONFFILE.match(text)
             elif entry.path.startswith(DOCS):
                 match = MISMATCH.match(text, severity="low", reason="documentation, not code")
@@ -286,7 +328,21 @@ def verify_packages(analysis: ImageAnalysis, facts: list[tuple[FileEntry, Match]
                 critical = entry.name in WELL_KNOWN or entry.name.startswith(("libc.so", "libc-"))
                 match = MISMATCH.match(text, severity="critical" if critical else "high")
             found.append(dataclasses.replace(file_finding(entry, match), package=(name, version, False)))
+    found.extend(_npm_locks(ix, sources, file_finding))
     return found, marks
+
+
+def _npm_locks(ix: _Index, sources: dict[str, FileEntry], file_finding: FileFinding) -> Iterable[Finding]:
+    """Installed npm packages whose version is not the one their application's lockfile records."""
+    for folder, (lock_path, locked) in ix.npm_locks.items():
+        for key, version in locked.items():
+            installed = ix.npm.get(f"{folder}/{key}")
+            entry = sources.get(f"{folder}/{key}/package.json")
+            if installed is None or entry is None or installed[1] == version:
+                continue
+            yield dataclasses.replace(file_finding(entry, NPM_LOCK.match(
+                f"{installed[0]} {installed[1]} installed, {lock_path} records {version}")),
+                package=(installed[0], installed[1], None))
 
 
 def _edited(before: _Index, after: _Index, entries: list[FileEntry], file_finding: FileFinding) -> Iterable[Finding]:

@@ -8,6 +8,8 @@ vouch for. `explorer.detectors.deepchecks` stacks them layer by layer after the 
   `info/NAME.list` (every path the package owns), `diversions`.
 - apk: `/lib/apk/db/installed` (`Z:Q1…`: base64 of the file's sha1).
 - Python: `NAME-VERSION.dist-info/RECORD` (sha256, which every file has already: `FileEntry.digest`).
+- npm: `node_modules/*/package.json` (owner and version) and applications' lockfiles (explorer.detectors.npm_packages).
+- RPM: the sqlite rpmdb (explorer.detectors.rpmdb; sha256 file digests on every current distribution).
 
 Which files get an md5 and a sha1: regular files in system folders that are executable or shared
 libraries, files under /etc (conffiles), and small files wherever packages install (`SMALL`). The
@@ -23,7 +25,9 @@ import hashlib
 import posixpath
 from typing import Iterable
 
+from explorer.detectors import npm_packages as npm
 from explorer.detectors.base import FileDetector
+from explorer.detectors.rpmdb import PATHS as RPMDB_PATHS, rpmdb_sqlite
 from explorer.core.findings import Match, fact
 from explorer.core.model import EntryKind, FileEntry
 
@@ -47,6 +51,9 @@ FACT_DPKG_LIST = "fact.package.dpkg-list"
 FACT_DPKG_DIVERSIONS = "fact.package.dpkg-diversions"
 FACT_APK = "fact.package.apk-installed"
 FACT_RECORD = "fact.package.python-record"
+FACT_RPM = "fact.package.rpmdb"
+FACT_NPM_PACKAGE = "fact.package.npm-package"
+FACT_NPM_LOCK = "fact.package.npm-lock"
 
 
 def canonical(path: str) -> str:
@@ -101,8 +108,11 @@ class PackageFacts(FileDetector):
         if entry.kind is not EntryKind.FILE or entry.size == 0:
             return False
         path = entry.path
-        if path.startswith("/var/lib/dpkg/") or path == APK_INSTALLED or path.endswith(".dist-info/RECORD"):
+        if (path.startswith("/var/lib/dpkg/") or path == APK_INSTALLED or path.endswith(".dist-info/RECORD")
+                or path in RPMDB_PATHS or npm.is_lockfile(path)):
             return entry.size <= DB_MAX
+        if npm.is_package_json(path):
+            return entry.size <= npm.MAX_JSON
         return wants_hash(entry)
 
     def scan(self, entry: FileEntry, data: bytes) -> Iterable[Match]:
@@ -123,6 +133,19 @@ class PackageFacts(FileDetector):
             yield fact(FACT_APK, apk_installed(data))
         elif path.endswith(".dist-info/RECORD"):
             yield fact(FACT_RECORD, python_record(path, data))
+        elif npm.is_package_json(path):
+            text = npm.package_json(data)
+            if text is not None:
+                yield fact(FACT_NPM_PACKAGE, text)
+        elif npm.is_lockfile(path):
+            text = npm.lockfile(data)
+            if text:
+                yield fact(FACT_NPM_LOCK, text)
+        elif path in RPMDB_PATHS:
+            try:
+                yield fact(FACT_RPM, rpmdb_sqlite(data))
+            except ValueError:
+                return  # not a database this scan reads: no package facts from it
 
 
 def dpkg_status(data: bytes) -> str:

@@ -11,10 +11,12 @@ import weakref
 
 from explorer.core.problems import problem_rules
 from explorer.core.options import ScanOptions
+from explorer.core.rules import RuleInfo
 from explorer.detectors.base import FAILURE_RULE
 from explorer.detectors.heuristics import HEURISTICS, heuristic_rule_catalog
 from explorer.detectors.base import DetectorSet, FileDetector, ImageDetector, LayerDetector
 from explorer.detectors.secrets import SecretConfigDetector, SecretFileDetector, secret_rule_catalog
+from explorer.detectors.archives import ArchiveMembers
 from explorer.detectors.encoded import EncodedPayloads
 from explorer.detectors.packages import PackageFacts
 from explorer.detectors.references import ReferenceFacts
@@ -32,7 +34,10 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
     if private is not None:
         weakref.finalize(detectors, shutil.rmtree, private, True)
     detectors.file.append(yara)
-    detectors.file.append(SecretFileDetector(options, shared=yara.keyword_hits))
+    secrets = SecretFileDetector(options, shared=yara.keyword_hits)
+    detectors.file.append(secrets)
+    if secrets.user is not None:
+        detectors.warnings += [f"--secret-rules: {line}" for line in secrets.user.warnings]
     detectors.image.append(SecretConfigDetector(options))
     detectors.file.append(PackageFacts())
     detectors.file.append(ReferenceFacts())
@@ -44,11 +49,15 @@ def build_detectors(options: ScanOptions = ScanOptions()) -> DetectorSet:
             detectors.layer.append(instance)
         if isinstance(instance, ImageDetector):
             detectors.image.append(instance)
-    encoded = EncodedPayloads([yara, SecretFileDetector(options, shared=yara.keyword_hits)])
+    inner = [yara, SecretFileDetector(options, shared=yara.keyword_hits)]
+    encoded = EncodedPayloads(inner)
     detectors.file.append(encoded)
     detectors.image.append(encoded)
-    rules = [*yara.rule_catalog(), *secret_rule_catalog(), *heuristic_rule_catalog(), *deepchecks.rule_catalog(),
-             *EncodedPayloads.RULES, *problem_rules(), FAILURE_RULE]
+    detectors.file.append(ArchiveMembers(inner))
+    user = [RuleInfo(r.id, "secret", r.severity, r.title, r.description)
+            for r in (secrets.user.rules if secrets.user else ())]
+    rules = [*yara.rule_catalog(), *secret_rule_catalog(), *user, *heuristic_rule_catalog(), *deepchecks.rule_catalog(),
+             *EncodedPayloads.RULES, *ArchiveMembers.RULES, *problem_rules(), FAILURE_RULE]
     catalog = [rule.as_dict() for rule in rules]
     detectors.catalog = sorted({r["id"]: r for r in catalog if r["id"] not in options.disabled}.values(),
                                key=lambda r: r["id"])

@@ -22,6 +22,8 @@ from explorer.core.rules import RuleInfo
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
 from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
+from explorer.detectors.gitleaks_config import UserRules
+from explorer.detectors.token_checksums import FAILED as CHECKSUM_FAILED, checksum_holds
 from explorer.core.findings import SEVERITY_RANK, Match
 from explorer.core.model import EntryKind, FileEntry, ImageConfig
 from explorer.core.textsafe import safe
@@ -81,6 +83,7 @@ _DOC_PATH = re.compile(
     r"^/usr/(?:local/)?share/(?:doc|man|info|gtk-doc|help|devhelp|javascript/[^/]+/docs?)/"
     r"|/(?:docs?|documentation|examples?|samples?|demos?|tutorials?)/"
     r"|/(?:readme|changelog|changes|news|history)(?:\.[\w.]+)?$|\.(?:md|rst|adoc|html?)$|/man/man\w*/"
+    r"|\.d\.[cm]?ts$"  # TypeScript declarations: API documentation comments, no configuration
     r"|[._-](?:example|sample|dist|template|tmpl|tpl)(?:\.[\w]+)?$|/(?:examples?|samples?)[^/]*$"
     r"|\.(?:dist|egg)-info/(?:METADATA|PKG-INFO|DESCRIPTION\.rst)$|/PKG-INFO$", re.I)
 _TEST_PATH = re.compile(
@@ -135,6 +138,9 @@ def path_reason(path: str) -> str:
 
 
 def _secret_span(m: re.Match, group: str) -> tuple[int, int]:
+    if group.isdigit():  # a user rule's group by number (gitleaks' secretGroup)
+        number = int(group)
+        return m.span(number) if number and m.group(number) is not None else m.span(0)
     names = [group] + sorted(n for n in m.re.groupindex if n.startswith("secret") and n != group)
     for name in names:
         if name in m.re.groupindex and m.group(name) is not None:
@@ -158,8 +164,13 @@ _CAPPING_REASONS = {PACKAGED: None, EMBEDDED: "low"}
 keys, and libraries compile in self-test keys (libgnutls); the cap is the rule's, or the one given."""
 
 
+Allowed = Callable[[str, re.Match, int, int], bool]
+"""allowed(rule id, match, secret start, secret end): True when an allowlist of the user's drops the match."""
+
+
 def _best_match(rule: SecretRule, text: bytes, reason: str | Callable[[], str], claimed: list[tuple[int, int]],
-                spans: list[tuple[int, int]], found: Iterable[re.Match] | None = None) -> Match | None:
+                spans: list[tuple[int, int]], found: Iterable[re.Match] | None = None,
+                allowed: Allowed | None = None) -> Match | None:
     """The most severe acceptable match of one rule (the first among equals); adds every accepted
     secret span to `spans`. Spans in `claimed` (taken by earlier rules) are skipped.
 
@@ -172,12 +183,14 @@ def _best_match(rule: SecretRule, text: bytes, reason: str | Callable[[], str], 
         if n >= _MAX_MATCHES_PER_RULE:
             break
         s, e = _secret_span(m, rule.group)
-        if _overlaps((s, e), claimed):
+        if _overlaps((s, e), claimed) or (allowed is not None and allowed(rule.id, m, s, e)):
             continue
         secret = text[s:e].decode("utf-8", "replace")
         why = value_reason(secret, m.group(0).decode("utf-8", "replace"))
         if not why and rule.entropy and entropy(secret) < rule.entropy:
             continue
+        if not why and checksum_holds(rule.id, secret) is False:
+            why = CHECKSUM_FAILED
         spans.append((s, e))
         severity, why = ("low", why) if why else _path_severity(rule, reason() if callable(reason) else reason)
         if best is None or SEVERITY_RANK[severity] > SEVERITY_RANK[best.severity]:
@@ -444,8 +457,13 @@ class RuleSet:
     """Rules in run order (specific first, then fallbacks in table order); the keyword hits of a text
     say which of them may match it, and where."""
 
-    def __init__(self, rules: Iterable[SecretRule]) -> None:
+    def __init__(self, rules: Iterable[SecretRule], user: UserRules | None = None,
+                 finder: Callable[[bytes], Hits] | None = None) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.fallback))
+        self.user = user if user is not None and (user.allows or user.rule_allows) else None
+        """The user's allowlists (--secret-rules), when there are any."""
+        self.finder = finder or find_keywords
+        """How the keyword hits of a text are found when none are given."""
         self._by_keyword: dict[bytes, list[int]] = {}
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
@@ -457,18 +475,21 @@ class RuleSet:
         return [self.rules[i] for i in sorted(indexes)]
 
     def scan(self, text: bytes, *, path: str | None = None, reason: str | Callable[[], str] = "",
-             hits: Hits | None = None) -> tuple[list[Match], list[tuple[int, int]]]:
+             hits: Hits | None = None, claimed: list[tuple[int, int]] | None = None
+             ) -> tuple[list[Match], list[tuple[int, int]]]:
         """One match per rule that fires in text, and the spans of all secrets accepted.
 
         With `path`, rules whose path condition it fails are skipped (None: conditions ignored).
         Fallback rules (credential files, URLs, generic assignments) skip secrets an earlier rule
         claimed. `reason` is the path's reason (doc/test path lowers to `low`), or a function that
         gives it (called once, when a match needs it). `hits`: the text's keyword hits when a YARA
-        pass already found them (None: found here)."""
+        pass already found them (None: found here). `claimed`: secret spans other rule sets reported
+        (the user's rules run after the built-in ones and leave them their secrets)."""
         matches: list[Match] = []
-        claimed: list[tuple[int, int]] = []
+        claimed = list(claimed or ())
         if hits is None:
-            hits = find_keywords(text) if self.rules else {}
+            hits = self.finder(text) if self.rules else {}
+        allowed = None if self.user is None else _allowed_in(self.user, text, path)
         if callable(reason):
             reason = _Once(reason)
         required: dict[re.Pattern[bytes], bool] = {}  # the URL rules share one condition
@@ -483,11 +504,20 @@ class RuleSet:
                     continue
             spans: list[tuple[int, int]] = []
             found = _best_match(rule, text, reason, claimed if rule.fallback else [], spans,
-                                locate(rule, text, hits))
+                                locate(rule, text, hits), allowed)
             if found:
                 matches.append(found)
             claimed.extend(spans)
         return matches, claimed
+
+
+def _allowed_in(user: UserRules, text: bytes, path: str | None) -> Allowed:
+    def allowed(rule_id: str, m: re.Match, s: int, e: int) -> bool:
+        start = text.rfind(b"\n", 0, m.start()) + 1
+        end = text.find(b"\n", m.end())
+        line = text[start: end if end >= 0 else len(text)]
+        return user.allowed(rule_id, path, text[s:e], m.group(0), line)
+    return allowed
 
 
 def _binary(data: bytes) -> bool:
@@ -504,9 +534,13 @@ class SecretFileDetector(FileDetector):
         rules = [r for r in RULES if r.id not in options.disabled and FILE in r.scopes]
         self.shared = shared
         """Where the YARA detector leaves the keyword hits of its pass (None: a pass of our own)."""
-        self._text_rules = RuleSet(rules)
-        self._binary_rules = RuleSet(r for r in rules if r.binary)
+        self.user = user_rules(options)
+        self._text_rules = RuleSet(rules, self.user)
+        self._binary_rules = RuleSet((r for r in rules if r.binary), self.user)
+        self._user_rules = _user_rule_set(self.user, options)
         self._credential_paths = tuple(r.path for r in rules if r.path is not None)
+        if self.user is not None:
+            self.version = f"1+{self.user.digest[:16]}"
 
     def _is_credential_file(self, path: str) -> bool:
         return any(p.search(path) for p in self._credential_paths)
@@ -520,14 +554,54 @@ class SecretFileDetector(FileDetector):
         hits = self.shared.take(data) if self.shared is not None else None
         if hits is None:
             hits = find_keywords(data)
-        if not hits:
+        if not hits and self._user_rules is None:
             return []
         if _binary(data):
             def embedded() -> str:
                 reason = path_reason(entry.path)
                 return EMBEDDED if reason in ("", PACKAGED) else reason
             return self._binary_rules.scan(data, path=entry.path, reason=embedded, hits=hits)[0]
-        return self._text_rules.scan(data, path=entry.path, reason=lambda: path_reason(entry.path), hits=hits)[0]
+        found, claimed = self._text_rules.scan(data, path=entry.path, reason=lambda: path_reason(entry.path), hits=hits)
+        if self._user_rules is not None:
+            found += self._user_rules.scan(data, path=entry.path, reason=lambda: path_reason(entry.path),
+                                           claimed=claimed)[0]
+        return found
+
+
+# --- the user's rules (--secret-rules: a gitleaks configuration) ---------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _load_user_rules(path: str) -> UserRules:
+    from explorer.detectors.gitleaks_config import load
+
+    return load(path)
+
+
+def user_rules(options: ScanOptions) -> UserRules | None:
+    """The rules and allowlists of `options.secret_rules` (read once per process), or None."""
+    return _load_user_rules(options.secret_rules) if options.secret_rules else None
+
+
+def _user_rule_set(user: UserRules | None, options: ScanOptions) -> RuleSet | None:
+    """The user's rules, not disabled, with a keyword pass of their own (one YARA pass that says which
+    of their keywords occur; their regexes then search the whole text). None when there are none."""
+    rules = [r for r in (user.rules if user is not None else ()) if r.id not in options.disabled]
+    if not rules:
+        return None
+    import yara
+
+    keywords = sorted({k for r in rules for k in r.keywords if k})
+    compiled = yara.compile(source="\n".join(
+        f'rule u{i} {{ meta: k = {i} strings: $k = "{_yara_string(k)}" nocase condition: $k }}'
+        for i, k in enumerate(keywords))) if keywords else None
+
+    def finder(text: bytes) -> Hits:
+        hits: Hits = {b"": None}  # the rules without keywords run on every text
+        if compiled is not None:
+            hits.update((keywords[hit.meta["k"]], None) for hit in compiled.match(data=text, fast=True))
+        return hits
+
+    return RuleSet(rules, user, finder)
 
 
 # --- config and history --------------------------------------------------------------------------
@@ -597,12 +671,20 @@ class SecretConfigDetector(ImageDetector):
 
     def __init__(self, options: ScanOptions = ScanOptions()) -> None:
         self._disabled = options.disabled
-        self._config_rules = RuleSet(r for r in RULES if r.id not in options.disabled and CONFIG in r.scopes)
-        self._history_rules = RuleSet(r for r in RULES if r.id not in options.disabled and HISTORY in r.scopes)
+        self.user = user_rules(options)
+        self._config_rules = RuleSet((r for r in RULES if r.id not in options.disabled and CONFIG in r.scopes), self.user)
+        self._history_rules = RuleSet((r for r in RULES if r.id not in options.disabled and HISTORY in r.scopes),
+                                      self.user)
+        self._user_rules = _user_rule_set(self.user, options)
+        if self.user is not None:
+            self.version = f"1+{self.user.digest[:16]}"
 
-    @staticmethod
-    def _table(text: str, rules: RuleSet, line: int) -> tuple[list[Match], list[tuple[int, int]]]:
-        matches, spans = rules.scan(text.encode("utf-8", "surrogateescape"))
+    def _table(self, text: str, rules: RuleSet, line: int) -> tuple[list[Match], list[tuple[int, int]]]:
+        raw = text.encode("utf-8", "surrogateescape")
+        matches, spans = rules.scan(raw)
+        if self._user_rules is not None:
+            extra, spans = self._user_rules.scan(raw, claimed=spans)
+            matches += extra
         return [replace(m, line=line) for m in matches], spans
 
     def _items(self, items: Iterable[tuple[str, str]], rule: RuleInfo) -> list[Match]:

@@ -27,7 +27,7 @@ import yara
 import explorer
 from explorer.core.locations import open_file, usable_folder
 from explorer.core.locations import cache_dir
-from explorer.core.rules import RuleInfo, titled
+from explorer.core.rules import ATTRIBUTION, RuleInfo, titled
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector
 from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
@@ -78,6 +78,11 @@ TIMEOUT_RULE = titled("suspicious.yara-timeout", "suspicious", "low",
 # package is published, not leaked: still reported, at low severity with the reason.
 
 
+SCORE_SEVERITY = ((90, "critical"), (75, "high"), (50, "medium"), (25, "low"), (0, "info"))
+"""A `score` (0-100, the convention of signature-base, THOR and LOKI rules) read as a severity, for a rule
+with no `severity` of its own."""
+
+
 def rule_info(identifier: str, meta: dict) -> RuleInfo:
     """The rule's metadata, with the defaults for whatever is missing or invalid; a YARA rule's
     `description` is its title too."""
@@ -85,10 +90,15 @@ def rule_info(identifier: str, meta: dict) -> RuleInfo:
     category = meta.get("category")
     severity = meta.get("severity")
     description = meta.get("description")
-    return titled(rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
+    score = meta.get("score")
+    if severity not in SEVERITIES and isinstance(score, int) and not isinstance(score, bool) and 0 <= score <= 100:
+        severity = next(name for floor, name in SCORE_SEVERITY if score >= floor)
+    rule = titled(rid if isinstance(rid, str) and rid.strip() else f"custom.{identifier}",
                   category if category in CATEGORIES else "suspicious",
                   severity if severity in SEVERITIES else "medium",
                   description if isinstance(description, str) and description.strip() else identifier)
+    return rule._replace(attribution=tuple((key, safe(str(meta[key]))[:300]) for key in ATTRIBUTION
+                                           if key in meta and str(meta[key]).strip()))
 
 
 def _rule_files(folder: Path) -> list[Path]:

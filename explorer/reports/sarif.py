@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from explorer import __version__
+from explorer.core.findings import package_json
+from explorer.core.rules import ATTRIBUTION
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -36,7 +38,10 @@ def sarif_document(result) -> dict:
             "fullDescription": {"text": meta.get("description") or meta.get("title") or rule_id},
             "defaultConfiguration": {"level": LEVEL[meta["severity"]]},
             "properties": {"category": meta["category"], "severity": meta["severity"],
-                           "security-severity": SCORE[meta["severity"]], "tags": ["security", meta["category"]]},
+                           "security-severity": SCORE[meta["severity"]], "tags": ["security", meta["category"]],
+                           **{key: meta[key] for key in ATTRIBUTION if meta.get(key)}},
+            **({"helpUri": meta["reference"]} if str(meta.get("reference", "")).startswith(("https://", "http://"))
+               else {}),
         })
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     results = []
@@ -63,6 +68,7 @@ def sarif_document(result) -> dict:
                 "createdBy": f.created_by,
                 "evidence": f.evidence,
                 **({"reason": f.reason} if f.reason else {}),
+                **({"package": package_json(f.package)} if f.package is not None else {}),
             },
         })
     source = result.summary.source

@@ -134,7 +134,7 @@ def _entry(fields: tuple) -> FileEntry:
 
 
 def _match_fields(m: Match) -> tuple:
-    return (m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason)
+    return (m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason, m.member)
 
 
 # -- the worker process ---------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def _scan(source, detectors, options, progress, cache, jobs, limits) -> tuple[Sc
 
     def file_finding(entry: FileEntry, match: Match) -> Finding:
         report = analysis.layers[entry.layer]
-        return Finding.from_match(match, source="file", layer=entry.layer, path=entry.path,
+        return Finding.from_match(match, source="file", layer=entry.layer, path=entry.path + match.member,
                                   in_final_image=analysis.in_final(entry), created_by=report.ref.created_by,
                                   layer_digest=report.stats.digest, content_sha256=entry.digest or "")
 

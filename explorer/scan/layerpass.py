@@ -24,7 +24,7 @@ from explorer.core.model import EntryKind, FileEntry, LayerRef, LayerStats, Prob
 from explorer.sources import ImageSource
 from explorer.detectors.redact import redact_text
 
-FORMAT = 3
+FORMAT = 4
 """Version of the encoding (part of the cache key through the code hash, and checked on decode)."""
 
 @dataclass
@@ -168,10 +168,10 @@ class PendingOutcome:
 def merge_parts(matches: list[tuple[FileEntry, Match]], parts: list[tuple[int, FileEntry, Match]]) -> None:
     """Add the matches found in parts of files past their prefix, first part first, each rule once
     per file: parts overlap, and a rule found in the prefix or an earlier part is not found again."""
-    have = {(id(e), m.rule_id) for e, m in matches}
+    have = {(id(e), m.rule_id, m.member) for e, m in matches}
     for _seq, entry, match in sorted(parts, key=lambda item: item[0]):
-        if (id(entry), match.rule_id) not in have:
-            have.add((id(entry), match.rule_id))
+        if (id(entry), match.rule_id, match.member) not in have:
+            have.add((id(entry), match.rule_id, match.member))
             matches.append((entry, match))
 
 
@@ -214,7 +214,7 @@ def encode(outcome: LayerOutcome) -> bytes:
     entries = [(e.path, e.kind.value, e.mode, e.uid, e.gid, e.size, e.digest, e.linkname, e.mtime, e.member,
                 e.data_offset, e.uname, e.gname, e.devmajor, e.devminor) for e in walk.entries]
     order = {id(e): i for i, e in enumerate(walk.entries)}
-    matches = [(order[id(e)], m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason)
+    matches = [(order[id(e)], m.rule_id, m.category, m.severity, m.title, m.evidence, m.line, m.reason, m.member)
                for e, m in outcome.matches]
     doc = (FORMAT, (s.digest, s.diff_id, s.compression, s.compressed_size, s.size, s.entries, s.complete,
                     s.uncompressed),

@@ -20,6 +20,7 @@ from explorer.detectors.references import exported_hooks
 from explorer.detectors.registry import build_detectors
 from explorer.scan.engine import scan
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer
+from explorer.reports.sarif import sarif_document
 from explorer.sources import open_image
 
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 40
@@ -121,6 +122,9 @@ def test_a_binary_replaced_in_a_later_layer_is_a_mismatch_and_critical_for_ps(sc
     assert found["/usr/bin/ps"].to_json()["package"] == {"name": "procps", "version": "2:4.0.2-3", "verified": False}
     assert "differs from package procps 2:4.0.2-3" in found["/usr/bin/ps"].evidence
     assert not by_rule(result, "integrity.package.unowned-binary")
+    sarif = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"]
+             for r in sarif_document(result)["runs"][0]["results"] if r["ruleId"] == "integrity.package.file-modified"}
+    assert sarif["layer/1/usr/bin/ps"]["package"] == {"name": "procps", "version": "2:4.0.2-3", "verified": False}
 
 
 def test_an_upgrade_that_updates_the_database_too_is_clean_and_merged_usr_paths_agree(scan_of):

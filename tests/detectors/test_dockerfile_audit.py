@@ -12,6 +12,7 @@ import string
 import pytest
 
 from explorer.main import main
+from explorer.detectors.token_checksums import with_checksum
 
 
 def run(*argv):
@@ -85,13 +86,13 @@ HEALTHCHECK CMD ["python", "-c", "print(1)"]
 ENTRYPOINT ["python", "-m", "app"]
 """
 
-GHP = "ghp_" + random_text(11, 36)
+GHP = with_checksum("ghp_", random_text(11, 36))
 
 
 @pytest.fixture
 def dockerfiles(tmp_path):
     risky = tmp_path / "Dockerfile.risky"
-    risky.write_text(RISKY.format(npm=random_text(5, 36), ghp=GHP))
+    risky.write_text(RISKY.format(npm=with_checksum("", random_text(5, 36)), ghp=GHP))
     clean = tmp_path / "Dockerfile"
     clean.write_text(CLEAN.format(digest="ab" * 32))
     return risky, clean

@@ -59,7 +59,8 @@ def test_catalog_covers_every_rule_once_with_valid_values():
     catalog = heuristic_rule_catalog()
     assert len({rule.id for rule in catalog}) == len(catalog) >= 20
     for rule in catalog:
-        rid, category, severity, title, description = rule
+        rid, category, severity, title, description, attribution = rule
+        assert attribution == ()
         assert rid.split(".")[0] == category and category in CATEGORIES and severity in SEVERITIES
         assert title and description
         if category == "misconfig" and not rid.startswith("misconfig.container."):

@@ -15,6 +15,7 @@ import pytest
 
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.secret_rules import RULES, RULES_BY_ID
+from explorer.detectors.token_checksums import with_checksum
 from explorer.detectors.secrets import (EMBEDDED, EVIDENCE_MAX, PACKAGED, SecretFileDetector, build_evidence, mask, path_reason,
                                         secret_rule_catalog, value_reason)
 from explorer.core.findings import CATEGORIES, SEVERITIES
@@ -78,14 +79,14 @@ def build_positives() -> dict[str, tuple[str, str, str]]:
     tok("secret.databricks-token", "dapi" + rs(32, HEX))
     tok("secret.hashicorp-vault-token", "hvs." + rs(90, URLSAFE))
     tok("secret.terraform-cloud-token", rs(14) + ".atlasv1." + rs(67, URLSAFE))
-    tok("secret.github-pat", "ghp_" + rs(36))
+    tok("secret.github-pat", with_checksum("ghp_", rs(36)))
     tok("secret.github-fine-grained-pat", "github_pat_" + rs(22) + "_" + rs(59))
-    tok("secret.github-oauth-token", "gho_" + rs(36))
-    tok("secret.github-app-token", "ghs_" + rs(36))
+    tok("secret.github-oauth-token", with_checksum("gho_", rs(36)))
+    tok("secret.github-app-token", with_checksum("ghs_", rs(36)))
     tok("secret.github-refresh-token", "ghr_" + rs(76))
     tok("secret.gitlab-pat", "glpat-" + rs(20, URLSAFE))
     tok("secret.gitlab-token", "glrt-" + rs(20, URLSAFE))
-    tok("secret.npm-token", "npm_" + rs(36))
+    tok("secret.npm-token", with_checksum("npm_", rs(36)))
     tok("secret.pypi-token", "pypi-AgEIcHlwaS5vcmc" + rs(70, URLSAFE))
     tok("secret.rubygems-api-key", "rubygems_" + rs(48, HEX))
     tok("secret.docker-hub-pat", "dckr_pat_" + rs(27, ALNUM))
@@ -242,7 +243,7 @@ def test_positive(key):
 
 
 def test_contract_example_shape():
-    token = "ghp_u8jz" + rs(32)
+    token = with_checksum("ghp_", "u8jz" + rs(32))
     m = by_rule(scan("/srv/app/.env", f"A=1\nGITHUB_TOKEN={token}\n"))["secret.github-pat"]
     assert m.evidence == "GITHUB_TOKEN=ghp_u8jz" + "*" * 24
     assert m.line == 2 and m.severity == "high"
@@ -255,7 +256,7 @@ def test_specific_rule_claims_the_value_from_fallback_rules():
     assert found["secret.aws-secret-access-key"].severity == "critical"
     assert found["secret.aws-secret-access-key"].line == 3
     assert "secret.aws-credentials-file" not in found
-    npm = "npm_" + rs(36)
+    npm = with_checksum("npm_", rs(36))
     found = by_rule(scan("/root/.npmrc", f"//registry.npmjs.org/:_authToken={npm}\n"))
     assert set(found) == {"secret.npm-token"}
 
@@ -276,14 +277,14 @@ def test_evidence_escapes_and_caps():
     long = b"KEY=" + b"A" * 300 + b"ghp_zz"
     ev = build_evidence(long, 0, len(long) - 6, len(long))
     assert len(ev) <= EVIDENCE_MAX and ev.startswith("…") and ev.endswith("**")
-    evil = "ghp_" + rs(36)
+    evil = with_checksum("ghp_", rs(36))
     found = by_rule(scan("/srv/x.py", f"T = '\u202e{evil}'\n"))
     assert "\u202e" not in found["secret.github-pat"].evidence
 
 
 def test_evidence_masks_a_second_secret_in_the_context():
-    first = "ghp_" + rs(36)
-    second = "npm_" + rs(36)
+    first = with_checksum("ghp_", rs(36))
+    second = with_checksum("npm_", rs(36))
     text = f'{{"npm": "{second}", "gh": "{first}"}}'
     for m in scan("/srv/x.json", text):
         assert first not in m.evidence and second not in m.evidence
@@ -305,7 +306,7 @@ def test_evidence_masks_a_second_secret_in_the_context():
 def test_doc_and_test_paths_are_low(path, reason):
     assert path_reason(path) == reason
     text, _ = pem("RSA PRIVATE KEY")
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     found = by_rule(scan(path, text + f"\nTOKEN = '{token}'\n"))
     for rule_id in ("secret.private-key-rsa", "secret.github-pat"):
         assert (found[rule_id].severity, found[rule_id].reason) == ("low", reason)
@@ -321,7 +322,7 @@ def test_installed_packages_cap_private_keys_only():
     path = "/usr/local/lib/python3.11/site-packages/moto/moto_proxy/ca.key"
     assert path_reason(path) == PACKAGED
     text, _ = pem("PRIVATE KEY")
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     found = by_rule(scan(path, text + f"TOKEN = '{token}'\n"))
     assert (found["secret.private-key-pkcs8"].severity, found["secret.private-key-pkcs8"].reason) == ("medium", PACKAGED)
     assert (found["secret.github-pat"].severity, found["secret.github-pat"].reason) == ("high", "")
@@ -380,7 +381,7 @@ def test_example_values_are_reported_low_not_high():
 
 
 def test_real_value_after_example_wins():
-    real = "ghp_" + rs(36)
+    real = with_checksum("ghp_", rs(36))
     text = f"EXAMPLE = 'ghp_{'x' * 36}'\nREAL = '{real}'\n"
     m = by_rule(scan("/srv/app/x.py", text))["secret.github-pat"]
     assert (m.severity, m.line, m.reason) == ("high", 2, "")
@@ -407,7 +408,7 @@ def test_hostile_inputs_stay_linear(path, text):
 
 
 def test_one_match_per_rule_first_line():
-    toks = ["ghp_" + rs(36) for _ in range(3)]
+    toks = [with_checksum("ghp_", rs(36)) for _ in range(3)]
     text = "\n".join(["x = 1"] * 4 + [f"T{i} = '{t}'" for i, t in enumerate(toks)]) + "\n"
     found = scan("/srv/x.py", text)
     assert [m.rule_id for m in found] == ["secret.github-pat"] and found[0].line == 5
@@ -415,7 +416,7 @@ def test_one_match_per_rule_first_line():
 
 def test_binary_files_only_high_signal_rules():
     key_text, _ = pem("OPENSSH PRIVATE KEY")
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     jwt = POSITIVES["secret.jwt"][2]
     blob = b"\x7fELF\x00\x00" + bytes(range(256)) * 4 + key_text.encode() + b"\x00" + token.encode() + b"\x00" \
         + jwt.encode() + b"\x00postgres://app:" + rs(16).encode() + b"@db/app\x00"
@@ -476,6 +477,7 @@ def test_catalog_covers_every_rule():
     assert set(RULES_BY_ID) <= set(ids)
     assert {"secret.env-secret-name", "secret.label-secret-name", "secret.build-arg"} <= set(ids)
     for item in catalog:
-        rule_id, category, severity, title, description = item   # the registry unpacks it in this order
+        rule_id, category, severity, title, description, attribution = item   # core.rules.RuleInfo's order
+        assert attribution == ()  # only third-party YARA rules carry author/reference/license/score
         assert rule_id.startswith("secret.") and title and description and severity in SEVERITIES
         assert category == "secret" and item.title == title

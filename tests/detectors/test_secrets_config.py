@@ -10,6 +10,7 @@ import pytest
 from explorer.detectors.base import HistoryItem, ScanOptions
 from explorer.detectors.secrets import SecretConfigDetector, secret_name, secret_rule_catalog
 from explorer.core.model import ImageConfig
+from explorer.detectors.token_checksums import with_checksum
 
 ALNUM = string.ascii_letters + string.digits
 _rng = random.Random(7)
@@ -41,7 +42,7 @@ def assert_masked(matches, *secrets: str) -> None:
 # --- ENV and labels ------------------------------------------------------------------------------
 
 def test_env_token_by_format_with_position():
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     found = SecretConfigDetector().scan_config(config(["PATH=/usr/bin", "LANG=C.UTF-8", f"GITHUB_TOKEN={token}"]))
     assert [(m.rule_id, m.severity, m.line) for m in found] == [("secret.github-pat", "high", 3)]
     assert found[0].evidence == "GITHUB_TOKEN=" + token[:8] + "*" * 24
@@ -100,14 +101,14 @@ def test_labels():
 
 def test_disabled_config_rules():
     det = SecretConfigDetector(ScanOptions(disabled=frozenset({"secret.env-secret-name", "secret.github-pat"})))
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     assert det.scan_config(config([f"GITHUB_TOKEN={token}", f"DB_PASSWORD={rs(20)}"])) == []
 
 
 # --- history -------------------------------------------------------------------------------------
 
 def test_build_arg_with_token_format():
-    token = "npm_" + rs(36)
+    token = with_checksum("npm_", rs(36))
     found = history(f"|2 NPM_TOKEN={token} NODE_ENV=production /bin/sh -c npm ci", position=5)
     assert [(m.rule_id, m.severity, m.line) for m in found] == [("secret.npm-token", "high", 5)]
     assert_masked(found, token)
@@ -136,7 +137,7 @@ def test_arg_default_and_env_in_nop_lines():
 
 
 def test_run_line_secrets():
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     found = history(f'/bin/sh -c echo "{token}" > /root/.gh_token')
     assert ids(found) == ["secret.github-pat"]
     assert_masked(found, token)
@@ -183,7 +184,7 @@ def test_history_benign(line):
 
 def test_config_ids_are_in_catalog():
     catalog = {item.id for item in secret_rule_catalog()}
-    token = "ghp_" + rs(36)
+    token = with_checksum("ghp_", rs(36))
     found = SecretConfigDetector().scan_config(config([f"A_TOKEN={token}", f"B_PASSWORD={rs(20)}"],
                                                       [("x.secret", rs(20))]))
     found += history(f"|1 C_TOKEN={rs(20)} /bin/sh -c x") + history(f"/bin/sh -c curl -u a:{rs(12)} http://x")

@@ -12,6 +12,7 @@ import pytest
 
 from explorer.main import main
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer
+from explorer.detectors.token_checksums import with_checksum
 
 import contextlib
 import io
@@ -26,7 +27,7 @@ def run(*argv):
 
 def token(seed: int) -> str:
     rng = random.Random(seed)
-    return "ghp_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36))
+    return with_checksum("ghp_", "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36)))
 
 
 def spec(*, base: bytes, extra_layer: bool, secret: str, aws: str) -> ImageSpec:

@@ -19,9 +19,10 @@ from explorer.core import locations
 from explorer.scan.cache import KEY_NAME, LayerCache, pack, unpack
 from explorer.main import main
 from explorer.demo.imagewriter import Entry, ImageSpec, Layer
+from explorer.detectors.token_checksums import with_checksum
 
 REPO = Path(__file__).resolve().parents[2]
-GITHUB = b"token = ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo" + b"\n"
+GITHUB = b"token = " + with_checksum("ghp_", "Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae").encode() + b"\n"
 
 
 @pytest.fixture

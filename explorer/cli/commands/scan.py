@@ -26,6 +26,8 @@ def run_scan(run: Options) -> int:
     ignores = load_ignore_file(run.ignore_file, warn)
     options = run.scan
     detectors = build_detectors(options)
+    for line in detectors.warnings:
+        warn(line)
     dockerfile = read_dockerfile(run.dockerfile) if run.dockerfile else None
     with opened(run.image) as source, layer_cache(run.image) as cache:
         with progress(run.image) as callback:
