@@ -225,6 +225,15 @@ MAIN = [
     [("i", "i: config open"), ("2", "1-6: config tabs"), ("3", "1-6: config tabs"), ("1", "1-6: config tabs"),
      ("Escape", "escape: config close")],
     [("/", "/: find open"), ("e", "find: type"), ("t", "find: type"), ("Escape", "escape: find close")],
+    [("w", "w: wasted view open"), ("p", "space: sort s/p/c/l"), ("c", "space: sort s/p/c/l"),
+     ("l", "space: sort s/p/c/l"), ("s", "space: sort s/p/c/l"), ("b", "space: w/b switch view"),
+     ("p", "space: sort s/p/c/l"), ("w", "space: w/b switch view"), ("Down", None),
+     ("Enter", "enter: space row -> tree"), ("l", None)],
+    [("b", "b: largest view open"), ("Escape", "escape: space close")],
+    [("t", None), ("+", "+/-: expand/collapse all"), ("-", "+/-: expand/collapse all"),
+     ("C-f", "ctrl+f: name filter open"), ("l", "name filter: type"), ("i", "name filter: type"),
+     ("b", "name filter: type"), ("Enter", "name filter: enter (to the tree)"), ("C-f", None),
+     ("Escape", "escape: name filter clear"), ("l", None)],
     [("r", "r: raw tar open"), ("n", "raw tar: n/p marker"), ("p", "raw tar: n/p marker"),
      ("Escape", "escape: raw tar close")],
     [("T", "T: tour open"), ("n", "tour: n/p step"), ("n", "tour: n/p step"), ("n", "tour: n/p step"),
@@ -234,6 +243,14 @@ MAIN = [
      ("Escape", "escape: filter close"), ("R", "R: report dialog open"), ("Escape", "escape: report close"),
      ("l", None)],
 ]
+
+
+def search_sorts(run: Run, text: str) -> None:
+    """Sort the results of a search that matches many copies, by size, path and layer."""
+    run.find(text)
+    for key in ("s", "p", "l"):
+        run.press(key, "find: sort l/p/s (many results)")
+    run.press("Escape")
 
 
 def findings(run: Run, steps: int = 10) -> None:
@@ -310,6 +327,7 @@ def main() -> int:
         for steps in MAIN:
             run.steps(steps, args.rounds)
         findings(run)
+        search_sorts(run, "lib")
         if args.keys == "all" and target != "demo":
             viewer(run, "sed/changelog.Debian.gz", args.rounds)
             big_folder(run, args.rounds)

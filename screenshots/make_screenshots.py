@@ -48,6 +48,14 @@ async def search_results(pilot, app):
     await search(pilot, "*/curl")
 
 
+def pressing(*keys: str, settle: float = 0.5):
+    """Steps that press `keys` and wait for the work they start on workers (the space views, the filter)."""
+    async def steps(pilot, app):
+        await pilot.press(*keys)
+        await pilot.pause(settle)
+    return steps
+
+
 async def findings_by_layer(pilot, app):
     await pilot.press("f", "s")
 
@@ -158,6 +166,9 @@ SHOTS = {
     "flagged-only": flagged_only,
     "cleanup-layer-changes": cleanup_layer_changes,
     "search": search_results,
+    "wasted-space": pressing("w"),
+    "largest-files": pressing("b"),
+    "tree-filter": pressing("ctrl+f", *"bin"),
     "findings-by-layer": findings_by_layer,
     "preview-secrets-masked": preview_secrets,
     "preview-hex": preview_hex,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import events, on, work
@@ -31,6 +31,7 @@ from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
 from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.screens.search import SearchScreen
+from explorer.tui.screens.space import space_screen
 from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.runtime import LIGHT_AND_DARK, RuntimePolicy
 from explorer.tui.screenshot import screenshot_folder
@@ -38,10 +39,11 @@ from explorer.tui import settings
 from explorer.tui.themes import EXPLORER_LIGHT
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.downloads import LayerDownloads
-from explorer.tui.widgets.filetree import FileTree, NodeData
+from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.widgets.layers import LayerTable
+from explorer.tui.widgets.namefilter import NameFilter
 from explorer.tui.widgets.summary import SummaryPanel
 from explorer.tui.widgets.tour import start_tour
 
@@ -96,6 +98,16 @@ class ExplorerApp(RuntimePolicy):
                 tooltip="A guided tour of the layer concepts on this image (n/→ next, p/← back, escape leaves)"),
         Binding("ctrl+t", "toggle_dark", "Light/dark", show=False, id="theme",
                 tooltip="Switch between the light and the dark theme"),
+        Binding("w", "space('wasted')", "Wasted", id="wasted",
+                tooltip="The files wasting the most space (copies deleted or replaced by a later layer)"),
+        Binding("b", "space('largest')", "Largest", show=False, id="largest",
+                tooltip="The largest files, in any layer (deleted copies included)"),
+        Binding("ctrl+f", "filter_names", "Filter names", show=False, id="filter-names",
+                tooltip="Filter the file tree by name as you type (escape clears)"),
+        Binding("plus", "expand_all", "Expand all", show=False, id="expand-all",
+                tooltip=f"Open every folder of the file tree ({EXPAND_ROWS} rows a press; again for more)"),
+        Binding("minus", "collapse_all", "Collapse all", show=False, id="collapse-all",
+                tooltip="Close every folder of the file tree"),
         Binding("y", "copy_menu", "Copy", id="copy",
                 tooltip="Copy the selection to the clipboard: path, sha256, or the finding as text or JSON"),
         Binding("ctrl+c", "copy_path", "Copy path", show=False, id="copy-path", priority=True,
@@ -304,6 +316,8 @@ class ExplorerApp(RuntimePolicy):
         assert self.scan_index is not None
         with collections_paused():
             view = self.scan_index.view(index)
+            if self.tree_filter.name:
+                view.shown(self.tree_filter)  # the paths matching the filter by name, found here too
         self.post_message(self.ViewReady(view, reveal))
 
     @on(ViewReady)
@@ -350,8 +364,7 @@ class ExplorerApp(RuntimePolicy):
             self.call_after_refresh(self._details_at_cursor)
             return True
         if not self.tree_filter.everything:
-            self.tree_filter = TreeFilter()
-            tree.refilter(self.tree_filter)
+            self._set_filter(TreeFilter())
             self.notify(f"Filters cleared to show {safe(path)}", markup=False)
             if tree.reveal(path):
                 self.call_after_refresh(self._details_at_cursor)
@@ -435,18 +448,51 @@ class ExplorerApp(RuntimePolicy):
     def _set_filter(self, flt: TreeFilter) -> None:
         self.tree_filter = flt
         self.query_one(FileTree).refilter(flt)
+        for bar in self.query(NameFilter):
+            bar.show_name(flt.name)
 
     def action_toggle_changes(self) -> None:
-        self._set_filter(TreeFilter() if self.tree_filter == CHANGES_ONLY else CHANGES_ONLY)
+        unnamed = replace(self.tree_filter, name="")
+        self._set_filter(replace(TreeFilter() if unnamed == CHANGES_ONLY else CHANGES_ONLY,
+                                 name=self.tree_filter.name))
 
     def action_toggle_status(self, status: str) -> None:
         self._set_filter(self.tree_filter.toggle(status))
 
     def action_toggle_flagged(self) -> None:
-        self._set_filter(TreeFilter(self.tree_filter.statuses, not self.tree_filter.flagged_only))
+        self._set_filter(replace(self.tree_filter, flagged_only=not self.tree_filter.flagged_only))
 
     def action_clear_filters(self) -> None:
         self._set_filter(TreeFilter())
+
+    async def action_filter_names(self) -> None:
+        bars = self.query(NameFilter)
+        bar = bars.first() if bars else NameFilter(id="name-filter")
+        if not bars:
+            await self.query_one("#right").mount(bar, before=self.query_one(FileTree))
+        bar.display = True
+        bar.focus()
+
+    @on(NameFilter.Wanted)
+    def _name_wanted(self, message: NameFilter.Wanted) -> None:
+        self._filter_by_name(self.query_one(FileTree).view, replace(self.tree_filter, name=message.name))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="name-filter")
+    def _filter_by_name(self, view: LayerView | None, flt: TreeFilter) -> None:
+        """The matching paths found off the UI thread (every path of a 73k-entry layer), then shown (unless
+        a newer name came meanwhile)."""
+        from textual.worker import get_current_worker
+
+        if view is not None and flt.explicit:
+            view.shown(flt)
+        if not get_current_worker().is_cancelled:
+            self.call_from_thread(self._set_filter, flt)
+
+    def action_expand_all(self) -> None:
+        self.query_one(FileTree).expand_all()
+
+    def action_collapse_all(self) -> None:
+        self.query_one(FileTree).collapse_all()
 
     def action_sort(self) -> None:
         findings = self.query_one(FindingsTable)
@@ -492,6 +538,12 @@ class ExplorerApp(RuntimePolicy):
             self.notify("Still reading the layers")
             return
         self.push_screen(SearchScreen(self.scan_index.analysis), self._found)
+
+    def action_space(self, kind: str) -> None:
+        if self.scan_index is None:
+            self.notify("Still reading the layers")
+            return
+        self.push_screen(space_screen(self.scan_index, kind), self._found)
 
     def _found(self, entry) -> None:
         if entry is None:

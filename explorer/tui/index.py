@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from explorer.scan.engine import ScanResult
@@ -19,6 +19,8 @@ from explorer.core.findings import SEVERITY_RANK, Finding
 from explorer.layerfs.tree import Tree as FsTree, parent_of
 from explorer.layerfs.trees import ancestors, folder_sizes
 from explorer.core.model import EntryKind, FileEntry
+from explorer.core.textsafe import safe
+from explorer.tui.pathmatch import matcher
 
 STATUSES = ("added", "modified", "deleted", "unchanged")
 MARKER = {"added": "A", "modified": "M", "deleted": "D", "unchanged": " "}
@@ -57,18 +59,20 @@ class TreeFilter:
 
     statuses: frozenset[str] = frozenset(STATUSES)
     flagged_only: bool = False
+    name: str = ""
+    """Only paths that match this (explorer.tui.pathmatch: a substring or a glob), and their folders."""
 
     @property
     def everything(self) -> bool:
-        return self.statuses == frozenset(STATUSES) and not self.flagged_only
+        return self.statuses == frozenset(STATUSES) and not self.flagged_only and not self.name
 
     @property
     def explicit(self) -> bool:
-        """True when the shown paths are a small set (changes, or flagged paths) plus their folders."""
-        return "unchanged" not in self.statuses or self.flagged_only
+        """True when the shown paths are a small set (changes, flagged or matching paths) plus their folders."""
+        return "unchanged" not in self.statuses or self.flagged_only or bool(self.name)
 
     def toggle(self, status: str) -> "TreeFilter":
-        return TreeFilter(self.statuses ^ {status}, self.flagged_only)
+        return replace(self, statuses=self.statuses ^ {status})
 
     def describe(self) -> str:
         parts = []
@@ -78,6 +82,8 @@ class TreeFilter:
                                                    if s in self.statuses) if self.statuses else "showing nothing")
             if self.flagged_only:
                 parts.append("flagged only")
+            if self.name:
+                parts.append(f"names matching {safe(self.name)}")
         return ", ".join(parts)
 
 
@@ -99,20 +105,38 @@ class LayerView:
     dir_size: dict[str, int]
     """Folder → bytes of regular files below it."""
     _shown: dict[TreeFilter, set[str]] = field(default_factory=dict)
+    _added_size: dict[str, int] | None = None
     below: Callable[[], FsTree | None] | None = None
     """The merged tree as of the layer below (what a folder this layer deleted held), built on demand."""
 
     def status(self, path: str, deleted: bool = False) -> str:
         return self.changes.status(path, deleted)
 
+    @property
+    def added_size(self) -> dict[str, int]:
+        """Folder → bytes of the regular files this layer added or modified below it (what the layer
+        itself adds to the image; the folder sizes of the changes-only view), built on first use."""
+        if self._added_size is None:
+            sizes: dict[str, int] = {}
+            for path in self.changes.added | self.changes.modified:
+                entry = self.tree.get(path)
+                if entry is not None and entry.kind == EntryKind.FILE and entry.size:
+                    for folder in ancestors(path):
+                        sizes[folder] = sizes.get(folder, 0) + entry.size
+            self._added_size = sizes
+        return self._added_size
+
     def shown(self, flt: TreeFilter) -> set[str] | None:
         """For an explicit filter: every path to show (the matches and their folders); else None."""
         if not flt.explicit:
             return None
-        if flt not in self._shown:
+        out = self._shown.get(flt)  # (a worker may fill or clear the cache meanwhile: one lookup)
+        if out is None:
             ch = self.changes
             if flt.flagged_only:
                 candidates = self.flagged_paths
+            elif "unchanged" in flt.statuses:  # a filter by name alone: every path is a candidate
+                candidates = self.tree.entries.keys() | ch.deleted.keys()
             else:
                 candidates = set()
                 if "added" in flt.statuses:
@@ -121,17 +145,23 @@ class LayerView:
                     candidates |= ch.modified
                 if "deleted" in flt.statuses:
                     candidates |= set(ch.deleted)
-            out: set[str] = set()
+            if flt.name:
+                match = matcher(flt.name)
+                candidates = [p for p in candidates if match(p)]
+            out = set()
+            every_status = flt.statuses == frozenset(STATUSES)
             for path in candidates:
-                if ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
+                if every_status or ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
                     out.add(path)
                     for p in ancestors(path):
                         if p in out:
                             break
                         out.add(p)
             out.add("/")
+            if len(self._shown) >= 8:  # typed names each make one: keep a few
+                self._shown.clear()
             self._shown[flt] = out
-        return self._shown[flt]
+        return out
 
     def passes(self, flt: TreeFilter, path: str, is_dir: bool, deleted: bool) -> bool:
         shown = self.shown(flt)
@@ -174,6 +204,8 @@ class ScanIndex:
         self.wasted_bytes = self.total_size - self.final_size
         self._views: OrderedDict[int, LayerView] = OrderedDict()
         self._lock = threading.Lock()
+        self.space_rows = None
+        """The space views' rows (explorer.tui.space.SpaceRows), made when one first opens."""
 
     # -- findings ---------------------------------------------------------------------------
     def worst(self, layer: int | None) -> str | None:

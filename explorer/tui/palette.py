@@ -50,6 +50,14 @@ def palette_commands(app):
     yield SystemCommand("Toggle light/dark theme", "Switch between explorer-light and textual-dark",
                         app.action_toggle_dark)
     yield SystemCommand("Find a path", "Search every layer, deleted copies included", app.action_search)
+    yield SystemCommand("Files: filter by name", "Narrow the file tree to matching paths as you type",
+                        app.action_filter_names)
+    yield SystemCommand("Files: expand all", "Open every folder of the file tree", app.action_expand_all)
+    yield SystemCommand("Files: collapse all", "Close every folder of the file tree", app.action_collapse_all)
+    yield SystemCommand("Wasted space", "The files wasting the most (deleted or replaced copies)",
+                        lambda: app.action_space("wasted"))
+    yield SystemCommand("Largest files", "The biggest copy of each path, in any layer",
+                        lambda: app.action_space("largest"))
     yield SystemCommand("Image config", "Config, history as a Dockerfile, raw JSON, layer concepts",
                         app.action_config)
     yield SystemCommand("Raw tar members of the layer", "The selected layer's members as stored, "

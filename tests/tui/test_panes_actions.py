@@ -45,7 +45,7 @@ async def test_find_by_glob_lists_every_copy_with_its_fate_and_jumps(demo_source
         await wait_for_scan(pilot, app)
         screen = await search(pilot, "*/curl")
         assert [(e.layer, e.path) for e in screen.found] == [(1, "/usr/bin/curl"), (5, "/usr/bin/curl")]
-        labels = [str(screen.query_one("#results").get_option_at_index(i).prompt) for i in range(2)]
+        labels = [screen.row_text(i).plain for i in range(2)]
         assert "replaced by layer 5" in labels[0] and "in the final image" in labels[1]
         await pilot.press("down", "enter")  # ↓ from the query goes to the results; enter on the first
         await wait_for_tree(pilot)
@@ -60,7 +60,7 @@ async def test_find_a_deleted_copy_with_a_filter_on(demo_source, wait_for_scan):
         await pilot.press("a")
         screen = await search(pilot, "kworker")
         assert [(e.layer, e.path) for e in screen.found] == [(3, "/tmp/.x/kworker"), (5, "/usr/bin/kworkerds")]
-        assert "deleted by layer 4" in str(screen.query_one("#results").get_option_at_index(0).prompt)
+        assert "deleted by layer 4" in screen.row_text(0).plain
         await pilot.press("enter")
         await wait_for_tree(pilot)
         assert app.query_one(FileTree).cursor_node.data.path == "/tmp/.x/kworker"
@@ -181,7 +181,7 @@ async def test_hostile_config_and_names_stay_plain_text(tmp_path, wait_for_scan)
             summary = app.query_one(SummaryPanel).plain
             assert "[bold]x\\x1b[2J[link=http://e]y[/link]" in summary and "\x1b" not in summary
             screen = await search(pilot, "link=")
-            prompt = screen.query_one("#results").get_option_at_index(0).prompt
+            prompt = screen.row_text(0)
             assert "\x1b" not in prompt.plain and "[link=http:/e]y[/link]" in prompt.plain  # shown, not a link
             assert all("link" not in str(span.style) for span in prompt.spans)
             await pilot.press("escape")

@@ -11,6 +11,8 @@ in each folder on the way that is not loaded yet or far from it, only a window o
 from __future__ import annotations
 
 import stat
+from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
@@ -42,6 +44,8 @@ MARKER_STYLE = {"added": "bold green", "modified": "bold yellow", "deleted": "bo
 _TYPE_BITS = {EntryKind.FILE: stat.S_IFREG, EntryKind.DIR: stat.S_IFDIR, EntryKind.SYMLINK: stat.S_IFLNK,
               EntryKind.HARDLINK: stat.S_IFREG, EntryKind.CHAR: stat.S_IFCHR, EntryKind.BLOCK: stat.S_IFBLK,
               EntryKind.FIFO: stat.S_IFIFO}
+EXPAND_ROWS = 500
+"""Rows that expand all (+) loads at most per press (each row costs ~10 µs to add, and more to draw)."""
 SORTS = ("name", "size")
 _DIR = EntryKind.DIR
 
@@ -107,10 +111,13 @@ class FileTree(Tree[NodeData]):
         root = view.tree.get("/")
         self.root.data = NodeData("/", root)
         label = Text("/", style="bold")
-        label.append(f"  {human(view.dir_size.get('/', 0))}", style="dim")
+        label.append(f"  {human(self._folder_sizes().get('/', 0))}", style="dim")
         self.root.set_label(label)
         self._fill(self.root)
         self.root.expand()
+        self.border_subtitle = ""
+        if self.filter.name:
+            self.expand_all()  # the matches on show, not behind closed folders
         self._set_title()
         if keep and keep != "/":
             self.reveal(keep)
@@ -131,6 +138,8 @@ class FileTree(Tree[NodeData]):
     def _set_title(self) -> None:
         title = f"Files at layer {self.layer_index}"
         extra = [self.filter.describe()] if not self.filter.everything else []
+        if "unchanged" not in self.filter.statuses:
+            extra.append("folder sizes: this layer's own")
         if self.sort_by != "name":
             extra.append(f"by {self.sort_by}")
         self.border_title = title + (" — " + ", ".join(extra) if extra else "")
@@ -173,9 +182,14 @@ class FileTree(Tree[NodeData]):
         deleted = self.view.changes.deleted
         return path in deleted or any(p in deleted for p in ancestors(path))
 
+    def _folder_sizes(self) -> dict[str, int]:
+        """Whole-image folder sizes; in a changes-only view, what the layer itself added below each folder."""
+        assert self.view is not None
+        return self.view.dir_size if "unchanged" in self.filter.statuses else self.view.added_size
+
     def _row_size(self, data: NodeData) -> int:
         if _is_dir(data) and not data.deleted and self.view is not None:
-            return self.view.dir_size.get(data.path, 0)
+            return self._folder_sizes().get(data.path, 0)
         return data.entry.size if data.entry is not None else 0
 
     def _fill(self, node: TreeNode[NodeData], upto: int | None = None, earlier: bool = False) -> None:
@@ -220,9 +234,15 @@ class FileTree(Tree[NodeData]):
     def _add_rows(self, node: TreeNode[NodeData], rows: list[NodeData], start: int, end: int) -> None:
         """Make rows[start:end] the folder's loaded rows, adding those that are not in the tree yet (the
         Tree invalidated once, at the end)."""
+        with self._batch():
+            self._add_rows_now(node, rows, start, end)
+
+    @contextmanager
+    def _batch(self):
+        """Rows added or folders closed inside invalidate the Tree once, at the end."""
         self._batching, self._invalidated = True, False
         try:
-            self._add_rows_now(node, rows, start, end)
+            yield
         finally:
             self._batching = False
             if self._invalidated:
@@ -350,6 +370,45 @@ class FileTree(Tree[NodeData]):
             node.collapse()
         elif node.parent is not None:
             self.move_cursor(node.parent)
+
+    def expand_all(self, budget: int = EXPAND_ROWS) -> bool:
+        """Open every folder, breadth first (each one's first CHUNK rows), until about `budget` rows are
+        loaded; False when some folders stay closed for that (a big image has tens of thousands)."""
+        queue = deque([self.root])
+        added = 0
+        while queue:
+            node = queue.popleft()
+            if not node.allow_expand or node.data is None or node.data.more:
+                continue
+            if not node.is_expanded:
+                if added >= budget:  # said on the tree's border (a notice would lay the screen out again)
+                    self.border_subtitle = f"+ again opens more folders ({budget} rows a press)"
+                    return False
+                if node.data.path not in self._loaded:
+                    before = len(node.children)
+                    self._fill(node)
+                    added += len(node.children) - before
+                node.expand()
+            queue.extend(node.children)
+        self.border_subtitle = ""
+        return True
+
+    def collapse_all(self) -> None:
+        """Close every open folder below the root (Textual's collapse_all posts a message for every row
+        loaded, open or not); the cursor goes to the top-level row it was under."""
+        self.border_subtitle = ""
+        top = self.cursor_node
+        while top is not None and top.parent is not None and top.parent is not self.root:
+            top = top.parent
+        with self._batch():
+            open_folders = [c for c in self.root.children if c.is_expanded]
+            while open_folders:
+                node = open_folders.pop()
+                node.collapse()
+                open_folders += [c for c in node.children if c.is_expanded]
+        if top is not None:
+            self._tree_lines  # noqa: B018 - built now, with the folders closed: the cursor lands on its line
+            self._move_to(top)
 
     def reveal(self, path: str) -> bool:
         """Expand down to `path` and put the cursor on it; False when the current filter hides it."""
