@@ -179,6 +179,13 @@ class TableView(LineView):
         once the layout has it (the columns' widths depended on which came first)."""
         self.call_after_refresh(self._refit)
 
+    def render_lines(self, crop):
+        """The columns follow the pane's width as laid out for this paint: a scroll bar that came and went
+        while the layout settled (an auto-height pane growing to its rows) leaves no watcher or resize
+        behind, so the widths are checked here too (a few integers: no row is built)."""
+        self._refit()
+        return super().render_lines(crop)
+
     def _refit(self) -> None:
         widths = self._fitted(self._pane_width())
         if widths != self._widths:
