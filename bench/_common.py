@@ -27,6 +27,9 @@ def explorer_env() -> dict:
     """Run the explorer of this checkout, whether or not it is pip-installed."""
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    # measure explorer as installed, with its bytecode cached (__pycache__ is git-ignored): compiling
+    # every module on each run costs ~0.35 s that no pip-installed explorer pays
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
