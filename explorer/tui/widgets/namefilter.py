@@ -69,5 +69,5 @@ class NameFilter(Input):
     def action_done(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._post()
         self.app.action_focus_tree()
+        self.call_after_refresh(self._post)  # the focus shows at once; the matches follow (as after typing)
