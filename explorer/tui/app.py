@@ -289,6 +289,12 @@ class ExplorerApp(RuntimePolicy):
         self.log(f"scan {self.timings['scan']:.2f} s; layer list and tree drawn "
                  f"{self.timings['first_paint'] * 1000:.0f} ms after the result")
         self._prewarm(self.layer_index)
+        self._warm_help()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="help")
+    def _warm_help(self) -> None:
+        from explorer.tui.screens import help as help_screen
+        help_screen.warm(self)
 
     # -- selection --------------------------------------------------------------------------
     @property

@@ -350,3 +350,22 @@ async def test_collection_is_back_on_when_the_app_closes_right_after_a_theme_swi
             app.action_toggle_dark()
             app.refresh_css()  # a pause whose resume waits for a refresh that never comes
         assert gc.isenabled() and not gcpolicy.paused()
+
+
+async def test_the_help_is_laid_out_ahead_and_the_first_question_mark_uses_it(demo_source, wait_for_scan):
+    from explorer.tui.screens.help import HelpScreen, help_lines, help_width, laid_out
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        width = help_width(app)
+        for _ in range(200):
+            if width in laid_out(app):
+                break
+            await pilot.pause(0.02)
+        ahead = laid_out(app).get(width)
+        assert ahead is not None and ahead.plain == help_lines(app, width).plain  # the table the help would draw
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and width not in laid_out(app)  # taken, not laid out again
+        assert app.screen.query_one("#keys").lines is ahead

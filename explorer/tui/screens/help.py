@@ -146,7 +146,25 @@ class HelpScreen(ModalScreen[None]):
 
     def _lay_out(self) -> None:
         """The lines at the width the terminal leaves (the help is installed once, the terminal can change)."""
-        width = max(30, min(self.WIDTH, self.app.size.width - self.MARGIN))
+        width = help_width(self.app)
         if width != self._width:
             self._width = width
-            self.query_one(LineView).set_lines(help_lines(self.app, width))
+            ready = laid_out(self.app).pop(width, None)
+            self.query_one(LineView).set_lines(ready if ready is not None else help_lines(self.app, width))
+
+
+def help_width(app) -> int:
+    return max(30, min(HelpScreen.WIDTH, app.size.width - HelpScreen.MARGIN))
+
+
+def laid_out(app) -> dict[int, Lines]:
+    """The app's help lines laid out ahead, by width (see `warm`)."""
+    return app.__dict__.setdefault("_help_laid_out", {})
+
+
+def warm(app) -> None:
+    """Lay the help out ahead for the terminal's width (on a worker thread once the scan is shown): the
+    rich table takes 50-110 ms, which the first ? would otherwise wait."""
+    width = help_width(app)
+    if width not in laid_out(app):
+        laid_out(app)[width] = help_lines(app, width)
