@@ -32,6 +32,7 @@ import pytest
 from dockerkit import write_context
 from explorer.detectors.base import ScanOptions
 from explorer.detectors.registry import build_detectors
+from explorer.detectors.token_checksums import with_checksum
 from explorer.scan.engine import scan
 from explorer.core.findings import at_least
 from explorer.sources import open_image
@@ -135,8 +136,8 @@ AUTHORIZED_KEY = ("ssh-ed25519 " + base64.b64encode(
 
 AWS_KEY_ID = J(["AK", "IA"]) + rand(16, string.ascii_uppercase + "234567")
 AWS_SECRET = rand(40, ALNUM + "/+")
-GITHUB_TOKEN = J(["gh", "p_"]) + rand(36)
-NPM_TOKEN = J(["np", "m_"]) + rand(36)
+GITHUB_TOKEN = with_checksum(J(["gh", "p_"]), rand(36))  # well-formed: a token failing its CRC32 is an example (low)
+NPM_TOKEN = with_checksum(J(["np", "m_"]), rand(36))
 STRIPE_KEY = J(["sk", "_li", "ve_"]) + rand(32)
 GITLAB_TOKEN = J(["gl", "pat-"]) + rand(20)
 REGISTRY_AUTH = base64.b64encode(f"deploy:{rand(24)}".encode()).decode()
