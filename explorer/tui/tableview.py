@@ -171,18 +171,10 @@ class TableView(LineView):
         """Cells a row may take without a horizontal scroll bar (LineView's virtual width has one more)."""
         return self.scrollable_content_region.width - 1
 
-    def on_resize(self, event) -> None:
-        self._refit()
-
-    def watch_show_vertical_scrollbar(self, _old: bool, _new: bool) -> None:
-        """The scroll bar coming or going changes the pane's width without a resize: fit the columns again
-        once the layout has it (the columns' widths depended on which came first)."""
-        self.call_after_refresh(self._refit)
-
     def render_lines(self, crop):
-        """The columns follow the pane's width as laid out for this paint: a scroll bar that came and went
-        while the layout settled (an auto-height pane growing to its rows) leaves no watcher or resize
-        behind, so the widths are checked here too (a few integers: no row is built)."""
+        """The columns follow the pane's width as laid out for this paint: a resize, or a scroll bar coming or
+        going (which changes the width without a resize, and can come and go while an auto-height pane
+        settles), is followed here, once per paint (a few integers: no row is built)."""
         self._refit()
         return super().render_lines(crop)
 
