@@ -539,15 +539,19 @@ class ExplorerApp(RuntimePolicy):
         self._move_layer_cursor(target)
         self.select_layer(target)
 
-    def action_search(self) -> None:
+    def scanned(self) -> bool:
+        """Are the layers read? If not, says so (for keys that need the whole scan)."""
         if self.scan_index is None:
             self.notify("Still reading the layers")
+        return self.scan_index is not None
+
+    def action_search(self) -> None:
+        if not self.scanned():
             return
         self.push_screen(SearchScreen(self.scan_index.analysis), self._found)
 
     def action_space(self, kind: str) -> None:
-        if self.scan_index is None:
-            self.notify("Still reading the layers")
+        if not self.scanned():
             return
         self.push_screen(space_screen(self.scan_index, kind), self._found)
 
@@ -613,8 +617,7 @@ class ExplorerApp(RuntimePolicy):
         self.push_screen(RawLayerView(self.scan_index.analysis, layer, self.limits), chosen)
 
     def action_tour(self) -> None:
-        if self.scan_index is None:
-            self.notify("Still reading the layers")
+        if not self.scanned():
             return
         start_tour(self)
 
@@ -638,8 +641,7 @@ class ExplorerApp(RuntimePolicy):
 
     def open_config(self, finding) -> None:
         """The config view, at `finding`'s line when given; enter on a history line selects its layer."""
-        if self.scan_index is None:
-            self.notify("Still reading the layers")
+        if not self.scanned():
             return
 
         def closed(layer: int | None) -> None:

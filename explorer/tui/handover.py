@@ -76,8 +76,7 @@ def report_findings(app) -> list[Finding]:
 def export_report(app) -> None:
     from explorer.tui.screens.report import ReportScreen
 
-    if app.scan_index is None:
-        app.notify("Still reading the layers")
+    if not app.scanned():
         return
     findings = report_findings(app)
 
