@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Callable
 
 import explorer
 
-from explorer.core.locations import UnsafeCache, cache_dir, check_file, open_file, usable_folder  # noqa: F401 (re-exported)
+from explorer.core.locations import UnsafeCache, cache_dir, check_file, open_file, usable_folder
 from explorer.core.limits import DEFAULT, Limits, ReadBudget
 
 if TYPE_CHECKING:
