@@ -82,8 +82,10 @@ def start_registry(folder: Path, *, tls: "Tls | None" = None, htpasswd: Path | N
         path = folder / "config.yml"
         path.write_text(json.dumps(config))
         log = folder / "registry.log"
+        # its own small environment: a session fixture may first start inside a test whose monkeypatched
+        # environment is huge (E2BIG: "Argument list too long: 'docker-registry'", seen under -n 2)
         process = subprocess.Popen(["docker-registry", "serve", str(path)], stdout=open(log, "ab"),
-                                   stderr=subprocess.STDOUT, env={**os.environ, "OTEL_TRACES_EXPORTER": "none"})
+                                   stderr=subprocess.STDOUT, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OTEL_TRACES_EXPORTER": "none"})
         registry = Registry(process, port, folder, log)
         for _ in range(200):
             if process.poll() is not None:
