@@ -97,7 +97,12 @@ DAMAGED = RuleInfo(
 RULES = (BOMB, UNSAFE_NAME, CAPPED, DAMAGED)
 
 
-class _Stop(Exception):
+DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError, OSError, ValueError,
+          NotImplementedError, RuntimeError, struct.error, KeyError, UnicodeError)
+"""What the stdlib readers raise on a damaged, truncated or unsupported archive."""
+
+
+class Stop(Exception):
     """A per-archive cap was reached: nothing more is read from the archive found in the layer."""
 
     def __init__(self, why: str) -> None:
@@ -105,7 +110,7 @@ class _Stop(Exception):
         self.why = why
 
 
-class _Bomb(Exception):
+class Bomb(Exception):
     """A member (or a compressed tar stream) inflated past MAX_RATIO."""
 
 
@@ -127,7 +132,7 @@ def member_path(name: str) -> tuple[str, bool]:
     return "/" + safe(posixpath.normpath("/" + raw).lstrip("/")), unsafe
 
 
-def _named(name: str, prefix: str, budget: _Budget, found: list[Match]) -> str:
+def _named(name: str, prefix: str, budget: Budget, found: list[Match]) -> str:
     """The `!/…` path of the next member (counted against the budget); an unsafe name is reported."""
     budget.member()
     shown, unsafe = member_path(name)
@@ -137,7 +142,7 @@ def _named(name: str, prefix: str, budget: _Budget, found: list[Match]) -> str:
     return here
 
 
-class _Budget:
+class Budget:
     """What one archive found in a layer may still cost, its nested archives included."""
 
     def __init__(self) -> None:
@@ -147,18 +152,18 @@ class _Budget:
     def member(self) -> None:
         self.members += 1
         if self.members > MAX_MEMBERS:
-            raise _Stop(f"more than {MAX_MEMBERS} members")
+            raise Stop(f"more than {MAX_MEMBERS} members")
 
     def take(self, count: int) -> None:
         self.bytes += count
         if self.bytes > MAX_TOTAL:
-            raise _Stop(f"more than {MAX_TOTAL >> 20} MiB uncompressed")
+            raise Stop(f"more than {MAX_TOTAL >> 20} MiB uncompressed")
 
 
-class _Counted(io.RawIOBase):
+class Counted(io.RawIOBase):
     """A decompressed stream read through the budget and the ratio cap (for compressed tars)."""
 
-    def __init__(self, raw, stored: int, budget: _Budget) -> None:
+    def __init__(self, raw, stored: int, budget: Budget) -> None:
         self.raw, self.stored, self.budget, self.out = raw, stored, budget, 0
 
     def readable(self) -> bool:
@@ -168,13 +173,13 @@ class _Counted(io.RawIOBase):
         chunk = self.raw.read(len(buffer))
         self.out += len(chunk)
         if self.out > RATIO_GRACE and self.out > MAX_RATIO * max(self.stored, 1):
-            raise _Bomb(f"the compressed tar stream passes {MAX_RATIO}x its {self.stored} stored bytes")
+            raise Bomb(f"the compressed tar stream passes {MAX_RATIO}x its {self.stored} stored bytes")
         self.budget.take(len(chunk))
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
-class _Tally(io.BytesIO):
+class Tally(io.BytesIO):
     """The archive's bytes, counting what is read of them (the stored bytes a member's reading took)."""
 
     def __init__(self, data: bytes) -> None:
@@ -187,7 +192,7 @@ class _Tally(io.BytesIO):
         return out
 
 
-def _zip_directory(data: bytes) -> tuple[int, int] | None:
+def zip_directory(data: bytes) -> tuple[int, int] | None:
     """(members, central directory bytes) the zip's end record states (None: no end record found); a
     zip64 count (0xFFFF) reads as more than MAX_MEMBERS."""
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
@@ -195,6 +200,54 @@ def _zip_directory(data: bytes) -> tuple[int, int] | None:
         return None
     count, size = struct.unpack_from("<HI", data, end + 10)
     return (MAX_MEMBERS + 1 if count == 0xFFFF else count), size
+
+
+def check_zip(data: bytes, budget: Budget, what: str) -> None:
+    """Stop before zipfile parses a directory that passes the member cap (with the members the budget
+    already counted) or MAX_DIRECTORY bytes; `what` names the archive in the reason."""
+    stated = zip_directory(data)
+    if stated is not None and budget.members + stated[0] > MAX_MEMBERS:
+        raise Stop(f"{what} lists {stated[0]} members, more than the cap of {MAX_MEMBERS}")
+    if stated is not None and stated[1] > MAX_DIRECTORY:
+        # zipfile reads every record the directory holds, whatever count the end record states
+        raise Stop(f"{what} has a central directory of {stated[1]} bytes, more than "
+                   f"the cap of {MAX_DIRECTORY >> 20} MiB")
+
+
+def tar_stream(data: bytes, budget: Budget):
+    """The tar inside `data` as a stream for tarfile's stream mode: decompressed (gzip, bzip2, xz) through
+    the budget and the ratio cap, or the bytes themselves."""
+    raw = io.BytesIO(data)
+    if data[:2] == b"\x1f\x8b":
+        stream = Counted(gzip.GzipFile(fileobj=raw), len(data), budget)
+    elif data[:3] == b"BZh":
+        stream = Counted(bz2.BZ2File(raw), len(data), budget)
+    elif data[:6] == b"\xfd7zXZ\x00":
+        stream = Counted(lzma.LZMAFile(raw), len(data), budget)
+    else:
+        return raw
+    return io.BufferedReader(stream, 1 << 16)
+
+
+def read_capped(member, tally: Tally | None, budget: Budget, limit: int) -> tuple[bytes, str]:
+    """Up to `limit` bytes of a member, in pieces, within the budget and (zip: the stored bytes read are
+    counted by `tally`) the ratio cap; the second item says why reading stopped at the ratio cap ("" when
+    it did not)."""
+    parts: list[bytes] = []
+    total = 0
+    start = tally.taken if tally is not None else 0
+    while total < limit:
+        piece = member.read(min(PIECE, limit - total))
+        if not piece:
+            break
+        total += len(piece)
+        budget.take(len(piece))
+        parts.append(piece)
+        stored = tally.taken - start if tally is not None else 0
+        if tally is not None and total > RATIO_GRACE and total > MAX_RATIO * max(stored, 1):
+            return b"".join(parts), (f"inflates past {total} bytes from {stored} stored (over {MAX_RATIO}x): "
+                                     "reading stopped")
+    return b"".join(parts), ""
 
 
 class ArchiveMembers(FileDetector):
@@ -225,10 +278,10 @@ class ArchiveMembers(FileDetector):
             found.append(CAPPED.match(f"{entry.size} bytes, larger than the --max-file-scan prefix "
                                       f"({len(data)} bytes): not opened"))
         else:
-            budget = _Budget()
+            budget = Budget()
             try:
                 self._open(kind, data, entry, "", 1, budget, found)
-            except _Stop as stop:
+            except Stop as stop:
                 found.append(CAPPED.match(f"{stop.why}: members past the cap not scanned"))
         if key is not None:
             self._cache[key] = found
@@ -238,31 +291,24 @@ class ArchiveMembers(FileDetector):
 
     # -- the two formats ----------------------------------------------------------------------------
 
-    def _open(self, kind: str, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: _Budget,
+    def _open(self, kind: str, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: Budget,
               found: list[Match]) -> None:
         try:
             if kind == "zip":
                 self._zip(data, entry, prefix, depth, budget, found)
             else:
                 self._tar(data, entry, prefix, depth, budget, found)
-        except _Stop:
+        except Stop:
             raise
-        except _Bomb as bomb:
+        except Bomb as bomb:
             found.append(dataclasses.replace(BOMB.match(f"{bomb}: reading stopped"), member=prefix))
-        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError, OSError,
-                ValueError, NotImplementedError, RuntimeError, struct.error, KeyError, UnicodeError) as exc:
+        except DAMAGE as exc:
             found.append(dataclasses.replace(DAMAGED.match(f"{type(exc).__name__}: {exc}"[:200]), member=prefix))
 
-    def _zip(self, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: _Budget,
+    def _zip(self, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: Budget,
              found: list[Match]) -> None:
-        stated = _zip_directory(data)
-        if stated is not None and budget.members + stated[0] > MAX_MEMBERS:
-            raise _Stop(f"{prefix or 'the archive'} lists {stated[0]} members, more than the cap of {MAX_MEMBERS}")
-        if stated is not None and stated[1] > MAX_DIRECTORY:
-            # zipfile reads every record the directory holds, whatever count the end record states
-            raise _Stop(f"{prefix or 'the archive'} has a central directory of {stated[1]} bytes, more than "
-                        f"the cap of {MAX_DIRECTORY >> 20} MiB")
-        tally = _Tally(data)
+        check_zip(data, budget, prefix or "the archive")
+        tally = Tally(data)
         with zipfile.ZipFile(tally) as archive:
             for info in archive.infolist():
                 if info.is_dir():
@@ -279,19 +325,10 @@ class ArchiveMembers(FileDetector):
                     continue
                 self._member(content, entry, here, depth, budget, found)
 
-    def _tar(self, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: _Budget,
+    def _tar(self, data: bytes, entry: FileEntry, prefix: str, depth: int, budget: Budget,
              found: list[Match]) -> None:
-        raw = io.BytesIO(data)
-        if data[:2] == b"\x1f\x8b":
-            stream = _Counted(gzip.GzipFile(fileobj=raw), len(data), budget)
-        elif data[:3] == b"BZh":
-            stream = _Counted(bz2.BZ2File(raw), len(data), budget)
-        elif data[:6] == b"\xfd7zXZ\x00":
-            stream = _Counted(lzma.LZMAFile(raw), len(data), budget)
-        else:
-            stream = raw
-        with tarfile.open(fileobj=io.BufferedReader(stream, 1 << 16) if stream is not raw else raw,
-                          mode="r|") as archive:  # stream mode: members in order, each read once
+        with tarfile.open(fileobj=tar_stream(data, budget), mode="r|") as archive:
+            # stream mode: members in order, each read once
             for info in archive:
                 if not info.isfile():
                     continue
@@ -302,28 +339,14 @@ class ArchiveMembers(FileDetector):
                 content = self._read(member, None, budget, here, found)
                 self._member(content, entry, here, depth, budget, found)
 
-    def _read(self, member, tally: _Tally | None, budget: _Budget, here: str, found: list[Match]) -> bytes:
-        """Up to MAX_MEMBER bytes of a member, in pieces, within the budget and (zip: the stored bytes
-        read are counted by `tally`) the ratio cap."""
-        parts: list[bytes] = []
-        total = 0
-        start = tally.taken if tally is not None else 0
-        while total < MAX_MEMBER:
-            piece = member.read(min(PIECE, MAX_MEMBER - total))
-            if not piece:
-                break
-            total += len(piece)
-            budget.take(len(piece))
-            parts.append(piece)
-            stored = tally.taken - start if tally is not None else 0
-            if tally is not None and total > RATIO_GRACE and total > MAX_RATIO * max(stored, 1):
-                found.append(dataclasses.replace(BOMB.match(
-                    f"inflates past {total} bytes from {stored} stored (over {MAX_RATIO}x): reading stopped"),
-                    member=here))
-                break
-        return b"".join(parts)
+    def _read(self, member, tally: Tally | None, budget: Budget, here: str, found: list[Match]) -> bytes:
+        """Up to MAX_MEMBER bytes of a member (`read_capped`); a bomb is reported."""
+        content, bomb = read_capped(member, tally, budget, MAX_MEMBER)
+        if bomb:
+            found.append(dataclasses.replace(BOMB.match(bomb), member=here))
+        return content
 
-    def _member(self, content: bytes, entry: FileEntry, here: str, depth: int, budget: _Budget,
+    def _member(self, content: bytes, entry: FileEntry, here: str, depth: int, budget: Budget,
                 found: list[Match]) -> None:
         """The inner detectors over one member's content; a member archive opened in turn."""
         if not content:
