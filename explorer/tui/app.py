@@ -19,13 +19,15 @@ from explorer.core.options import ScanOptions
 from explorer.scan.engine import ScanResult
 from explorer.core.findings import summary
 from explorer.core.limits import DEFAULT as DEFAULT_LIMITS, Limits
-from explorer.core.model import EntryKind
+from explorer.core.model import EntryKind, FileEntry
+from explorer.detectors.archivelisting import split_archive_path
 from explorer.sources import ImageSource
 from explorer.core.textsafe import safe
 from explorer.tui import handover
 from explorer.tui.gcpolicy import collections_paused
 from explorer.tui.index import CHANGES_ONLY, LayerView, ScanIndex, TreeFilter
 from explorer.tui.palette import palette_commands
+from explorer.tui.screens.archive import ArchiveView
 from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.export import NEVER_WRITTEN, ExportScreen, export_copy
 from explorer.tui.screens.help import HelpScreen
@@ -114,6 +116,9 @@ class ExplorerApp(RuntimePolicy):
                 tooltip="Copy the selected file's or finding's path (or the text selected with the mouse)"),
         Binding("R", "export_report", "Report", id="report",
                 tooltip="Write the findings report (SARIF, JSON as scan writes them, or Markdown) to a folder"),
+        Binding("o", "archive", "Archive", show=False, id="archive",
+                tooltip="Browse the selected archive (zip, jar, war, whl, apk, tar.gz…): its members, member "
+                        "archives, each member's content"),
     ]
 
     @dataclass
@@ -425,12 +430,32 @@ class ExplorerApp(RuntimePolicy):
         if finding.layer is None:
             self.notify(f"{safe(finding.rule_id)}: {safe(finding.evidence)}", title="config finding", markup=False)
             return
-        if finding.path:
+        inside = self._archive_of(finding)
+        if inside is not None:  # a member of an archive: the archive in the tree, the member in the archive view
+            archive, rest = inside
+            self.show_copy(finding.layer, archive.path, focus_tree=False)
+            self.push_screen(ArchiveView(self.scan_index.analysis, archive, self.scan_index.result.findings,
+                                         self.limits, at=rest))
+        elif finding.path:
             # the focus stays on the findings: down, enter walks through them; t goes to the tree
             self.show_copy(finding.layer, finding.path, focus_tree=False)
         else:
             self._move_layer_cursor(finding.layer)
             self.select_layer(finding.layer)
+
+    def _archive_of(self, finding) -> tuple[FileEntry, str] | None:
+        """(the archive's copy, the rest of the path from its `!/` on) for a file finding on a member of an
+        archive (explorer.detectors.archives names it `ARCHIVE!/MEMBER`), else None."""
+        if finding.source != "file" or not finding.path or "!/" not in finding.path or self.scan_index is None:
+            return None
+        tree = self.scan_index.analysis.tree_at(finding.layer)
+
+        def copy_in_layer(path: str) -> FileEntry | None:
+            entry = tree.get(path)
+            return entry if entry is not None and entry.layer == finding.layer and entry.kind == EntryKind.FILE \
+                else None
+        split = split_archive_path(finding.path, copy_in_layer)
+        return (copy_in_layer(split[0]), split[1]) if split is not None else None
 
     @on(FindingsTable.FindingOpened)
     def _finding_opened(self, message: FindingsTable.FindingOpened) -> None:
@@ -564,15 +589,28 @@ class ExplorerApp(RuntimePolicy):
         node = self.query_one(FileTree).cursor_node
         return node.data if node is not None and node.data is not None and not node.data.more else None
 
-    def action_view(self) -> None:
+    def _cursor_file(self, none: str, other: str) -> FileEntry | None:
+        """The regular file (or hard link) under the tree's cursor; else None, with the notice `none` (no
+        file selected) or `other` (a folder, a symlink, a device...)."""
         data = self._cursor_data()
         if self.scan_index is None or data is None or data.entry is None:
-            self.notify("Select a file in the file tree first")
-            return
+            self.notify(none)
+            return None
         if data.entry.kind not in (EntryKind.FILE, EntryKind.HARDLINK):
-            self.notify("Only regular files have content to show")
-            return
-        self.push_screen(FileViewer(self.scan_index.analysis, data.entry, self.scan_index.result.findings))
+            self.notify(other)
+            return None
+        return data.entry
+
+    def action_view(self) -> None:
+        entry = self._cursor_file("Select a file in the file tree first", "Only regular files have content to show")
+        if entry is not None:
+            self.push_screen(FileViewer(self.scan_index.analysis, entry, self.scan_index.result.findings))
+
+    def action_archive(self) -> None:
+        entry = self._cursor_file("Select an archive in the file tree first", "Only a regular file can be an archive")
+        if entry is not None:
+            self.push_screen(ArchiveView(self.scan_index.analysis, entry, self.scan_index.result.findings,
+                                         self.limits))
 
     def action_export(self) -> None:
         data = self._cursor_data()

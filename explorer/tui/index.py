@@ -20,6 +20,7 @@ from explorer.layerfs.tree import Tree as FsTree, parent_of
 from explorer.layerfs.trees import ancestors, folder_sizes
 from explorer.core.model import EntryKind, FileEntry
 from explorer.core.textsafe import safe
+from explorer.detectors.archivelisting import split_archive_path
 from explorer.tui.pathmatch import matcher
 
 STATUSES = ("added", "modified", "deleted", "unchanged")
@@ -284,14 +285,18 @@ class ScanIndex:
         for f in self.result.findings:
             if f.path is None or f.layer is None or f.layer > layer:
                 continue
-            current = tree.get(f.path)
-            where = f.path if current is not None and current.layer == f.layer else None
-            if where is None and f.path in li.deleted:
-                where = f.path
+            path = f.path
+            if "!/" in path:  # in a member of an archive (explorer.detectors.archives): the archive's row
+                split = split_archive_path(path, lambda p: tree.get(p) is not None or p in li.deleted)
+                path = split[0] if split is not None else path
+            current = tree.get(path)
+            where = path if current is not None and current.layer == f.layer else None
+            if where is None and path in li.deleted:
+                where = path
             mark = where
             if where is None:
-                where = next((p for p in ancestors(f.path) if p in li.deleted), None)
-                mark = f.path  # deleted with its folder: its own row in the ghost folder keeps its marker
+                where = next((p for p in ancestors(path) if p in li.deleted), None)
+                mark = path  # deleted with its folder: its own row in the ghost folder keeps its marker
             if where is None:
                 continue
             flagged_paths.add(where)

@@ -48,6 +48,19 @@ class Lines:
         return "\n".join(self.row(i).plain for i in range(self.count))
 
 
+def listing_lines(header: str, items: Sequence, row: Callable[[object], Text], notes: Sequence[str],
+                  width: int) -> Lines:
+    """A listing's rows: `header` (bold, underlined), one row per item (`row(item)`, built when scrolled to:
+    a listing may hold hundreds of thousands), then the notes (why it stops early) in bold red."""
+    def build(index: int) -> Text:
+        if index == 0:
+            return Text(header, style="bold underline")
+        if index <= len(items):
+            return row(items[index - 1])
+        return Text(notes[index - 1 - len(items)], style="bold red")
+    return Lines(count=1 + len(items) + len(notes), build=build, width=width)
+
+
 class RowMessage(Message):
     """Something about row `row` of a LineView (the message's `control`)."""
 
@@ -202,6 +215,15 @@ class LineView(ScrollView, can_focus=True):
             width = max(1, self.scrollable_content_region.width - self._gutter_width())
             if not self.scroll_offset.x <= column < self.scroll_offset.x + width - 10:
                 self.scroll_to(x=max(0, column - width // 3), animate=False, immediate=True, force=True)
+
+    def go_to_next(self, rows: Sequence[int], direction: int) -> None:
+        """The cursor to the next (`direction` 1) or previous (-1) of `rows` (sorted, not empty) from where
+        it is, wrapping round."""
+        if direction > 0:
+            target = next((r for r in rows if r > self.cursor), rows[0])
+        else:
+            target = next((r for r in reversed(rows) if r < self.cursor), rows[-1])
+        self.go_to(target)
 
     def _rows_shown(self) -> int:
         """Rows of content on screen (a horizontal scrollbar hides the last row of the widget)."""

@@ -62,6 +62,8 @@ def palette_commands(app):
                         app.action_config)
     yield SystemCommand("Raw tar members of the layer", "The selected layer's members as stored, "
                         ".wh. whiteouts and opaque markers explained", app.action_raw_layer)
+    yield SystemCommand("Browse the selected archive", "The members of a zip, jar, war, whl, apk or tar.gz in the "
+                        "file tree: member archives, each member's content", app.action_archive)
     yield SystemCommand("Guided tour", "Layers, whiteouts, opaque folders, findings, digest vs diff_id, "
                         "where they appear in this image", app.action_tour)
     if app.scan_index is not None:

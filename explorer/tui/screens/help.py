@@ -25,7 +25,7 @@ WHERE = {"LayerTable": "layers", "FileTree": "files", "FindingsTable": "findings
          "SearchScreen": "find", "ExportScreen": "export", "HelpScreen": "help", "ConfigView": "config",
          "DiffPicker": "diff pick", "LineView": "lists", "Details": "details", "CopyMenu": "copy menu",
          "FindingDetail": "finding", "ReportScreen": "report box", "PromptScreen": "question box",
-         "RawLayerView": "raw tar", "TourPanel": "tour", "SpaceScreen": "wasted/largest"}
+         "RawLayerView": "raw tar", "ArchiveView": "archive", "TourPanel": "tour", "SpaceScreen": "wasted/largest"}
 """Names for the help table's first column; other classes show their name in words ("diff picker")."""
 GENERAL = [
     ("anywhere", "tab / shift+tab", "move to the next / previous pane (layers, findings, files, details)"),

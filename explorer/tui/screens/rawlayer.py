@@ -21,7 +21,7 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.layerfs.rawmembers import RawListing, RawMember, raw_members, shown_path
 from explorer.core.limits import DEFAULT, Limits
 from explorer.core.textsafe import safe
-from explorer.tui.lineview import LineView, Lines
+from explorer.tui.lineview import LineView, Lines, listing_lines
 from explorer.tui.screens.timeline import created_by
 from explorer.tui.patches.footer import SteadyFooter
 
@@ -106,36 +106,21 @@ class RawLayerView(Screen[str | None]):
         members, problems = listing.members, [safe(p) for p in listing.problems]
         if not members and not problems:
             problems = ["(no members: an empty layer)"]
-        count = 1 + len(members) + len(problems)
-
-        def build(row: int) -> Text:  # rows made when scrolled to: a layer may hold 300,000 members
-            if row == 0:
-                return Text(HEADER, style="bold underline")
-            if row <= len(members):
-                return member_row(members[row - 1])
-            return Text(problems[row - 1 - len(members)], style="bold red")
-
         marks = {i + 1: MARKER_ROW for i, m in enumerate(members) if m.meaning}
         width = 45 + max((len(m.name) + len(m.linkname) + len(m.meaning) + 8 for m in members), default=40)
         self.marker_rows = sorted(marks)
         self.query_one("#raw-meta", Static).update(self._meta(listing))
         view = self.query_one(LineView)
-        view.set_lines(Lines(count=count, build=build, width=width), marks)
+        view.set_lines(listing_lines(HEADER, members, member_row, problems, width), marks)
         if self.marker_rows:
             view.go_to(self.marker_rows[0])
         self.ready = True
 
     def action_marker(self, direction: int) -> None:
-        view = self.query_one(LineView)
-        rows = self.marker_rows
-        if not rows:
+        if not self.marker_rows:
             self.notify("this layer has no whiteout or opaque marker")
             return
-        if direction > 0:
-            target = next((r for r in rows if r > view.cursor), rows[0])
-        else:
-            target = next((r for r in reversed(rows) if r < view.cursor), rows[-1])
-        view.go_to(target)
+        self.query_one(LineView).go_to_next(self.marker_rows, direction)
 
     @on(LineView.Chosen)
     def _chosen(self, message: LineView.Chosen) -> None:

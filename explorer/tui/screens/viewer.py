@@ -134,11 +134,15 @@ class FileViewer(Screen[None]):
         self._pick_view = pick_view
         self._read(entry, offset, self._request)
 
+    def read_window(self, entry: FileEntry, offset: int) -> bytes:
+        """WINDOW bytes of the copy from `offset` on (on the worker): from its own layer blob."""
+        return self.analysis.read(entry, WINDOW, offset)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _read(self, entry: FileEntry, offset: int, request: int) -> None:
         worker = get_current_worker()
         try:
-            raw = self.analysis.read(entry, WINDOW, offset)
+            raw = self.read_window(entry, offset)
             data, spans = mask_in_place(raw)
             loaded = Loaded(entry, offset, data, spans)
             if not loaded.binary:
@@ -239,6 +243,24 @@ class FileViewer(Screen[None]):
                                  (" · < previous window" if loaded.offset else ""))
 
     def _show_meta(self) -> None:
+        entry = self.entry
+        rows = self._about()
+        loaded = self.current
+        if loaded is not None and loaded.entry is entry:
+            kind = Text("type ", style="bold")
+            kind.append(loaded.kind or ("binary data" if loaded.binary else "text"))
+            if loaded.spans:
+                kind.append(f" · {len(loaded.spans)} secret(s) masked", style="magenta")
+            findings = self._copy_findings()
+            if findings:
+                kind.append(f" · {len(findings)} finding(s)", style="bold red")
+            rows.append(kind)
+        if self.mode == "diff":
+            rows.append(Text(f"diff {self.diff_title} · escape: back to the content", style="bold yellow"))
+        self.query_one("#meta", Static).update(Text("\n").join(rows))
+
+    def _about(self) -> list[Text]:
+        """The meta rows about the copy: path, layer and history line, fate, size, mode, owner, sha256."""
         entry, analysis = self.entry, self.analysis
         rows = [Text(safe(entry.path), style="bold")]
         layer = Text(f"layer {entry.layer}  ", style="bold")
@@ -257,19 +279,7 @@ class FileViewer(Screen[None]):
         rows.append(Text(f"{human(entry.size)} ({entry.size:,} bytes) · mode {entry.mode:04o} · owner "
                          f"{entry.uid}:{entry.gid}{names} · sha256 {entry.digest or '?'}",
                          style="bold red" if entry.mode & 0o6000 else ""))
-        loaded = self.current
-        if loaded is not None and loaded.entry is entry:
-            kind = Text("type ", style="bold")
-            kind.append(loaded.kind or ("binary data" if loaded.binary else "text"))
-            if loaded.spans:
-                kind.append(f" · {len(loaded.spans)} secret(s) masked", style="magenta")
-            findings = self._copy_findings()
-            if findings:
-                kind.append(f" · {len(findings)} finding(s)", style="bold red")
-            rows.append(kind)
-        if self.mode == "diff":
-            rows.append(Text(f"diff {self.diff_title} · escape: back to the content", style="bold yellow"))
-        self.query_one("#meta", Static).update(Text("\n").join(rows))
+        return rows
 
     def _show_timeline(self) -> None:
         view = self.query_one("#timeline", TimelineList)

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from explorer.core.units import human
 from explorer.layerfs.analysis import LayerReport
 from explorer.core.model import EntryKind, FileEntry
+from explorer.detectors.archives import SUFFIXES
 from explorer.detectors.redact import redact_text
 from explorer.core.textsafe import safe
 from explorer.tui.index import ScanIndex
@@ -88,6 +89,8 @@ class Details(VerticalScroll):
             if entry.kind == EntryKind.FILE:
                 rows.append(_field("size", f"{human(entry.size)} ({entry.size} bytes)"))
                 rows.append(_field("sha256", entry.digest or "?"))
+                if path.lower().endswith(SUFFIXES):
+                    rows.append(_field("archive", "o: browse its members, preview them"))
             if entry.linkname:
                 rows.append(_field("target", safe(entry.linkname)))
             visible = analysis.in_final(entry)
