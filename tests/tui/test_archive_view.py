@@ -129,6 +129,7 @@ async def test_a_jar_lists_its_members_previews_one_and_browses_a_member_archive
         assert "!H" in rows(screen)[1]
         await pilot.press("escape")
         assert len(screen.levels) == 1 and app.screen is screen
+        assert screen.level.listing.members[view.cursor - 1].name == "lib/inner.zip"  # where it was left
         await pilot.press("escape")
         assert not isinstance(app.screen, ArchiveView)
 

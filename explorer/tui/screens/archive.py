@@ -10,6 +10,8 @@ only draws what it is given: every name is escaped text in a Text object, never 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
@@ -88,6 +90,15 @@ def bomb_ratio(m: ArchiveMember) -> int | None:
     return None
 
 
+@dataclass
+class Page:
+    """One archive level as the view draws it: the findings' worst severity by member position, the widest row."""
+
+    level: Level
+    flags: dict[int, str]
+    width: int
+
+
 class ArchiveView(Screen[None]):
     """The members of the archive `entry` (a regular file of a layer), opened at the member `at` names
     (`!/lib/a.jar!/b.yml`, a finding's path after the archive's) when given; `ready` once shown."""
@@ -116,8 +127,8 @@ class ArchiveView(Screen[None]):
         """The findings in this copy's members."""
         self.limits = limits
         self.at = at
-        self.levels: list[Level] = []
-        self.flags: dict[int, str] = {}
+        self.pages: list[Page] = []
+        """The archive and the member archives opened in it, the one shown last."""
         self.ready = False
 
     def compose(self) -> ComposeResult:
@@ -132,8 +143,24 @@ class ArchiveView(Screen[None]):
         self.read()
 
     @property
+    def levels(self) -> list[Level]:
+        return [page.level for page in self.pages]
+
+    @property
     def level(self) -> Level | None:
-        return self.levels[-1] if self.levels else None
+        return self.pages[-1].level if self.pages else None
+
+    @property
+    def flags(self) -> dict[int, str]:
+        return self.pages[-1].flags if self.pages else {}
+
+    def _page(self, level: Level) -> Page:
+        """How `level` is drawn (on the worker: a hostile archive's 20,000 rows are measured there)."""
+        members = level.listing.members
+        flags = member_flags(self.findings, self.entry.path + level.path, members)
+        width = max((member_row(m, None).cell_len if m.link or m.unsafe or bomb_ratio(m)  # the few with more
+                     else NAME_AT + cell_len(m.name) for m in members), default=len(HEADER))
+        return Page(level, flags, width)
 
     # -- reading (workers) -------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="archive")
@@ -145,17 +172,18 @@ class ArchiveView(Screen[None]):
             self.app.call_from_thread(self._failed, f"cannot read {safe(self.entry.path)}: {safe(str(exc))}")
             return
         levels, member, why = walk_to(top, self.at) if self.at and top.listing.members else ([top], None, "")
-        self.app.call_from_thread(self._shown, levels, member, why)
+        self.app.call_from_thread(self._shown, [self._page(level) for level in levels], member, why)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="archive")
-    def descend(self, level: Level, member: ArchiveMember) -> None:
+    def descend(self, pages: list[Page], member: ArchiveMember) -> None:
+        level = pages[-1].level
         try:
             nested = open_nested(level, member)
         except ArchiveError as exc:
             self.app.call_from_thread(self.notify, f"{level.path}!{member.shown}: {exc}", title="not opened",
                                       severity="warning", markup=False)
             return
-        self.app.call_from_thread(self._shown, [*self.levels, nested], None, "")
+        self.app.call_from_thread(self._shown, [*pages, self._page(nested)], None, "")
 
     # -- showing ------------------------------------------------------------------------------
     def _failed(self, message: str) -> None:
@@ -163,19 +191,15 @@ class ArchiveView(Screen[None]):
         self.query_one(LineView).set_lines(Lines([Text(message, style="bold red")]))
         self.ready = True
 
-    def _shown(self, levels: list[Level], member: ArchiveMember | None, why: str) -> None:
-        self.levels = levels
-        level = levels[-1]
-        members, problems = level.listing.members, level.listing.problems
-        self.flags = member_flags(self.findings, self.entry.path + level.path, members)
-
-        marks = {m.position + 1: SEVERITY_MARK[self.flags[m.position]] for m in members if m.position in self.flags}
-        width = max((member_row(m, None).cell_len if m.link or m.unsafe or bomb_ratio(m)  # the few with more
-                     else NAME_AT + cell_len(m.name) for m in members), default=len(HEADER))
+    def _shown(self, pages: list[Page], member: ArchiveMember | None, why: str) -> None:
+        self.pages = pages
+        page = pages[-1]
+        members, flags = page.level.listing.members, page.flags
+        marks = {position + 1: SEVERITY_MARK[severity] for position, severity in flags.items()}
         self.query_one("#archive-meta", Static).update(self._meta())
         view = self.query_one(LineView)
-        view.set_lines(listing_lines(HEADER, members, lambda m: member_row(m, self.flags.get(m.position)), problems,
-                                     width), marks)
+        view.set_lines(listing_lines(HEADER, members, lambda m: member_row(m, flags.get(m.position)),
+                                     page.level.listing.problems, page.width), marks)
         view.go_to(member.position + 1 if member is not None else (min(marks) if marks else 1))
         if why:
             self.notify(why, title="archive", severity="warning", markup=False)
@@ -200,8 +224,10 @@ class ArchiveView(Screen[None]):
 
     # -- keys -----------------------------------------------------------------------------------
     def action_back(self) -> None:
-        if len(self.levels) > 1:
-            self._shown(self.levels[:-1], None, "")
+        if len(self.pages) > 1:  # up a level, the cursor on the member archive left
+            left, parent = self.pages[-1].level, self.pages[-2].level
+            came_from = next((m for m in parent.listing.members if f"{parent.path}!{m.shown}" == left.path), None)
+            self._shown(self.pages[:-1], came_from, "")
             return
         self.dismiss(None)
 
@@ -219,7 +245,7 @@ class ArchiveView(Screen[None]):
             return
         member = members[message.row - 1]
         if member.archive:
-            self.descend(level, member)
+            self.descend(self.pages, member)
         elif member.kind == "file":
             self.app.push_screen(MemberViewer(self.analysis, self.entry, level, member, self.findings))
         else:
