@@ -159,6 +159,13 @@ async def test_a_tar_gz_in_a_layer_lists_members_and_its_nested_jar(archive_imag
         # a file that is no archive: the view says so
         screen = await open_archive(pilot, 1, "/srv/notes.txt")
         assert "not a zip or tar archive" in str(screen.query_one("#archive-meta").render())
+        await pilot.press("q")
+        # the palette's entry opens the view on the tree's selection
+        from explorer.tui.palette import palette_commands
+        await go_to(pilot, 1, "/srv/bundle.tar.gz")
+        next(c for c in palette_commands(app) if c.title == "Browse the selected archive").callback()
+        await pilot.pause()
+        assert isinstance(app.screen, ArchiveView) and app.screen.entry.path == "/srv/bundle.tar.gz"
 
 
 async def test_a_finding_inside_an_archive_opens_the_archive_view_at_its_member(archive_image):
