@@ -1,6 +1,7 @@
 """A finding in full (enter on a finding): masked evidence, the rule and what it looks for, references,
 the layer and the history line that made it, whether the final image still shows it, and every place
-the same rule matched the same file; `enter` goes to the file, `y` copies."""
+the same rule matched the same file; `enter` goes to the file (a member of an archive: in the archive
+view), `y` copies."""
 
 from __future__ import annotations
 
@@ -115,8 +116,8 @@ class FindingDetail(Screen[str | None]):
     BINDINGS = [
         Binding("escape,q", "dismiss(None)", "Close", id="finding.close", tooltip="Back to the findings"),
         Binding("enter", "dismiss('goto')", "Go to file", id="finding.goto",
-                tooltip="Show the finding's file in its layer (its line of the config view for a config or "
-                        "history finding)"),
+                tooltip="Show the finding's file in its layer (its member in the archive view for a finding "
+                        "inside an archive, its line of the config view for a config or history finding)"),
         Binding("y", "copy", "Copy", id="finding.copy",
                 tooltip="Copy the path, sha256, or the finding as text or JSON (evidence masked)"),
     ]

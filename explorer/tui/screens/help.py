@@ -31,8 +31,9 @@ GENERAL = [
     ("anywhere", "tab / shift+tab", "move to the next / previous pane (layers, findings, files, details)"),
     ("tables", "↑ ↓ PgUp PgDn Home End", "move"),
     ("files", "↑ ↓ PgUp PgDn, enter", "move; enter expands a folder or loads the next rows of a big one"),
-    ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (or the config view "
-                          "for config/history findings); enter on a group (g) opens or closes it"),
+    ("findings", "enter", "the finding's detail view; enter there shows its file in its layer (a member of an "
+                          "archive in the archive view, the config view for config/history findings); enter on a "
+                          "group (g) opens or closes it"),
     ("layers", "↑ ↓", "select a layer: its files, details and changes"),
     ("dialogs", "enter", "confirm: export to the folder shown, write the report, answer the question box "
                          "(the findings filter, the reason to accept), open the search result, pick the version"),
