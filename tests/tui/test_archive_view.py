@@ -36,7 +36,8 @@ def billing_jar() -> bytes:
 
 @pytest.fixture
 def archive_image(tmp_path):
-    bundle = tar_of({"app/.env": ENV, "nested/billing.jar": billing_jar(), "../../etc/x": b"slip\n", EVIL: b"x"})
+    bundle = tar_of({"app/.env": ENV, "nested/billing.jar": billing_jar(), "../../etc/x": b"slip\n", EVIL: b"x",
+                     "docs/readme.zip": b"plain text, named like a zip\n"})
     spec = ImageSpec(layers=[
         Layer([Entry.dir("/app"), Entry.dir("/app/lib"), Entry.file("/app/lib/billing.jar", billing_jar())],
               created_by="COPY billing.jar /app/lib/"),
@@ -155,7 +156,13 @@ async def test_a_tar_gz_in_a_layer_lists_members_and_its_nested_jar(archive_imag
         await choose_row(pilot, screen, "nested/billing.jar")
         await wait_for(pilot, lambda: len(screen.levels) == 2, "the nested jar was not opened")
         assert screen.level.listing.kind == "zip" and len(screen.level.listing.members) == 5
-        await pilot.press("q")
+        await pilot.press("escape")
+        # named like an archive but not one: said, and its content previewed instead
+        await choose_row(pilot, screen, "docs/readme.zip")
+        await wait_for(pilot, lambda: isinstance(app.screen, MemberViewer) and app.screen.loaded, "no preview")
+        assert "plain text, named like a zip" in str(app.screen.query_one("#content").render())
+        assert "not a zip or tar" in str(list(app._notifications)[-1].message)
+        await pilot.press("q", "q")
         # a file that is no archive: the view says so
         screen = await open_archive(pilot, 1, "/srv/notes.txt")
         assert "not a zip or tar archive" in str(screen.query_one("#archive-meta").render())
@@ -218,10 +225,11 @@ async def test_caps_are_said_in_the_view(tmp_path, monkeypatch):
                 depth = len(screen.levels)
                 await choose_row(pilot, screen, name)
                 await wait_for(pilot, lambda: len(screen.levels) == depth + 1, "not opened")
-            await choose_row(pilot, screen, "level1.zip")
-            await wait_for(pilot, lambda: app._notifications, "no notice")
+            await choose_row(pilot, screen, "level1.zip")  # kept closed: its bytes shown instead
+            await wait_for(pilot, lambda: isinstance(app.screen, MemberViewer), "no preview")
             assert "depth cap 3" in str(list(app._notifications)[-1].message) and len(screen.levels) == 3
-            await pilot.press("q")
+            assert "!/level3.zip!/level2.zip!/level1.zip" in str(app.screen.query_one("#meta").render())
+            await pilot.press("q", "q")
             # a bomb member: its row says what its sizes state; the preview stops where the scan's reading
             # stops (past 200x the stored bytes read, after 1 MiB: here in the second 2 MiB window)
             screen = await open_archive(pilot, 0, "/bomb.zip")

@@ -179,11 +179,15 @@ class ArchiveView(Screen[None]):
         level = pages[-1].level
         try:
             nested = open_nested(level, member)
-        except ArchiveError as exc:
-            self.app.call_from_thread(self.notify, f"{level.path}!{member.shown}: {exc}", title="not opened",
-                                      severity="warning", markup=False)
+        except ArchiveError as exc:  # its bytes are still there to see
+            self.app.call_from_thread(self.notify, f"{level.path}!{member.shown}: {exc}; shown in the preview",
+                                      title="not opened", severity="warning", markup=False)
+            self.app.call_from_thread(self._preview, level, member)
             return
         self.app.call_from_thread(self._shown, [*pages, self._page(nested)], None, "")
+
+    def _preview(self, level: Level, member: ArchiveMember) -> None:
+        self.app.push_screen(MemberViewer(self.analysis, self.entry, level, member, self.findings))
 
     # -- showing ------------------------------------------------------------------------------
     def _failed(self, message: str) -> None:
@@ -247,7 +251,7 @@ class ArchiveView(Screen[None]):
         if member.archive:
             self.descend(self.pages, member)
         elif member.kind == "file":
-            self.app.push_screen(MemberViewer(self.analysis, self.entry, level, member, self.findings))
+            self._preview(level, member)
         else:
             self.notify(f"{member.name}: a {member.kind} member, no content to show", markup=False)
 
