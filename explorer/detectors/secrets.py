@@ -228,12 +228,11 @@ Hits = dict[bytes, "list[int] | None"]
 stopped recording them, too many). Keywords that do not occur are absent."""
 
 
-def keyword_source(indexes: Iterable[int] | None = None) -> str:
-    """YARA source with one rule per keyword (any case), or per keyword of `indexes` (into KEYWORDS);
-    its matches are turned into Hits by `keyword_hits`. Not `fast`: the offsets of every occurrence
-    are wanted."""
+def keyword_source() -> str:
+    """YARA source with one rule per keyword (any case); its matches are turned into Hits by
+    `keyword_hits`. Not `fast`: the offsets of every occurrence are wanted."""
     return "\n".join(f'rule kw{i} {{ meta: {_KEYWORD_META} = {i} strings: $k = "{_yara_string(k)}" nocase '
-                     f"condition: $k }}" for i, k in enumerate(KEYWORDS) if indexes is None or i in indexes)
+                     f"condition: $k }}" for i, k in enumerate(KEYWORDS))
 
 
 def is_keyword_rule(meta: dict) -> bool:
@@ -280,8 +279,8 @@ KEYWORD_OFFSETS_MAX = 256 * 1024
 1,000,000 per keyword, and yara-python makes an object of each: ~190 bytes an occurrence, so a 10 MiB
 file of nothing but keywords cost 627 MB; YARA's own records of them cost ~60 bytes each). A larger
 text is searched in windows of KEYWORD_WINDOW bytes (`_windowed_offsets`; after the YARA detector's
-fast pass, only for the keywords that occur: `occurring_offsets`), up to FOUND_OFFSETS_MAX offsets in
-all (past that, some keywords' rules search the whole text, as they did before keywords had offsets)."""
+pass, only for the keywords that occur: `occurring_offsets`), up to FOUND_OFFSETS_MAX offsets in all
+(past that, some keywords' rules search the whole text, as they did before keywords had offsets)."""
 FOUND_OFFSETS_MAX = 1 << 18
 KEYWORD_WINDOW = 64 * 1024
 """What one YARA pass over a large text sees (plus _WINDOW_OVERLAP): a window of nothing but `-`
@@ -300,64 +299,61 @@ def find_keywords(text: bytes) -> Hits:
                         saturated)
 
 
-FEW_KEYWORDS = 8
-"""A large text in which at most this many keywords occur gets its offsets from the rules of those
-keywords alone (`occurring_offsets`); with more, from all of them (no compiling)."""
+FIND_KEYWORDS = 3
+"""A large text in which at most this many keywords occur gets their offsets from `bytes.find`
+(`_found_offsets`: a lowered copy and a scan per keyword, about 1 ms per MiB each) rather than
+from YARA passes over windows (5-8 ms per MiB, whatever occurs)."""
 
 
 def occurring_offsets(text: bytes, found: Iterable) -> Hits:
-    """The hits of a text over KEYWORD_OFFSETS_MAX, given the matches of a YARA pass over the whole
-    of it in fast mode whose rule set holds the keyword rules (the YARA detector's: fast mode keeps
-    one occurrence of each string, so a text dense with keywords costs no memory there, and says
-    which keywords occur). The same hits as `_windowed_offsets(text)`, which finds no other keyword:
-    from the windows' passes of the occurring keywords' rules alone, which cost a third of all
-    152 rules' on a text with a few of them."""
-    indexes = tuple(sorted({hit.meta[_KEYWORD_META] for hit in found if hit.namespace == KEYWORD_NAMESPACE
-                            and isinstance(hit.meta.get(_KEYWORD_META), int)}))
-    if not indexes:
-        return {}
-    return _windowed_offsets(text, _some_keyword_rules(indexes) if len(indexes) <= FEW_KEYWORDS else None)
+    """The hits of a text over KEYWORD_OFFSETS_MAX, from the matches of a YARA pass over the whole of
+    it in fast mode whose rule set holds the keyword rules (the YARA detector's: fast mode keeps one
+    occurrence of each string, so a text dense with keywords costs no memory there, and it says
+    which keywords occur). The same hits as `_windowed_offsets(text)` (`_found_offsets` of the
+    keywords that occur gives what the windows give), except for binary data: only the keywords
+    of the `binary` rules, the only ones the secret detector runs on it."""
+    indexes = {hit.meta[_KEYWORD_META] for hit in found
+               if hit.namespace == KEYWORD_NAMESPACE and isinstance(hit.meta.get(_KEYWORD_META), int)}
+    if _binary(text):
+        indexes &= _BINARY_KEYWORDS
+    if len(indexes) > FIND_KEYWORDS:
+        return _windowed_offsets(text)
+    return _found_offsets(text, [KEYWORDS[i] for i in sorted(indexes)]) if indexes else {}
 
 
-@functools.lru_cache(maxsize=64)
-def _some_keyword_rules(indexes: tuple[int, ...]):
-    """The keyword rules of `indexes` alone, compiled once per set (about 1 ms; the sets a run meets
-    repeat, and each is a few KB)."""
-    import yara
-
-    return yara.compile(sources={KEYWORD_NAMESPACE: keyword_source(indexes)})
+_BINARY_KEYWORDS = frozenset(i for i, k in enumerate(KEYWORDS)
+                             if any(k in rule.keywords + rule.anchors for rule in RULES if rule.binary))
+"""Indexes of the keywords (and anchors) of the rules that run on binary data."""
 
 
-def _windowed_offsets(text: bytes, rules=None) -> Hits:
+def _windowed_offsets(text: bytes) -> Hits:
     """The hits of a text over KEYWORD_OFFSETS_MAX, those that a fast YARA pass (which keywords occur)
     and `_found_offsets` (where) give, from one YARA pass with offsets per window of KEYWORD_WINDOW
     bytes (an occurrence is taken from the window it starts in): no copy of the text, one scan of it
     instead of one `find` scan per keyword found. Up to FOUND_OFFSETS_MAX occurrences in all, those
     are every occurrence of every keyword that occurs, as `_found_offsets` gives them then. Past it,
     the offsets are dropped, a fast pass over the rest of the text says which other keywords occur,
-    and `_found_offsets` gives the hits (None past the bound). `rules`: the keyword rules to run
-    (default all), for a text known to hold no other keyword."""
+    and `_found_offsets` gives the hits (None past the bound)."""
     view, size = memoryview(text), KEYWORD_WINDOW
-    rules = _keyword_rules() if rules is None else rules
     found: dict[int, list[int]] = {}  # keyword index -> offsets, ascending
     total = 0
     for start in range(0, len(text), size):
-        for index, offsets in _window_offsets(view[start:start + size + _WINDOW_OVERLAP], start, size, rules):
+        for index, offsets in _window_offsets(view[start:start + size + _WINDOW_OVERLAP], start, size):
             found.setdefault(index, []).extend(offsets)
             total += len(offsets)
         if total > FOUND_OFFSETS_MAX:
-            rest = rules.match(data=view[start + size:], fast=True) if start + size < len(text) else []
+            rest = _keyword_rules().match(data=view[start + size:], fast=True) if start + size < len(text) else []
             indexes = sorted(found.keys() | {hit.meta[_KEYWORD_META] for hit in rest})
             found.clear()
             return _found_offsets(text, [KEYWORDS[i] for i in indexes])
     return {KEYWORDS[i]: found[i] for i in sorted(found)}
 
 
-def _window_offsets(window: memoryview, start: int, size: int, rules) -> list[tuple[int, list[int]]]:
+def _window_offsets(window: memoryview, start: int, size: int) -> list[tuple[int, list[int]]]:
     """(keyword index, offsets + start) of the occurrences that start in the first `size` bytes of
-    `window` by `rules` (keyword rules); YARA's objects for them are gone on return."""
+    `window`; YARA's objects for them are gone on return."""
     out = []
-    for hit in rules.match(data=window):
+    for hit in _keyword_rules().match(data=window):
         offsets = [start + i.offset for s in hit.strings for i in s.instances if i.offset < size]
         if offsets:
             out.append((hit.meta[_KEYWORD_META], offsets))

@@ -406,8 +406,9 @@ def test_a_text_dense_with_keywords_costs_memory_bounded_by_the_offsets_cap(pair
 def test_a_large_text_gets_one_pass_of_every_rule_and_no_keyword_pass_of_the_secret_detector(pair, monkeypatch):
     """Over KEYWORD_OFFSETS_MAX, the YARA detector's pass over the whole text holds the keyword rules
     too, in fast mode (one occurrence of each string kept, however dense): it says which keywords
-    occur, and the windows then run the rules of those alone. The hits are those of a pass of every
-    keyword rule over windows, and the secret detector makes no keyword pass of its own."""
+    occur; `bytes.find` gives the offsets of a few, YARA passes over windows those of many. The hits
+    are those of a pass of every keyword rule over windows, and the secret detector makes no keyword
+    pass of its own."""
     yara_detector, secret_detector = pair
     token = "ghp_" + "Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
     path = "/srv/app/settings.py"
@@ -426,10 +427,28 @@ def test_a_large_text_gets_one_pass_of_every_rule_and_no_keyword_pass_of_the_sec
         assert passes == [True] and (len(hits) == len(KEYWORDS) if many else hits.keys() == {b"ghp_"})
         yara_detector.keyword_hits.put(data, hits)
         found = secret_detector.scan(entry(path, data), data)
-        assert own == [] and bool(every) == many  # a few keywords: their rules alone
+        assert own == [] and bool(every) == many  # a few keywords: no YARA pass over windows
         assert hits == secrets._windowed_offsets(data)
         assert [m.rule_id for m in found] == ["secret.github-pat"]
         assert found == with_whole_text_search(SecretFileDetector(), path, data)
+
+
+def test_large_binary_data_gets_the_hits_of_the_rules_that_run_on_binary_data(pair):
+    """The secret detector runs only the `binary` rules on data with a NUL byte in its first 8 KiB:
+    the hits of such data over KEYWORD_OFFSETS_MAX hold their keywords alone, and it finds what a
+    whole-text search finds."""
+    yara_detector, secret_detector = pair
+    token = b"ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
+    data = b"\0" + (b"password: curl https://x --user token\n" * 8000) + b"\0GITHUB=" + token + b"\0"
+    assert len(data) > secrets.KEYWORD_OFFSETS_MAX
+    list(yara_detector.scan(entry("/usr/bin/tool", data), data))
+    hits = yara_detector.keyword_hits.take(data)
+    binary = {k for rule in RULES if rule.binary for k in rule.keywords + rule.anchors}
+    assert hits == {k: v for k, v in find_keywords(data).items() if k in binary} and b"ghp_" in hits
+    yara_detector.keyword_hits.put(data, hits)
+    found = secret_detector.scan(entry("/usr/bin/tool", data), data)
+    assert [m.rule_id for m in found] == ["secret.github-pat"]
+    assert found == with_whole_text_search(SecretFileDetector(), "/usr/bin/tool", data)
 
 
 def test_a_large_text_with_a_yara_match_gets_the_evidence_of_a_full_pass(tmp_path, monkeypatch):
