@@ -5,7 +5,7 @@ compiled into the same rule set, so one pass over a file serves both detectors: 
 never YARA findings; their occurrences are left in `keyword_hits` for the secret detector. A text
 over KEYWORD_OFFSETS_MAX gets that pass in YARA's fast mode (the occurrences of a text dense with
 keywords would cost memory in proportion), which says which keywords occur; their offsets then come
-from passes of their rules alone over windows (`secrets.occurring_offsets`).
+from `bytes.find` or windows (`secrets.occurring_offsets`).
 
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
@@ -168,7 +168,8 @@ class YaraDetector(FileDetector):
         self._sets: dict[tuple[bool, bool], yara.Rules] = {}
         """The other rule sets, (keyword rules, ELF-only files) -> rules, loaded on first use: without
         the keyword rules for files over MAX_FILE_SIZE (whose keyword hits nobody takes), parts of
-        files, and the exact pass of `_exact`; without the ELF-only files for data that is not ELF."""
+        files, and the full-mode pass after a fast one (`scan`); without the ELF-only files for data
+        that is not ELF."""
 
     # -- compile / cache -------------------------------------------------------------------------
 
