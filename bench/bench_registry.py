@@ -26,6 +26,9 @@ Goals (issue 16), and the row that answers each:
   explorer >= 10x faster than Trivy (issue: 105 s for a 200 MB image)  direct trivy / direct explorer
 
     python bench/bench_registry.py [--image DOCKER_ARCHIVE] [--size-mb 200] [--rate 10] [-n 1] [--no-trivy]
+                                   [--direct-only]
+
+--direct-only: the direct rows alone (explorer and Trivy, interleaved, -n rounds), for the Trivy goal.
 
 Without --image, a synthetic image of --size-mb (default 200, the issue's size; random and text-like
 files in 4 gzip layers, and one planted secret) is written to bench/.work/ once.
@@ -92,6 +95,18 @@ def cold_scan_cmd(ref: str) -> list[str]:
             "--output", os.devnull]
 
 
+def direct_round(expl: Measure, trivy: Measure, binary: str | None, ref: str, env: dict, folder: str) -> None:
+    """The direct link: the same image, the tools' own cost with no link to wait for; explorer, then
+    Trivy (when there is one)."""
+    r = run_timed(cold_scan_cmd(ref), env=env)
+    expl.add(r.seconds, r.cpu, r.max_rss_kb)
+    expl.note = f"exit {r.returncode}"
+    if binary:
+        r = run_timed(trivy_cmd(binary, ref, os.path.join(folder, "trivy-cache")))
+        trivy.add(r.seconds, r.cpu, r.max_rss_kb)
+        trivy.note = f"exit {r.returncode}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--image", help="a docker-archive tar (default: a synthetic one)")
@@ -99,6 +114,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=10, help="MB/s of the link (default 10)")
     ap.add_argument("-n", type=int, default=1, help="measured rounds (skopeo and explorer interleaved)")
     ap.add_argument("--no-trivy", action="store_true")
+    ap.add_argument("--direct-only", action="store_true", help="only the direct rows (explorer vs Trivy)")
     args = ap.parse_args()
 
     image = os.path.abspath(args.image) if args.image else synthetic_image(args.size_mb)
@@ -123,6 +139,9 @@ def main() -> int:
         binary = None if args.no_trivy else trivy_for(direct_trivy)
         image_bytes = 0
         for _ in range(max(1, args.n)):
+            if args.direct_only:
+                direct_round(direct_expl, direct_trivy, binary, direct_ref, env, folder)
+                continue
             out = os.path.join(folder, "skopeo-out")
             shutil.rmtree(out, ignore_errors=True)
             r = run_timed(["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}", f"oci:{out}"])
@@ -137,15 +156,17 @@ def main() -> int:
             r = run_timed([sys.executable, "-m", "explorer", "scan", f"docker-archive:{image}", "--no-cache",
                            "--format", "json", "--output", os.devnull], env=env)
             local.add(r.seconds, r.cpu, r.max_rss_kb)
-            # the direct link: the same image, the tools' own cost with no link to wait for
-            r = run_timed(cold_scan_cmd(direct_ref), env=env)
-            direct_expl.add(r.seconds, r.cpu, r.max_rss_kb)
-            direct_expl.note = f"exit {r.returncode}"
-            if binary:
-                r = run_timed(trivy_cmd(binary, direct_ref, os.path.join(folder, "trivy-cache")))
-                direct_trivy.add(r.seconds, r.cpu, r.max_rss_kb)
-                direct_trivy.note = f"exit {r.returncode}"
+            direct_round(direct_expl, direct_trivy, binary, direct_ref, env, folder)
 
+        if args.direct_only:
+            print(f"image: {image} ({os.path.getsize(image) / 1e6:.0f} MB archive); direct rows only")
+            print_table([direct_expl, direct_trivy])
+            if direct_trivy.runs:
+                print(f"trivy / explorer (direct): wall {ratio(direct_trivy, direct_expl)} (goal >= 10)")
+            load = os.getloadavg()
+            print(f"load average: before {' '.join(f'{x:.2f}' for x in load_before)}, after "
+                  f"{' '.join(f'{x:.2f}' for x in load)} ({os.cpu_count()} CPUs)")
+            return 0
         subprocess.run([sys.executable, "-m", "explorer", "scan", f"docker://{ref}", "--output", os.devnull,
                         "--no-progress"],
                        env=env, check=False)  # fill the cache

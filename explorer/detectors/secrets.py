@@ -277,9 +277,10 @@ def _keyword_rules():
 KEYWORD_OFFSETS_MAX = 256 * 1024
 """Texts up to this size get every keyword occurrence's offset from one YARA pass (which keeps up to
 1,000,000 per keyword, and yara-python makes an object of each: ~190 bytes an occurrence, so a 10 MiB
-file of nothing but keywords cost 627 MB). A larger text is searched in windows of KEYWORD_WINDOW
-bytes (`_windowed_offsets`), up to FOUND_OFFSETS_MAX offsets in all (past that, some keywords' rules
-search the whole text, as they did before keywords had offsets)."""
+file of nothing but keywords cost 627 MB; YARA's own records of them cost ~60 bytes each). A larger
+text is searched in windows of KEYWORD_WINDOW bytes (`_windowed_offsets`; after the YARA detector's
+pass, only for the keywords that occur: `occurring_offsets`), up to FOUND_OFFSETS_MAX offsets in all
+(past that, some keywords' rules search the whole text, as they did before keywords had offsets)."""
 FOUND_OFFSETS_MAX = 1 << 18
 KEYWORD_WINDOW = 64 * 1024
 """What one YARA pass over a large text sees (plus _WINDOW_OVERLAP): a window of nothing but `-`
@@ -296,6 +297,33 @@ def find_keywords(text: bytes) -> Hits:
     saturated: set[str] = set()
     return keyword_hits(_keyword_rules().match(data=text, warnings_callback=saturation_watch(saturated)),
                         saturated)
+
+
+FIND_KEYWORDS = 3
+"""A large text in which at most this many keywords occur gets their offsets from `bytes.find`
+(`_found_offsets`: a lowered copy and a scan per keyword, about 1 ms per MiB each) rather than
+from YARA passes over windows (5-8 ms per MiB, whatever occurs)."""
+
+
+def occurring_offsets(text: bytes, found: Iterable) -> Hits:
+    """The hits of a text over KEYWORD_OFFSETS_MAX, from the matches of a YARA pass over the whole of
+    it in fast mode whose rule set holds the keyword rules (the YARA detector's: fast mode keeps one
+    occurrence of each string, so a text dense with keywords costs no memory there, and it says
+    which keywords occur). The same hits as `_windowed_offsets(text)` (`_found_offsets` of the
+    keywords that occur gives what the windows give), except for binary data: only the keywords
+    of the `binary` rules, the only ones the secret detector runs on it."""
+    indexes = {hit.meta[_KEYWORD_META] for hit in found
+               if hit.namespace == KEYWORD_NAMESPACE and isinstance(hit.meta.get(_KEYWORD_META), int)}
+    if _binary(text):
+        indexes &= _BINARY_KEYWORDS
+    if len(indexes) > FIND_KEYWORDS:
+        return _windowed_offsets(text)
+    return _found_offsets(text, [KEYWORDS[i] for i in sorted(indexes)]) if indexes else {}
+
+
+_BINARY_KEYWORDS = frozenset(i for i, k in enumerate(KEYWORDS)
+                             if any(k in rule.keywords + rule.anchors for rule in RULES if rule.binary))
+"""Indexes of the keywords (and anchors) of the rules that run on binary data."""
 
 
 def _windowed_offsets(text: bytes) -> Hits:

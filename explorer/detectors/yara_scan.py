@@ -2,7 +2,10 @@
 
 The secret detector's keyword rules (`secrets.keyword_source`, namespace KEYWORD_NAMESPACE) are
 compiled into the same rule set, so one pass over a file serves both detectors: their matches are
-never YARA findings; their occurrences are left in `keyword_hits` for the secret detector.
+never YARA findings; their occurrences are left in `keyword_hits` for the secret detector. A text
+over KEYWORD_OFFSETS_MAX gets that pass in YARA's fast mode (the occurrences of a text dense with
+keywords would cost memory in proportion), which says which keywords occur; their offsets then come
+from `bytes.find` or windows (`secrets.occurring_offsets`).
 
 The rule set is compiled once per run and cached on disk (compiled rules load in milliseconds,
 compiling takes most of a second), keyed by the hash of every rule source and the YARA version,
@@ -30,8 +33,9 @@ from explorer.core.locations import cache_dir
 from explorer.core.rules import ATTRIBUTION, RuleInfo, titled
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector
-from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, Hits, SharedHits, is_keyword_rule,
-                                        keyword_hits, keyword_source, path_reason, saturation_watch)
+from explorer.detectors.secrets import (KEYWORD_NAMESPACE, KEYWORD_OFFSETS_MAX, MAX_FILE_SIZE, Hits, SharedHits,
+                                        is_keyword_rule, keyword_hits, keyword_source, occurring_offsets, path_reason,
+                                        saturation_watch)
 from explorer.core.errors import ExplorerError
 from explorer.core.findings import CATEGORIES, SEVERITIES, Match
 from explorer.core.model import EntryKind, FileEntry
@@ -160,11 +164,12 @@ class YaraDetector(FileDetector):
         self.loaded_from_cache = cached is not None
         self._rules = cached or self._compile_and_cache(self.cache_path)
         """Every rule, the keyword rules included: the rule catalog, and the pass over ELF files up
-        to KEYWORD_OFFSETS_MAX bytes."""
+        to MAX_FILE_SIZE bytes."""
         self._sets: dict[tuple[bool, bool], yara.Rules] = {}
         """The other rule sets, (keyword rules, ELF-only files) -> rules, loaded on first use: without
-        the keyword rules for files over KEYWORD_OFFSETS_MAX (their keyword offsets would cost memory
-        in proportion to the occurrences); without the ELF-only files for everything else."""
+        the keyword rules for files over MAX_FILE_SIZE (whose keyword hits nobody takes), parts of
+        files, and the full-mode pass after a fast one (`scan`); without the ELF-only files for data
+        that is not ELF."""
 
     # -- compile / cache -------------------------------------------------------------------------
 
@@ -192,10 +197,10 @@ class YaraDetector(FileDetector):
 
     def _pick(self, data: bytes) -> tuple[yara.Rules, bool]:
         """The rule set for `data`, and whether it holds the keyword rules (texts up to
-        KEYWORD_OFFSETS_MAX): the ELF-only files run on ELF data alone (a prefilter: on a
-        746 MB image they cost 3.9 of 9.3 CPU-s of YARA, on 977 of its 52,425 files)."""
-        offsets = len(data) <= KEYWORD_OFFSETS_MAX
-        return self._rule_set(offsets, data[:4] == ELF_MAGIC), offsets
+        MAX_FILE_SIZE, the secret detector's): the ELF-only files run on ELF data alone (a
+        prefilter: on a 746 MB image they cost 3.9 of 9.3 CPU-s of YARA, on 977 of its 52,425 files)."""
+        keywords = len(data) <= MAX_FILE_SIZE
+        return self._rule_set(keywords, data[:4] == ELF_MAGIC), keywords
 
     def _compile_and_cache(self, path: Path, keywords: bool = True, elf: bool = True) -> yara.Rules:
         filepaths = {ns: str(p) for ns, p in self._files.items() if elf or ns not in self._elf_only}
@@ -259,12 +264,24 @@ class YaraDetector(FileDetector):
         key = (entry.digest, len(data)) if entry.digest else None
         seen = self._seen.get(key) if key is not None else None
         if seen is None:
-            rules, offsets = self._pick(data)
-            found = self._match(rules, data)
+            rules, keywords = self._pick(data)
+            large = keywords and len(data) > KEYWORD_OFFSETS_MAX
+            found = self._match(rules, data, fast=large)
             if not isinstance(found, tuple):
                 return found  # the timeout finding, or nothing
             found, saturated = found
-            seen = (self._content_matches(found, data), keyword_hits(found, saturated) if offsets else None)
+            if large:
+                content = []
+                if any(hit.namespace != KEYWORD_NAMESPACE for hit in found):
+                    # fast mode kept the first match of each string found, not always the first in
+                    # the file (a regex's atoms): the rules alone again, for the exact evidence
+                    exact = self._match(self._rule_set(False, data[:4] == ELF_MAGIC), data)
+                    if not isinstance(exact, tuple):
+                        return exact
+                    content = self._content_matches(exact[0], data)
+                seen = (content, occurring_offsets(data, found))
+            else:
+                seen = (self._content_matches(found, data), keyword_hits(found, saturated) if keywords else None)
             if key is not None:
                 self._remember(key, seen)
         found_here, hits = seen
@@ -282,11 +299,14 @@ class YaraDetector(FileDetector):
         return self._matches(entry, [(info, line + newlines_before if line is not None else None, evidence)
                                      for info, line, evidence in self._content_matches(found[0], data)])
 
-    def _match(self, rules: yara.Rules, data: bytes) -> tuple[list, set[str]] | list[Match]:
-        """(YARA's matches, keywords whose occurrences YARA stopped recording), or the timeout finding."""
+    def _match(self, rules: yara.Rules, data: bytes, fast: bool = False) -> tuple[list, set[str]] | list[Match]:
+        """(YARA's matches, keywords whose occurrences YARA stopped recording), or the timeout finding.
+        `fast`: YARA's fast mode, which stops recording a string at its first match wherever the
+        conditions need no more (the same rules match; a text over KEYWORD_OFFSETS_MAX: see `scan`)."""
         saturated: set[str] = set()
         try:
-            return rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated)), saturated
+            return rules.match(data=data, timeout=self.timeout, warnings_callback=saturation_watch(saturated),
+                               fast=fast), saturated
         except yara.Error as exc:  # TimeoutError is a yara.Error
             if TIMEOUT_RULE.id in self._disabled:
                 return []

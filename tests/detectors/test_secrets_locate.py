@@ -24,6 +24,7 @@ from explorer.detectors.secret_rules import RULES, RULES_BY_ID
 from explorer.detectors.secrets import (KEYWORDS, SecretFileDetector, SharedHits, find_keywords,
                                         keyword_source, locate)
 from explorer.detectors.yara_scan import YaraDetector
+from explorer.core.options import ScanOptions
 from explorer.core.model import EntryKind, FileEntry
 
 from test_secrets import POSITIVES  # tests/detectors is on sys.path (rootdir-relative folder without __init__)
@@ -375,8 +376,8 @@ def test_too_many_keyword_occurrences_still_find_everything_and_warn_nothing(pai
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         list(yara_detector.scan(entry(path, data), data))
-        assert yara_detector.keyword_hits.take(data) is None, "over KEYWORD_OFFSETS_MAX: no offsets"
-        assert find_keywords(data)[b"xox"] is None, "past FOUND_OFFSETS_MAX: whole-text search"
+        assert yara_detector.keyword_hits.take(data) == {b"xox": None} == find_keywords(data), \
+            "past FOUND_OFFSETS_MAX: whole-text search"
         found = secret_detector.scan(entry(path, data), data)
     assert [m.rule_id for m in found] == ["secret.slack-token"] and found[0].line == 2
     assert found == with_whole_text_search(SecretFileDetector(), path, data)
@@ -400,6 +401,72 @@ def test_a_text_dense_with_keywords_costs_memory_bounded_by_the_offsets_cap(pair
         tracemalloc.stop()
         assert "secret.github-pat" in {m.rule_id for m in found}
         assert peak < 48 << 20, (size, unit, peak)  # the lowered copy and FOUND_OFFSETS_MAX offsets at most
+
+
+def test_a_large_text_gets_one_pass_of_every_rule_and_no_keyword_pass_of_the_secret_detector(pair, monkeypatch):
+    """Over KEYWORD_OFFSETS_MAX, the YARA detector's pass over the whole text holds the keyword rules
+    too, in fast mode (one occurrence of each string kept, however dense): it says which keywords
+    occur; `bytes.find` gives the offsets of a few, YARA passes over windows those of many. The hits
+    are those of a pass of every keyword rule over windows, and the secret detector makes no keyword
+    pass of its own."""
+    yara_detector, secret_detector = pair
+    token = "ghp_" + "Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
+    path = "/srv/app/settings.py"
+    passes, own, every = [], [], []
+    match = yara_detector._match
+    monkeypatch.setattr(yara_detector, "_match", lambda rules, data, fast=False: passes.append(fast) or
+                        match(rules, data, fast))
+    monkeypatch.setattr(secrets, "find_keywords", lambda text: own.append(text) or find_keywords(text))
+    keyword_rules = secrets._keyword_rules
+    monkeypatch.setattr(secrets, "_keyword_rules", lambda: every.append(1) or keyword_rules())
+    for filler, many in [(b"lorem ipsum dolor sit amet\n", False), (b" ".join(KEYWORDS) + b"\n", True)]:
+        data = filler * (secrets.KEYWORD_OFFSETS_MAX // len(filler) + 1) + f"GITHUB = '{token}'\n".encode()
+        passes.clear(), own.clear(), every.clear()
+        list(yara_detector.scan(entry(path, data), data))
+        hits = yara_detector.keyword_hits.take(data)
+        assert passes == [True] and (len(hits) == len(KEYWORDS) if many else hits.keys() == {b"ghp_"})
+        yara_detector.keyword_hits.put(data, hits)
+        found = secret_detector.scan(entry(path, data), data)
+        assert own == [] and bool(every) == many  # a few keywords: no YARA pass over windows
+        assert hits == secrets._windowed_offsets(data)
+        assert [m.rule_id for m in found] == ["secret.github-pat"]
+        assert found == with_whole_text_search(SecretFileDetector(), path, data)
+
+
+def test_large_binary_data_gets_the_hits_of_the_rules_that_run_on_binary_data(pair):
+    """The secret detector runs only the `binary` rules on data with a NUL byte in its first 8 KiB:
+    the hits of such data over KEYWORD_OFFSETS_MAX hold their keywords alone, and it finds what a
+    whole-text search finds."""
+    yara_detector, secret_detector = pair
+    token = b"ghp_" + b"Zq8Rt1yZp0Lm4Nc7Xw2Ds9Fh6Jg5Ae3Ui0Oo"
+    data = b"\0" + (b"password: curl https://x --user token\n" * 8000) + b"\0GITHUB=" + token + b"\0"
+    assert len(data) > secrets.KEYWORD_OFFSETS_MAX
+    list(yara_detector.scan(entry("/usr/bin/tool", data), data))
+    hits = yara_detector.keyword_hits.take(data)
+    binary = {k for rule in RULES if rule.binary for k in rule.keywords + rule.anchors}
+    assert hits == {k: v for k, v in find_keywords(data).items() if k in binary} and b"ghp_" in hits
+    yara_detector.keyword_hits.put(data, hits)
+    found = secret_detector.scan(entry("/usr/bin/tool", data), data)
+    assert [m.rule_id for m in found] == ["secret.github-pat"]
+    assert found == with_whole_text_search(SecretFileDetector(), "/usr/bin/tool", data)
+
+
+def test_a_large_text_with_a_yara_match_gets_the_evidence_of_a_full_pass(tmp_path, monkeypatch):
+    """Fast mode keeps the first match of a string that YARA found, which is not always the first in
+    the text (here the second branch's atom comes before the first's): a large text that a rule
+    matches is scanned again without the keyword rules, for the first match's line and evidence."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "late.yar").write_text("rule late_atom { strings: $a = /[a-z]{0,30}zqzq|wxyv/ condition: $a }\n")
+    detector = YaraDetector(ScanOptions(extra_rule_dirs=(str(rules),)))
+    data = b"token\n" * (secrets.KEYWORD_OFFSETS_MAX // 6 + 1) + b"aaaaawxyvaaaaaaazqzq\n"
+    fast = detector._rule_set(True, False).match(data=data, fast=True)
+    (late,) = [hit for hit in fast if hit.rule == "late_atom"]
+    assert late.strings[0].instances[0].matched_data == b"wxyv"
+    (m,) = [m for m in detector.scan(entry("/srv/notes.txt", data), data) if m.rule_id == "custom.late_atom"]
+    assert m.evidence == "aaaaawxyvaaaaaaazqzq" and m.line == data.count(b"\n")
+    assert detector.keyword_hits.take(data) == {b"token": [6 * i for i in range(data.count(b"token"))]}
 
 
 def test_offsets_found_by_find_in_a_large_text_are_yaras():
