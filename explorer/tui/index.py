@@ -206,6 +206,16 @@ class ScanIndex:
         self._lock = threading.Lock()
         self.space_rows = None
         """The space views' rows (explorer.tui.space.SpaceRows), made when one first opens."""
+        self._firsts: dict[EntryKind, FileEntry | None] = {}
+
+    def first_entry(self, kind: EntryKind) -> FileEntry | None:
+        """The first entry of `kind`, lowest layer first (a whiteout of a path, not a pax global header's),
+        or None: a walk over every entry of the image (tens of ms on a big one), made once (the tour's
+        examples; the app makes it on a worker after the first paint)."""
+        if kind not in self._firsts:
+            self._firsts[kind] = next((e for r in self.analysis.layers for e in r.entries
+                                       if e.kind is kind and e.linkname is None), None)
+        return self._firsts[kind]
 
     # -- findings ---------------------------------------------------------------------------
     def worst(self, layer: int | None) -> str | None:
