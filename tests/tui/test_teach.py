@@ -158,9 +158,13 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
     app = ExplorerApp(demo_source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
+        left = [w.region for w in app.query("#summary, #layers, #findings")]
         await pilot.press("T")
         panel = app.query_one(TourPanel)
         assert panel.has_focus
+        # in the right column: opening it resizes (and redraws) the tree and the details, not the left panes
+        await pilot.pause()
+        assert panel.parent.id == "right" and [w.region for w in app.query("#summary, #layers, #findings")] == left
         tree = app.query_one(FileTree)
         seen = []
         heights = set()

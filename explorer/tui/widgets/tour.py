@@ -1,4 +1,5 @@
-"""The guided tour's panel (`T`): docked under the main panes, one step at a time, each step selecting
+"""The guided tour's panel (`T`): docked under the file tree and details (the right column; under every
+pane in a short terminal, where the column is too small for it), one step at a time, each step selecting
 the layer and path where its concept appears and highlighting the pane that shows it.
 
 The panel holds the focus while the tour runs (its keys: n/→/space next, p/← back, escape/q leave); the
@@ -21,9 +22,10 @@ HIGHLIGHT = "tour-highlight"
 
 
 class TourPanel(Static, can_focus=True):
-    """Kept mounted once opened (escape hides it, T shows it again), and as tall as its tallest step: a
-    panel that comes, goes or changes height lays the whole screen out again and redraws every pane,
-    100 ms and more on a big image; a step then redraws only what it moves."""
+    """In the right column, kept mounted once opened (escape hides it, T shows it again), and as tall as its
+    tallest step: a panel that comes or goes redraws the panes it resizes (the whole screen, 100 ms and
+    more on a big image, when it was docked under both columns), and one that changed height at each step
+    did so at each step; a step now redraws only what it moves."""
 
     BINDINGS = [
         Binding("n,right,space", "step(1)", "Next", id="tour.next", tooltip="The next step of the tour"),
@@ -33,6 +35,7 @@ class TourPanel(Static, can_focus=True):
     DEFAULT_CSS = """
     TourPanel { dock: bottom; height: auto; max-height: 35%; border: heavy $warning;
                 background: $boost; padding: 0 1; margin-bottom: 1; }
+    #right > TourPanel { max-height: 45%; margin-bottom: 0; }
     """
 
     def __init__(self, steps: list[TourStep]) -> None:
@@ -68,7 +71,7 @@ class TourPanel(Static, can_focus=True):
 
     def _fit_height(self) -> None:
         """The height of the tallest step at the panel's width (max-height still caps it)."""
-        width = max(1, self.screen.size.width - self.styles.gutter.width)
+        width = max(1, self.parent.size.width - self.styles.gutter.width)
         if self._fitted == (id(self.steps), width):
             return
         self._fitted = (id(self.steps), width)
@@ -130,12 +133,13 @@ def go(app, step: TourStep) -> None:
 def start_tour(app) -> TourPanel:
     """Open the tour on the app's main screen at its first step (again from the start if it is open)."""
     steps = tour_steps(app.scan_index)
-    panels = app.screen.query(TourPanel)
+    panels = app.query(TourPanel)
     if panels:
         panel = panels.first()
         panel.restart(steps)
     else:
         panel = TourPanel(steps)
-        app.screen.mount(panel)
+        short = app.screen.has_class("-short")  # (Textual's class for a height under the app's breakpoint)
+        (app.screen if short else app.query_one("#right")).mount(panel)
     panel.focus()
     return panel
