@@ -80,6 +80,20 @@ class Finding:
                    layer_digest=layer_digest, content_sha256=content_sha256)
 
     @property
+    def where(self) -> str:
+        """Where the finding is, as every report and pane names it: a file's path; `config #2` (an item of
+        the image config) or `history #5`; for a problem of the input (integrity findings come with source
+        `config`) `layer 3 blob`, or `image` when it is not about one layer. The layer's number alone is
+        `layer`, shown beside this."""
+        if self.source == "file":
+            return self.path or ""
+        if self.source == "config" and self.layer is not None:
+            return f"layer {self.layer} blob"
+        if self.source == "config" and self.category == "integrity":
+            return "image"
+        return self.source + (f" #{self.line}" if self.line else "")
+
+    @property
     def layer_fingerprint(self) -> str:
         """Identity within one build: rule, layer digest, path (SARIF's explorerFinding/v1)."""
         key = "\0".join((self.rule_id, self.layer_digest or str(self.layer), self.path or "", self.source))

@@ -56,7 +56,7 @@ def _brief(entry: FileEntry | None) -> str:
         text += f" {entry.digest[:12]}"
     if entry.linkname:
         text += f" -> {safe(entry.linkname)}"
-    return text + f" L{entry.layer}"
+    return text + f" layer {entry.layer}"
 
 
 def print_diff(cmp: Comparison, console: Console) -> None:
@@ -82,7 +82,6 @@ def print_diff(cmp: Comparison, console: Console) -> None:
     for col in ("severity", "rule", "layer", "where", "evidence"):
         table.add_column(col, overflow="fold")
     for f in cmp.new_findings:
-        where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
         table.add_row(Text(f.severity), Text(f.rule_id), Text("-" if f.layer is None else str(f.layer)),
-                      Text(safe(where or "")), Text(safe(f.evidence)[:160]))
+                      Text(safe(f.where)), Text(safe(f.evidence)[:160]))
     console.print(table)

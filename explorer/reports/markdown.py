@@ -43,7 +43,7 @@ def markdown_report(result, ignored=()) -> str:
     out += ["| severity | rule | layer | history line | path | still visible | evidence |",
             "|---|---|---|---|---|---|---|"]
     for f in result.findings:
-        where = f.path if f.source == "file" else f.source + (f" #{f.line}" if f.line else "")
+        where = f.where
         if f.source == "file" and f.line:
             where = f"{where}:{f.line}"
         out.append("| " + " | ".join((

@@ -294,12 +294,17 @@ class ExplorerApp(RuntimePolicy):
         self.log(f"scan {self.timings['scan']:.2f} s; layer list and tree drawn "
                  f"{self.timings['first_paint'] * 1000:.0f} ms after the result")
         self._prewarm(self.layer_index)
-        self._warm_help()
+        self._warm()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="help")
-    def _warm_help(self) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="warm")
+    def _warm(self) -> None:
+        """Made ahead, once the layers are shown, so that the key that needs it does not wait: the help's
+        layout (?), and the tour's examples, each a walk over every entry of the image (T)."""
         from explorer.tui.screens import help as help_screen
         help_screen.warm(self)
+        if self.scan_index is not None:
+            for kind in (EntryKind.WHITEOUT, EntryKind.OPAQUE):
+                self.scan_index.first_entry(kind)
 
     # -- selection --------------------------------------------------------------------------
     @property

@@ -55,7 +55,7 @@ def node_row(node: Node, opened: bool) -> Text:
     if node.detail is not None and node.detail.differs:
         notes.append(",".join(node.detail.differs))
     if node.change != SAME:
-        notes.append(" ".join(f"{side}:L{e.layer}" for side, e in (("A", node.a), ("B", node.b)) if e is not None))
+        notes.append(", ".join(f"{side} layer {e.layer}" for side, e in (("A", node.a), ("B", node.b)) if e is not None))
     if node.is_dir and node.below != dict.fromkeys(node.below, 0):
         notes.append(summary(node))
     if notes:
@@ -100,11 +100,13 @@ def file_diff(cmp: Comparison, node: Node) -> Lines:
 
 
 def finding_rows(findings: list[Finding]) -> Lines:
+    """One row per finding: severity, rule, where (`layer N` and the path for a file; else `Finding.where`,
+    as every report says it), evidence."""
     rows = []
     for f in findings:
-        where = f"L{f.layer}" if f.layer is not None else "config"
+        where = f"layer {f.layer}  {f.where}" if f.source == "file" else f.where
         row = Text(f"{f.severity:<8} ", style="bold red" if f.severity in ("critical", "high") else "")
-        row.append(f"{f.rule_id}  {where}  {safe(f.path or '')}  {clip(safe(f.evidence), 160)}")
+        row.append(f"{f.rule_id}  {safe(where)}  {clip(safe(f.evidence), 160)}")
         rows.append(row)
     return Lines(rows or [Text("no finding in B that A does not have", style="dim")])
 

@@ -131,8 +131,7 @@ def accept_finding(app) -> None:
     if finding is None or not isinstance(table.current_item(), Finding):
         app.notify("Put the cursor on one finding first (open its group with enter)")
         return
-    where = finding.path if finding.source == "file" else f"the image {finding.source}"
-    question = Text.assemble("Accept ", (safe(finding.rule_id), "bold"), " at ", (safe(where or ""), "bold"),
+    question = Text.assemble("Accept ", (safe(finding.rule_id), "bold"), " at ", (safe(finding.where), "bold"),
                              f": an entry is appended to {safe(app.ignore_file)}, which `explorer scan` and "
                              "`explorer open` read. Why is it acceptable?")
 

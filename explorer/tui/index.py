@@ -21,7 +21,7 @@ from explorer.layerfs.trees import ancestors, folder_sizes
 from explorer.core.model import EntryKind, FileEntry
 from explorer.core.textsafe import safe
 from explorer.detectors.archivelisting import split_archive_path
-from explorer.tui.pathmatch import matcher
+from explorer.tui.pathmatch import is_glob, lowered_matcher, matcher
 
 STATUSES = ("added", "modified", "deleted", "unchanged")
 MARKER = {"added": "A", "modified": "M", "deleted": "D", "unchanged": " "}
@@ -107,6 +107,8 @@ class LayerView:
     """Folder → bytes of regular files below it."""
     _shown: dict[TreeFilter, set[str]] = field(default_factory=dict)
     _added_size: dict[str, int] | None = None
+    _names: tuple[list[str], list[str]] | None = None
+    """Every path of the view (deleted ones included) and the same lowercased, for the filter by name."""
     below: Callable[[], FsTree | None] | None = None
     """The merged tree as of the layer below (what a folder this layer deleted held), built on demand."""
 
@@ -137,7 +139,7 @@ class LayerView:
             if flt.flagged_only:
                 candidates = self.flagged_paths
             elif "unchanged" in flt.statuses:  # a filter by name alone: every path is a candidate
-                candidates = self.tree.entries.keys() | ch.deleted.keys()
+                candidates = None
             else:
                 candidates = set()
                 if "added" in flt.statuses:
@@ -146,29 +148,52 @@ class LayerView:
                     candidates |= ch.modified
                 if "deleted" in flt.statuses:
                     candidates |= set(ch.deleted)
-            if flt.name:
+            if candidates is None:  # (every path; flt.name is set: an explicit filter)
+                paths, lowered = self._every_name()
+                if is_glob(flt.name):
+                    match = lowered_matcher(flt.name)
+                    candidates = [p for p, low in zip(paths, lowered) if match(low)]
+                else:  # a substring, tested inline (no call per path)
+                    needle = flt.name.lower()
+                    candidates = [p for p, low in zip(paths, lowered) if needle in low]
+            elif flt.name:
                 match = matcher(flt.name)
                 candidates = [p for p in candidates if match(p)]
-            out = set()
-            every_status = flt.statuses == frozenset(STATUSES)
-            for path in candidates:
-                if every_status or ch.status(path, path in ch.deleted and path not in ch.added) in flt.statuses:
-                    out.add(path)
-                    for p in ancestors(path):
-                        if p in out:
-                            break
-                        out.add(p)
-            out.add("/")
+            if flt.statuses != frozenset(STATUSES):
+                candidates = [p for p in candidates
+                              if ch.status(p, p in ch.deleted and p not in ch.added) in flt.statuses]
+            out = with_folders(candidates)
             if len(self._shown) >= 8:  # typed names each make one: keep a few
                 self._shown.clear()
             self._shown[flt] = out
         return out
+
+    def _every_name(self) -> tuple[list[str], list[str]]:
+        """Every path of the view and the same lowercased (the path itself when already lowercase), made
+        once: typing a name filters again at each letter, and lowering 73k paths each time was most of it."""
+        names = self._names
+        if names is None:
+            paths = list(self.tree.entries.keys() | self.changes.deleted.keys())
+            names = self._names = (paths, [low if (low := p.lower()) != p else p for p in paths])
+        return names
 
     def passes(self, flt: TreeFilter, path: str, is_dir: bool, deleted: bool) -> bool:
         shown = self.shown(flt)
         if shown is not None:
             return path in shown
         return (is_dir and not deleted) or self.status(path, deleted) in flt.statuses
+
+
+def with_folders(paths) -> set[str]:
+    """`paths`, every folder above them, and "/": a level of parents at a time, each a set made in one go
+    (a walk up from each path took 60-100 ms for the 60k paths a one-letter name matches)."""
+    out = set(paths)
+    level = out
+    while level:
+        level = {p.rpartition("/")[0] or "/" for p in level if p != "/"} - out
+        out |= level
+    out.add("/")
+    return out
 
 
 class ScanIndex:
@@ -207,6 +232,16 @@ class ScanIndex:
         self._lock = threading.Lock()
         self.space_rows = None
         """The space views' rows (explorer.tui.space.SpaceRows), made when one first opens."""
+        self._firsts: dict[EntryKind, FileEntry | None] = {}
+
+    def first_entry(self, kind: EntryKind) -> FileEntry | None:
+        """The first entry of `kind`, lowest layer first (a whiteout of a path, not a pax global header's),
+        or None: a walk over every entry of the image (tens of ms on a big one), made once (the tour's
+        examples; the app makes it on a worker after the first paint)."""
+        if kind not in self._firsts:
+            self._firsts[kind] = next((e for r in self.analysis.layers for e in r.entries
+                                       if e.kind is kind and e.linkname is None), None)
+        return self._firsts[kind]
 
     # -- findings ---------------------------------------------------------------------------
     def worst(self, layer: int | None) -> str | None:

@@ -107,18 +107,24 @@ class LineView(ScrollView, can_focus=True):
         self._generation = 0
         self._base_style: Style | None = None
         self._render_row = lru_cache(maxsize=1024)(self._render_row_uncached)
+        self._row_body = lru_cache(maxsize=1024)(self._row_body_uncached)
 
     # -- content ---------------------------------------------------------------------------
     def set_lines(self, lines: Lines, marks: dict[int, Style] | None = None, cursor: int = 0) -> None:
         self.lines = lines
         self.marks = marks or {}
-        self._generation += 1
-        self._render_row.cache_clear()
+        self._forget_rows()
         self.virtual_size = Size(self._gutter_width() + lines.width + 1, len(lines) + self.header_rows)
         self.cursor = max(0, min(cursor, len(lines) - 1))
         self.show_cursor = self.cursor_rows
         self.scroll_to(0, 0, animate=False, immediate=True)  # before any go_to that follows, not after it
         self.refresh()
+
+    def _forget_rows(self) -> None:
+        """The rows changed (new lines, new column widths): none is drawn from the caches again."""
+        self._generation += 1
+        self._render_row.cache_clear()
+        self._row_body.cache_clear()
 
     def render(self) -> Text:
         """The whole content as one Text (what tests and copy read; drawing goes through render_line)."""
@@ -170,8 +176,12 @@ class LineView(ScrollView, can_focus=True):
         return Strip(list(segments), text.cell_len)
 
     def row_strip(self, row: int) -> Strip:
-        """Row `row` as a Strip, uncropped."""
+        """Row `row` as a Strip, uncropped. Its styles are the row's own (rich styles, the same in every
+        theme): the widget's are applied over it."""
         return self.text_strip(self.lines.row(row))
+
+    def _row_body_uncached(self, row: int, _generation: int) -> Strip:
+        return self.row_strip(row)
 
     def over_style(self, row: int, is_cursor: bool) -> Style | None:
         """A style over row `row`'s own (None: nothing)."""
@@ -180,7 +190,9 @@ class LineView(ScrollView, can_focus=True):
     def _render_row_uncached(self, row: int, scroll_x: int, width: int, _generation: int, is_cursor: bool,
                              _style: Style | None, _focused: bool) -> Strip:
         gutter_w = self._gutter_width()
-        body = self.row_strip(row).crop(scroll_x, scroll_x + max(0, width - gutter_w))
+        # the row's own strip is kept apart from the styled one: a theme switch (or a focus change) styles
+        # every row anew, but builds none again (a findings row's cells are fitted and rendered in ~1 ms)
+        body = self._row_body(row, self._generation).crop(scroll_x, scroll_x + max(0, width - gutter_w))
         segments = []
         if gutter_w:
             segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(dim=True)))

@@ -183,8 +183,7 @@ class TableView(LineView):
         if widths != self._widths:
             self._widths = widths
             self.lines.width = sum(w + 2 * PAD for w in widths)
-            self._generation += 1
-            self._render_row.cache_clear()
+            self._forget_rows()
             self.virtual_size = Size(self._gutter_width() + self.lines.width + 1, len(self.lines) + self.header_rows)
             self.refresh()
 

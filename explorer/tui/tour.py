@@ -57,13 +57,8 @@ def tour_steps(index: ScanIndex) -> list[TourStep]:
     return steps
 
 
-def _first(index: ScanIndex, kind: EntryKind):
-    """The first entry of `kind` (a whiteout of a path, not a pax global header's), or None."""
-    return next((e for r in index.analysis.layers for e in r.entries if e.kind == kind and e.linkname is None), None)
-
-
 def _whiteout_step(index: ScanIndex) -> TourStep:
-    entry = _first(index, EntryKind.WHITEOUT)
+    entry = index.first_entry(EntryKind.WHITEOUT)
     if entry is None:
         return TourStep("A whiteout", "This image deletes nothing: it holds no .wh. member. A whiteout is an "
                         "empty member .wh.NAME that deletes NAME from the layers below.", "files")
@@ -77,7 +72,7 @@ def _whiteout_step(index: ScanIndex) -> TourStep:
 
 
 def _opaque_step(index: ScanIndex) -> TourStep:
-    entry = _first(index, EntryKind.OPAQUE)
+    entry = index.first_entry(EntryKind.OPAQUE)
     if entry is None:
         return TourStep("An opaque folder", "This image has no opaque folder (no .wh..wh..opq member). Such a "
                         "member hides everything lower layers put in its folder.", "files")

@@ -52,18 +52,19 @@ async def test_tree_text_diff_and_new_findings(make_image):
             assert rows == [
                 "▾   etc/  ~1 =1",
                 "      motd",
-                "    ~ passwd  content  A:L0 B:L1",
+                "    ~ passwd  content  A layer 0, B layer 1",
                 "▾   srv/  +2 -1 ~3 =1",
-                "    + .env  B:L2",
-                "    ~ app.py  content  A:L0 B:L1",
-                "    ~ mode  mode  A:L1 B:L1",
-                "    + new.txt  B:L1",
-                "    - old.txt  A:L1",
-                "    ~ owner  owner  A:L1 B:L1",
+                "    + .env  B layer 2",
+                "    ~ app.py  content  A layer 0, B layer 1",
+                "    ~ mode  mode  A layer 1, B layer 1",
+                "    + new.txt  B layer 1",
+                "    - old.txt  A layer 1",
+                "    ~ owner  owner  A layer 1, B layer 1",
                 "      same"]
             styles = {i: {s.style for s in view.lines.row(i).spans} for i in range(len(rows))}
             assert "bold" in styles[0] and "yellow" in styles[2] and "green" in styles[4] and "red" in styles[8]
             assert "dim" in styles[1] and "dim" in styles[10]
+            assert not any(":L" in row for row in rows)  # "L3" is a line of the preview, not a layer
             # enter on a changed file: both versions described, then the text diff
             view.go_to(2)
             await pilot.press("enter")

@@ -322,6 +322,12 @@ async def test_a_truncated_layer_finding_names_its_layer_not_config(tmp_path, wa
             await pilot.pause()
             shown = app.screen.query_one("#body").render().plain
             assert "in: layer 1 blob" in shown and "the image config" not in shown, shown
+            await pilot.press("escape")
+            table.focus()
+            await pilot.press("A")  # accepting it asks about the layer's blob too
+            await pilot.pause()
+            question = app.screen.question.plain
+            assert "at layer 1 blob" in question and "config" not in question, question
 
 
 async def test_long_history_lines_wrap_in_the_preview_header_and_details(tmp_path, wait_for_scan):

@@ -62,7 +62,7 @@ async def test_rows_columns_header_and_cursor():
         assert app.clicked == ["n", "name"]
 
 
-async def test_a_focus_change_redraws_only_the_cursor_row():
+async def test_a_focus_change_or_a_theme_switch_builds_no_row_again():
     app = Two()
     async with app.run_test(size=(60, 20)) as pilot:
         table = app.query_one(TableView)
@@ -76,4 +76,7 @@ async def test_a_focus_change_redraws_only_the_cursor_row():
         await pilot.pause()
         table.focus()
         await pilot.pause()
-        assert drawn == [0]  # the cursor row blurred; focused again it comes from the cache; no other row
+        assert drawn == []  # the cursor row styled anew (blurred, focused) over the row it kept; no other row
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await pilot.pause()
+        assert drawn == [] and table.render_line(1).text.strip()  # every row styled anew, none built again

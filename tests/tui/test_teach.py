@@ -17,6 +17,7 @@ from explorer.tui.screens.rawlayer import RawLayerView, member_row
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
+from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.tour import TourPanel
 from tests.tui.test_panes_actions import wait_for
 
@@ -157,11 +158,16 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
     app = ExplorerApp(demo_source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
+        left = [w.region for w in app.query("#summary, #layers, #findings")]
         await pilot.press("T")
         panel = app.query_one(TourPanel)
         assert panel.has_focus
+        # in the right column: opening it resizes (and redraws) the tree and the details, not the left panes
+        await pilot.pause()
+        assert panel.parent.id == "right" and [w.region for w in app.query("#summary, #layers, #findings")] == left
         tree = app.query_one(FileTree)
         seen = []
+        heights = set()
         for step in range(len(panel.steps)):
             await wait_for_tree(pilot)
             await pilot.pause(0.05)
@@ -176,6 +182,7 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
                 assert shown.startswith("Layer 5") and app.scan_index.analysis.layers[5].stats.diff_id in shown
             seen.append((current.title, app.layer_index, cursor, highlighted))
             assert f"{step + 1}/{len(panel.steps)}  {current.title}" in str(panel.render())
+            heights.add(panel.outer_size.height)
             await pilot.press("n")
         titles = [s[0] for s in seen]
         assert titles == ["Layers", "A whiteout", "An opaque folder", "A finding", "Deleted but still shipped",
@@ -209,7 +216,14 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
         assert app.query_one(TourPanel).has_focus
         await pilot.press("escape")
         await pilot.pause()
-        assert not app.query(TourPanel) and not app.query(".tour-highlight")
+        assert not panel.display and not app.query(".tour-highlight") and app.query_one(LayerTable).has_focus
+        # one height for every step (a step of another height laid the whole screen out again); hidden, not
+        # removed, and T shows it again from its first step
+        assert len(heights) == 1, heights
+        await pilot.press("T")
+        await pilot.pause()
+        assert app.query_one(TourPanel) is panel and panel.display and panel.has_focus
+        assert panel.step.title == "Layers" and [w.id for w in app.query(".tour-highlight")] == ["layers"]
 
 
 def test_raw_rows_escape_hostile_names_and_show_link_targets():

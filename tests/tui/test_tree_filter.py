@@ -143,3 +143,14 @@ async def test_keys_typed_while_the_tree_is_filtered_are_kept(demo_source, wait_
         assert app.query_one(NameFilter).value == app.tree_filter.name == "kw"
         await pilot.press("enter", "0")  # every file again: the line follows
         assert app.query_one(NameFilter).value == "" and not app.query_one(NameFilter).display
+
+
+def test_folders_of_matches_and_names_lowered_once():
+    from explorer.tui.index import with_folders
+    from explorer.tui.pathmatch import lowered_matcher, matcher
+
+    assert with_folders(["/a/b/c", "/a/d", "/x"]) == {"/", "/a", "/a/b", "/a/b/c", "/a/d", "/x"}
+    assert with_folders([]) == {"/"}
+    for query, path in (("LIB", "/usr/Lib/x"), ("*.SO", "/usr/lib/A.so"), ("/usr/*/x", "/USR/lib/x")):
+        assert matcher(query)(path) and lowered_matcher(query)(path.lower())
+    assert not matcher("*.so")("/usr/lib/a.so.1") and not lowered_matcher("zz")("/usr/lib")

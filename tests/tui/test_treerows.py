@@ -135,3 +135,27 @@ async def test_hostile_and_wide_names_are_drawn_as_textual_draws_them(tmp_path, 
                 text = "".join(segment.text for segment in strip)
                 assert not any(ord(c) < 32 or c == "\x7f" for c in text)  # nothing the terminal would obey
                 assert strip.cell_length == tree.size.width  # padded to the pane, wide characters counted as two
+
+
+async def test_a_restyle_repaints_the_rows_without_rebuilding_them_or_laying_the_screen_out(demo_source,
+                                                                                            wait_for_scan):
+    """A focus change, a theme switch: the rows look different, the rows and every size stay (Tree's own
+    restyle rebuilt the rows and asked for a layout of the whole screen)."""
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        tree = app.query_one(FileTree)
+        await go_to(pilot, 5, "/srv/app/.env")
+        rows = tree._tree_lines
+        layouts = []
+        original = tree.refresh
+        tree.refresh = lambda *regions, **kw: layouts.append(kw.get("layout")) or original(*regions, **kw)
+        tree.focus()
+        await pilot.pause()
+        app.query_one("#layers").focus()
+        await pilot.pause()
+        assert tree._tree_lines is rows and not any(layouts), layouts
+        app.theme = "textual-light" if app.current_theme.dark else "textual-dark"
+        await pilot.pause()
+        assert tree._tree_lines is rows and not any(layouts), layouts
+        assert compare_every_row(tree) > 5  # and drawn in the new theme, as Textual draws them

@@ -8,7 +8,8 @@ The patches (each module says why, with the measurements):
                subclass writing Stylesheet's private state, Widget.refresh swapped during a restyle, and a
                copy of App.get_css_variables.
 - treerows.py  the file tree's rows drawn as Tree._render_line draws them, in a fraction of its time (reads
-               about twelve private attributes of Tree and TreeNode).
+               about twelve private attributes of Tree and TreeNode); a restyle of the tree repaints its rows
+               without Tree._invalidate's rebuild of them and layout of the whole screen.
 - footer.py    the footer recomposed only when the keys it shows change (Footer's private _bindings_ready).
 
 The gate: ACTIVE is true only on a Textual release in WRITTEN_FOR (the releases whose copied or replaced
@@ -53,6 +54,8 @@ COPIED: dict[str, tuple[str, str]] = {
     "textual.app:App.get_css_variables": ("themecss", "48b7c7e5d5af1c5c"),
     "textual.widgets._tree:Tree._render_line": ("treerows", "1e31412feec0b029"),
     "textual.widgets._tree:Tree.render_lines": ("treerows", "4e0ae4f0a9bd61c0"),
+    "textual.widgets._tree:Tree.notify_style_update": ("treerows", "66ef1e02dd9ee42b"),
+    "textual.widgets._tree:Tree._invalidate": ("treerows", "fe3ad2694fee6ca4"),
     "textual.widgets._footer:Footer.bindings_changed": ("footer", "eb88714081bd2305"),
     "textual.widgets._footer:Footer.compose": ("footer", "8514ae6622cb1844"),
 }

@@ -9,6 +9,12 @@ other label (the root's, the placeholder rows') is drawn by Textual's code. test
 checks, cell by cell (character, colours, attributes, mouse metadata), that both draw the same rows.
 FileTree._render_line (explorer.tui.widgets.filetree) calls `render_row` only while the gate
 (explorer.tui.patches) is open; a RowLabel is a rich Text, which Textual's own code draws the same.
+
+`restyled` stands in for what Tree does on a restyle (`Tree._invalidate`: every row's strip dropped, the
+list of rows rebuilt, and a layout of the whole screen asked for). A restyle (a theme switch, the focus
+coming or going, the tour's highlight) changes how rows look, not which rows there are nor any size: the
+strips are dropped and the tree repainted, without the rebuild and the reflow of every widget of the
+screen that a theme switch, a focus change and the tour's steps each paid.
 """
 
 from __future__ import annotations
@@ -156,3 +162,11 @@ def render_row(tree: Tree, frame: Frame, y: int, line, is_hover: bool, base_styl
     if pad > 0:
         segments.append(Segment(" " * pad, line_base + line_meta))
     return Strip(segments, used + max(pad, 0))
+
+
+def restyled(tree: Tree) -> None:
+    """Tree.notify_style_update without its `_invalidate`: the rows' strips are dropped (a bump of the
+    count their cache key holds), the rows and the layout are kept."""
+    tree._updates += 1
+    tree.refresh()
+

@@ -14,7 +14,6 @@ from textual.widgets import Footer, Static
 
 from explorer.core.findings import Finding
 from explorer.core.textsafe import safe
-from explorer.tui.widgets.findings import where_label
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 
 REFERENCES = {
@@ -69,8 +68,7 @@ def detail_text(finding: Finding, findings: list[Finding], catalog: list[dict]) 
     if f.source == "file":
         field("path", (f.path or "") + (f" (line {f.line})" if f.line else ""))
     else:
-        field("in", where_label(f) if f.source == "config" and f.layer is not None  # the layer's blob
-              else f"the image {f.source}" + (f", entry {f.line}" if f.line else ""))
+        field("in", f.where)
     if f.layer is not None:
         field("layer", f"{f.layer}" + (f"  {f.layer_digest}" if f.layer_digest else ""))
     field("made by", " ".join(f.created_by.split()) or "(no history line)")
@@ -100,8 +98,7 @@ def detail_text(finding: Finding, findings: list[Finding], catalog: list[dict]) 
     section(f"Every location ({len(others)})")
     for other in others[:MAX_LOCATIONS]:
         mark = "→ " if other is f else "  "
-        where = other.path if other.source == "file" else other.source
-        out.append(f"  {mark}layer {'-' if other.layer is None else other.layer}  {safe(where or '')}"
+        out.append(f"  {mark}layer {'-' if other.layer is None else other.layer}  {safe(other.where)}"
                    + (f":{other.line}" if other.line and other.source == "file" else ""))
         out.append("  " + ("final" if other.in_final_image else "deleted/replaced") + "\n",
                    style="" if other.in_final_image else "magenta")

@@ -30,7 +30,7 @@ from explorer.core.textsafe import safe
 from explorer.tui.index import ancestors, MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 from explorer.tui import patches
-from explorer.tui.patches.treerows import Frame, RowLabel, render_row
+from explorer.tui.patches.treerows import Frame, RowLabel, render_row, restyled
 
 CHUNK = 200
 """Children added to the tree at once; the rest wait behind a 'more' row."""
@@ -331,6 +331,13 @@ class FileTree(Tree[NodeData]):
             strip = self._line_cache[key] = render_row(self, self._frame, y, line, is_hover, base_style,
                                                        self.size.width)
         return strip.crop(x1, x2)
+
+    def notify_style_update(self) -> None:
+        if not patches.ACTIVE:
+            super().notify_style_update()
+            return
+        super(Tree, self).notify_style_update()  # Tree's would also rebuild the rows and lay the screen out
+        restyled(self)
 
     # -- events -----------------------------------------------------------------------------
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:

@@ -34,14 +34,6 @@ def sort_key(by: str):
     return lambda f: tuple(k(f) for k in order) + (f.rule_id, f.path or "")
 
 
-def where_label(f: Finding) -> str:
-    """Where a finding not in a file is: `config #2`, `history #5`, or `layer 1 blob` for a problem of a
-    layer's blob (integrity findings come with source "config" and the layer they are about)."""
-    if f.source == "config" and f.layer is not None:
-        return f"layer {f.layer} blob"
-    return f.source + (f" #{f.line}" if f.line else "")
-
-
 @dataclass(eq=False)
 class RuleGroup:
     """The findings of one rule, shown as one row (with their count) until opened."""
@@ -163,12 +155,11 @@ class FindingsTable(TableView):
                     Text(mark + safe(item.rule_id), style="bold"),
                     Text(f"{len(item.findings)} findings", style="bold"), Text(safe(worst.title), style="italic")]
         f = item
-        where = f.path if f.source == "file" else where_label(f)
         rule = ("  " if self.grouped and f.rule_id in self._open else "") + safe(f.rule_id)
         return [Text(f.severity, style=SEVERITY_STYLE[f.severity]),
                 Text("-" if f.layer is None else str(f.layer), justify="right"),
                 Text("yes" if f.in_final_image else "deleted", style="" if f.in_final_image else "bold magenta"),
-                Text(rule), Text(safe(where or "")[-400:]), Text(safe(f.evidence)[:400])]
+                Text(rule), Text(safe(f.where)[-400:]), Text(safe(f.evidence)[:400])]
 
     def sort_findings(self, by: str) -> None:
         self.sort_by = by

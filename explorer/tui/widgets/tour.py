@@ -1,4 +1,5 @@
-"""The guided tour's panel (`T`): docked under the main panes, one step at a time, each step selecting
+"""The guided tour's panel (`T`): docked under the file tree and details (the right column; under every
+pane in a short terminal, where the column is too small for it), one step at a time, each step selecting
 the layer and path where its concept appears and highlighting the pane that shows it.
 
 The panel holds the focus while the tour runs (its keys: n/→/space next, p/← back, escape/q leave); the
@@ -21,6 +22,11 @@ HIGHLIGHT = "tour-highlight"
 
 
 class TourPanel(Static, can_focus=True):
+    """In the right column, kept mounted once opened (escape hides it, T shows it again), and as tall as its
+    tallest step: a panel that comes or goes redraws the panes it resizes (the whole screen, 100 ms and
+    more on a big image, when it was docked under both columns), and one that changed height at each step
+    did so at each step; a step now redraws only what it moves."""
+
     BINDINGS = [
         Binding("n,right,space", "step(1)", "Next", id="tour.next", tooltip="The next step of the tour"),
         Binding("p,left,b", "step(-1)", "Back", id="tour.back", tooltip="The previous step of the tour"),
@@ -29,32 +35,69 @@ class TourPanel(Static, can_focus=True):
     DEFAULT_CSS = """
     TourPanel { dock: bottom; height: auto; max-height: 35%; border: heavy $warning;
                 background: $boost; padding: 0 1; margin-bottom: 1; }
+    #right > TourPanel { max-height: 45%; margin-bottom: 0; }
     """
 
     def __init__(self, steps: list[TourStep]) -> None:
         super().__init__()
         self.steps = steps
         self.at = 0
+        self._lit: str | None = None
+        """The selector of the highlighted pane."""
+        self._fitted: tuple[int, int] | None = None
+        """(steps id, width) the height was fitted for."""
 
     def on_mount(self) -> None:
         self.border_title = "Guided tour"
+        self.border_subtitle = "n/→ next · p/← back · escape leaves"
+        self.show_step()
+
+    def restart(self, steps: list[TourStep]) -> None:
+        """The tour again from its first step (its steps made anew: the findings may have changed)."""
+        self.steps = steps
+        self.at = 0
+        self.display = True
         self.show_step()
 
     @property
     def step(self) -> TourStep:
         return self.steps[self.at]
 
+    def _text(self, at: int) -> Text:
+        step = self.steps[at]
+        text = Text(f"{at + 1}/{len(self.steps)}  {step.title}\n", style="bold")
+        text.append(step.text)
+        return text
+
+    def _fit_height(self) -> None:
+        """The height of the tallest step at the panel's width (max-height still caps it)."""
+        width = max(1, self.parent.size.width - self.styles.gutter.width)
+        if self._fitted == (id(self.steps), width):
+            return
+        self._fitted = (id(self.steps), width)
+        console = self.app.console
+        lines = max(len(self._text(at).wrap(console, width)) for at in range(len(self.steps)))
+        self.styles.height = lines + self.styles.gutter.height
+
+    def on_resize(self) -> None:
+        self._fit_height()
+
     def show_step(self) -> None:
         step = self.step
-        text = Text(f"{self.at + 1}/{len(self.steps)}  {step.title}\n", style="bold")
-        text.append(step.text)
-        self.update(text)
-        self.border_subtitle = "n/→ next · p/← back · escape leaves"
+        self._fit_height()
+        self.update(self._text(self.at))
         app = self.app
-        for pane in PANES.values():
-            app.query_one(pane).remove_class(HIGHLIGHT)
-        app.query_one(PANES[step.pane]).add_class(HIGHLIGHT)
+        pane = PANES[step.pane]
+        if pane != self._lit:
+            self._unlight()
+            app.query_one(pane).add_class(HIGHLIGHT)
+            self._lit = pane
         go(app, step)
+
+    def _unlight(self) -> None:
+        if self._lit is not None:
+            self.app.query_one(self._lit).remove_class(HIGHLIGHT)
+            self._lit = None
 
     def action_step(self, delta: int) -> None:
         target = self.at + delta
@@ -63,10 +106,9 @@ class TourPanel(Static, can_focus=True):
             self.show_step()
 
     def action_leave(self) -> None:
-        for pane in PANES.values():
-            self.app.query_one(pane).remove_class(HIGHLIGHT)
+        self._unlight()
         self.app.query_one(PANES["layers"]).focus()
-        self.remove()
+        self.display = False
 
 
 def go(app, step: TourStep) -> None:
@@ -90,9 +132,14 @@ def go(app, step: TourStep) -> None:
 
 def start_tour(app) -> TourPanel:
     """Open the tour on the app's main screen at its first step (again from the start if it is open)."""
-    for old in app.query(TourPanel):
-        old.remove()
-    panel = TourPanel(tour_steps(app.scan_index))
-    app.screen.mount(panel)
+    steps = tour_steps(app.scan_index)
+    panels = app.query(TourPanel)
+    if panels:
+        panel = panels.first()
+        panel.restart(steps)
+    else:
+        panel = TourPanel(steps)
+        short = app.screen.has_class("-short")  # (Textual's class for a height under the app's breakpoint)
+        (app.screen if short else app.query_one("#right")).mount(panel)
     panel.focus()
     return panel
