@@ -1,0 +1,125 @@
+"""The whole secret rule table: the built-in rules and the rules vendored from gitleaks.
+
+`explorer/data/gitleaks.toml` holds gitleaks' rule set (MIT), less the rules a built-in rule already
+covers; `python -m explorer.detectors.gitleaks_import` writes it. Its rules are read with the
+`--secret-rules` reader (Go regexes translated and bounded alike) and become `secret.gitleaks.<id>`, at
+the severity the file gives (`medium` for gitleaks' "name near a value" rules, `high` for token formats).
+
+They cost little: their keywords join the shared YARA keyword pass like every built-in rule's, and
+`keyword_at` (where a match can start, relative to a keyword) is worked out from each regex
+(`keyword_starts`), so a regex is tried only near its keywords. gitleaks' own allowlists go with them:
+each rule's (stop words, regexes) and the global one (placeholder values; paths of installed packages,
+lock files and pictures, where the vendored rules do not run at all).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import re._parser as sre  # noqa: the parser of Python's own `re`, to read where a match holds a keyword
+from importlib import resources
+
+from explorer.detectors import gitleaks_config
+from explorer.detectors.secret_rules import RULES as BUILTIN, SecretRule
+
+PREFIX = "secret.gitleaks."
+_MAX_STARTS = 64
+"""The most distances `keyword_starts` gives; a regex that needs more searches the whole text."""
+
+
+def keyword_starts(pattern: re.Pattern[bytes], keywords: tuple[bytes, ...]) -> tuple[int, ...]:
+    """Distances from the start of every match of `pattern` at which one of the keywords occurs (in any
+    case) in it: what `SecretRule.keyword_at` says. Empty when the pattern does not tell (a keyword not
+    written as a literal, or too many distances)."""
+    if not keywords or not all(keywords) or pattern.flags & re.VERBOSE:
+        return ()
+    found = _starts(sre.parse(pattern.pattern, pattern.flags & ~re.UNICODE), keywords)
+    return tuple(sorted(found)) if found else ()
+
+
+def _starts(parsed, keywords: tuple[bytes, ...]) -> set[int] | None:
+    offsets = {0}
+    items = list(parsed)
+    i = 0
+    while i < len(items):
+        op, arg = items[i]
+        if op is sre.LITERAL:
+            j = i
+            while j < len(items) and items[j][0] is sre.LITERAL:
+                j += 1
+            run = bytes(c for _, c in items[i:j] if c < 256).lower()
+            at = [run.find(k) for k in keywords if k in run]
+            if at:
+                return {o + min(at) for o in offsets}
+            offsets = {o + j - i for o in offsets}
+            i = j
+            continue
+        inner = None
+        if op is sre.SUBPATTERN:
+            inner = _starts(arg[3], keywords)
+        elif op is sre.BRANCH:
+            alternatives = [_starts(alt, keywords) for alt in arg[1]]
+            inner = set().union(*alternatives) if all(a is not None for a in alternatives) else None
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            inner = _starts(arg[2], keywords)
+        if inner is not None:
+            found = {o + d for o in offsets for d in inner}
+            return found if len(found) <= _MAX_STARTS else None
+        low, high = sre.SubPattern(parsed.state, [items[i]]).getwidth()
+        if high - low >= _MAX_STARTS:
+            return None
+        offsets = {o + w for o in offsets for w in range(low, high + 1)}
+        if len(offsets) > _MAX_STARTS:
+            return None
+        i += 1
+    return None
+
+
+def _allow(allows: list[gitleaks_config.Allow]):
+    def allowed(path: str | None, secret: bytes, match: bytes, line: bytes) -> bool:
+        return any(a.allows(path, secret, match, line) for a in allows)
+    return allowed
+
+
+def load_vendored(text: str) -> dict[str, SecretRule]:
+    """gitleaks id -> rule, of a vendored rules file (its text)."""
+    import tomllib
+
+    doc = tomllib.loads(text)
+    shared = [a for a in gitleaks_config._allowlists(doc, "allowlist", "allowlists", "gitleaks.toml")
+              if not a.paths]
+    paths = [p.pattern for a in gitleaks_config._allowlists(doc, "allowlist", "allowlists", "gitleaks.toml")
+             for p in a.paths]
+    skip = re.compile("|".join(f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in paths)
+                      ) if paths else None
+    out: dict[str, SecretRule] = {}
+    warnings: list[str] = []
+    for index, item in enumerate(doc.get("rules", [])):
+        made = gitleaks_config._rule(item, index, warnings, PREFIX)
+        if made is None:
+            continue
+        rule, allows = made
+        title = item.get("title") or _title(item["id"])
+        out[item["id"]] = SecretRule(
+            id=rule.id, title=title, severity=rule.severity, regex=rule.regex, keywords=rule.keywords,
+            description=f"{rule.description} (gitleaks rule {item['id']})", group=rule.group,
+            entropy=rule.entropy, path=rule.path, keyword_at=keyword_starts(rule.regex, rule.keywords),
+            skip_path=skip, allow=_allow(allows + shared), fallback=True)
+    return out
+
+
+def _title(rule_id: str) -> str:
+    words = rule_id.replace("-", " ")
+    return f"{words[:1].upper()}{words[1:]} (gitleaks)"
+
+
+@functools.lru_cache(maxsize=1)
+def vendored() -> tuple[SecretRule, ...]:
+    """The vendored rules, in the file's order (read once)."""
+    text = resources.files("explorer").joinpath("data/gitleaks.toml").read_text(encoding="utf-8")
+    return tuple(load_vendored(text).values())
+
+
+RULES: tuple[SecretRule, ...] = BUILTIN + vendored()
+"""Every secret rule, built-in first; rule ids are unique."""
+assert len({r.id for r in RULES}) == len(RULES), "duplicate secret rule id"

@@ -1,0 +1,116 @@
+"""The vendored gitleaks rules (explorer/data/gitleaks.toml) against gitleaks' own examples.
+
+tests/data/gitleaks_examples.json (written by `python -m explorer.detectors.gitleaks_import`) holds, per
+gitleaks rule, the true positives and false positives gitleaks validates it with. Every true positive
+must be found: by the vendored rule, or, for a rule left out because a built-in rule covers its
+provider, by that built-in rule (or at least by some rule of the table, for the exceptions pinned in
+TP_BY_OTHER / TP_MISSED with their reasons). No false positive may raise a finding at medium or above.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from explorer.detectors import gitleaks_import
+from explorer.detectors.gitleaks_rules import PREFIX, RULES, keyword_starts, vendored
+from explorer.detectors.secret_rules import RULES as BUILTIN
+from explorer.detectors.secrets import KEYWORDS, RuleSet
+from explorer.core.findings import SEVERITY_RANK
+
+DATA = json.loads((Path(__file__).resolve().parents[1] / "data" / "gitleaks_examples.json").read_text())
+EXAMPLES = DATA["rules"]
+TABLE = RuleSet(RULES)
+
+TP_MISSED: dict[str, str] = {}
+"""gitleaks rule -> why (some of) its true positives are found by no rule of ours."""
+FP_RAISED: dict[str, str] = {}
+"""gitleaks rule -> why one of its false positives is still reported at medium or above."""
+
+
+PATH = "/srv/app/notes.txt"
+"""Where an example without a path of its own is scanned: no credential file, no doc or test path."""
+
+
+def _scan(example, rules: RuleSet = TABLE):
+    if isinstance(example, dict):
+        return rules.scan(example["text"].encode(), path=example["path"])[0]
+    return rules.scan(example.encode(), path=PATH)[0]
+
+
+def _expected(gitleaks_id: str) -> str:
+    if gitleaks_id in gitleaks_import.COVERED:
+        return gitleaks_import.COVERED[gitleaks_id]
+    return PREFIX + gitleaks_id
+
+
+def test_the_examples_cover_the_rules():
+    """The converter computed examples for nearly every gitleaks rule, and every vendored rule has some."""
+    vendored_ids = {r.id.removeprefix(PREFIX) for r in vendored()}
+    assert len(vendored()) >= 120
+    assert vendored_ids <= set(EXAMPLES)
+    assert DATA["gitleaks_commit"] in Path(gitleaks_import.DATA).read_text()
+
+
+@pytest.mark.parametrize("gitleaks_id", sorted(EXAMPLES))
+def test_true_positives_are_found(gitleaks_id):
+    if gitleaks_id in gitleaks_import.LEFT_OUT or gitleaks_id in TP_MISSED:
+        pytest.skip(gitleaks_import.LEFT_OUT.get(gitleaks_id) or TP_MISSED[gitleaks_id])
+    want = _expected(gitleaks_id)
+    missed = [tp for tp in EXAMPLES[gitleaks_id]["tps"] if want not in {m.rule_id for m in _scan(tp)}]
+    assert not missed, f"{want} misses {len(missed)} of gitleaks' true positives, e.g. {missed[:2]}"
+
+
+@pytest.mark.parametrize("gitleaks_id", sorted(EXAMPLES))
+def test_false_positives_stay_below_medium(gitleaks_id):
+    if gitleaks_id in FP_RAISED:
+        pytest.skip(FP_RAISED[gitleaks_id])
+    raised = [(fp, m.rule_id, m.severity) for fp in EXAMPLES[gitleaks_id]["fps"] for m in _scan(fp)
+              if SEVERITY_RANK[m.severity] >= SEVERITY_RANK["medium"]]
+    assert not raised, raised[:3]
+
+
+def test_vendored_rules_run_near_their_keywords():
+    """Their keywords are in the shared YARA keyword pass, and most say where a match starts."""
+    for rule in vendored():
+        assert set(rule.keywords) <= set(KEYWORDS), rule.id
+        assert rule.fallback and rule.skip_path is not None
+    located = [r for r in vendored() if r.keyword_at]
+    assert len(located) >= 0.75 * len(vendored())
+
+
+def test_keyword_starts_are_exact():
+    """Every match of a vendored rule over its true positives starts where `keyword_at` says."""
+    for rule in vendored():
+        if not rule.keyword_at:
+            continue
+        for tp in EXAMPLES[rule.id.removeprefix(PREFIX)]["tps"]:
+            text = (tp["text"] if isinstance(tp, dict) else tp).encode()
+            lowered = text.lower()
+            for m in rule.regex.finditer(text):
+                assert any(lowered.startswith(k, m.start() + d) for d in rule.keyword_at for k in rule.keywords), \
+                    (rule.id, m.group(0))
+
+
+def test_keyword_starts_reads_patterns():
+    import re
+
+    assert keyword_starts(re.compile(rb"(?i)\b(ghx_[a-z]{4})"), (b"ghx_",)) == (0,)
+    assert keyword_starts(re.compile(rb"[a-z]{0,2}(?:foo|xfoo)"), (b"foo",)) == (0, 1, 2, 3)
+    assert keyword_starts(re.compile(rb"[a-z]+foo"), (b"foo",)) == ()
+    assert keyword_starts(re.compile(rb"(?:bar|foo)x"), (b"foo",)) == ()
+
+
+def test_ids_are_unique_and_builtins_come_first():
+    assert len({r.id for r in RULES}) == len(RULES)
+    assert RULES[:len(BUILTIN)] == BUILTIN
+    assert all(r.id.startswith(PREFIX) and r.severity in ("medium", "high") for r in vendored())
+
+
+def test_vendored_rules_skip_installed_packages():
+    rule = next(r for r in vendored() if r.id == PREFIX + "adafruit-api-key")
+    tp = EXAMPLES["adafruit-api-key"]["tps"][0]
+    assert RuleSet([rule]).scan(tp.encode(), path="/srv/app/config.ini")[0]
+    assert not RuleSet([rule]).scan(tp.encode(), path="/usr/lib/python3.11/site-packages/x/config.ini")[0]
