@@ -51,7 +51,6 @@ COVERED: dict[str, str] = {
     "digitalocean-access-token": "secret.digitalocean-token",
     "digitalocean-pat": "secret.digitalocean-token",
     "digitalocean-refresh-token": "secret.digitalocean-token",
-    "discord-api-token": "secret.discord-bot-token",
     "doppler-api-token": "secret.doppler-token",
     "duffel-api-token": "secret.duffel-token",
     "dynatrace-api-token": "secret.dynatrace-token",
@@ -91,7 +90,6 @@ COVERED: dict[str, str] = {
     "linear-api-key": "secret.linear-api-key",
     "mailchimp-api-key": "secret.mailchimp-api-key",
     "mailgun-private-api-token": "secret.mailgun-api-key",
-    "mapbox-api-token": "secret.mapbox-secret-token",
     "new-relic-insert-key": "secret.newrelic-key",
     "new-relic-user-api-key": "secret.newrelic-key",
     "npm-access-token": "secret.npm-token",
@@ -136,6 +134,11 @@ LEFT_OUT: dict[str, str] = {
                        "`token` and was half the cost of a scan",
     "curl-auth-header": "covered by secret.command-line-credential (RUN lines and shell histories)",
     "curl-auth-user": "covered by secret.command-line-credential (RUN lines and shell histories)",
+    "lob-api-key": "its keywords (`test_`, `live_`) are in most source files and its regex cannot be run near "
+                   "them (the name `lob` comes first, at any distance): it searched whole texts for an obscure format",
+    "lob-pub-api-key": "publishable keys; its keywords (`_pub`) are common and its regex cannot be run near them",
+    "mapbox-api-token": "public tokens (`pk.`), which web pages ship by design; the secret ones (`sk.`) are "
+                        "secret.mapbox-secret-token",
     "pkcs12-file": "a path-only rule (no regex)",
 }
 """gitleaks rule -> why it is not vendored although no one built-in rule covers its provider."""
@@ -220,7 +223,7 @@ class Unevaluable(Exception):
 
 _GO_TOKEN = re.compile(r"""(?P<raw>`[^`]*`)|(?P<str>"(?:\\.|[^"\\\n])*")|(?P<char>'(?:\\.|[^'\\])')"""
                        r"""|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<nl>\n)|(?P<ws>[ \t\r]+)"""
-                       r"""|(?P<num>\d+)|(?P<name>[A-Za-z_][\w.]*)|(?P<op>\.\.\.|:=|[-+*/%&|^<>=!]=?|[()\[\]{},;:.*&])""",
+                       r"""|(?P<num>\d+)|(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)|(?P<op>\.\.\.|:=|[-+*/%&|^<>=!]=?|[()\[\]{},;:.*&])""",
                        re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'", "a": "\a", "b": "\b", "f": "\f",
             "v": "\v"}
@@ -390,7 +393,7 @@ class Evaluator:
             kind, text = self.toks[self.i]
             nxt = self.toks[self.i + 1][1] if self.i + 1 < len(self.toks) else ""
             before = self.toks[self.i - 1][0] if self.i else "nl"
-            if kind == "name" and nxt in (":=", "=") and before in ("nl", "op"):
+            if kind == "name" and nxt in (":=", "=") and (before in ("nl", "op") or self.toks[self.i - 1][1] == "var"):
                 self.i += 2
                 start = self.i
                 try:
@@ -405,7 +408,7 @@ class Evaluator:
 def _bodies(source: str) -> list[tuple[str, str]]:
     """(function name, body) of each top-level function of a Go file."""
     out = []
-    for m in re.finditer(r"^func (\w+)\([^)]*\)[^{\n]*\{\n(.*?)^\}", source, re.S | re.M):
+    for m in re.finditer(r"^func (\w+)\([^)]*\)[^{\n]*\{\n(.*?)^\}$", source, re.S | re.M):
         out.append((m.group(1), m.group(2)))
     return out
 
@@ -429,6 +432,8 @@ def examples(rules_dir: Path, samples: dict, valid) -> tuple[dict, int]:
     missed = 0
     for go in sorted(rules_dir.glob("*.go")):
         source = go.read_text()
+        top = {"@samples": samples, "nil": []}
+        Evaluator(tokens(re.sub(r"^func .*?^\}$", "", source, flags=re.S | re.M)), top, random.Random(go.name)).statements()
         for _name, body in _bodies(source):
             found = re.search(r'RuleID:\s*"([^"]+)"', body)
             call = re.search(r"return utils\.Validate(WithPaths)?\(\s*\w+\s*,\s*(\w+)\s*,\s*(\w+)\s*\)", body)
@@ -436,16 +441,18 @@ def examples(rules_dir: Path, samples: dict, valid) -> tuple[dict, int]:
                 continue
             rule_id = found.group(1)
             for seed in range(20):
-                env = {"@samples": samples, "nil": []}
+                env = dict(top)
                 Evaluator(tokens(body), env, random.Random(f"{rule_id}/{seed}")).statements()
                 tps, fps = env.get(call.group(2)), env.get(call.group(3))
                 if tps is None or fps is None:
+                    print(f"  examples of {rule_id} not computed", file=sys.stderr)
                     missed += 1
                     break
                 entry = {"tps": _examples(tps), "fps": _examples(fps)}
                 if valid(rule_id, entry["tps"]):
                     break
             else:
+                print(f"  examples of {rule_id}: a drawn true positive is not found", file=sys.stderr)
                 missed += 1
                 continue
             if tps is not None and fps is not None:
@@ -527,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = samples_table((src / "cmd" / "generate" / "config" / "utils" / "generate.go").read_text())
     found, missed = examples(src / "cmd" / "generate" / "config" / "rules", samples,
                              lambda rid, tps: rid not in rules or all(_finds_example(rules[rid], tp) for tp in tps))
+    known = {rule["id"] for rule in tomllib.loads(text)["rules"]}
+    found = {rid: entry for rid, entry in found.items() if rid in known}  # not rules of config/gitleaks.toml
     for rid, entry in found.items():
         entry["vendored"] = rid in rules
         if rid in skipped:

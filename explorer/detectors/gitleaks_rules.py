@@ -23,7 +23,7 @@ from explorer.detectors import gitleaks_config
 from explorer.detectors.secret_rules import RULES as BUILTIN, SecretRule
 
 PREFIX = "secret.gitleaks."
-_MAX_STARTS = 64
+_MAX_STARTS = 128
 """The most distances `keyword_starts` gives; a regex that needs more searches the whole text."""
 
 
@@ -37,29 +37,54 @@ def keyword_starts(pattern: re.Pattern[bytes], keywords: tuple[bytes, ...]) -> t
     return tuple(sorted(found)) if found else ()
 
 
+def _letter(item) -> int | None:
+    """The byte (lower case) that an item matches in some case: a literal, or a class of the cases of
+    one letter (`[Ss]`); None for anything else."""
+    op, arg = item
+    if op is sre.LITERAL:
+        return arg if arg < 128 else None
+    if op is sre.IN and arg and all(o is sre.LITERAL for o, _ in arg):
+        lowered = {chr(c).lower() for _, c in arg}
+        return ord(lowered.pop()) if len(lowered) == 1 and all(c < 128 for _, c in arg) else None
+    return None
+
+
+def _run(items, i: int) -> bytes:
+    """The literal bytes (lower case) from items[i] on, up to the first item that is not one."""
+    out = bytearray()
+    while i < len(items) and _letter(items[i]) is not None:
+        out.append(_letter(items[i]))
+        i += 1
+    return bytes(out).lower()
+
+
 def _starts(parsed, keywords: tuple[bytes, ...]) -> set[int] | None:
+    """Distances from the start of a match of `parsed` where a keyword occurs in every match, or None."""
     offsets = {0}
     items = list(parsed)
     i = 0
     while i < len(items):
         op, arg = items[i]
-        if op is sre.LITERAL:
-            j = i
-            while j < len(items) and items[j][0] is sre.LITERAL:
-                j += 1
-            run = bytes(c for _, c in items[i:j] if c < 256).lower()
+        run = _run(items, i)
+        if run:
             at = [run.find(k) for k in keywords if k in run]
             if at:
                 return {o + min(at) for o in offsets}
-            offsets = {o + j - i for o in offsets}
-            i = j
+            offsets = {o + len(run) for o in offsets}
+            i += len(run)
             continue
         inner = None
         if op is sre.SUBPATTERN:
             inner = _starts(arg[3], keywords)
         elif op is sre.BRANCH:
-            alternatives = [_starts(alt, keywords) for alt in arg[1]]
-            inner = set().union(*alternatives) if all(a is not None for a in alternatives) else None
+            tail = _run(items, i + 1)  # `(?:pat|sat)\.`: each alternative, then the literal after it
+            literal = [_run(alt, 0) if len(_run(alt, 0)) == len(alt) else None for alt in arg[1]]
+            if tail and all(lit is not None for lit in literal):
+                found = [[(lit + tail).find(k) for k in keywords if k in lit + tail] for lit in literal]
+                inner = {min(f) for f in found} if all(found) else None
+            else:
+                alternatives = [_starts(alt, keywords) for alt in arg[1]]
+                inner = set().union(*alternatives) if all(a is not None for a in alternatives) else None
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT) and arg[0] >= 1:
             inner = _starts(arg[2], keywords)
         if inner is not None:
