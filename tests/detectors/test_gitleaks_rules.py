@@ -28,7 +28,6 @@ TP_BY_OTHER: dict[str, tuple[set[str], str]] = {
     "bittrex-secret-key": ({PREFIX + "bittrex-access-key"}, "the same shape as bittrex-access-key, which runs first"),
     "facebook-page-access-token": ({"secret.facebook-secret"}, "the built-in rule claims EAACEdEose0cBA tokens"),
     "flutterwave-secret-key": ({PREFIX + "flutterwave-encryption-key"}, "the two gitleaks regexes overlap"),
-    "kubernetes-secret-yaml": ({"secret.generic-secret-assignment"}, "a `password:` entry of the Secret is claimed first"),
     "private-key": ({"secret.private-key-pgp", "secret.private-key-rsa"}, "one built-in rule per PEM label"),
     "sidekiq-sensitive-url": ({"secret.url-credentials"}, "a URL with user:password@ is claimed by the URL rule"),
 }
@@ -164,3 +163,13 @@ def test_vendored_rules_skip_installed_packages():
     tp = EXAMPLES["adafruit-api-key"]["tps"][0]
     assert RuleSet([rule]).scan(tp.encode(), path="/srv/app/config.ini")[0]
     assert not RuleSet([rule]).scan(tp.encode(), path="/usr/lib/python3.11/site-packages/x/config.ini")[0]
+
+
+@pytest.mark.parametrize("rule", vendored(), ids=lambda rule: rule.id)
+def test_vendored_rule_cost_is_linear_on_adversarial_input(rule):
+    """Hostile images meet these rules as they meet the built-in ones (test_secrets_linear.py)."""
+    from redos import attacks, max_width  # tests/detectors is on sys.path
+    from test_secrets_linear import ATTACK_BYTES, WIDTH_MAX, _assert_linear, _rule_scan
+
+    assert max_width(rule.regex) <= WIDTH_MAX, rule.id
+    _assert_linear(rule.id, _rule_scan(rule), attacks(rule.regex, rule.keywords, n=ATTACK_BYTES, choices=1))
