@@ -101,12 +101,12 @@ def _starts(parsed, keywords: tuple[bytes, ...]) -> set[int] | None:
 
 
 _LEAD = re.compile(r"^((?:\(\?i\)|\(\?i:)*)\[\\w\.-\]\{0,50\}\?")
-"""`[\w.-]{0,50}?` at the start of a pattern (after `(?i)` or `(?i:`), as gitleaks' semi-generic rules
+r"""`[\w.-]{0,50}?` at the start of a pattern (after `(?i)` or `(?i:`), as gitleaks' semi-generic rules
 open: it only moves the start of a match back over the name's prefix."""
 
 
 def _unprefixed(regex: str) -> str:
-    """A gitleaks pattern without its leading `[\w.-]{0,50}?` (twice in some): the same secrets, from a
+    r"""A gitleaks pattern without its leading `[\w.-]{0,50}?` (twice in some): the same secrets, from a
     match that starts at the name it looks for, so the regex is tried only at the name, not at 51
     places before it, each with up to 51 lengths of prefix (and, where two prefixes nest, 51 x 51:
     30 us a byte on a text of repeated names)."""
