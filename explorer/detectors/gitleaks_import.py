@@ -491,6 +491,22 @@ def _blocks(text: str) -> tuple[str, list[str]]:
     return parts[0], parts[1:]
 
 
+def _our_keys(rule: dict) -> str:
+    """The lines of our keys for a vendored rule: `severity`, `keywordAt` (where a match can start,
+    from its regex), and `secretGroup` when gitleaks leaves it to the first group."""
+    from explorer.detectors.gitleaks_rules import keyword_starts, vendored_regex
+
+    compiled = re.compile(vendored_regex(rule["regex"]))
+    keywords = tuple(k.lower().encode() for k in rule.get("keywords", ()))
+    lines = [f'severity = "{"medium" if SEMI_GENERIC.match(rule["regex"]) else "high"}"']
+    starts = keyword_starts(compiled, keywords)
+    if starts:
+        lines.append(f"keywordAt = [{', '.join(map(str, starts))}]")
+    if "secretGroup" not in rule and compiled.groups:
+        lines.append("secretGroup = 1")
+    return "\n".join(lines) + "\n"
+
+
 def vendor(toml_text: str, licence: str, commit: str) -> tuple[str, dict[str, str]]:
     """The vendored rules file, and gitleaks id -> why a rule was left out."""
     head, blocks = _blocks(toml_text)
@@ -508,8 +524,7 @@ def vendor(toml_text: str, licence: str, commit: str) -> tuple[str, dict[str, st
         if why:
             skipped[rid] = why
             continue
-        severity = "medium" if SEMI_GENERIC.match(rule["regex"]) else "high"
-        kept.append(re.sub(r'^(id = "[^"]+"\n)', rf'\1severity = "{severity}"\n', block, count=1, flags=re.M))
+        kept.append(re.sub(r'^(id = "[^"]+"\n)', lambda m: m.group(1) + _our_keys(rule), block, count=1, flags=re.M))
     head = "\n".join(line for line in head.splitlines() if not line.startswith("#")).lstrip("\n")
     notice = NOTICE.format(
         commit=commit,

@@ -10,6 +10,7 @@ TP_BY_OTHER / TP_MISSED with their reasons). No false positive may raise a findi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -143,9 +144,14 @@ def test_keyword_starts_are_exact():
                     (rule.id, m.group(0))
 
 
-def test_keyword_starts_reads_patterns():
-    import re
+def test_stored_keyword_starts_are_the_regexes_own():
+    """`keywordAt` in the data file is what `keyword_starts` reads from each regex now (re-run the
+    converter when the analysis or the translation changes)."""
+    for rule in vendored():
+        assert rule.keyword_at == keyword_starts(re.compile(rule.regex.pattern), rule.keywords), rule.id
 
+
+def test_keyword_starts_reads_patterns():
     assert keyword_starts(re.compile(rb"(?i)\b(ghx_[a-z]{4})"), (b"ghx_",)) == (0,)
     assert keyword_starts(re.compile(rb"[a-z]{0,2}(?:foo|xfoo)"), (b"foo",)) == (0, 1, 2, 3)
     assert keyword_starts(re.compile(rb"[a-z]+foo"), (b"foo",)) == ()
