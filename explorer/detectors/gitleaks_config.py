@@ -148,7 +148,7 @@ def _allowlists(doc: dict, single: str, many: str, what: str) -> list[Allow]:
     return found
 
 
-def _rule(doc: dict, index: int, warnings: list[str], prefix: str = PREFIX) -> tuple[SecretRule, list[Allow]] | None:
+def _rule(doc: dict, index: int, warnings: list[str]) -> tuple[SecretRule, list[Allow]] | None:
     rid = doc.get("id")
     if not isinstance(rid, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", rid):
         raise ValueError(f"rules[{index}]: `id` must be a name of letters, digits, `.`, `_` and `-`")
@@ -180,7 +180,7 @@ def _rule(doc: dict, index: int, warnings: list[str], prefix: str = PREFIX) -> t
         raise ValueError(f"{what}: path: {exc}") from None
     keywords = tuple(k.lower().encode("utf-8") for k in _strings(doc.get("keywords"), f"{what}.keywords") if k)
     description = str(doc.get("description", "") or rid)
-    rule = SecretRule(id=prefix + rid, title=str(doc.get("title", "") or description)[:200], severity=severity,
+    rule = SecretRule(id=PREFIX + rid, title=str(doc.get("title", "") or description)[:200], severity=severity,
                       regex=compiled, keywords=keywords or (b"",), description=description,
                       group=str(group) if group else ("1" if compiled.groups else "0"), entropy=float(entropy),
                       path=path_re, binary=False, fallback=True)
