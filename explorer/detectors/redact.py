@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import re
 
-from explorer.detectors.secret_rules import FILE, HISTORY, RULES
+from explorer.detectors.gitleaks_rules import RULES
+from explorer.detectors.secret_rules import FILE, HISTORY
 from explorer.detectors.secrets import RuleSet, _named_value_severity, mask, secret_name
 
 _PAIR = re.compile(r"""(?<![A-Za-z0-9_])(?:([A-Za-z_][A-Za-z0-9_.-]*+)=("[^"\s]*"|'[^'\s]*'|[^\s"']+)"""

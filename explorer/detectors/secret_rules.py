@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 FILE = "file"
 CONFIG = "config"
@@ -65,6 +66,11 @@ class SecretRule:
     """Every match lies within one line and holds a keyword (or anchor): no part of the regex can
     match a newline, so the regex runs only over the lines that hold one (a search that stops at a
     newline sees what it would see in the whole text)."""
+    skip_path: re.Pattern[str] | None = None
+    """For file scans: the rule does not run on paths this pattern finds (the vendored gitleaks rules:
+    gitleaks' global allowlist of installed packages, lock files, pictures)."""
+    allow: Callable[[str | None, bytes, bytes, bytes], bool] | None = None
+    """allow(path, secret, match, line): True drops a match (a vendored gitleaks rule's allowlists)."""
 
 
 RUN_MAX = 4096

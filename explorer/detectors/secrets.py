@@ -21,7 +21,8 @@ from typing import Callable, Iterable, Iterator
 from explorer.core.rules import RuleInfo
 from explorer.core.options import ScanOptions
 from explorer.detectors.base import FileDetector, HistoryItem, ImageDetector
-from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, RULES, SecretRule
+from explorer.detectors.secret_rules import CONFIG, FILE, HISTORY, SecretRule
+from explorer.detectors.gitleaks_rules import RULES
 from explorer.detectors.gitleaks_config import UserRules
 from explorer.detectors.token_checksums import FAILED as CHECKSUM_FAILED, checksum_holds
 from explorer.core.findings import SEVERITY_RANK, Match
@@ -492,6 +493,8 @@ class RuleSet:
         """The user's allowlists (--secret-rules), when there are any."""
         self.finder = finder or find_keywords
         """How the keyword hits of a text are found when none are given."""
+        self._allows = {rule.id: rule.allow for rule in self.rules if rule.allow is not None}
+        """Rules' own allowlists (the vendored gitleaks rules), by rule id."""
         self._by_keyword: dict[bytes, list[int]] = {}
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
@@ -517,12 +520,13 @@ class RuleSet:
         claimed = list(claimed or ())
         if hits is None:
             hits = self.finder(text) if self.rules else {}
-        allowed = None if self.user is None else _allowed_in(self.user, text, path)
+        allowed = None if self.user is None and not self._allows else _allowed_in(self.user, self._allows, text, path)
         if callable(reason):
             reason = _Once(reason)
         required: dict[re.Pattern[bytes], bool] = {}  # the URL rules share one condition
         for rule in self.candidates(hits):
-            if path is not None and rule.path is not None and not rule.path.search(path):
+            if path is not None and (rule.path is not None and not rule.path.search(path)
+                                     or rule.skip_path is not None and rule.skip_path.search(path)):
                 continue
             if rule.requires is not None:
                 if rule.requires not in required:
@@ -539,12 +543,14 @@ class RuleSet:
         return matches, claimed
 
 
-def _allowed_in(user: UserRules, text: bytes, path: str | None) -> Allowed:
+def _allowed_in(user: UserRules | None, own: dict[str, Callable], text: bytes, path: str | None) -> Allowed:
     def allowed(rule_id: str, m: re.Match, s: int, e: int) -> bool:
         start = text.rfind(b"\n", 0, m.start()) + 1
         end = text.find(b"\n", m.end())
         line = text[start: end if end >= 0 else len(text)]
-        return user.allowed(rule_id, path, text[s:e], m.group(0), line)
+        rule_allow = own.get(rule_id)
+        return (rule_allow is not None and rule_allow(path, text[s:e], m.group(0), line)
+                or user is not None and user.allowed(rule_id, path, text[s:e], m.group(0), line))
     return allowed
 
 
