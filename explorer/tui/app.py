@@ -6,12 +6,15 @@ import gc
 import time
 from dataclasses import dataclass, replace
 
+from rich.terminal_theme import TerminalTheme
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import Reactive
+from textual.theme import BUILTIN_THEMES
 from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
 from explorer.core.units import human
@@ -38,7 +41,7 @@ from explorer.tui.screens.viewer import FileViewer
 from explorer.tui.runtime import LIGHT_AND_DARK, RuntimePolicy
 from explorer.tui.screenshot import screenshot_folder
 from explorer.tui import settings
-from explorer.tui.themes import EXPLORER_LIGHT
+from explorer.tui.themes import EXPLORER_LIGHT, ansi_palette, theme_colours
 from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.downloads import LayerDownloads
 from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
@@ -58,6 +61,20 @@ class ExplorerApp(RuntimePolicy):
     TITLE = "explorer"
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     """Screen classes by terminal height: app.tcss gives the panes fixed small heights below 36 rows."""
+    ansi_theme_dark = Reactive(ansi_palette(theme_colours(BUILTIN_THEMES[LIGHT_AND_DARK[1]]), True), init=False)
+    ansi_theme_light = Reactive(ansi_palette(theme_colours(EXPLORER_LIGHT), False), init=False)
+    """The ANSI colours of the theme the app starts in (Textual reads these before any theme switch)."""
+
+    @property
+    def ansi_theme(self) -> TerminalTheme:
+        """The ANSI colour names in rows (severities, markers, syntax highlighting) drawn in the current theme's
+        colours, each readable on the lists' backgrounds (explorer.tui.themes.ansi_palette): Textual reads this
+        on each theme switch, and when it draws a widget (so it is kept per theme)."""
+        theme = self.current_theme
+        palette = self._palettes.get(theme.name)
+        if palette is None:
+            palette = self._palettes[theme.name] = ansi_palette(self.get_css_variables(), theme.dark)
+        return palette
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit",
                 tooltip="Leave explorer (over another screen q closes that screen instead)"),
@@ -139,6 +156,7 @@ class ExplorerApp(RuntimePolicy):
     def __init__(self, source: ImageSource, options: ScanOptions = ScanOptions(), detectors=None, *,
                  cache=None, jobs: int | None = 1, limits: Limits = DEFAULT_LIMITS, ignores=(),
                  ignore_file: str | None = None) -> None:
+        self._palettes: dict[str, TerminalTheme] = {}
         super().__init__()
         self.register_theme(EXPLORER_LIGHT)
         self.theme = settings.remembered_theme(self.available_themes) or self.theme

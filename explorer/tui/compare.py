@@ -29,8 +29,9 @@ from explorer.tui.lineview import Lines, LineView
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.preview_rows import DIFF_STYLE
 from explorer.tui.tableview import clip
+from explorer.tui.themes import MUTED
 
-STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", SAME: "dim"}
+STYLE = {ADDED: "green", REMOVED: "red", CHANGED: "yellow", SAME: MUTED}
 SIGN = {ADDED: "+", REMOVED: "-", CHANGED: "~", SAME: " "}
 CONTENT_KINDS = (EntryKind.FILE, EntryKind.HARDLINK)
 
@@ -49,7 +50,7 @@ def node_row(node: Node, opened: bool) -> Text:
     if node.change == SAME and node.differs_below:
         style = "bold"
     row = Text("  " * (node.depth - 1))
-    row.append(("▾ " if opened else "▸ ") if node.is_dir else "  ", style="dim")
+    row.append(("▾ " if opened else "▸ ") if node.is_dir else "  ", style=MUTED)
     row.append(f"{SIGN[node.change]} {safe(node.name)}{'/' if node.is_dir else ''}", style=style)
     notes = []
     if node.detail is not None and node.detail.differs:
@@ -59,13 +60,13 @@ def node_row(node: Node, opened: bool) -> Text:
     if node.is_dir and node.below != dict.fromkeys(node.below, 0):
         notes.append(summary(node))
     if notes:
-        row.append("  " + "  ".join(n for n in notes if n), style="dim")
+        row.append("  " + "  ".join(n for n in notes if n), style=MUTED)
     return row
 
 
 def _side(label: str, entry: FileEntry | None, analysis) -> Text:
     if entry is None:
-        return Text(f"{label}: absent", style="dim")
+        return Text(f"{label}: absent", style=MUTED)
     text = f"{label}: {entry.kind.value} {entry.mode:04o} {entry.uid}:{entry.gid} {entry.size} bytes"
     if entry.digest:
         text += f" sha256:{entry.digest[:16]}"
@@ -86,7 +87,7 @@ def file_diff(cmp: Comparison, node: Node) -> Lines:
         rows.append(Text("differs: " + ", ".join(node.detail.differs), style="yellow"))
     rows.append(Text(""))
     if any(e is not None and e.kind not in CONTENT_KINDS for e in (node.a, node.b)):
-        rows.append(Text("no content to compare (not a file on both sides)", style="dim"))
+        rows.append(Text("no content to compare (not a file on both sides)", style=MUTED))
         return Lines(rows)
     try:
         old = cmp.a.read(node.a, DIFF_CAP) if node.a is not None else b""
@@ -108,7 +109,7 @@ def finding_rows(findings: list[Finding]) -> Lines:
         row = Text(f"{f.severity:<8} ", style="bold red" if f.severity in ("critical", "high") else "")
         row.append(f"{f.rule_id}  {safe(where)}  {clip(safe(f.evidence), 160)}")
         rows.append(row)
-    return Lines(rows or [Text("no finding in B that A does not have", style="dim")])
+    return Lines(rows or [Text("no finding in B that A does not have", style=MUTED)])
 
 
 class FileDiff(Screen):
@@ -192,7 +193,7 @@ class CompareApp(App):
             cursor_path = self.rows[min(view.cursor, len(self.rows) - 1)].path
         self.rows = visible(self.root, self.opened, self.hide_same)
         lines = [node_row(n, n.path in self.opened) for n in self.rows]
-        view.set_lines(Lines(lines or [Text("the two final filesystems are the same", style="dim")]))
+        view.set_lines(Lines(lines or [Text("the two final filesystems are the same", style=MUTED)]))
         at = next((i for i, n in enumerate(self.rows) if n.path == cursor_path), 0)
         view.go_to(at, center=False)
 

@@ -21,8 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-MARK_STYLE = Style(bgcolor="grey30")
-CURSOR_STYLE = Style(bgcolor="dark_blue")
+from explorer.tui.themes import MARKS, MUTED, mark_css
 
 
 class Lines:
@@ -86,7 +85,9 @@ class LineView(ScrollView, can_focus=True):
         Binding("end", "edge(1)", "Bottom", show=False, tooltip="Last line"),
         Binding("enter", "choose", "Choose", show=False, tooltip="Choose the line under the cursor"),
     ]
-    DEFAULT_CSS = "LineView { height: 1fr; background: $surface; }"
+    COMPONENT_CLASSES = {"lineview--cursor", *(f"lineview--mark-{kind}" for kind in MARKS)}
+    DEFAULT_CSS = ("LineView { height: 1fr; background: $surface; border-title-color: $foreground; }\n"
+                   "LineView > .lineview--cursor { background: $block-cursor-blurred-background; }\n" + mark_css())
 
     cursor = reactive(0, always_update=True, repaint=True)
     header_rows = 0
@@ -98,8 +99,8 @@ class LineView(ScrollView, can_focus=True):
     def __init__(self, *, cursor_rows: bool = False, show_gutter: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.lines = Lines([])
-        self.marks: dict[int, Style] = {}
-        """Rows drawn with a background (matches, findings)."""
+        self.marks: dict[int, str] = {}
+        """Rows drawn with a background: row -> a kind of MARKS (the component class lineview--mark-KIND)."""
         self.cursor_rows = cursor_rows
         self.show_cursor = cursor_rows
         """Draw the cursor row (always with `cursor_rows`; in a scrolling view, once something jumped there)."""
@@ -110,7 +111,7 @@ class LineView(ScrollView, can_focus=True):
         self._row_body = lru_cache(maxsize=1024)(self._row_body_uncached)
 
     # -- content ---------------------------------------------------------------------------
-    def set_lines(self, lines: Lines, marks: dict[int, Style] | None = None, cursor: int = 0) -> None:
+    def set_lines(self, lines: Lines, marks: dict[int, str] | None = None, cursor: int = 0) -> None:
         self.lines = lines
         self.marks = marks or {}
         self._forget_rows()
@@ -158,13 +159,14 @@ class LineView(ScrollView, can_focus=True):
         return Strip.blank(width, self.rich_style)
 
     def row_style(self, row: int, is_cursor: bool) -> Style:
-        """The style under row `row`'s own (the cursor's, a mark's, or the widget's)."""
+        """The style under row `row`'s own (the cursor's, a mark's, or the widget's): component classes, so
+        they follow the theme (Textual keeps each in a cache it empties when the widget is restyled)."""
         if self._base_style is None:
             self._base_style = self.rich_style
         if is_cursor:
-            return self._base_style + CURSOR_STYLE
+            return self._base_style + self.get_component_rich_style("lineview--cursor")
         if row in self.marks:
-            return self._base_style + self.marks[row]
+            return self._base_style + self.get_component_rich_style(f"lineview--mark-{self.marks[row]}")
         return self._base_style
 
     def text_strip(self, text: Text) -> Strip:
@@ -195,7 +197,7 @@ class LineView(ScrollView, can_focus=True):
         body = self._row_body(row, self._generation).crop(scroll_x, scroll_x + max(0, width - gutter_w))
         segments = []
         if gutter_w:
-            segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(dim=True)))
+            segments.append(Segment(f"{row + 1:>{gutter_w - 1}} ", Style(color=MUTED)))
         strip = Strip.join([Strip(segments, gutter_w), body]).extend_cell_length(width)
         strip = strip.apply_style(self.row_style(row, is_cursor))
         over = self.over_style(row, is_cursor)

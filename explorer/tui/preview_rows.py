@@ -5,6 +5,7 @@ secrets marked) or hex dump rows, built on demand for the LineView. Built in the
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rich.style import Style
 from rich.text import Text
@@ -19,9 +20,18 @@ TEXT_CAP = 1024 * 1024
 HIGHLIGHT_CAP = 512 * 1024
 HIGHLIGHT_LINES = 20000
 """Text longer than this (bytes or lines) is shown without syntax highlighting."""
-SECRET_MARK = Style(bgcolor="#3a0050")
 DIFF_STYLE = {"+": "green", "-": "red", "@": "cyan", "=": "bold", "!": "yellow italic", " ": ""}
 _MASK_RUN = re.compile(r"\*{3,}")
+
+
+@lru_cache(maxsize=1)
+def syntax_theme():
+    """Rich's ANSI syntax theme (colour names, given the current theme's colours when drawn: the highlighted
+    rows are built once for every theme), comments in the muted grey rather than dim (dimmed text is
+    blended into its background, under 4.5:1 in the light theme)."""
+    from pygments.token import Comment
+    from rich.syntax import ANSI_DARK, ANSISyntaxTheme
+    return ANSISyntaxTheme({**ANSI_DARK, Comment: Style(color="bright_black", italic=True)})
 
 
 class Loaded:
@@ -51,7 +61,7 @@ def text_rows(loaded: Loaded, highlight: bool) -> Lines:
     if highlight and len(lines) <= HIGHLIGHT_LINES:
         from rich.syntax import Syntax
         code = "\n".join(lines)
-        syntax = Syntax(code, loaded.language, theme="monokai", background_color="default")
+        syntax = Syntax(code, loaded.language, theme=syntax_theme(), background_color="default")
         styled = syntax.highlight(code).split("\n", allow_blank=True)[: len(lines)]
     masked = loaded.masked_lines
     note = None
@@ -80,9 +90,9 @@ def hex_rows(loaded: Loaded) -> Lines:
     return Lines(count=count, build=build, width=78)
 
 
-def hex_marks(loaded: Loaded) -> dict[int, Style]:
+def hex_marks(loaded: Loaded) -> dict[int, str]:
     marks = {}
     for start, end in loaded.spans[:1000]:
         for row in range(start // HEX_WIDTH, (end - 1) // HEX_WIDTH + 1):
-            marks[row] = SECRET_MARK
+            marks[row] = "secret"
     return marks

@@ -102,7 +102,7 @@ class TableView(LineView):
     TableView > .tableview--cursor { background: $block-cursor-blurred-background;
                                      color: $block-cursor-blurred-foreground;
                                      text-style: $block-cursor-blurred-text-style; }
-    TableView:focus > .tableview--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+    TableView:focus > .tableview--cursor { background: $block-cursor-background; color: auto;
                                            text-style: $block-cursor-text-style; }
     """
     header_rows = 1

@@ -11,6 +11,7 @@ from explorer.sources import open_image
 from explorer.tui.compare import CompareApp
 from explorer.tui.compare_tree import build_tree, visible
 from explorer.tui.lineview import LineView
+from explorer.tui.themes import MUTED
 from tests.layerfs.test_compare import A_TOP, B_TOP, BASE
 from tests.tui.test_preview_config import SIZE, until
 
@@ -63,7 +64,7 @@ async def test_tree_text_diff_and_new_findings(make_image):
                 "      same"]
             styles = {i: {s.style for s in view.lines.row(i).spans} for i in range(len(rows))}
             assert "bold" in styles[0] and "yellow" in styles[2] and "green" in styles[4] and "red" in styles[8]
-            assert "dim" in styles[1] and "dim" in styles[10]
+            assert MUTED in styles[1] and MUTED in styles[10]  # muted, not dim: explorer.tui.themes.MUTED
             assert not any(":L" in row for row in rows)  # "L3" is a line of the preview, not a layer
             # enter on a changed file: both versions described, then the text diff
             view.go_to(2)

@@ -13,34 +13,13 @@ from explorer.tui.app import ExplorerApp
 from explorer.tui.patches.themecss import theme_variables
 from explorer.tui.runtime import LIGHT_AND_DARK
 from explorer.tui.themes import EXPLORER_LIGHT
+from tests.support.contrast import contrast, resolve
 
 TEXT = ("foreground", "text", "text-muted", "text-primary", "text-secondary", "text-accent", "text-warning",
         "text-error", "text-success", "primary", "secondary", "accent", "warning", "error", "success",
         "footer-key-foreground", "footer-description-foreground")
 """Variables drawn as text: body text, and the colours of border titles, footer keys and notices."""
 GROUNDS = ("background", "surface", "panel")
-
-
-def luminance(c: Color) -> float:
-    def channel(v: int) -> float:
-        v = v / 255
-        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
-    return 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b)
-
-
-def contrast(a: Color, b: Color) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def resolve(value: str, under: Color) -> Color:
-    """A theme variable's colour as drawn over `under` ('auto 87%': Textual's contrasting text)."""
-    if value.startswith("auto"):
-        alpha = float(value.split()[1].rstrip("%")) / 100 if " " in value else 1.0
-        colour = under.get_contrast_text(alpha)
-    else:
-        colour = Color.parse(value)
-    return under.blend(colour.with_alpha(1.0), colour.a) if colour.a < 1 else colour
 
 
 def test_contrast_ratios_match_the_wcag_examples():

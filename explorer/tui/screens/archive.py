@@ -32,9 +32,10 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.tui.lineview import LineView, Lines, listing_lines
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.screens.timeline import TimelineList, created_by
-from explorer.tui.screens.viewer import SEVERITY_MARK, WINDOW, FileViewer
+from explorer.tui.screens.viewer import WINDOW, FileViewer
 from explorer.tui.index import SEVERITY_LETTER
 from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.themes import MUTED
 
 HEADER = f"{'kind':<9} {'size':>9} {'stored':>9}  {'modified':<16}  {'!':<2}  name as stored"
 NAME_AT = HEADER.index("name")
@@ -74,7 +75,7 @@ def member_row(m: ArchiveMember, severity: str | None) -> Text:
     row.append("  ")
     row.append(m.name, style="bold cyan" if m.archive else "")
     if m.link:
-        row.append(f" {'->' if m.kind == 'symlink' else '=>'} {m.link}", style="dim")
+        row.append(f" {'->' if m.kind == 'symlink' else '=>'} {m.link}", style=MUTED)
     if m.unsafe:
         row.append(f"   unsafe name (absolute or climbing out): the scan names it {m.shown}", style="bold red")
     ratio = bomb_ratio(m)
@@ -138,7 +139,7 @@ class ArchiveView(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#archive-meta", Static).update(Text(f"reading {safe(self.entry.path)}…", style="bold"))
-        self.query_one(LineView).set_lines(Lines([Text("reading the archive…", style="dim")]))
+        self.query_one(LineView).set_lines(Lines([Text("reading the archive…", style=MUTED)]))
         self.query_one(LineView).focus()
         self.read()
 
@@ -199,7 +200,7 @@ class ArchiveView(Screen[None]):
         self.pages = pages
         page = pages[-1]
         members, flags = page.level.listing.members, page.flags
-        marks = {position + 1: SEVERITY_MARK[severity] for position, severity in flags.items()}
+        marks = {position + 1: severity for position, severity in flags.items()}
         self.query_one("#archive-meta", Static).update(self._meta())
         view = self.query_one(LineView)
         view.set_lines(listing_lines(HEADER, members, lambda m: member_row(m, flags.get(m.position)),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,10 +25,9 @@ from explorer.reports.imageconfig import config_rows, dockerfile, locate, redact
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.themes import MUTED
 
-SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
-FINDING_MARK = Style(bgcolor="#3a3a00")
 JSON_TABS = (("manifest", "Manifest"), ("config", "Config JSON"), ("index", "Index"), ("container", "Container"))
 
 CONCEPTS = [
@@ -151,7 +149,7 @@ class ConfigView(Screen[int | None]):
     def on_mount(self) -> None:
         self._show_tab_bar()
         for view in self.query(LineView):
-            view.set_lines(Lines([Text("loading…", style="dim")]))
+            view.set_lines(Lines([Text("loading…", style=MUTED)]))
         self.build()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config-view")
@@ -166,7 +164,7 @@ class ConfigView(Screen[int | None]):
             try:
                 tabs[tab] = make()
             except Exception as exc:  # noqa: BLE001 - one tab that cannot be shown says so; the others still are
-                tabs[tab] = (Lines([Text(f"cannot show this tab: {type(exc).__name__}", style="dim")]), [])
+                tabs[tab] = (Lines([Text(f"cannot show this tab: {type(exc).__name__}", style=MUTED)]), [])
         self.app.call_from_thread(self._built, tabs)
 
     # -- tabs ------------------------------------------------------------------------------
@@ -186,13 +184,13 @@ class ConfigView(Screen[int | None]):
         texts = []
         for i, row in enumerate(rows):
             line = badge(placed.get(i, []))
-            line.append(row.text, style="dim" if row.text.startswith("#") else "")
+            line.append(row.text, style=MUTED if row.text.startswith("#") else "")
             for f in placed.get(i, []):
-                line.append(f"  # {f.rule_id}", style="dim")
+                line.append(f"  # {f.rule_id}", style=MUTED)
             texts.append(line)
         for f in unplaced:
             line = badge([f])
-            line.append(f"# {f.rule_id}: {safe(f.evidence)}", style="dim")
+            line.append(f"# {f.rule_id}: {safe(f.evidence)}", style=MUTED)
             texts.append(line)
         marked = sorted(placed) + list(range(len(rows), len(rows) + len(unplaced)))
         return Lines(texts), marked
@@ -210,23 +208,23 @@ class ConfigView(Screen[int | None]):
         texts, marked, layers = [], [], []
         for line in dockerfile(self.analysis.source.config):
             text = Text(f"{'layer ' + str(line.layer) if line.layer is not None else 'empty':<10}",
-                        style="bold" if line.layer is not None else "dim")
+                        style="bold" if line.layer is not None else MUTED)
             own = by_position.get(line.position, [])
             files = by_layer.get(line.layer, []) if line.layer is not None else []
             text.append_text(badge(own))
             text.append_text(badge(files, "files:"))
             text.append(line.instruction, style="bold" if own else "")
             if line.build_args:
-                text.append(f"   # build args: {line.build_args}", style="dim")
+                text.append(f"   # build args: {line.build_args}", style=MUTED)
             if line.layer is not None and line.layer < len(self.analysis.layers):
                 size = self.analysis.layers[line.layer].stats.size
-                text.append(f"   # {human(size)}", style="dim")
+                text.append(f"   # {human(size)}", style=MUTED)
             texts.append(text)
             layers.append(line.layer)
             if own or files:
                 marked.append(len(texts) - 1)
         if not texts:
-            texts.append(Text("# the config has no history", style="dim"))
+            texts.append(Text("# the config has no history", style=MUTED))
             layers.append(None)
         self.layer_of_row = layers
         return Lines(texts), marked
@@ -247,7 +245,7 @@ class ConfigView(Screen[int | None]):
             rows.append(Text(f"  layer {ref.index}: digest {stats.digest or ref.digest or '?'} "
                              f"({stats.compression}, {human(stats.compressed_size)})"))
             rows.append(Text(f"  {'':>{len(str(ref.index)) + 7}}diff_id {stats.diff_id or ref.diff_id or '?'} "
-                             f"({human(stats.size)} of files, {stats.entries} entries)", style="dim"))
+                             f"({human(stats.size)} of files, {stats.entries} entries)", style=MUTED))
             rows.append(Text(f"  {'':>{len(str(ref.index)) + 7}}{layer_note(report)}", style="italic"))
         rows.append(Text(""))
         rows.append(Text("digest vs diff_id in this image", style="bold underline"))
@@ -258,7 +256,7 @@ class ConfigView(Screen[int | None]):
     # -- filled ----------------------------------------------------------------------------
     def _built(self, tabs: dict[str, tuple[Lines, list[int]]]) -> None:
         for tab, (lines, marked) in tabs.items():
-            self.query_one(f"#view-{tab}", LineView).set_lines(lines, {row: FINDING_MARK for row in marked})
+            self.query_one(f"#view-{tab}", LineView).set_lines(lines, {row: "finding" for row in marked})
             self.finding_rows[tab] = marked
         self.ready = True
         self._focus_finding()

@@ -8,7 +8,6 @@ every name is escaped text in a Text object, never markup.
 
 from __future__ import annotations
 
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,9 +23,9 @@ from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines, listing_lines
 from explorer.tui.screens.timeline import created_by
 from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.themes import MUTED
 
-MARKER_STYLE = {"whiteout": "bold red", "opaque": "bold magenta", "aufs": "dim", "pax global": "bold red"}
-MARKER_ROW = Style(bgcolor="#3a1a1a")
+MARKER_STYLE = {"whiteout": "bold red", "opaque": "bold magenta", "aufs": MUTED, "pax global": "bold red"}
 HEADER = f"{'#':>5}  {'type':<10} {'mode':<5} {'owner':<11} {'size':>9}  name as stored"
 
 
@@ -38,7 +37,7 @@ def member_row(m: RawMember) -> Text:
     row.append(f" {m.mode:04o}  {f'{m.uid}:{m.gid}'[:11]:<11} {human(m.size):>9}  ")
     row.append(safe(m.name), style=MARKER_STYLE.get(m.kind, ""))
     if m.linkname:
-        row.append(f" {'->' if m.type == '2' else '=>'} {safe(m.linkname)}", style="dim")
+        row.append(f" {'->' if m.type == '2' else '=>'} {safe(m.linkname)}", style=MUTED)
     if m.meaning:
         row.append(f"   {safe(m.meaning)}", style="italic")
     return row
@@ -76,7 +75,7 @@ class RawLayerView(Screen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#raw-meta", Static).update(self._meta(None))
-        self.query_one(LineView).set_lines(Lines([Text("reading the layer's tar headers…", style="dim")]))
+        self.query_one(LineView).set_lines(Lines([Text("reading the layer's tar headers…", style=MUTED)]))
         self.query_one(LineView).focus()
         self.read()
 
@@ -106,7 +105,7 @@ class RawLayerView(Screen[str | None]):
         members, problems = listing.members, [safe(p) for p in listing.problems]
         if not members and not problems:
             problems = ["(no members: an empty layer)"]
-        marks = {i + 1: MARKER_ROW for i, m in enumerate(members) if m.meaning}
+        marks = {i + 1: "marker" for i, m in enumerate(members) if m.meaning}
         width = 45 + max((len(m.name) + len(m.linkname) + len(m.meaning) + 8 for m in members), default=40)
         self.marker_rows = sorted(marks)
         self.query_one("#raw-meta", Static).update(self._meta(listing))

@@ -25,6 +25,7 @@ from explorer.layerfs.analysis import ImageAnalysis
 from explorer.tui.lineview import LineView
 from explorer.tui.pathmatch import matcher
 from explorer.tui.tableview import Column, TableView
+from explorer.tui.themes import MUTED
 
 LIMIT = 100_000
 """Copies listed at most (a query such as `/` matches every copy of a big image; the count says so)."""
@@ -169,7 +170,7 @@ class SearchScreen(ModalScreen[FileEntry | None]):
         size = human(entry.size) if entry.kind == EntryKind.FILE else entry.kind.value
         return [Text(str(entry.layer), justify="right"), Text(size, justify="right"),
                 Text(path, style="" if visible else "magenta"),
-                Text(status(self.analysis, entry), style="dim")]
+                Text(status(self.analysis, entry), style=MUTED)]
 
     def row_text(self, row: int) -> Text:
         """Row `row` as shown (the cells joined)."""

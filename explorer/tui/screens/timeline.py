@@ -16,8 +16,9 @@ from explorer.layerfs.timeline import Version
 from explorer.detectors.redact import redact_text
 from explorer.reports.imageconfig import instruction
 from explorer.core.textsafe import safe
+from explorer.tui.themes import MUTED
 
-CHANGE_STYLE = {"added": "green", "modified": "yellow", "unchanged": "dim", "deleted": "red"}
+CHANGE_STYLE = {"added": "green", "modified": "yellow", "unchanged": MUTED, "deleted": "red"}
 
 
 def created_by(analysis: ImageAnalysis, layer: int, width: int = 200, short: bool = False) -> str:
@@ -40,7 +41,7 @@ def version_row(analysis: ImageAnalysis, version: Version, current: bool = False
         row.append(f"{size:>9}  ")
     else:
         row.append(f"{safe(version.detail)[:20]:>9}  ", style="red")
-    row.append(created_by(analysis, version.layer, width, short=True), style="dim")
+    row.append(created_by(analysis, version.layer, width, short=True), style=MUTED)
     return row
 
 
@@ -56,7 +57,7 @@ class TimelineList(OptionList):
 
     def say(self, message: str) -> None:
         """A line of text instead of versions (while they are read)."""
-        self.set_options([Option(Text(message, style="dim"), disabled=True)])
+        self.set_options([Option(Text(message, style=MUTED), disabled=True)])
 
     @property
     def plain(self) -> str:

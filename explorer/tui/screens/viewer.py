@@ -8,7 +8,6 @@ drawn by a virtualised LineView, so neither a 128 MiB file nor a slow layer bloc
 
 from __future__ import annotations
 
-from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,16 +27,16 @@ from explorer.detectors.redact import mask_in_place
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_find import find_in_text, mark_column
-from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, SECRET_MARK, Loaded, hex_marks, hex_rows,
+from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, Loaded, hex_marks, hex_rows,
                                        text_rows)
 from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.screens.timeline import DiffPicker, TimelineList, created_by
 from explorer.tui.tableview import clip
+from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.themes import MUTED
 
 WINDOW = 2 * 1024 * 1024
 """Bytes read at a time (the hex view pages through bigger files window by window)."""
-SEVERITY_MARK = {"critical": Style(bgcolor="#5f0000"), "high": Style(bgcolor="#5f0000"),
-                 "medium": Style(bgcolor="#5f5f00"), "low": Style(bgcolor="grey30"), "info": Style(bgcolor="grey30")}
 
 
 class FileViewer(Screen[None]):
@@ -67,7 +66,7 @@ class FileViewer(Screen[None]):
     FileViewer #content { width: 1fr; border: round $accent; }
     FileViewer #side { width: 40%; max-width: 60; }
     FileViewer #timeline { height: auto; max-height: 45%; border: round $secondary; overflow-x: hidden;
-                           background: $surface; }
+                           background: $surface; border-title-color: $foreground; }
     FileViewer #matches { height: 1fr; border: round $secondary; }
     FileViewer #find { dock: bottom; display: none; }
     """
@@ -115,7 +114,7 @@ class FileViewer(Screen[None]):
         self.load(self.entry, 0)
 
     # -- loading ---------------------------------------------------------------------------
-    def _placeholder(self, message: str, style: str = "dim") -> None:
+    def _placeholder(self, message: str, style: str = MUTED) -> None:
         self.query_one("#content", LineView).set_lines(Lines([Text(message, style=style)]))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview-timeline")
@@ -212,13 +211,14 @@ class FileViewer(Screen[None]):
         return [f for f in self.all_findings
                 if f.source == "file" and f.layer == self.entry.layer and f.path == self.entry.path]
 
-    def _marks(self) -> dict[int, Style]:
-        marks: dict[int, Style] = {}
+    def _marks(self) -> dict[int, str]:
+        """Masked secrets' lines, and finding lines marked with their severity (LineView's mark kinds)."""
+        marks: dict[int, str] = {}
         if self.current is not None:
-            marks.update({n: SECRET_MARK for n in self.current.masked_lines})
+            marks.update({n: "secret" for n in self.current.masked_lines})
         for f in self._copy_findings():
             if f.line:
-                marks[f.line - 1] = SEVERITY_MARK[f.severity]
+                marks[f.line - 1] = f.severity
         return marks
 
     def _show_content(self) -> None:
@@ -294,7 +294,7 @@ class FileViewer(Screen[None]):
         self._match_lines: list[int | None] = []
         for f in self._copy_findings():
             row = Text()
-            row.append(f"{f.severity:<8}", style=SEVERITY_MARK[f.severity] + Style(bold=True))
+            row.append(f"{f.severity:<8}", style=SEVERITY_STYLE[f.severity])
             row.append(" ")
             row.append(f"{'line ' + str(f.line) if f.line else '':<10} {f.rule_id}  {clip(safe(f.evidence), 80)}")
             rows.append(row)
@@ -305,7 +305,7 @@ class FileViewer(Screen[None]):
                     rows.append(Text(f"secret   {'line ' + str(number + 1):<10} masked", style="magenta"))
                     self._match_lines.append(number)
         if not rows:
-            rows.append(Text("no findings in this copy", style="dim"))
+            rows.append(Text("no findings in this copy", style=MUTED))
             self._match_lines.append(None)
         view.set_lines(Lines(rows))
 

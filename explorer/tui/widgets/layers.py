@@ -14,8 +14,10 @@ from explorer.core.textsafe import safe
 from explorer.tui.index import SEVERITY_LETTER, ScanIndex
 from explorer.tui.tableview import Column, TableView, cut_text
 
-SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan",
-                  "info": "dim"}
+SEVERITY_STYLE = {"critical": "bold reverse red", "high": "bold red", "medium": "yellow", "low": "cyan",
+                  "info": "bright_black"}
+"""A severity's text: ANSI colour names, which the app maps to the current theme's colours when drawn
+(explorer.tui.themes.ansi_palette); critical in reverse video, so that it stands out in any theme."""
 
 
 def short_created_by(created_by: str) -> str:
