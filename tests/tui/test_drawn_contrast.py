@@ -1,6 +1,6 @@
 """What the line-based lists actually draw is readable in both of ctrl+t's themes: every run of text in the
 findings table, the preview (text, hex, its findings list and timeline), the raw tar view, the search results, the space
-view and the config view, with the cursor on a row that carries a finding mark, is at WCAG AA (4.5:1) or
+view, the config view and the archive view, with the cursor on a row that carries a finding mark, is at WCAG AA (4.5:1) or
 better against the background it is drawn on (test_theme.py checks the theme's variables; this checks the
 cells, after Textual's filters map ANSI colours and dim text to the theme's)."""
 
@@ -15,7 +15,8 @@ from explorer.tui.screens.config import ConfigView
 from explorer.tui.screens.rawlayer import RawLayerView
 from explorer.tui.widgets.findings import FindingsTable
 from tests.support.contrast import unreadable
-from tests.support.pilot import search, select_finding, view_copy, wait_for_tree
+from tests.support.pilot import search, select_finding, view_copy, wait_for_tree, wait_until_scanned
+from tests.tui.test_archive_view import archive_image, open_archive  # noqa: F401 - the fixture
 from tests.tui.test_panes_actions import wait_for
 from tests.tui.test_space import open_space
 
@@ -119,4 +120,21 @@ async def test_every_list_draws_its_rows_marks_and_cursor_readably(demo_source, 
         history.go_to(marked_row(history))
         await pilot.pause()
         check(app, "config history", failures)
+    assert not failures, "\n".join(f"{where}: {runs}" for where, runs in failures.items())
+
+
+@pytest.mark.parametrize("theme", LIGHT_AND_DARK)
+async def test_the_archive_view_draws_its_members_marks_and_cursor_readably(archive_image, theme):
+    app = ExplorerApp(archive_image)  # real detectors: the members' findings are marked
+    failures: dict[str, list] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until_scanned(pilot)
+        app.theme = theme
+        screen = await open_archive(pilot, 1, "/srv/bundle.tar.gz")
+        view = screen.query_one("#archive-members", LineView)
+        assert view.marks and view.cursor in view.marks  # the view opens on the first flagged member
+        check(app, "archive", failures)
+        view.go_to(marked_row(view, not_cursor=True) if len(view.marks) > 1 else 0)
+        await pilot.pause()
+        check(app, "archive, cursor moved", failures)
     assert not failures, "\n".join(f"{where}: {runs}" for where, runs in failures.items())
