@@ -314,7 +314,7 @@ def main() -> int:
             shown = screen()
             if seen_indexing is None and "indexing" in shown:
                 seen_indexing = time.perf_counter()
-            if "─ Layers ─" in shown:
+            if "─ Layers ─" in re.sub(r"\x1b\[[0-9;:]*m", "", shown):  # the title's colour may differ from the border's
                 break
             time.sleep(0.002)
         else:
