@@ -112,6 +112,12 @@ class LayerView:
     below: Callable[[], FsTree | None] | None = None
     """The merged tree as of the layer below (what a folder this layer deleted held), built on demand."""
 
+    def __repr__(self) -> str:
+        """Short: Textual's @work describes a worker by the repr of its arguments, made on the UI thread when
+        it starts; the dataclass's own repr of a 73k-entry view (its trees, the matched paths kept for the
+        filter by name) took 200-400 ms at each letter typed in the filter by name."""
+        return f"LayerView(layer={self.layer}, {len(self.tree.entries)} entries)"
+
     def status(self, path: str, deleted: bool = False) -> str:
         return self.changes.status(path, deleted)
 
