@@ -147,7 +147,8 @@ async def test_keys_typed_while_the_tree_is_filtered_are_kept(demo_source, wait_
 
 async def test_each_name_starts_a_worker_described_in_a_few_words(demo_source, wait_for_scan, monkeypatch):
     """Textual describes a worker by the repr of its arguments, on the UI thread, as it starts: the layer's
-    view must not print its trees and matched paths (200-400 ms a letter on a 73k-entry image)."""
+    view must not print its trees and matched paths (200-400 ms a letter on a 73k-entry image). Enter with
+    the name already applied starts none."""
     app = ExplorerApp(demo_source, detectors=DetectorSet())
     described = []
     run_worker = app.run_worker
@@ -163,6 +164,10 @@ async def test_each_name_starts_a_worker_described_in_a_few_words(demo_source, w
         await type_filter(pilot, "bin")
         await pilot.press("escape")
         await type_filter(pilot, "kw")
+        started = len(described)
+        await pilot.press("enter")  # back to the tree with the name already applied: no filter again
+        await pilot.pause(0.3)
+        assert app.query_one(FileTree).has_focus and len(described) == started
     assert len(described) >= 2
     assert all(len(text) < 200 and "LayerView(layer=" in text for text in described), described
 
