@@ -230,10 +230,14 @@ def apk_installed(data: bytes) -> str:
     return "\n".join(out)
 
 
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def python_record(path: str, data: bytes) -> str:
     """`P\\tname\\tversion` then `F\\t/path\\tsha256` per file the RECORD lists (hash empty when none)."""
     folder = posixpath.dirname(path)  # …/NAME-VERSION.dist-info
     base = posixpath.dirname(folder)
+    prefix = posixpath.normpath(base).rstrip("/") + "/" if base else ""
     name, _, version = posixpath.basename(folder)[: -len(".dist-info")].partition("-")
     out = [f"P\t{_clean(name)}\t{_clean(version)}"]
     for line in _lines(data):
@@ -245,10 +249,15 @@ def python_record(path: str, data: bytes) -> str:
         algo, _, value = rest.partition("=")
         if algo == "sha256":
             value = value.split(",", 1)[0]
-            try:
-                digest = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+            try:  # base64.urlsafe_b64decode without its Python layers (tens of thousands of lines an image)
+                digest = binascii.a2b_base64(value.encode("ascii").translate(_URLSAFE) + b"=" * (-len(value) % 4)).hex()
             except (binascii.Error, ValueError):
                 digest = ""
-        target = posixpath.normpath(posixpath.join(base, rel)) if not rel.startswith("/") else posixpath.normpath(rel)
+        if rel.startswith("/"):
+            target = posixpath.normpath(rel)
+        elif "/." in "/" + rel or "//" in rel or rel.endswith("/"):
+            target = posixpath.normpath(prefix + rel)
+        else:  # already normal (most lines): what normpath would return
+            target = prefix + rel
         out.append(f"F\t{_clean(target)}\t{digest}")
     return "\n".join(out)

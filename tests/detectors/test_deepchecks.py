@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import posixpath
 import shutil
 import subprocess
 import tarfile
@@ -98,6 +99,18 @@ def test_apk_and_record_parsers_decode_their_hashes():
                          f"foo/__init__.py,sha256={b64},6\n../../../bin/foo,,\n".encode())
     assert text.splitlines() == ["P\tfoo\t1.2", f"F\t/usr/lib/python3/site-packages/foo/__init__.py\t{digest.hex()}",
                                  "F\t/usr/bin/foo\t"]
+
+
+def test_record_paths_are_normalised_as_normpath_does():
+    """The RECORD parser joins a clean relative path without normpath; every other shape is normalised."""
+    folder = "/usr/lib/python3/site-packages"
+    rels = ["foo/a.py", "foo/./b.py", "foo//c.py", "foo/d/", "../../../bin/foo", "./e.py", "foo/.hidden/f",
+            "foo/g..py", "/abs/../h.py", "foo/.."]
+    text = python_record(f"{folder}/foo-1.2.dist-info/RECORD",
+                         "".join(f"{rel},sha256=\u00e9x,1\n" for rel in rels).encode())
+    assert text.splitlines()[1:] == [f"F\t{posixpath.normpath(posixpath.join(folder, rel))}\t" for rel in rels]
+    root = python_record("/foo-1.2.dist-info/RECORD", b"foo/a.py,,\n")
+    assert root.splitlines()[1:] == ["F\t/foo/a.py\t"]
 
 
 # -- package verification -------------------------------------------------------------------------
