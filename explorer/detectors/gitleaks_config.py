@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from explorer.detectors.secret_rules import SecretRule, bounded
 from explorer.core.errors import ExplorerError
@@ -89,16 +89,24 @@ class Allow:
 class UserRules:
     rules: tuple[SecretRule, ...] = ()
     allows: tuple[Allow, ...] = ()
-    """The global allowlists (they apply to the built-in rules too)."""
-    rule_allows: dict[str, tuple[Allow, ...]] = field(default_factory=dict)
-    """Each user rule's own allowlists, by rule id."""
+    """The global allowlists (they apply to the built-in rules too); each rule's own are its `allow`."""
     warnings: tuple[str, ...] = ()
     digest: str = ""
     """sha256 of the file's bytes (part of the rule-set hash, so a changed file never reuses the cache)."""
 
     def allowed(self, rule_id: str, path: str | None, secret: bytes, match: bytes, line: bytes) -> bool:
-        return any(a.applies(rule_id) and a.allows(path, secret, match, line)
-                   for a in self.rule_allows.get(rule_id, ()) + self.allows)
+        return any(a.applies(rule_id) and a.allows(path, secret, match, line) for a in self.allows)
+
+
+def allowing(rule_id: str, allows: list[Allow]):
+    """A rule's `SecretRule.allow` from its allowlists: allow(path, secret, match, line) is True when one
+    that applies to the rule drops the match; None when it has none."""
+    if not allows:
+        return None
+
+    def allow(path: str | None, secret: bytes, match: bytes, line: bytes) -> bool:
+        return any(a.applies(rule_id) and a.allows(path, secret, match, line) for a in allows)
+    return allow
 
 
 def _strings(value, what: str) -> list[str]:
@@ -148,7 +156,7 @@ def _allowlists(doc: dict, single: str, many: str, what: str) -> list[Allow]:
     return found
 
 
-def _rule(doc: dict, index: int, warnings: list[str]) -> tuple[SecretRule, list[Allow]] | None:
+def _rule(doc: dict, index: int, warnings: list[str]) -> SecretRule | None:
     rid = doc.get("id")
     if not isinstance(rid, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", rid):
         raise ValueError(f"rules[{index}]: `id` must be a name of letters, digits, `.`, `_` and `-`")
@@ -183,8 +191,9 @@ def _rule(doc: dict, index: int, warnings: list[str]) -> tuple[SecretRule, list[
     rule = SecretRule(id=PREFIX + rid, title=str(doc.get("title", "") or description)[:200], severity=severity,
                       regex=compiled, keywords=keywords or (b"",), description=description,
                       group=str(group) if group else ("1" if compiled.groups else "0"), entropy=float(entropy),
-                      path=path_re, binary=False, fallback=True)
-    return rule, _allowlists(doc, "allowlist", "allowlists", what)
+                      path=path_re, binary=False, fallback=True,
+                      allow=allowing(PREFIX + rid, _allowlists(doc, "allowlist", "allowlists", what)))
+    return rule
 
 
 def load(path: str) -> UserRules:
@@ -205,19 +214,16 @@ def load(path: str) -> UserRules:
         if not isinstance(items, list) or len(items) > MAX_RULES:
             raise ValueError(f"[[rules]] must be an array of at most {MAX_RULES} tables")
         rules: list[SecretRule] = []
-        rule_allows: dict[str, tuple[Allow, ...]] = {}
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise ValueError(f"rules[{index}] must be a table")
-            made = _rule(item, index, warnings)
-            if made is None:
+            rule = _rule(item, index, warnings)
+            if rule is None:
                 continue
-            rule, allows = made
-            if rule.id in rule_allows:
+            if any(r.id == rule.id for r in rules):
                 raise ValueError(f"rule {rule.id.removeprefix(PREFIX)} is defined twice")
             rules.append(rule)
-            rule_allows[rule.id] = tuple(allows)
         allows = _allowlists(doc, "allowlist", "allowlists", "the file")
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise ExplorerError(f"--secret-rules {safe(path)}: {safe(' '.join(str(exc).split()))}"[:400]) from None
-    return UserRules(tuple(rules), tuple(allows), rule_allows, tuple(warnings), hashlib.sha256(raw).hexdigest())
+    return UserRules(tuple(rules), tuple(allows), tuple(warnings), hashlib.sha256(raw).hexdigest())

@@ -115,12 +115,6 @@ def _unprefixed(regex: str) -> str:
     return regex
 
 
-def _allow(allows: list[gitleaks_config.Allow]):
-    def allowed(path: str | None, secret: bytes, match: bytes, line: bytes) -> bool:
-        return any(a.allows(path, secret, match, line) for a in allows)
-    return allowed
-
-
 class _Compiled:
     """A pattern compiled on first use (`re.Pattern`'s methods and attributes, through to it): most
     texts hold the keywords of few vendored rules, and compiling all of them in every process cost
@@ -166,7 +160,8 @@ def load_vendored(text: str) -> dict[str, SecretRule]:
             description=f"{item.get('description') or rid} (gitleaks rule {rid})",
             group=str(item.get("secretGroup", 0)), entropy=float(item.get("entropy", 0.0)),
             path=re.compile(gitleaks_config.python_regex(path)) if path else None,
-            keyword_at=tuple(item.get("keywordAt", ())), skip_path=skip, allow=_allow(own + shared),
+            keyword_at=tuple(item.get("keywordAt", ())), skip_path=skip,
+            allow=gitleaks_config.allowing(PREFIX + rid, own + shared),
             fallback=True)
     return out
 

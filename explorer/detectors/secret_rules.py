@@ -70,7 +70,8 @@ class SecretRule:
     """For file scans: the rule does not run on paths this pattern finds (the vendored gitleaks rules:
     gitleaks' global allowlist of installed packages, lock files, pictures)."""
     allow: Callable[[str | None, bytes, bytes, bytes], bool] | None = None
-    """allow(path, secret, match, line): True drops a match (a vendored gitleaks rule's allowlists)."""
+    """allow(path, secret, match, line): True drops a match (a gitleaks rule's own allowlists, vendored
+    or from --secret-rules)."""
 
 
 RUN_MAX = 4096

@@ -489,12 +489,12 @@ class RuleSet:
     def __init__(self, rules: Iterable[SecretRule], user: UserRules | None = None,
                  finder: Callable[[bytes], Hits] | None = None) -> None:
         self.rules = tuple(sorted(rules, key=lambda r: r.fallback))
-        self.user = user if user is not None and (user.allows or user.rule_allows) else None
-        """The user's allowlists (--secret-rules), when there are any."""
+        self.user = user if user is not None and user.allows else None
+        """The user's global allowlists (--secret-rules), when there are any."""
         self.finder = finder or find_keywords
         """How the keyword hits of a text are found when none are given."""
         self._allows = {rule.id: rule.allow for rule in self.rules if rule.allow is not None}
-        """Rules' own allowlists (the vendored gitleaks rules), by rule id."""
+        """Rules' own allowlists (gitleaks rules: the vendored ones and the user's), by rule id."""
         self._by_keyword: dict[bytes, list[int]] = {}
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
