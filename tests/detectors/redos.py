@@ -171,9 +171,10 @@ def _alarm(signum, frame):
     raise TooSlow()
 
 
-def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int = 3) -> float:
-    """Best of `rounds` CPU-times of fn(text); TooSlow past `budget` seconds (a safety stop for an
-    exponential pattern: the regex engine checks signals while it runs)."""
+def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int = 3, reps: int = 1) -> float:
+    """Best of `rounds` CPU-times of fn(text), each the mean of `reps` calls; TooSlow past `budget`
+    seconds for one round (a safety stop for an exponential pattern: the regex engine checks signals
+    while it runs)."""
     best = float("inf")
     old = signal.signal(signal.SIGALRM, _alarm)
     try:
@@ -181,8 +182,9 @@ def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int
             signal.setitimer(signal.ITIMER_REAL, budget)
             try:
                 t0 = time.process_time()
-                fn(text)
-                best = min(best, time.process_time() - t0)
+                for _ in range(reps):
+                    fn(text)
+                best = min(best, (time.process_time() - t0) / reps)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
@@ -192,16 +194,28 @@ def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int
 
 _FLOOR = 2e-4
 """Times below this are read as this: clock noise on a fast scan must not look like growth."""
+_SAMPLE = 0.01
+"""With `steady`, a measured round lasts at least this long (a fast call is repeated, up to _REPS_MAX
+times, and its mean taken): one round of a sub-millisecond call is at the mercy of a single cache flush or
+interrupt on a busy machine (a linear pattern once read 3.19 on a full-suite run, its calls taking
+0.26 and 1.04 ms)."""
+_REPS_MAX = 200
 
 
-def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: float = 10.0) -> tuple[float, float]:
+def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: float = 10.0,
+         steady: bool = False) -> tuple[float, float]:
     """(growth, relative) of fn on `text`: growth is how much longer fn takes per byte on eight
     copies of the text than on two (1.0 linear, 4.0 quadratic); relative is fn's time on the eight
     copies over `reference`'s (a plain one-pass scan of the same bytes). Two copies, not one: a
     text shorter than a pattern's bounded width is matched whole in one attempt, which is faster
-    per byte than any text beyond the bound, and that step must not read as growth."""
+    per byte than any text beyond the bound, and that step must not read as growth. `steady`: each
+    round repeats a fast call to last _SAMPLE seconds (for a second look at a suspect ratio)."""
     small, large = text * 2, text * 8
-    t_small = max(timed(fn, small, budget, rounds), _FLOOR)
-    t_large = max(timed(fn, large, budget, rounds), _FLOOR)
-    t_reference = max(timed(reference, large, budget, rounds), _FLOOR)
+    reps = 1
+    if steady:
+        once = timed(fn, small, budget, 1)
+        reps = max(1, min(_REPS_MAX, int(_SAMPLE / max(once, 1e-6))))
+    t_small = max(timed(fn, small, budget, rounds, reps), _FLOOR)
+    t_large = max(timed(fn, large, budget, rounds, reps), _FLOOR)
+    t_reference = max(timed(reference, large, budget, rounds, reps), _FLOOR)
     return t_large / t_small / 4, t_large / t_reference
