@@ -31,7 +31,8 @@ from explorer.layerfs.analysis import ProgressFn, cap_total, name_chars, not_rea
 from explorer.layerfs.walker import WalkResult
 from explorer.core.limits import DEFAULT, Limits
 from explorer.layerfs.stream import CHUNK
-from explorer.scan.layerpass import LayerOutcome, PendingOutcome, decode, encode, read_outcome, start_outcome
+from explorer.scan.layerpass import (LayerOutcome, PendingOutcome, SpareDetectors, decode, encode, read_outcome,
+                                    start_outcome)
 from explorer.core.model import LayerRef, Problem
 from explorer.sources import ImageSource
 from explorer.sources.base import repeated
@@ -74,7 +75,9 @@ def read_layers(source: ImageSource, detectors: list, *, factory: Callable | Non
     elif workers > 1 and not detectors:
         fresh = _read_in_workers(source, todo, factory, detectors, progress, workers, limits)
     else:
-        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, caps), None) for ref in todo)
+        spare = SpareDetectors(factory) if detectors and factory is not None else None
+        fresh = ((ref, _in_order(source, ref, detectors, progress, limits, outcomes, caps, spare), None)
+                 for ref in todo)
     for ref, outcome, payload in fresh:
         outcomes[ref.index] = outcome
         if cache is not None and ref.index in keys and outcome.cacheable(ref):
@@ -130,12 +133,12 @@ class _ImageCaps:
         return over_caps([outcomes[i].walk for i in first], limits, self.chars)
 
 
-def _in_order(source, ref, detectors, progress, limits, outcomes, caps) -> LayerOutcome:
+def _in_order(source, ref, detectors, progress, limits, outcomes, caps, spare=None) -> LayerOutcome:
     """Read one layer in this process; not when the layers below already pass an image-wide cap."""
     cap = caps.passed(ref, outcomes, limits)
     if cap is not None:
         return LayerOutcome(not_read(ref.index, limits, cap))
-    return read_outcome(source, ref, detectors, progress, limits)
+    return read_outcome(source, ref, detectors, progress, limits, spare=spare)
 
 
 def _detect_in_workers(source, todo, factory, detectors, progress, workers, limits, outcomes, caps):

@@ -54,13 +54,25 @@ class Collector:
     file's bytes are reserved in `wants`, before the walker reads them, and at most PENDING_BYTES
     wait for detection (a larger file is read only once nothing else waits), so the file content
     held at any time is at most max(PENDING_BYTES, the largest prefix handed over).
+
+    With `spare` (a second set of the same detectors), a file over PENDING_BYTES is scanned on a
+    thread of its own by that set, one such file at a time, while the walker and the other files go
+    on: the files after it no longer wait for its scan (a registry scan of a Debian image ended
+    with a 50 MB apt list whose 0.5-0.7 s scan held up the last 2.7 MB of the layer). No detector
+    object is used by two threads; the content held is then at most PENDING_BYTES plus one prefix.
     """
 
     PENDING_BYTES = 16 * 1024 * 1024
 
     def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str],
-                 max_content: int = DEFAULT.max_file_scan):
+                 max_content: int = DEFAULT.max_file_scan, spare: "SpareDetectors | None" = None):
         self.detectors = detectors
+        self._spare = spare
+        self._big_pool: ThreadPoolExecutor | None = None
+        self._big_busy = False
+        """A big file is with the spare set (guarded by `_budget`)."""
+        self._to_big: list[int] | None = None
+        """The wanted file goes to the spare set: the indices of the detectors that want it."""
         self.max_content = max_content
         """The longest prefix of a file the walker hands over (`Limits.max_file_scan`)."""
         self.out = out
@@ -76,16 +88,63 @@ class Collector:
         self._reserved = 0
 
     def wants(self, entry: FileEntry) -> bool:
+        if self._to_big is not None:  # a big file wanted but never visited (its content ended early)
+            self._to_big = None
+            self._release_big()
         self._wanting = [d for d in self.detectors if d.wants(entry)]
         if self._wanting:
             cost = min(entry.size, self.max_content) + 4096
-            self._reserve(cost)
-            self._reserved = cost
+            if cost > self.PENDING_BYTES and self._spare is not None:
+                self._reserve_big()
+                self._to_big = [i for i, d in enumerate(self.detectors) if d in self._wanting]
+                self._reserved = 0
+                if self._big_pool is None:  # the spare set builds (~0.1 s) while the walker reads the file
+                    self._big_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detect-big")
+                    self._big_pool.submit(self._spare_set)
+            else:
+                self._reserve(cost)
+                self._reserved = cost
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
+        if self._to_big is not None:
+            which, self._to_big = self._to_big, None
+            self._big_pool.submit(self._run_big, which, entry, data)
+            return
         cost, self._reserved = self._reserved, 0
         self._pool.submit(self._run, list(self._wanting), entry, data, cost)
+
+    def _spare_set(self) -> list[FileDetector] | None:
+        """The spare set, built on the big files' thread on first use; None if it does not build (the
+        big files are then scanned by the walker's set, on that thread, one at a time as before)."""
+        try:
+            return self._spare.file()
+        except Exception:  # noqa: BLE001 - the same factory built the first set: not expected
+            return None
+
+    def _run_big(self, which: list[int], entry: FileEntry, data: bytes) -> None:
+        """A big file's scan by the spare set."""
+        try:
+            spare = self._spare_set()
+            if spare is None:
+                self._pool.submit(self._run, [self.detectors[i] for i in which], entry, data, 0).result()
+                return
+            found: list[Match] = []
+            run_detectors([spare[i] for i in which], entry, data, found, self.errors)
+            self.out.extend((entry, match) for match in found)
+        finally:
+            self._release_big()
+
+    def _reserve_big(self) -> None:
+        with self._budget:
+            while self._big_busy:
+                self._budget.wait()
+            self._big_busy = True
+
+    def _release_big(self) -> None:
+        with self._budget:
+            self._big_busy = False
+            self._budget.notify_all()
 
     def wants_parts(self, entry: FileEntry) -> bool:
         self._chunked = [d for d in self._wanting if d.chunked]
@@ -124,18 +183,40 @@ class Collector:
 
     def finish(self) -> None:
         """Wait until every handed-over file has been scanned."""
+        if self._to_big is not None:
+            self._to_big = None
+            self._release_big()
+        if self._big_pool is not None:  # first: a big file's fallback may still hand work to `_pool`
+            self._big_pool.shutdown(wait=True)
         self._pool.shutdown(wait=True)
 
     def error_lines(self) -> list[str]:
         return self.errors
 
 
+class SpareDetectors:
+    """A second set of the file detectors, made by the detector set's `factory` on first use (the
+    same detectors in the same order): `Collector` scans a big file with it beside the other files."""
+
+    def __init__(self, factory) -> None:
+        self._factory = factory
+        self._file: list[FileDetector] | None = None
+        self._lock = threading.Lock()
+
+    def file(self) -> list[FileDetector]:
+        with self._lock:
+            if self._file is None:
+                self._file = list(self._factory().file)
+            return self._file
+
+
 def read_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
                  progress: ProgressFn | None = None, limits: Limits = DEFAULT,
-                 pool: DetectionPool | None = None) -> LayerOutcome:
+                 pool: DetectionPool | None = None, spare: SpareDetectors | None = None) -> LayerOutcome:
     """The one streaming pass over `ref`, with the file detectors fed as it goes, within `limits`;
-    with `pool`, its worker processes run the detectors (`pool.detectors` stands for `detectors`)."""
-    return start_outcome(source, ref, detectors, progress, limits, pool).result()
+    with `pool`, its worker processes run the detectors (`pool.detectors` stands for `detectors`);
+    without, `spare` scans the big files (see `Collector`)."""
+    return start_outcome(source, ref, detectors, progress, limits, pool, spare).result()
 
 
 @dataclass
@@ -177,13 +258,13 @@ def merge_parts(matches: list[tuple[FileEntry, Match]], parts: list[tuple[int, F
 
 def start_outcome(source: ImageSource, ref: LayerRef, detectors: list[FileDetector],
                   progress: ProgressFn | None = None, limits: Limits = DEFAULT,
-                  pool: DetectionPool | None = None) -> PendingOutcome:
+                  pool: DetectionPool | None = None, spare: SpareDetectors | None = None) -> PendingOutcome:
     """`read_outcome` up to the end of the blob: with `pool`, the last files may still be in the
     workers, so the next layer can be read while they finish."""
     if pool is not None:
         collector = pool.collector(limits.max_file_scan)
     elif detectors:
-        collector = Collector(detectors, [], [], limits.max_file_scan)
+        collector = Collector(detectors, [], [], limits.max_file_scan, spare)
     else:
         collector = None
     try:
