@@ -25,13 +25,15 @@ Goals (issue 16), and the row that answers each:
   a warm scan fetches under 1 % of the image's bytes                   proxy warm bytes / cold bytes
   explorer >= 10x faster than Trivy (issue: 105 s for a 200 MB image)  direct trivy / direct explorer
 
-    python bench/bench_registry.py [--image DOCKER_ARCHIVE] [--size-mb 200] [--rate 10] [-n 1] [--no-trivy]
+    python bench/bench_registry.py [--image DOCKER_ARCHIVE | --kind debian|synthetic] [--size-mb 200] [--rate 10] [-n 1] [--no-trivy]
                                    [--direct-only]
 
 --direct-only: the direct rows alone (explorer and Trivy, interleaved, -n rounds), for the Trivy goal.
 
-Without --image, a synthetic image of --size-mb (default 200, the issue's size; random and text-like
-files in 4 gzip layers, and one planted secret) is written to bench/.work/ once.
+Without --image, the image of --kind is written to bench/.work/ once: debian (default; Debian bookworm
+minbase by debootstrap, 179 MB in a 66 MB gzip layer, and an app layer with AWS's documented example
+key: the kind of image the issue's 105 s Trivy figure is about) or synthetic (--size-mb, default 200, of
+random and text-like files in 4 gzip layers, and one planted secret; Trivy skips the random half).
 """
 
 from __future__ import annotations
@@ -82,6 +84,21 @@ def synthetic_image(size_mb: int) -> str:
     return path
 
 
+def debian_image() -> str:
+    """A real-shaped image of about 200 MB: Debian bookworm minbase (debootstrap, gzip) and a small app
+    layer with AWS's documented example key, the kind of image the issue's 105 s Trivy figure was for."""
+    import make_big_image as big
+
+    path = os.path.join(WORK, "registry-bench-debian.tar")
+    if os.path.exists(path):
+        return path
+    os.makedirs(WORK, exist_ok=True)
+
+    big.build([(big.layer0, True, "ADD rootfs.tar / # debootstrap --variant=minbase bookworm"),
+               (big.layer5_app, True, "COPY app/ /srv/app/")], image=path, name="bench/debian:latest", empty_at=1)
+    return path
+
+
 def trivy_cmd(binary: str, ref: str, cache_dir: str) -> list[str]:
     """Trivy's own registry scan, secret scanner only, cold: in-memory cache and a cache dir of its own."""
     shutil.rmtree(cache_dir, ignore_errors=True)
@@ -109,7 +126,10 @@ def direct_round(expl: Measure, trivy: Measure, binary: str | None, ref: str, en
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--image", help="a docker-archive tar (default: a synthetic one)")
+    ap.add_argument("--image", help="a docker-archive tar (default: --kind)")
+    ap.add_argument("--kind", choices=("debian", "synthetic"), default="debian",
+                    help="the image without --image: debian (Debian minbase + an app, about 200 MB; default) or "
+                         "synthetic (--size-mb of random and text-like files in 4 layers)")
     ap.add_argument("--size-mb", type=int, default=200, help="synthetic image size (default 200, as in issue 16)")
     ap.add_argument("--rate", type=float, default=10, help="MB/s of the link (default 10)")
     ap.add_argument("-n", type=int, default=1, help="measured rounds (skopeo and explorer interleaved)")
@@ -117,7 +137,10 @@ def main() -> int:
     ap.add_argument("--direct-only", action="store_true", help="only the direct rows (explorer vs Trivy)")
     args = ap.parse_args()
 
-    image = os.path.abspath(args.image) if args.image else synthetic_image(args.size_mb)
+    if args.image:
+        image = os.path.abspath(args.image)
+    else:
+        image = debian_image() if args.kind == "debian" else synthetic_image(args.size_mb)
     load_before = os.getloadavg()
     folder = tempfile.mkdtemp(prefix="bench-registry-", dir=WORK)
     registry = start_registry(__import__("pathlib").Path(folder) / "registry")

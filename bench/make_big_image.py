@@ -193,6 +193,14 @@ def layer5(tar):
     text("opt/data/zeros.img", bytes(1 << 20))
     tar.addfile(_dir_info("etc"))
     text("etc/os-release", b'PRETTY_NAME="bench image"\nID=debian\n')
+    layer5_app(tar)
+
+
+def layer5_app(tar):
+    """/srv/app: a start script and an .env with AWS's documented example key."""
+    def text(path, data: bytes, mode=0o644):
+        tar.addfile(_blob_info(path, len(data), mode), io.BytesIO(data))
+
     tar.addfile(_dir_info("srv"))
     tar.addfile(_dir_info("srv/app"))
     text("srv/app/.env", f"AWS_ACCESS_KEY_ID={FAKE_AWS}\nAWS_SECRET_ACCESS_KEY={FAKE_AWS_SECRET}\n".encode())
@@ -236,12 +244,14 @@ def sha_file(path: str) -> str:
     return h.hexdigest()
 
 
-def build() -> dict:
+def build(layer_specs=None, image: str = IMAGE, name: str = "bench/big:latest", empty_at: int = 5) -> dict:
+    """Write `layer_specs` ((fn, gzip, created_by), default LAYERS) as a docker-archive at `image`."""
+    layer_specs = LAYERS if layer_specs is None else layer_specs
     shutil.rmtree(BUILD, ignore_errors=True)
     blobs = os.path.join(BUILD, "blobs", "sha256")
     os.makedirs(blobs)
     layers, diff_ids, history, stats = [], [], [], []
-    for i, (fn, gz, created_by) in enumerate(LAYERS):
+    for i, (fn, gz, created_by) in enumerate(layer_specs):
         t = time.time()
         path, diff_id, usize, bsize, members = write_layer(fn, gz, BUILD)
         hexd = sha_file(path)
@@ -253,7 +263,7 @@ def build() -> dict:
         stats.append({"index": i, "gzip": gz, "uncompressed": usize, "blob": bsize, "members": members})
         print(f"  layer {i}: {'gzip' if gz else 'tar '} {usize / 1e6:8.1f} MB uncompressed, "
               f"{bsize / 1e6:8.1f} MB blob, {members:6d} members ({time.time() - t:.0f} s)", file=sys.stderr)
-    history.insert(5, {"created": "2023-11-14T22:13:20Z", "created_by": "ENV APP=/srv/app", "empty_layer": True})
+    history.insert(empty_at, {"created": "2023-11-14T22:13:20Z", "created_by": "ENV APP=/srv/app", "empty_layer": True})
     config = {
         "architecture": "amd64", "os": "linux", "created": "2023-11-14T22:13:20Z",
         "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "APP=/srv/app"], "Cmd": ["/srv/app/run.sh"],
@@ -275,21 +285,21 @@ def build() -> dict:
         fh.write(man)
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
              "manifests": [{"mediaType": manifest["mediaType"], "digest": "sha256:" + man_hex, "size": len(man),
-                            "annotations": {"io.containerd.image.name": "bench/big:latest",
+                            "annotations": {"io.containerd.image.name": name,
                                             "org.opencontainers.image.ref.name": "latest"}}]}
-    docker_manifest = [{"Config": f"blobs/sha256/{cfg_hex}", "RepoTags": ["bench/big:latest"],
+    docker_manifest = [{"Config": f"blobs/sha256/{cfg_hex}", "RepoTags": [name],
                         "Layers": [f"blobs/sha256/{d['digest'][7:]}" for d in layers]}]
     for name, doc in (("index.json", index), ("manifest.json", docker_manifest),
                       ("oci-layout", {"imageLayoutVersion": "1.0.0"})):
         with open(os.path.join(BUILD, name), "w") as fh:
             json.dump(doc, fh)
-    tmp = IMAGE + ".tmp"
+    tmp = image + ".tmp"
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
         for name in ("blobs", "oci-layout", "index.json", "manifest.json"):
             tar.add(os.path.join(BUILD, name), arcname=name)
-    os.replace(tmp, IMAGE)
+    os.replace(tmp, image)
     shutil.rmtree(BUILD)
-    info = {"image": IMAGE, "image_bytes": os.path.getsize(IMAGE), "layers": stats,
+    info = {"image": image, "image_bytes": os.path.getsize(image), "layers": stats,
             "uncompressed_bytes": sum(s["uncompressed"] for s in stats),
             "members": sum(s["members"] for s in stats),
             "regular_files": None}
