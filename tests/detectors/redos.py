@@ -172,19 +172,19 @@ def _alarm(signum, frame):
 
 
 def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int = 3, reps: int = 1) -> float:
-    """Best of `rounds` CPU-times of fn(text), each the mean of `reps` calls; TooSlow past `budget`
-    seconds for one round (a safety stop for an exponential pattern: the regex engine checks signals
-    while it runs)."""
+    """Best of `rounds` CPU-times of fn(text) (this thread's, not those of other threads an xdist worker
+    may still run), each the mean of `reps` calls; TooSlow past `budget` seconds for one round (a safety
+    stop for an exponential pattern: the regex engine checks signals while it runs)."""
     best = float("inf")
     old = signal.signal(signal.SIGALRM, _alarm)
     try:
         for _ in range(rounds):
             signal.setitimer(signal.ITIMER_REAL, budget)
             try:
-                t0 = time.process_time()
+                t0 = time.thread_time()
                 for _ in range(reps):
                     fn(text)
-                best = min(best, (time.process_time() - t0) / reps)
+                best = min(best, (time.thread_time() - t0) / reps)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
@@ -203,14 +203,15 @@ _REPS_MAX = 200
 
 
 def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: float = 10.0,
-         steady: bool = False) -> tuple[float, float]:
+         steady: bool = False, scale: int = 1) -> tuple[float, float]:
     """(growth, relative) of fn on `text`: growth is how much longer fn takes per byte on eight
     copies of the text than on two (1.0 linear, 4.0 quadratic); relative is fn's time on the eight
     copies over `reference`'s (a plain one-pass scan of the same bytes). Two copies, not one: a
     text shorter than a pattern's bounded width is matched whole in one attempt, which is faster
     per byte than any text beyond the bound, and that step must not read as growth. `steady`: each
-    round repeats a fast call to last _SAMPLE seconds (for a second look at a suspect ratio)."""
-    small, large = text * 2, text * 8
+    round repeats a fast call to last _SAMPLE seconds (for a second look at a suspect ratio). `scale`:
+    the ratio between `scale` times those copies (2 * scale and 8 * scale)."""
+    small, large = text * (2 * scale), text * (8 * scale)
     reps = 1
     if steady:
         once = timed(fn, small, budget, 1)
