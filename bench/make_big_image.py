@@ -87,6 +87,10 @@ def _blob_info(name: str, size: int, mode: int = 0o644) -> tarfile.TarInfo:
     return info
 
 
+def _add_text(tar: tarfile.TarFile, path: str, data: bytes, mode: int = 0o644) -> None:
+    tar.addfile(_blob_info(path, len(data), mode), io.BytesIO(data))
+
+
 def _parents(tar: tarfile.TarFile, path: str) -> None:
     parts = path.strip("/").split("/")
     for i in range(1, len(parts)):
@@ -178,8 +182,8 @@ def layer5(tar):
     def wh(path):
         tar.addfile(_blob_info(path, 0))
 
-    def text(path, data: bytes, mode=0o644):
-        tar.addfile(_blob_info(path, len(data), mode), io.BytesIO(data))
+    def text(path, data: bytes):
+        _add_text(tar, path, data)
 
     _parents(tar, PYDEST + "/x")
     wh(PYDEST + "/.wh.test")  # the stdlib test suite: deleted, still shipped in layer 1
@@ -198,13 +202,10 @@ def layer5(tar):
 
 def layer5_app(tar):
     """/srv/app: a start script and an .env with AWS's documented example key."""
-    def text(path, data: bytes, mode=0o644):
-        tar.addfile(_blob_info(path, len(data), mode), io.BytesIO(data))
-
     tar.addfile(_dir_info("srv"))
     tar.addfile(_dir_info("srv/app"))
-    text("srv/app/.env", f"AWS_ACCESS_KEY_ID={FAKE_AWS}\nAWS_SECRET_ACCESS_KEY={FAKE_AWS_SECRET}\n".encode())
-    text("srv/app/run.sh", b"#!/bin/sh\nexec python3 -m http.server 8080\n", 0o755)
+    _add_text(tar, "srv/app/.env", f"AWS_ACCESS_KEY_ID={FAKE_AWS}\nAWS_SECRET_ACCESS_KEY={FAKE_AWS_SECRET}\n".encode())
+    _add_text(tar, "srv/app/run.sh", b"#!/bin/sh\nexec python3 -m http.server 8080\n", 0o755)
 
 
 LAYERS = [
@@ -289,14 +290,14 @@ def build(layer_specs=None, image: str = IMAGE, name: str = "bench/big:latest", 
                                             "org.opencontainers.image.ref.name": "latest"}}]}
     docker_manifest = [{"Config": f"blobs/sha256/{cfg_hex}", "RepoTags": [name],
                         "Layers": [f"blobs/sha256/{d['digest'][7:]}" for d in layers]}]
-    for name, doc in (("index.json", index), ("manifest.json", docker_manifest),
-                      ("oci-layout", {"imageLayoutVersion": "1.0.0"})):
-        with open(os.path.join(BUILD, name), "w") as fh:
+    for fname, doc in (("index.json", index), ("manifest.json", docker_manifest),
+                       ("oci-layout", {"imageLayoutVersion": "1.0.0"})):
+        with open(os.path.join(BUILD, fname), "w") as fh:
             json.dump(doc, fh)
     tmp = image + ".tmp"
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for name in ("blobs", "oci-layout", "index.json", "manifest.json"):
-            tar.add(os.path.join(BUILD, name), arcname=name)
+        for fname in ("blobs", "oci-layout", "index.json", "manifest.json"):
+            tar.add(os.path.join(BUILD, fname), arcname=fname)
     os.replace(tmp, image)
     shutil.rmtree(BUILD)
     info = {"image": image, "image_bytes": os.path.getsize(image), "layers": stats,
