@@ -45,9 +45,9 @@ ATTACK_BYTES = 8 * 1024
 WIDTH_MAX = 8 * RUN_MAX
 GROWTH_MAX = 3.0
 """Linear is 1.0, quadratic 4.0: generous for a noisy machine (2.69 was seen once for a linear rule on
-a full-suite run with two xdist workers; a suspect case is measured again, best of 5 rounds of at least
-10 ms each, and then at 4x the size: a super-linear cost exceeds the bound at both scales), and still
-short of quadratic."""
+a full-suite run with two xdist workers; a suspect case is measured again, the median of 5 pairs of
+rounds of at least 10 ms each (`redos.cost(steady=True)`), and then at 4x the size: a super-linear cost
+exceeds the bound at both scales), and still short of quadratic."""
 RELATIVE_MAX = 1000.0
 """A rule's scan of an attack over a plain `\\w+` scan of the same bytes. Measured: the token rules
 stay under 30x, keyword-led rules with a bounded gap (`heroku…key`) under 150x, and
@@ -92,9 +92,9 @@ def _assert_linear(label: str, fn, texts) -> None:
             if growth > GROWTH_MAX or relative > RELATIVE_MAX:
                 growth, relative = cost(fn, text, _reference, rounds=5, budget=BUDGET, steady=True)
             if growth > GROWTH_MAX:
-                # a super-linear cost grows at every scale; a step does not: the 8-copy text's working set
-                # (with the regex engine's backtracking stack, about 1.4 MB) spilling out of a cache that
-                # the other xdist worker shares read 3.19 and 3.24 on full-suite runs, 1.0 alone
+                # a super-linear cost grows at every scale; a one-off step between two sizes does not
+                # (linear patterns read 3.04-3.24 beside the other xdist worker, 0.95-1.18 alone; the
+                # cause was not pinned down)
                 growth = min(growth, cost(fn, text, _reference, rounds=3, budget=BUDGET, steady=True, scale=4)[0])
         except TooSlow:
             pytest.fail(f"{label}: {name}: one scan of {len(text) * 8} bytes ran past {BUDGET}s")
