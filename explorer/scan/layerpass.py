@@ -64,7 +64,7 @@ class Collector:
 
     PENDING_BYTES = 16 * 1024 * 1024
 
-    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list[str],
+    def __init__(self, detectors: list[FileDetector], out: list[tuple[FileEntry, Match]], errors: list,
                  max_content: int = DEFAULT.max_file_scan, spare: "SpareDetectors | None" = None):
         self.detectors = detectors
         self._spare = spare
@@ -79,6 +79,7 @@ class Collector:
         self.part_out: list[tuple[int, FileEntry, Match]] = []
         """Matches in parts of files past their prefix, (part number, entry, match): see `merge_parts`."""
         self.errors = errors
+        """(order handed over, line) per detector failure: `error_lines` gives the lines in order."""
         self._wanting: list[FileDetector] = []
         self._chunked: list[FileDetector] = []
         self._parts_seen = 0
@@ -86,6 +87,8 @@ class Collector:
         self._budget = threading.Condition()
         self._pending = 0
         self._reserved = 0
+        self._handed = 0
+        """Files and parts handed over so far (the walker's thread only)."""
 
     def wants(self, entry: FileEntry) -> bool:
         if self._to_big is not None:  # a big file wanted but never visited (its content ended early)
@@ -107,12 +110,13 @@ class Collector:
         return bool(self._wanting)
 
     def visit(self, entry: FileEntry, data: bytes) -> None:
+        self._handed += 1
         if self._to_big is not None:
             which, self._to_big = self._to_big, None
-            self._big_pool.submit(self._run_big, which, entry, data)
+            self._big_pool.submit(self._run_big, which, entry, data, self._handed)
             return
         cost, self._reserved = self._reserved, 0
-        self._pool.submit(self._run, list(self._wanting), entry, data, cost)
+        self._pool.submit(self._run, list(self._wanting), entry, data, cost, self._handed)
 
     def _spare_set(self) -> list[FileDetector] | None:
         """The spare set, built on the big files' thread on first use; None if it does not build (the
@@ -122,16 +126,14 @@ class Collector:
         except Exception:  # noqa: BLE001 - the same factory built the first set: not expected
             return None
 
-    def _run_big(self, which: list[int], entry: FileEntry, data: bytes) -> None:
-        """A big file's scan by the spare set."""
+    def _run_big(self, which: list[int], entry: FileEntry, data: bytes, handed: int) -> None:
+        """A big file's scan by the spare set (by the walker's set on its thread if there is none)."""
         try:
             spare = self._spare_set()
             if spare is None:
-                self._pool.submit(self._run, [self.detectors[i] for i in which], entry, data, 0).result()
-                return
-            found: list[Match] = []
-            run_detectors([spare[i] for i in which], entry, data, found, self.errors)
-            self.out.extend((entry, match) for match in found)
+                self._pool.submit(self._scan, [self.detectors[i] for i in which], entry, data, handed).result()
+            else:
+                self._scan([spare[i] for i in which], entry, data, handed)
         finally:
             self._release_big()
 
@@ -154,20 +156,29 @@ class Collector:
         cost = len(data) + 4096
         self._reserve(cost)
         self._parts_seen += 1
-        self._pool.submit(self._run, list(self._chunked), entry, data, cost, (self._parts_seen, newlines_before))
+        self._handed += 1
+        self._pool.submit(self._run, list(self._chunked), entry, data, cost, self._handed,
+                          (self._parts_seen, newlines_before))
 
-    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int,
+    def _run(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, cost: int, handed: int,
              part: tuple[int, int] | None = None) -> None:
-        """The detectors over a file, or (`part`: its number, the newlines before it) over a part of one."""
         try:
-            found: list[Match] = []
-            run_detectors(detectors, entry, data, found, self.errors, None if part is None else part[1])
-            if part is None:
-                self.out.extend((entry, match) for match in found)
-            else:
-                self.part_out.extend((part[0], entry, match) for match in found)
+            self._scan(detectors, entry, data, handed, part)
         finally:
             self._release(cost)
+
+    def _scan(self, detectors: list[FileDetector], entry: FileEntry, data: bytes, handed: int,
+              part: tuple[int, int] | None = None) -> None:
+        """The detectors over a file, or (`part`: its number, the newlines before it) over a part of one;
+        its errors go with `handed` (the order the walker handed it over in: two threads may scan)."""
+        found: list[Match] = []
+        errors: list[str] = []
+        run_detectors(detectors, entry, data, found, errors, None if part is None else part[1])
+        if part is None:
+            self.out.extend((entry, match) for match in found)
+        else:
+            self.part_out.extend((part[0], entry, match) for match in found)
+        self.errors.extend((handed, error) for error in errors)
 
     def _reserve(self, cost: int) -> None:
         """Wait until `cost` more bytes fit in PENDING_BYTES (or nothing else waits), then count them."""
@@ -191,7 +202,8 @@ class Collector:
         self._pool.shutdown(wait=True)
 
     def error_lines(self) -> list[str]:
-        return self.errors
+        """Detector failures, in the order the files were handed over."""
+        return [error for _handed, error in sorted(self.errors, key=lambda pair: pair[0])]
 
 
 class SpareDetectors:

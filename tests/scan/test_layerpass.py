@@ -98,3 +98,39 @@ def test_the_outcome_is_the_one_thread_outcome_with_cut_big_files_between(make_i
     assert _report(image, alone) == with_spare
     found = json.loads(with_spare)["findings"]
     assert sum(f["rule_id"] == "secret.github-pat" for f in found) == 7
+
+
+class Failing(FileDetector):
+    """Raises on every file; on /big only once /after has failed (so the big file's error comes last in time)."""
+
+    name = "failing"
+    version = "1"
+    after_failed = threading.Event()
+
+    def wants(self, entry) -> bool:
+        return entry.size > 0
+
+    def scan(self, entry, data: bytes):
+        if entry.path == "/big":
+            Failing.after_failed.wait(10)
+        if entry.path == "/after":
+            Failing.after_failed.set()
+        raise ValueError(entry.path)
+
+
+def _failing_set() -> DetectorSet:
+    detectors = DetectorSet()
+    detectors.file.append(Failing())
+    detectors.factory = _failing_set
+    return detectors
+
+
+def test_detector_failures_are_listed_in_file_order_whichever_thread_ends_first(make_image, small_budget):
+    Failing.after_failed.clear()
+    image = make_image([Layer([Entry.file("/big", b"b" * (4 * SMALL_BUDGET)), Entry.file("/after", b"after\n")],
+                              created_by="COPY . /")])
+    detectors = _failing_set()
+    with open_image(image) as source:
+        outcomes = read_layers(source, detectors.file, factory=detectors.factory, jobs=1)
+    errors = outcomes[0].errors
+    assert len(errors) == 2 and "/big" in errors[0] and "/after" in errors[1], errors
