@@ -47,23 +47,29 @@ class Gate(FileDetector):
             yield Match(rule_id="test.big", category="suspicious", severity="low", title="big", evidence="")
 
 
-def _gate_set() -> DetectorSet:
+def _set_of(cls) -> DetectorSet:
+    """A set of one `cls` detector whose factory makes another (the spare set)."""
     detectors = DetectorSet()
-    detectors.file.append(Gate())
-    detectors.factory = _gate_set
+    detectors.file.append(cls())
+    detectors.factory = lambda: _set_of(cls)
     return detectors
+
+
+def _outcome_of_big_then_after(make_image, cls):
+    """The one layer's outcome of /big (over the budget) then /after, read in this process with `cls`."""
+    image = make_image([Layer([Entry.file("/big", b"b" * (4 * SMALL_BUDGET)), Entry.file("/after", b"after\n")],
+                              created_by="COPY . /")])
+    detectors = _set_of(cls)
+    with open_image(image) as source:
+        return read_layers(source, detectors.file, factory=detectors.factory, jobs=1)[0]
 
 
 def test_a_big_files_scan_does_not_hold_up_the_files_after_it(make_image, small_budget):
     Gate.after_scanned.clear()
     Gate.seen.clear()
-    image = make_image([Layer([Entry.file("/big", b"b" * (4 * SMALL_BUDGET)), Entry.file("/after", b"after\n")],
-                              created_by="COPY . /")])
-    detectors = _gate_set()
-    with open_image(image) as source:
-        outcomes = read_layers(source, detectors.file, factory=detectors.factory, jobs=1)
+    outcome = _outcome_of_big_then_after(make_image, Gate)
     assert Gate.seen == [("/big", True)], "the big file's scan waited for /after, and /after was scanned meanwhile"
-    assert [(e.path, m.rule_id) for e, m in outcomes[0].matches] == [("/big", "test.big")]
+    assert [(e.path, m.rule_id) for e, m in outcome.matches] == [("/big", "test.big")]
 
 
 def _report(image: str, detectors: DetectorSet) -> str:
@@ -118,19 +124,7 @@ class Failing(FileDetector):
         raise ValueError(entry.path)
 
 
-def _failing_set() -> DetectorSet:
-    detectors = DetectorSet()
-    detectors.file.append(Failing())
-    detectors.factory = _failing_set
-    return detectors
-
-
 def test_detector_failures_are_listed_in_file_order_whichever_thread_ends_first(make_image, small_budget):
     Failing.after_failed.clear()
-    image = make_image([Layer([Entry.file("/big", b"b" * (4 * SMALL_BUDGET)), Entry.file("/after", b"after\n")],
-                              created_by="COPY . /")])
-    detectors = _failing_set()
-    with open_image(image) as source:
-        outcomes = read_layers(source, detectors.file, factory=detectors.factory, jobs=1)
-    errors = outcomes[0].errors
+    errors = _outcome_of_big_then_after(make_image, Failing).errors
     assert len(errors) == 2 and "/big" in errors[0] and "/after" in errors[1], errors
