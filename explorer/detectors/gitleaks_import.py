@@ -32,6 +32,7 @@ import tomllib
 from pathlib import Path
 
 from explorer.detectors.gitleaks_config import python_regex
+from explorer.detectors.regex_parts import in_class
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "explorer" / "data" / "gitleaks.toml"
@@ -169,23 +170,6 @@ NOTICE = """\
 _PRINTABLE = [chr(c) for c in range(0x21, 0x7f)]
 
 
-def _in_class(items, ch: str) -> bool:
-    hit = False
-    negate = False
-    for op, arg in items:
-        if op is sre.NEGATE:
-            negate = True
-        elif op is sre.LITERAL:
-            hit |= ord(ch) == arg
-        elif op is sre.RANGE:
-            hit |= arg[0] <= ord(ch) <= arg[1]
-        elif op is sre.CATEGORY:
-            hit |= bool(re.fullmatch({sre.CATEGORY_DIGIT: r"\d", sre.CATEGORY_NOT_DIGIT: r"\D",
-                                      sre.CATEGORY_SPACE: r"\s", sre.CATEGORY_NOT_SPACE: r"\S",
-                                      sre.CATEGORY_WORD: r"\w", sre.CATEGORY_NOT_WORD: r"\W"}[arg], ch))
-    return hit != negate
-
-
 def _generate(parsed, rng: random.Random) -> str:
     out = []
     for op, arg in parsed:
@@ -196,7 +180,7 @@ def _generate(parsed, rng: random.Random) -> str:
         elif op is sre.ANY:
             out.append(rng.choice([c for c in _PRINTABLE if c.isalnum()]))
         elif op is sre.IN:
-            choices = [c for c in _PRINTABLE if _in_class(arg, c)] or [" "]
+            choices = [c for c in _PRINTABLE if in_class(ord(c), arg)] or [" "]
             out.append(rng.choice(choices))
         elif op is sre.BRANCH:
             out.append(_generate(rng.choice(arg[1]), rng))

@@ -17,29 +17,9 @@ import time
 from re import _constants as C, _parser as P
 from typing import Callable, Iterator
 
+from explorer.detectors.regex_parts import in_class
+
 _CANDIDATES = b"aA0_-.=+/:; \t\n\"'@$%#!~,<>{}()[]|&\\`?*^x9Zz" + bytes(range(256))
-
-
-def _in_class(byte: int, items, flags: int) -> bool:
-    negate, hit = False, False
-    ch = chr(byte)
-    folds = {ord(ch.lower()), ord(ch.upper())} if flags & re.I and byte < 128 else {byte}
-    for op, av in items:
-        if op is C.NEGATE:
-            negate = True
-        elif op is C.LITERAL:
-            hit |= av in folds
-        elif op is C.RANGE:
-            lo, hi = av
-            hit |= any(lo <= b <= hi for b in folds)
-        elif op is C.CATEGORY:
-            hit |= {C.CATEGORY_DIGIT: ch.isdigit() and byte < 128,
-                    C.CATEGORY_NOT_DIGIT: not (ch.isdigit() and byte < 128),
-                    C.CATEGORY_SPACE: ch in " \t\n\r\f\v",
-                    C.CATEGORY_NOT_SPACE: ch not in " \t\n\r\f\v",
-                    C.CATEGORY_WORD: byte < 128 and (ch.isalnum() or ch == "_"),
-                    C.CATEGORY_NOT_WORD: not (byte < 128 and (ch.isalnum() or ch == "_"))}.get(av, False)
-    return hit != negate
 
 
 def _alphabet(node, flags: int) -> list[bytes]:
@@ -52,7 +32,7 @@ def _alphabet(node, flags: int) -> list[bytes]:
     if op is C.ANY:
         return [b"a", b" ", b"-"]
     if op is C.IN:
-        return [bytes([b]) for b in _CANDIDATES if _in_class(b, av, flags)][:3]
+        return [bytes([b]) for b in _CANDIDATES if in_class(b, av, flags)][:3]
     return []
 
 
