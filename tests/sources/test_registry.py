@@ -253,7 +253,9 @@ def test_refused_connection_is_one_line(capsys):
                  "layers": [{"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
                              "size": 10, "digest": "sha256:" + "b" * 64, "urls": ["https://example.com/x"]}]}
                 ).encode(), "application/vnd.docker.distribution.manifest.v2+json", "foreign (non-distributable)"),
-])
+], ids=["too-large", "unknown-media-type", "schema-1", "foreign-layer"])
+# short ids: pytest puts the test's id in PYTEST_CURRENT_TEST, and a 5 MiB one made the environment too big
+# for the fixture's `skopeo` push whenever this test was the first to ask for the registry (E2BIG)
 def test_bad_manifests(capsys, proxy, body, media, message):
     proxy.faults.manifest_body, proxy.faults.manifest_type = body, media
     code, doc, err = run(capsys, "scan", f"docker://{proxy.host}/demo/app:1", "--no-cache")
