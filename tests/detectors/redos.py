@@ -10,6 +10,7 @@ ends (an alarm stops it).
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
 import statistics
@@ -155,9 +156,14 @@ def _alarm(signum, frame):
 def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int = 3, reps: int = 1) -> float:
     """Best of `rounds` CPU-times of fn(text) (this thread's, not those of other threads an xdist worker
     may still run), each the mean of `reps` calls; TooSlow past `budget` seconds for one round (a safety
-    stop for an exponential pattern: the regex engine checks signals while it runs)."""
+    stop for an exponential pattern: the regex engine checks signals while it runs). The garbage
+    collector is off while it times, as in `timeit`: a collection the calls' allocations set off costs
+    time in proportion to the whole process's heap, not to the text (in a full-suite worker it made one
+    round 10-40x longer, at random, so a linear pattern read 3.2-3.7 where quadratic is 4)."""
     best = float("inf")
     old = signal.signal(signal.SIGALRM, _alarm)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for _ in range(rounds):
             signal.setitimer(signal.ITIMER_REAL, budget)
@@ -170,6 +176,8 @@ def timed(fn: Callable[[bytes], object], text: bytes, budget: float, rounds: int
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, old)
+        if collecting:
+            gc.enable()
     return best
 
 
@@ -192,9 +200,8 @@ def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: fl
     per byte than any text beyond the bound, and that step must not read as growth. `steady`: each
     round repeats a fast call to last _SAMPLE seconds, and the two sizes are timed in pairs, one right
     after the other, the growth being the median of the pairs' (for a second look at a suspect ratio:
-    the other xdist worker's bursts of work slow this thread's calls too, through the core or cache
-    they share, and a burst that covered every round of one size alone read 3.04-3.16 for linear
-    patterns; a super-linear cost shows in most pairs). `scale`: the ratio between `scale` times those
+    a one-off pause, an interrupt or the machine's other work, lands in one pair; a super-linear cost
+    shows in most pairs). `scale`: the ratio between `scale` times those
     copies (2 * scale and 8 * scale)."""
     small, large = text * (2 * scale), text * (8 * scale)
     if not steady:

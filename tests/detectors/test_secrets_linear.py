@@ -93,8 +93,8 @@ def _assert_linear(label: str, fn, texts) -> None:
                 growth, relative = cost(fn, text, _reference, rounds=5, budget=BUDGET, steady=True)
             if growth > GROWTH_MAX:
                 # a super-linear cost grows at every scale; a one-off step between two sizes does not
-                # (linear patterns read 3.04-3.24 beside the other xdist worker, 0.95-1.18 alone; the
-                # cause was not pinned down)
+                # (linear patterns read 3.04-3.69 in full-suite workers until `redos.timed` turned
+                # the garbage collector off: a collection of the worker's heap landed in one round)
                 growth = min(growth, cost(fn, text, _reference, rounds=3, budget=BUDGET, steady=True, scale=4)[0])
         except TooSlow:
             pytest.fail(f"{label}: {name}: one scan of {len(text) * 8} bytes ran past {BUDGET}s")
@@ -214,3 +214,11 @@ def test_viewer_masking_is_linear():
              ("begin lines and bodies", (b"-----BEGIN PRIVATE KEY-----\n" + b"QUJD" * 16 + b"\n") * 80)]
     _assert_linear("private key bodies", redact._private_key_bodies, texts)
     _assert_linear("mask_in_place", redact.mask_in_place, texts)
+
+
+def test_the_probe_fails_a_quadratic_pattern():
+    """The measure itself: a search that reads from every start to the end of a run (quadratic) fails
+    it, so a rule that turned quadratic would fail the tests above."""
+    quadratic = re.compile(rb"(?:a|b)*c")
+    with pytest.raises(AssertionError):
+        _assert_linear("quadratic", lambda text: list(quadratic.finditer(text)), [("run", b"a" * 256)])
