@@ -114,7 +114,8 @@ rule miner_monero_wallet
     strings:
         // Primary (4) and sub-addresses (8): the network byte makes the 2nd char 1-9, A or B.
         $key = /(wallet|user|login|address|addr|xmr|payout|-u)["']?\s{0,4}[:=]?\s{0,4}["']?[48][1-9AB][1-9A-HJ-NP-Za-km-z]{93}/ ascii nocase
-        $line = /\n["']?[48][1-9AB][1-9A-HJ-NP-Za-km-z]{93}["']?\r?\n/ ascii
+        // the line's start spelled out: with an optional quote, YARA anchored on the newline alone
+        $line = /(\n4|\n8|\n"4|\n"8|\n'4|\n'8)[1-9AB][1-9A-HJ-NP-Za-km-z]{93}["']?\r?\n/ ascii
     condition:
         for any i in (1..#key) : (
             @key[i] + !key[i] >= filesize or not (

@@ -99,6 +99,8 @@ POSITIVES: list[tuple[str, str, bytes]] = [
     ("miner.pool-host", "/etc/hosts.conf", J("host = pool.support", "xmr.com\n")),
     ("miner.monero-wallet", "/root/.env", J("WALLET=", wallet(), "\n")),
     ("miner.monero-wallet", "/root/w.txt", J("# payout\n", wallet(5), "\n")),
+    ("miner.monero-wallet", "/root/w.list", J("# donations\n'", wallet(6), "'\n")),
+    ("miner.monero-wallet", "/root/w.json", J('[\n"', wallet(7), '"\r\n]\n')),
     ("miner.wallet-with-pool", "/tmp/.x/start", J("./sys -o pool.example.net:80 -u ", wallet(), " -p x --don",
                                                  "ate-level 1\n")),
     ("miner.xmrig-config", "/tmp/.x/config.json", XMRIG_CONFIG),
