@@ -128,3 +128,48 @@ def test_detector_failures_are_listed_in_file_order_whichever_thread_ends_first(
     Failing.after_failed.clear()
     errors = _outcome_of_big_then_after(make_image, Failing).errors
     assert len(errors) == 2 and "/big" in errors[0] and "/after" in errors[1], errors
+
+
+class FirstOfTwo(FileDetector):
+    """Fails on /big once the second detector has failed on it (on the other thread)."""
+
+    name = "first"
+    version = "1"
+    second_failed = threading.Event()
+    threads: list[str] = []
+
+    def wants(self, entry) -> bool:
+        return entry.path == "/big"
+
+    def scan(self, entry, data: bytes):
+        FirstOfTwo.threads.append(threading.current_thread().name)
+        FirstOfTwo.second_failed.wait(10)
+        raise ValueError("first")
+
+
+class SecondOfTwo(FirstOfTwo):
+    name = "second"
+
+    def scan(self, entry, data: bytes):
+        SecondOfTwo.threads.append(threading.current_thread().name)
+        FirstOfTwo.second_failed.set()
+        raise ValueError("second")
+
+
+def test_a_big_files_first_detector_runs_beside_the_others_and_errors_keep_detector_order(make_image, small_budget):
+    FirstOfTwo.second_failed.clear()
+    FirstOfTwo.threads, SecondOfTwo.threads = [], []
+
+    def two() -> DetectorSet:
+        detectors = DetectorSet()
+        detectors.file.extend([FirstOfTwo(), SecondOfTwo()])
+        detectors.factory = two
+        return detectors
+
+    image = make_image([Layer([Entry.file("/big", b"b" * (4 * SMALL_BUDGET))], created_by="COPY . /")])
+    detectors = two()
+    with open_image(image) as source:
+        outcome = read_layers(source, detectors.file, factory=detectors.factory, jobs=1)[0]
+    assert FirstOfTwo.threads[0].startswith("detect-big") and SecondOfTwo.threads[0].startswith("detect_"), \
+        (FirstOfTwo.threads, SecondOfTwo.threads)
+    assert len(outcome.errors) == 2 and "first" in outcome.errors[0] and "second" in outcome.errors[1], outcome.errors
