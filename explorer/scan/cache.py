@@ -266,6 +266,10 @@ class LayerCache:
         """(blob digest, blob size) the row was written for, or None."""
         return self._row("blob_digest, blob_size", key)
 
+    def has_blob(self, digest: str) -> bool:
+        """Some row was written for this layer blob (under any rules or settings)."""
+        return self._row("1", digest, column="blob_digest") is not None
+
     def payload(self, key: str, table: str = "layers", touch_after: float = 0) -> bytes | None:
         """The stored payload, when its MAC holds; the row counts as just used (when it was last
         used more than `touch_after` seconds ago: a run that only reads writes nothing)."""

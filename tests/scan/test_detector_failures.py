@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-import explorer.cli.commands.scan as scan_command
+import explorer.detectors.registry as detector_registry
 from explorer.main import main
 from explorer.detectors.base import FAILURE_RULE
 from explorer.detectors.registry import build_detectors
@@ -31,7 +31,7 @@ def _boom_image(make_image) -> str:
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_detector_failing_on_a_file_is_a_finding_that_fails_the_gate(make_image, monkeypatch, capsys, jobs):
-    monkeypatch.setattr(scan_command, "build_detectors", lambda options: detector_set())
+    monkeypatch.setattr(detector_registry, "build_detectors", lambda options: detector_set())
     image = _boom_image(make_image)
     code = main(["scan", image, "--format", "json", "--no-progress", "--no-cache", "--jobs", jobs,
                  "--fail-on", "high"])

@@ -83,6 +83,18 @@ def opened(options: ImageOptions) -> ImageSource:
         source.close()
 
 
+def fetch_first_layer(source: ImageSource, cache) -> None:
+    """A registry image's first layer starts downloading now, unless the layer cache holds a row for
+    its blob (a warm scan may need none of it): the link works while the detectors load (0.1-0.2 s)."""
+    will_read = getattr(source.store, "will_read", None)
+    if will_read is None or not source.layers:
+        return
+    first = source.layers[0]
+    if first.digest is None or (cache is not None and cache.has_blob(first.digest)):
+        return
+    will_read([first.blob])
+
+
 @contextlib.contextmanager
 def layer_cache(options: ImageOptions):
     """The layer-result cache the command line asked for (None with --no-cache); says on stderr when

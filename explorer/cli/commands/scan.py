@@ -6,16 +6,12 @@ import dataclasses
 import os
 import sys
 
-from explorer.cli.commands import exit_status, layer_cache, opened, progress, report_stream, warn, warn_problems
+from explorer.cli.commands import (exit_status, fetch_first_layer, layer_cache, opened, progress, report_stream,
+                                   warn, warn_problems)
 from explorer.core.options import Options
-from explorer.detectors.registry import build_detectors
-from explorer.scan.engine import scan
 from explorer.core.errors import ExplorerError
-from explorer.detectors.dockerfile_audit import audit, read_dockerfile
 from explorer.core.findings import at_least, dedupe_and_sort
 from explorer.reports.ignorefile import apply_ignores, load_ignore_file, unused
-from explorer.reports.findings_json import scan_document
-from explorer.reports.sarif import sarif_document
 from explorer.core.textsafe import json_text
 
 
@@ -25,11 +21,18 @@ def run_scan(run: Options) -> int:
             raise ExplorerError(f"--rules {folder}: no such folder")
     ignores = load_ignore_file(run.ignore_file, warn)
     options = run.scan
-    detectors = build_detectors(options)
-    for line in detectors.warnings:
-        warn(line)
+    from explorer.detectors.dockerfile_audit import read_dockerfile
+
     dockerfile = read_dockerfile(run.dockerfile) if run.dockerfile else None
+    # the image is opened before the detectors load (their imports and rules take 0.1-0.2 s), and a
+    # registry's first layer downloads meanwhile; rules of the user's own are checked first
+    detectors = _detectors(options) if options.extra_rule_dirs else None
     with opened(run.image) as source, layer_cache(run.image) as cache:
+        fetch_first_layer(source, cache)
+        if detectors is None:
+            detectors = _detectors(options)
+        from explorer.scan.engine import scan
+
         with progress(run.image) as callback:
             result = scan(source, detectors, options, progress=callback, cache=cache, jobs=run.image.jobs,
                           limits=run.image.limits, need_analysis=False)
@@ -37,6 +40,8 @@ def run_scan(run: Options) -> int:
         for error in result.errors:
             warn(error)
         if dockerfile is not None:  # --dockerfile: its audit beside the image's findings
+            from explorer.detectors.dockerfile_audit import audit
+
             audited = [f for f in audit(dockerfile, run.dockerfile, detectors) if f.rule_id not in options.disabled]
             result = dataclasses.replace(result, findings=dedupe_and_sort(result.findings + audited))
         kept, ignored = apply_ignores(result.findings, ignores)
@@ -55,6 +60,15 @@ def run_scan(run: Options) -> int:
     return gate_status(kept, run.fail_on, run.exit_code)
 
 
+def _detectors(options):
+    from explorer.detectors.registry import build_detectors
+
+    detectors = build_detectors(options)
+    for line in detectors.warnings:
+        warn(line)
+    return detectors
+
+
 def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
     """Trivy's pairing: --fail-on SEVERITY trips on a reported finding at or above it, --exit-code N is the
     status it gives (default 1); --exit-code alone trips on any reported finding."""
@@ -67,6 +81,9 @@ def gate_status(findings, fail_on: str | None, exit_code: int | None) -> int:
 def write_report(result, ignored, fmt: str, output: str | None, known: int = 0) -> None:
     with report_stream(output) as out:
         if fmt in ("json", "sarif"):
+            from explorer.reports.findings_json import scan_document
+            from explorer.reports.sarif import sarif_document
+
             doc = scan_document(result, ignored) if fmt == "json" else sarif_document(result)
             out.write(json_text(doc) + "\n")
         else:
