@@ -188,6 +188,10 @@ class _Quiet(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    """TCP_NODELAY, as Go's net/http (the distribution registry) sets it: else the body written after the
+    headers waits for the client's delayed ACK, 40 ms per answer on a kept-alive connection (each proxied
+    manifest, token or config GET took 45-48 ms, 5 ms with it)."""
 
     def log_message(self, *args):
         pass
