@@ -165,3 +165,7 @@ def test_cli(make_image, rules_file, tmp_path):
                            str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "--secret-rules" in proc.stderr
+    # the user's rules are read before any network: not the refused registry's error
+    proc = subprocess.run([sys.executable, "-m", "explorer", "scan", "docker://127.0.0.1:9/none/app:1", "--no-progress",
+                           "--secret-rules", str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and "--secret-rules" in proc.stderr and "127.0.0.1:9" not in proc.stderr, proc.stderr

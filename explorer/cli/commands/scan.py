@@ -25,8 +25,9 @@ def run_scan(run: Options) -> int:
 
     dockerfile = read_dockerfile(run.dockerfile) if run.dockerfile else None
     # the image is opened before the detectors load (their imports and rules take 0.1-0.2 s), and a
-    # registry's first layer downloads meanwhile; rules of the user's own are checked first
-    detectors = _detectors(options) if options.extra_rule_dirs else None
+    # registry's first layer downloads meanwhile; rules of the user's own (--rules, --secret-rules) are
+    # checked first, before any network
+    detectors = _detectors(options) if options.extra_rule_dirs or options.secret_rules else None
     with opened(run.image) as source, layer_cache(run.image) as cache:
         fetch_first_layer(source, cache)
         if detectors is None:
