@@ -158,3 +158,108 @@ def test_the_ui_sets_escdelay_before_textual_reads_it_and_keeps_the_users(user_v
     delay, driver_name = out.stdout.split()
     assert float(delay) == pytest.approx(expected)
     assert driver_name == "PromptEscapeDriver"
+
+
+def _bare_driver(fileno: int) -> RecordingDriver:
+    async def make() -> RecordingDriver:  # a Driver keeps the running loop (unused here)
+        return RecordingDriver(fileno)
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(make())
+    finally:
+        loop.close()
+
+
+@pytest.fixture
+def signals_back():
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTSTP, signal.SIGCONT)}  # the driver sets them
+    yield
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def test_the_input_thread_ends_at_end_of_file(monkeypatch, signals_back):
+    """stdin a pipe that ended: Textual's loop selected it again at once, forever (100 % of a core, and a
+    thread that could outlive the app); here the thread ends, with no exit event."""
+    import selectors
+
+    calls = []
+
+    class Counting(selectors.SelectSelector):
+        def select(self, timeout=None):
+            calls.append(timeout)
+            return super().select(timeout)
+
+    monkeypatch.setattr(selectors, "SelectSelector", Counting)
+    read_end, write_end = os.pipe()
+    os.close(write_end)
+    drv = _bare_driver(read_end)
+    drv.input_tty = False
+    thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    thread.start()
+    thread.join(2)
+    os.close(read_end)
+    assert not thread.is_alive() and not drv.exit_event.is_set() and len(calls) <= 3, len(calls)
+
+
+def test_a_terminal_that_hung_up_ends_the_app(signals_back):
+    """A pty whose window closed reads end of file: the input thread ends and asks the app to exit (a
+    SIGHUP may not come: nohup), where Textual's thread spun and the app ran on with no terminal."""
+    leader, follower = os.openpty()
+    tty.setraw(follower)
+    asked = []
+
+    class _Exiting(_App):
+        def exit(self) -> None:
+            asked.append("exit")
+
+        def call_later(self, callback) -> None:
+            callback()
+
+    async def make() -> RecordingDriver:
+        driver = RecordingDriver(follower)
+        driver._app = _Exiting()
+        return driver
+    loop = asyncio.new_event_loop()
+    drv = loop.run_until_complete(make())
+    loop.close()
+    drv.input_tty = True
+    thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+    thread.start()
+    os.close(leader)
+    thread.join(2)
+    os.close(follower)
+    assert not thread.is_alive() and asked == ["exit"]
+
+
+class _GoneTerminal:
+    """A terminal whose window closed: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(5, "Input/output error")
+
+    def flush(self) -> None:
+        raise OSError(5, "Input/output error")
+
+    def fileno(self) -> int:
+        return 2
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the writer's end, by design
+def test_writes_and_close_do_not_wait_for_a_terminal_that_went_away(signals_back):
+    """Textual's writer thread ends on the first failed write; its queue (30) then filled and the next
+    write, and the shutdown after SIGHUP, waited forever. Here they go on (what they wrote is dropped)."""
+    from textual.drivers._writer_thread import WriterThread
+
+    drv = _bare_driver(0)
+    drv._writer_thread = WriterThread(_GoneTerminal())
+    drv._writer_thread.start()
+
+    def shutdown_writes() -> None:
+        for n in range(100):
+            drv.write(f"\x1b[{n}m")
+        drv.close()
+    worker = threading.Thread(target=shutdown_writes, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "a write or close waited for the ended writer thread"

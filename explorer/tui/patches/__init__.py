@@ -3,7 +3,9 @@
 The patches (each module says why, with the measurements):
 
 - driver.py    a lone Escape delivered when ESCDELAY ends, quitting without two 0.1 s polls: a copy of
-               LinuxDriver.run_input_thread, reading the parser's private deadline.
+               LinuxDriver.run_input_thread, reading the parser's private deadline; a terminal that went
+               away (end of file: the input thread ends and the app exits; a failed write) neither
+               spins nor blocks (LinuxDriver.write and close, putting into WriterThread's private queue).
 - themecss.py  a theme switch re-parses no CSS it parsed before, and refreshes each widget once: Stylesheet
                subclass writing Stylesheet's private state, Widget.refresh swapped during a restyle, and a
                copy of App.get_css_variables.
@@ -44,6 +46,12 @@ COPIED: dict[str, tuple[str, str]] = {
     # "module:Qualified.name": (the patch that copies, replaces or depends on it, sha256 of its source [:16])
     "textual.drivers.linux_driver:LinuxDriver.run_input_thread": ("driver", "d796af6d69db337d"),
     "textual.drivers.linux_driver:LinuxDriver.disable_input": ("driver", "6154c5a7c1743fe9"),
+    "textual.drivers.linux_driver:LinuxDriver.write": ("driver", "b78a34033db5a0eb"),
+    "textual.drivers.linux_driver:LinuxDriver.close": ("driver", "c32293a24c1a6b91"),
+    "textual.drivers._writer_thread:WriterThread.__init__": ("driver", "77d80cc491d74a64"),
+    "textual.drivers._writer_thread:WriterThread.write": ("driver", "bc55e763d1eab88e"),
+    "textual.drivers._writer_thread:WriterThread.stop": ("driver", "e02ca6dd8268a204"),
+    "textual.drivers._writer_thread:WriterThread.run": ("driver", "314021aab4f52726"),
     "textual._parser:Parser.tick": ("driver", "44606084ad3bf7c1"),
     "textual._parser:Parser.feed": ("driver", "390106cde019dd29"),
     "textual._xterm_parser:XTermParser.__init__": ("driver", "d72babb3e40ab7da"),

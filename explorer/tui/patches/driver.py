@@ -27,6 +27,7 @@ change upstream.
 from __future__ import annotations
 
 import os
+import queue
 import selectors
 from codecs import getincrementaldecoder
 
@@ -65,25 +66,37 @@ class PromptEscapeDriver(LinuxDriver):
         self._wake = wake_write
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
+        ended = False
+        """The terminal gave end of file (its window closed, or stdin is a pipe that ended): nothing
+        more can come, so the thread ends. Textual's loop selected it again at once, forever: 100 % of
+        a core, and after a SIGHUP and the SIGCONT that follows it (which restarts application mode: a
+        second input thread) one of the two could miss the exit event's brief set and keep the process
+        from ending."""
 
         def process_selector_events(selector_events, final: bool = False) -> None:
+            nonlocal ended
             for last, (selector_key, mask) in loop_last(selector_events):
                 if selector_key.fd == wake_read:
                     self.exit_event.wait(POLL)  # disable_input is about to set it
                 elif mask & selectors.EVENT_READ:
                     unicode_data = decode(os.read(fileno, 1024 * 4), final=final and last)
                     if not unicode_data:
-                        break  # stdin is a pipe that ended
+                        ended = True
+                        break
                     for event in parser.feed(unicode_data):
                         self.process_message(event)
             for event in parser.tick():
                 self.process_message(event)
 
         try:
-            while not self.exit_event.is_set():
+            while not self.exit_event.is_set() and not ended:
                 process_selector_events(selector.select(select_timeout(parser, get_time())))
-            selector.unregister(fileno)
-            process_selector_events(selector.select(0), final=True)
+            if ended:
+                if self.input_tty:  # a raw terminal reads end of file only once it hung up: the app ends
+                    self._app.call_later(self._app.exit)
+            else:
+                selector.unregister(fileno)
+                process_selector_events(selector.select(0), final=True)
         finally:
             self._wake = None
             selector.close()
@@ -95,6 +108,24 @@ class PromptEscapeDriver(LinuxDriver):
             except (EOFError, ParseError):
                 pass
 
+    def write(self, data: str) -> None:
+        """LinuxDriver.write, except that a terminal gone away holds up nothing: Textual's writer thread
+        ends on the first write that fails (a window closed while the app starts: EIO), and its queue of
+        30 writes then fills, so the next write, and the app's shutdown after SIGHUP, waited forever
+        (the process stayed, spinning). Here a write waits for room only while that thread lives; after
+        it ended, what would be drawn is dropped."""
+        writer = self._writer_thread
+        assert writer is not None, "Driver must be in application mode"
+        _put_while_alive(writer, data)
+
+    def close(self) -> None:
+        """LinuxDriver.close (WriterThread.stop: its end marker, then join), not waiting for room in the
+        queue of a writer thread that has ended."""
+        writer = self._writer_thread
+        if writer is not None:
+            _put_while_alive(writer, None)
+            writer.join()
+
     def disable_input(self) -> None:
         wake = self._wake
         if wake is not None:
@@ -103,3 +134,13 @@ class PromptEscapeDriver(LinuxDriver):
             except OSError:  # the thread has just ended and closed it
                 pass
         super().disable_input()
+
+
+def _put_while_alive(writer, item) -> None:
+    """WriterThread.write (its queue's blocking put), waiting for room only while the thread lives."""
+    while writer.is_alive():
+        try:
+            writer._queue.put(item, timeout=POLL)
+            return
+        except queue.Full:
+            pass
