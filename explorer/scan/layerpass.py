@@ -136,8 +136,10 @@ class Collector:
             if spare is None:
                 self._pool.submit(self._scan, [self.detectors[i] for i in which], entry, data, handed).result()
                 return
-            rest = self._pool.submit(self._scan, [self.detectors[i] for i in which[1:]], entry, data, handed, None, 1) \
-                if len(which) > 1 else None
+            rest = None
+            if len(which) > 1:
+                rest = self._pool.submit(self._scan, [self.detectors[i] for i in which[1:]], entry, data, handed,
+                                         group=1)
             self._scan([spare[which[0]]], entry, data, handed)
             if rest is not None:
                 rest.result()
