@@ -369,3 +369,20 @@ async def test_the_help_is_laid_out_ahead_and_the_first_question_mark_uses_it(de
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen) and width not in laid_out(app)  # taken, not laid out again
         assert app.screen.query_one("#keys").lines is ahead
+
+
+@pytest.mark.parametrize("key", ["y", "F", "R", "x", "question_mark", "slash", "ctrl+p"])
+async def test_dialogs_cover_the_screen_below_so_it_is_not_drawn_again_through_a_tint(demo_ui, key):
+    # A dialog screen with a see-through background makes Textual draw the whole screen below it again
+    # through a tint filter on every frame: y and F paid 60-90 ms for it on the bench image.
+    app, pilot = demo_ui
+    from explorer.tui.widgets.findings import FindingsTable
+
+    app.query_one(FindingsTable).focus()
+    await pilot.pause()
+    below = app.screen
+    await pilot.press(key)
+    await pilot.pause()
+    assert app.screen is not below
+    assert app.screen.styles.background.a == 1.0, type(app.screen).__name__
+

@@ -29,7 +29,7 @@ class CopyMenu(ModalScreen[str | None]):
                 tooltip="Copy the finding as JSON, as scan --format json lists it (evidence masked)"),
     ]
     DEFAULT_CSS = """
-    CopyMenu { align: center middle; }
+    CopyMenu { align: center middle; background: $background; }
     CopyMenu > Vertical { width: 80; max-width: 100%; height: auto; border: thick $accent; background: $surface; }
     CopyMenu OptionList { height: auto; max-height: 12; }
     """

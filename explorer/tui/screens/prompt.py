@@ -16,7 +16,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="prompt.cancel", tooltip="Close, changing nothing")]
     DEFAULT_CSS = """
-    PromptScreen { align: center middle; }
+    PromptScreen { align: center middle; background: $background; }
     PromptScreen > Vertical { width: 90; max-width: 100%; height: auto; border: thick $accent;
                               background: $surface; padding: 1 2; }
     PromptScreen Static { margin-bottom: 1; }
