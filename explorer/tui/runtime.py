@@ -5,6 +5,7 @@ routes screens and keys; this base class decides how it runs.
 - when the cyclic garbage collector may run (explorer.tui.gcpolicy): full collections between keys, none
   during a theme switch's restyle;
 - the theme CSS parsed ahead of time, a slice at a time between keys (explorer.tui.patches.themecss);
+- a screen opened for the first time styled once, not twice (explorer.tui.patches.screens);
 - where the worker processes' stderr goes while the app draws on the terminal (explorer.scan.workerlog).
 
 The subclass calls `start_runtime` from its on_mount and sets `timings["first_paint"]` once the layers are
@@ -25,6 +26,7 @@ from explorer.scan import workerlog
 from explorer.core.textsafe import safe
 from explorer.tui.gcpolicy import IdleCollector, pause, resume
 from explorer.tui import patches
+from explorer.tui.patches import screens
 from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
 
 LIGHT_AND_DARK = ("explorer-light", "textual-dark")
@@ -40,6 +42,7 @@ class RuntimePolicy(App[None]):
         super().__init__()
         if patches.ACTIVE:  # else Textual's Stylesheet: every theme switch parses again
             self.stylesheet = ThemeStylesheet(variables=self.get_css_variables())  # no sources: read at start
+            screens.install()  # a new screen styled once (it reads the stylesheet's epoch)
         self.timings: dict[str, float] = {}
         """Seconds: `scan` (mount to result), `first_paint` (result to the layer list and tree drawn)."""
         self.collector = IdleCollector()

@@ -386,3 +386,90 @@ async def test_dialogs_cover_the_screen_below_so_it_is_not_drawn_again_through_a
     assert app.screen is not below
     assert app.screen.styles.background.a == 1.0, type(app.screen).__name__
 
+
+def _parts(screen):
+    """The screen's nodes and their scrollbars that were styled. A scrollbar made after the screen's resume
+    (at its first layout) was never styled, with the patch or without it: Textual styles one only in a
+    restyle."""
+    for node in screen.walk_children(with_self=True):
+        for part in (node, getattr(node, "_vertical_scrollbar", None), getattr(node, "_horizontal_scrollbar", None),
+                     getattr(node, "_scrollbar_corner", None)):
+            if part is not None and hasattr(part, "_explorer_style_epoch"):
+                yield part
+
+
+def _rules_of(screen) -> dict[int, dict]:
+    """Each styled part's CSS rules, by part."""
+    return {id(part): (type(part).__name__, dict(part._css_styles.get_rules())) for part in _parts(screen)}
+
+
+async def _on_file(pilot):
+    from tests.support.pilot import go_to
+
+    await go_to(pilot, 2, "/srv/app/.env")
+    await pilot.press("t")
+    await pilot.pause()
+
+
+async def _on_finding(pilot):
+    from tests.support.pilot import select_finding
+
+    select_finding(pilot, "/srv/app/.env")
+    await pilot.pause()
+
+
+OPENERS = [(None, "i"), (_on_finding, "y"), (_on_finding, "F"), (_on_finding, "R"), (_on_finding, "enter"),
+           (_on_file, "x"), (_on_file, "v"), (None, "question_mark"), (None, "slash"), (None, "ctrl+p"),
+           (None, "w"), (None, "b"), (None, "r"), ("theme", "i")]
+
+
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
+@pytest.mark.parametrize("setup,key", OPENERS, ids=[f"{getattr(s, '__name__', s)}-{k}" for s, k in OPENERS])
+async def test_a_new_screen_styled_once_has_the_rules_a_full_restyle_gives(demo_ui, setup, key):
+    # patches.screens skips the ScreenResume restyle of a screen composed under the current styles; each
+    # node must then hold exactly the rules that restyle would have given it
+    from explorer.tui.patches import screens
+
+    app, pilot = demo_ui
+    if setup == "theme":
+        await pilot.press("ctrl+t")  # a new epoch before the screen is composed
+        await pilot.pause()
+    elif setup is not None:
+        await setup(pilot)
+    below, skipped = app.screen, screens.skipped
+    await pilot.press(key)
+    await pilot.pause()
+    await pilot.pause()
+    assert app.screen is not below
+    assert screens.skipped == skipped + 1  # the restyle was left out
+    kept = _rules_of(app.screen)
+    from textual.css.stylesheet import Stylesheet
+
+    for node in _parts(app.screen):
+        Stylesheet.apply(app.stylesheet, node)  # Textual's own, not the subclass's
+    again = _rules_of(app.screen)
+    assert {node: again[node] for node in kept} == kept
+
+
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
+async def test_a_screen_with_a_node_styled_before_the_theme_changed_is_styled_again(demo_ui):
+    from explorer.tui.patches.screens import styled_under
+
+    app, pilot = demo_ui
+    await pilot.press("i")
+    await pilot.pause()
+    assert styled_under(app.screen, app.stylesheet.epoch)
+    app.stylesheet.set_variables(dict(app.stylesheet._variables))
+    assert not styled_under(app.screen, app.stylesheet.epoch)
+    await pilot.press("escape")
+    await pilot.pause()
+    await pilot.press("question_mark")  # the help screen is installed: pushed again, it is restyled
+    await pilot.pause()
+    await pilot.press("escape")
+    await pilot.pause()
+    from explorer.tui.patches import screens
+
+    before = screens.skipped
+    await pilot.press("question_mark")
+    await pilot.pause()
+    assert screens.skipped == before

@@ -42,7 +42,7 @@ def test_the_textual_functions_the_patches_copy_are_those_they_were_written_for(
                                + ", ".join(f"{patch} ({target})" for target, patch in changed.items()))
     else:
         assert not patches.ACTIVE, f"the gate is open on Textual {textual.__version__}"
-    assert {patch for patch, _hash in patches.COPIED.values()} == {"driver", "themecss", "treerows", "footer"}
+    assert {patch for patch, _hash in patches.COPIED.values()} == {"driver", "themecss", "treerows", "footer", "screens"}
     assert all(len(h) == 16 for _patch, h in patches.COPIED.values())
 
 

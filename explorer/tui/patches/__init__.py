@@ -13,6 +13,10 @@ The patches (each module says why, with the measurements):
                about twelve private attributes of Tree and TreeNode); a restyle of the tree repaints its rows
                without Tree._invalidate's rebuild of them and layout of the whole screen.
 - footer.py    the footer recomposed only when the keys it shows change (Footer's private _bindings_ready).
+- screens.py   a screen opened for the first time is styled once: Screen._on_screen_resume swapped for a
+               wrapper that skips the restyle when the stylesheet's epoch (set and stamped by the
+               themecss subclass's set_variables, read, add_source and apply) says it cannot change a node;
+               reads the private scrollbar attributes of Widget.
 
 The gate: ACTIVE is true only on a Textual release in WRITTEN_FOR (the releases whose copied or replaced
 functions hash as in COPIED), unless EXPLORER_TEXTUAL_PATCHES=off. When it is false every patch steps
@@ -66,6 +70,14 @@ COPIED: dict[str, tuple[str, str]] = {
     "textual.widgets._tree:Tree._invalidate": ("treerows", "fe3ad2694fee6ca4"),
     "textual.widgets._footer:Footer.bindings_changed": ("footer", "eb88714081bd2305"),
     "textual.widgets._footer:Footer.compose": ("footer", "8514ae6622cb1844"),
+    "textual.screen:Screen._on_screen_resume": ("screens", "f39caa8ec4424d3c"),
+    "textual.app:App.push_screen": ("screens", "d14a25c7a650f288"),
+    "textual.app:App._register": ("screens", "8b2138af0f6bb490"),
+    "textual.css.stylesheet:Stylesheet.add_source": ("screens", "35414b4abacdb833"),
+    "textual.css.stylesheet:Stylesheet.read": ("screens", "5a77e42edd01e13d"),
+    "textual.css.stylesheet:Stylesheet.set_variables": ("screens", "f8c97f5d9d755f56"),
+    "textual.css.stylesheet:Stylesheet.apply": ("screens", "1faf3687bbba428f"),
+    "textual.widget:Widget._post_register": ("screens", "bd34440de5520752"),
 }
 
 

@@ -16,6 +16,7 @@ a slice (a worker thread would hold the GIL for its whole parse, and a key arriv
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -35,17 +36,47 @@ def theme_variables(app, name: str) -> dict[str, str]:
     return {**app.get_theme_variable_defaults(), **variables}
 
 
+_epochs = itertools.count(1)
+"""Shared by every ThemeStylesheet (an app's stylesheet can be replaced by a copy): never one number twice."""
+
+
 class ThemeStylesheet(Stylesheet):
     KEEP = 4
     """Parsed rule lists kept (light and dark, and a couple more picked from the palette)."""
 
     def __init__(self, *, variables: dict[str, str] | None = None) -> None:
+        self.epoch = next(_epochs)
+        """Changes with anything that can change the styles of a node already styled: the variables (a
+        theme), a source read from a file, an unscoped source, a scoped source whose text or priority
+        changed. A new widget class's scoped DEFAULT_CSS does not change it: its rules reach only nodes of
+        that class, and the first of them is styled after its CSS is added. `apply` stamps each node with it
+        (patches.screens)."""
         super().__init__(variables=variables)
         self._parsed: OrderedDict[tuple, list[RuleSet]] = OrderedDict()
         self.reparses = 0
         """How many times the CSS was actually parsed again (for tests)."""
         self.merge_refreshes = False
         """Set by the app while it switches themes: update_nodes then refreshes each widget once."""
+
+    def set_variables(self, variables: dict[str, str]) -> None:
+        super().set_variables(variables)
+        self.epoch = next(_epochs)
+
+    def read(self, filename) -> None:
+        super().read(filename)
+        self.epoch = next(_epochs)
+
+    def add_source(self, css: str, read_from=None, is_default_css: bool = False, tie_breaker: int = 0,
+                   scope: str = "") -> None:
+        before = self.source.get(read_from) if read_from is not None else None
+        super().add_source(css, read_from, is_default_css, tie_breaker, scope)
+        after = self.source.get(read_from) if read_from is not None else None
+        if after is None or after != before and (before is not None or not scope):
+            self.epoch = next(_epochs)
+
+    def apply(self, node: DOMNode, *, animate: bool = False, cache=None) -> None:
+        super().apply(node, animate=animate, cache=cache)
+        node._explorer_style_epoch = self.epoch  # type: ignore[attr-defined]
 
     def update_nodes(self, nodes: Iterable[DOMNode], animate: bool = False) -> None:
         if not self.merge_refreshes:
