@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass, replace
+from functools import cache
 
 from rich.terminal_theme import TerminalTheme
 from rich.text import Text
@@ -492,7 +493,14 @@ class ExplorerApp(RuntimePolicy):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.ANYWHERE or len(self.screen_stack) <= 1:
             return True
-        return action not in {b.action.split("(")[0] for b in self.BINDINGS if isinstance(b, Binding)}
+        return action not in self._main_actions()
+
+    @classmethod
+    @cache
+    def _main_actions(cls) -> frozenset[str]:
+        """The actions of the app's own bindings (Textual asks check_action for each shown key on every
+        footer update: ~180 times a screen opening)."""
+        return frozenset(b.action.split("(")[0] for b in cls.BINDINGS if isinstance(b, Binding))
 
     def action_help(self) -> None:
         if not self.is_screen_installed("help"):
