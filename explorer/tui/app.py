@@ -47,7 +47,7 @@ from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.downloads import LayerDownloads
 from explorer.tui.widgets.filetree import EXPAND_ROWS, FileTree, NodeData
 from explorer.tui.widgets.findings import FindingsTable
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.widgets.layers import LayerTable
 from explorer.tui.widgets.namefilter import NameFilter
 from explorer.tui.widgets.summary import SummaryPanel
@@ -201,7 +201,7 @@ class ExplorerApp(RuntimePolicy):
         yield ProgressBar(id="progress", total=max(1, sum(r.compressed_size for r in self.source.layers)),
                           show_eta=False)
         yield Static(id="status")
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = f"explorer — {safe(self.source.reference)}"

@@ -26,7 +26,7 @@ from explorer.layerfs.compare import ADDED, CHANGED, REMOVED, Comparison
 from explorer.layerfs.content import DIFF_CAP, diff_copies
 from explorer.tui.compare_tree import SAME, Node, build_tree, find, opened_at_start, visible
 from explorer.tui.lineview import Lines, LineView
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.preview_rows import DIFF_STYLE
 from explorer.tui.tableview import clip
 from explorer.tui.themes import MUTED
@@ -123,7 +123,7 @@ class FileDiff(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(self.title_text), id="diff-title")
         yield LineView(id="diff", cursor_rows=False)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         view = self.query_one("#diff", LineView)
@@ -142,7 +142,7 @@ class NewFindings(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"findings in B, not in A ({len(self.findings)}) · enter: go to its path"), id="diff-title")
         yield LineView(id="findings", cursor_rows=True)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         view = self.query_one("#findings", LineView)
@@ -181,7 +181,7 @@ class CompareApp(App):
                     "enter: open a folder, diff a file · s: hide same · f: new findings", style=Style(dim=True))
         yield Static(head, id="compare-head")
         yield LineView(id="paths", cursor_rows=True)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.redraw()

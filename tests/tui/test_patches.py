@@ -12,7 +12,6 @@ from textual.drivers.linux_driver import LinuxDriver
 
 from explorer.tui import patches
 from explorer.tui.app import ExplorerApp
-from explorer.tui.patches.footer import SteadyFooter
 from explorer.tui.patches.themecss import ThemeStylesheet
 from explorer.tui.widgets import filetree
 from tests.support.pilot import go_to, wait_until_scanned
@@ -42,7 +41,7 @@ def test_the_textual_functions_the_patches_copy_are_those_they_were_written_for(
                                + ", ".join(f"{patch} ({target})" for target, patch in changed.items()))
     else:
         assert not patches.ACTIVE, f"the gate is open on Textual {textual.__version__}"
-    assert {patch for patch, _hash in patches.COPIED.values()} == {"driver", "themecss", "treerows", "footer", "screens"}
+    assert {patch for patch, _hash in patches.COPIED.values()} == {"driver", "themecss", "treerows", "screens"}
     assert all(len(h) == 16 for _patch, h in patches.COPIED.values())
 
 
@@ -109,20 +108,9 @@ async def test_off_the_gate_textuals_own_code_draws_the_same_screens(demo_source
         assert a == b, f"screen {i} differs off the gate"
 
 
-@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
-async def test_off_the_gate_the_footer_recomposes_as_textuals_does(demo_source, monkeypatch):
-    counts = {}
-    for active in (True, False):
-        monkeypatch.setattr(patches, "ACTIVE", active)
-        composed = []
-        compose = SteadyFooter.compose
-        monkeypatch.setattr(SteadyFooter, "compose", lambda self: (composed.append(1), compose(self))[1])
-        app = ExplorerApp(demo_source)
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_until_scanned(pilot)
-            before = len(composed)
-            await pilot.press("t", "l", "t", "l")  # focus moves, the same keys stay on show
-            await pilot.pause()
-            counts[active] = len(composed) - before
-        monkeypatch.setattr(SteadyFooter, "compose", compose)
-    assert counts[True] == 0 and counts[False] >= 4, counts
+def test_the_hashes_are_of_textuals_code_while_a_patch_stands_in_its_place():
+    from explorer.tui.patches import screens
+
+    screens.install()  # as an app's start does: Screen._on_screen_resume is now screens.first_resume
+    assert patches.source_hash("textual.screen:Screen._on_screen_resume") == \
+        patches.COPIED["textual.screen:Screen._on_screen_resume"][1]

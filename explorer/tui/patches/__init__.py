@@ -12,7 +12,6 @@ The patches (each module says why, with the measurements):
 - treerows.py  the file tree's rows drawn as Tree._render_line draws them, in a fraction of its time (reads
                about twelve private attributes of Tree and TreeNode); a restyle of the tree repaints its rows
                without Tree._invalidate's rebuild of them and layout of the whole screen.
-- footer.py    the footer recomposed only when the keys it shows change (Footer's private _bindings_ready).
 - screens.py   a screen opened for the first time is styled once: Screen._on_screen_resume swapped for a
                wrapper that skips the restyle when the stylesheet's epoch (set and stamped by the
                themecss subclass's set_variables, read, add_source and apply) says it cannot change a node;
@@ -20,7 +19,7 @@ The patches (each module says why, with the measurements):
 
 The gate: ACTIVE is true only on a Textual release in WRITTEN_FOR (the releases whose copied or replaced
 functions hash as in COPIED), unless EXPLORER_TEXTUAL_PATCHES=off. When it is false every patch steps
-aside and Textual's own code runs: the stock driver, stylesheet, tree rows and footer. Slower (the Escape
+aside and Textual's own code runs: the stock driver, stylesheet, tree rows and screen resumes. Slower (the Escape
 key ~100 ms, a theme switch re-parses, the tree's rows cost more), never broken. Every call site reads
 `patches.ACTIVE` when it runs, so a test can fake another release with `gate`.
 
@@ -68,8 +67,6 @@ COPIED: dict[str, tuple[str, str]] = {
     "textual.widgets._tree:Tree.render_lines": ("treerows", "4e0ae4f0a9bd61c0"),
     "textual.widgets._tree:Tree.notify_style_update": ("treerows", "66ef1e02dd9ee42b"),
     "textual.widgets._tree:Tree._invalidate": ("treerows", "fe3ad2694fee6ca4"),
-    "textual.widgets._footer:Footer.bindings_changed": ("footer", "eb88714081bd2305"),
-    "textual.widgets._footer:Footer.compose": ("footer", "8514ae6622cb1844"),
     "textual.screen:Screen._on_screen_resume": ("screens", "f39caa8ec4424d3c"),
     "textual.app:App.push_screen": ("screens", "d14a25c7a650f288"),
     "textual.app:App._register": ("screens", "8b2138af0f6bb490"),

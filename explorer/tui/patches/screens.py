@@ -55,6 +55,10 @@ def first_resume(screen: Screen, event: events.ScreenResume) -> None:
     _stock_resume(screen, event)
 
 
+first_resume.__wrapped__ = _stock_resume  # type: ignore[attr-defined]
+"""(So `inspect` reads, and COPIED hashes, Textual's handler even once `install` has put this one in its place.)"""
+
+
 def install() -> None:
     """Route every screen's resume through `first_resume` (idempotent; it defers to Textual's handler for
     any app whose stylesheet keeps no epoch)."""

@@ -30,7 +30,7 @@ from explorer.detectors.archivelisting import (ArchiveError, ArchiveMember, Leve
                                                read_member, walk_to)
 from explorer.layerfs.analysis import ImageAnalysis
 from explorer.tui.lineview import LineView, Lines, listing_lines
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.screens.timeline import TimelineList, created_by
 from explorer.tui.screens.viewer import WINDOW, FileViewer
 from explorer.tui.index import SEVERITY_LETTER
@@ -135,7 +135,7 @@ class ArchiveView(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="archive-meta")
         yield LineView(id="archive-members", cursor_rows=True, show_gutter=False)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#archive-meta", Static).update(Text(f"reading {safe(self.entry.path)}…", style="bold"))

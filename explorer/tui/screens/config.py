@@ -24,7 +24,7 @@ from explorer.reports.digests import layer_note, source_note, summary_note
 from explorer.reports.imageconfig import config_rows, dockerfile, locate, redacted_json
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 from explorer.tui.themes import MUTED
 
@@ -144,7 +144,7 @@ class ConfigView(Screen[int | None]):
                 if key in self.documents:
                     yield LineView(id=f"view-{_json_tab(key)}", cursor_rows=True)
             yield LineView(id="view-concepts", show_gutter=False)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._show_tab_bar()

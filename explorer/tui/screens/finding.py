@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from explorer.core.findings import Finding
 from explorer.core.textsafe import safe
 from explorer.tui.widgets.layers import SEVERITY_STYLE
+from explorer.tui.widgets.keybar import KeyBar
 
 REFERENCES = {
     "miner": ["MITRE ATT&CK T1496 Resource Hijacking: https://attack.mitre.org/techniques/T1496/"],
@@ -131,7 +132,7 @@ class FindingDetail(Screen[str | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="scroll"):
             yield Static(detail_text(self.finding, self._findings, self._catalog), id="body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#scroll").focus()

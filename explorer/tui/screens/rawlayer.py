@@ -22,7 +22,7 @@ from explorer.core.limits import DEFAULT, Limits
 from explorer.core.textsafe import safe
 from explorer.tui.lineview import LineView, Lines, listing_lines
 from explorer.tui.screens.timeline import created_by
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.themes import MUTED
 
 MARKER_STYLE = {"whiteout": "bold red", "opaque": "bold magenta", "aufs": MUTED, "pax global": "bold red"}
@@ -71,7 +71,7 @@ class RawLayerView(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Static(id="raw-meta")
         yield LineView(id="raw-members", cursor_rows=True, show_gutter=False)
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#raw-meta", Static).update(self._meta(None))

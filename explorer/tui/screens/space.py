@@ -22,7 +22,7 @@ from explorer.tui.lineview import LineView
 from explorer.tui.screens.search import status
 from explorer.tui.space import DEFAULT_DESCENDING, SpaceRow, SpaceRows
 from explorer.tui.tableview import Column, TableView
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 
 PATH_WIDTH = 90
 LAYERS_WIDTH = 16
@@ -90,7 +90,7 @@ class SpaceScreen(Screen[FileEntry | None]):
         yield Static(id="space-title")
         yield Static(id="space-count")
         yield SpaceTable(id="space-rows")
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._load()

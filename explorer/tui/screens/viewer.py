@@ -29,7 +29,7 @@ from explorer.tui.lineview import LineView, Lines
 from explorer.tui.preview_find import find_in_text, mark_column
 from explorer.tui.preview_rows import (DIFF_STYLE, HIGHLIGHT_CAP, Loaded, hex_marks, hex_rows,
                                        text_rows)
-from explorer.tui.patches.footer import SteadyFooter
+from explorer.tui.widgets.keybar import KeyBar
 from explorer.tui.screens.timeline import DiffPicker, TimelineList, created_by
 from explorer.tui.tableview import clip
 from explorer.tui.widgets.layers import SEVERITY_STYLE
@@ -96,7 +96,7 @@ class FileViewer(Screen[None]):
                 yield TimelineList(id="timeline")
                 yield LineView(id="matches", cursor_rows=True, show_gutter=False)
         yield Input(placeholder="find text in this copy (enter: next match, escape: close)", id="find")
-        yield SteadyFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#timeline").border_title = "Timeline (enter: show)"
