@@ -159,3 +159,33 @@ async def test_a_restyle_repaints_the_rows_without_rebuilding_them_or_laying_the
         await pilot.pause()
         assert tree._tree_lines is rows and not any(layouts), layouts
         assert compare_every_row(tree) > 5  # and drawn in the new theme, as Textual draws them
+
+
+async def test_a_resize_keeps_the_rows_and_draws_what_textuals_rebuild_draws(demo_source, wait_for_scan,
+                                                                             monkeypatch, tmp_path):
+    """The tree grows or shrinks (the terminal, the tour panel leaving): its rows are kept (Tree's resize
+    rebuilt them all), and it shows the same rows as with Textual's handler and drawing."""
+    from explorer.tui import patches
+
+    shots = {}
+    for active in (True, False):
+        monkeypatch.setattr(patches, "ACTIVE", active)
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / str(active)))  # (a session saves its theme)
+        app = ExplorerApp(demo_source, detectors=DetectorSet())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for_scan(pilot, app)
+            tree = app.query_one(FileTree)
+            await go_to(pilot, 5, "/srv/app/.env")
+            rows = tree._tree_lines
+            shots[active] = []
+            for size in ((SIZE[0], SIZE[1] + 12), (SIZE[0] - 30, SIZE[1] - 10), SIZE):
+                await pilot.resize_terminal(*size)
+                await pilot.pause()
+                await pilot.pause()
+                assert (tree._tree_lines is rows) == active
+                tree._frame = None
+                shots[active].append((tree.size, tree.virtual_size, tree.scroll_offset, tree.cursor_line,
+                                      [cells(tree.render_line(y)) for y in range(tree.size.height)]))
+            if active:
+                assert compare_every_row(tree) > 5
+    assert shots[True] == shots[False]  # cell for cell (the patched rows are cut into other segments)

@@ -11,7 +11,8 @@ The patches (each module says why, with the measurements):
                copy of App.get_css_variables.
 - treerows.py  the file tree's rows drawn as Tree._render_line draws them, in a fraction of its time (reads
                about twelve private attributes of Tree and TreeNode); a restyle of the tree repaints its rows
-               without Tree._invalidate's rebuild of them and layout of the whole screen.
+               without Tree._invalidate's rebuild of them and layout of the whole screen, and so does a
+               resize (Tree._on_resize's _invalidate, replaced; reads _tree_lines_cached and _line_cache).
 - screens.py   a screen opened for the first time is styled once: Screen._on_screen_resume swapped for a
                wrapper that skips the restyle when the stylesheet's epoch (set and stamped by the
                themecss subclass's set_variables, read, add_source and apply) says it cannot change a node;
@@ -67,6 +68,8 @@ COPIED: dict[str, tuple[str, str]] = {
     "textual.widgets._tree:Tree.render_lines": ("treerows", "4e0ae4f0a9bd61c0"),
     "textual.widgets._tree:Tree.notify_style_update": ("treerows", "66ef1e02dd9ee42b"),
     "textual.widgets._tree:Tree._invalidate": ("treerows", "fe3ad2694fee6ca4"),
+    "textual.widgets._tree:Tree._on_resize": ("treerows", "ac9951ecac600cb8"),
+    "textual.widgets._tree:Tree._build": ("treerows", "8047a6e40cc4803b"),
     "textual.screen:Screen._on_screen_resume": ("screens", "f39caa8ec4424d3c"),
     "textual.app:App.push_screen": ("screens", "d14a25c7a650f288"),
     "textual.app:App._register": ("screens", "8b2138af0f6bb490"),

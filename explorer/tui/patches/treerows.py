@@ -10,6 +10,9 @@ checks, cell by cell (character, colours, attributes, mouse metadata), that both
 FileTree._render_line (explorer.tui.widgets.filetree) calls `render_row` only while the gate
 (explorer.tui.patches) is open; a RowLabel is a rich Text, which Textual's own code draws the same.
 
+`resized` stands in for Tree's resize handler, which rebuilt the rows too (`_invalidate`) though they do
+not depend on the size.
+
 `restyled` stands in for what Tree does on a restyle (`Tree._invalidate`: every row's strip dropped, the
 list of rows rebuilt, and a layout of the whole screen asked for). A restyle (a theme switch, the focus
 coming or going, the tour's highlight) changes how rows look, not which rows there are nor any size: the
@@ -162,6 +165,19 @@ def render_row(tree: Tree, frame: Frame, y: int, line, is_hover: bool, base_styl
     if pad > 0:
         segments.append(Segment(" " * pad, line_base + line_meta))
     return Strip(segments, used + max(pad, 0))
+
+
+def resized(tree: Tree, size) -> bool:
+    """Tree._on_resize without its `_invalidate`, when the tree has rows: the line cache grows to the new
+    height and the tree is repainted. The rows (`Tree._build`) and their widths do not depend on the
+    widget's size (only an empty tree's virtual width does, hence the rows test), and the cached strips
+    are keyed by the width. The rebuild cost a resize of the tree 60 ms on the bench image after a deep
+    jump (leaving the guided tour gives the tree the tour panel's rows). False: do as Tree does."""
+    if not tree._tree_lines_cached:
+        return False
+    tree._line_cache.grow(size.height)
+    tree.refresh()
+    return True
 
 
 def restyled(tree: Tree) -> None:

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Tree
@@ -30,7 +31,7 @@ from explorer.core.textsafe import safe
 from explorer.tui.index import ancestors, MARKER, SEVERITY_LETTER, LayerView, TreeFilter
 from explorer.tui.widgets.layers import SEVERITY_STYLE
 from explorer.tui import patches
-from explorer.tui.patches.treerows import Frame, RowLabel, render_row, restyled
+from explorer.tui.patches.treerows import Frame, RowLabel, render_row, resized, restyled
 
 CHUNK = 200
 """Children added to the tree at once; the rest wait behind a 'more' row."""
@@ -338,6 +339,10 @@ class FileTree(Tree[NodeData]):
             return
         super(Tree, self).notify_style_update()  # Tree's would also rebuild the rows and lay the screen out
         restyled(self)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        if patches.ACTIVE and resized(self, event.size):
+            event.prevent_default()  # not Tree._on_resize: its _invalidate rebuilds every row
 
     # -- events -----------------------------------------------------------------------------
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
