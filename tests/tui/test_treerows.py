@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import pytest
 from textual.widgets import Tree
 
@@ -137,15 +139,22 @@ async def test_hostile_and_wide_names_are_drawn_as_textual_draws_them(tmp_path, 
                 assert strip.cell_length == tree.size.width  # padded to the pane, wide characters counted as two
 
 
-async def test_a_restyle_repaints_the_rows_without_rebuilding_them_or_laying_the_screen_out(demo_source,
-                                                                                            wait_for_scan):
-    """A focus change, a theme switch: the rows look different, the rows and every size stay (Tree's own
-    restyle rebuilt the rows and asked for a layout of the whole screen)."""
-    app = ExplorerApp(demo_source, detectors=DetectorSet())
+@asynccontextmanager
+async def at_env(source, wait_for_scan):
+    """(app, pilot, tree): the app on `source` with the tree's cursor on /srv/app/.env at layer 5."""
+    app = ExplorerApp(source, detectors=DetectorSet())
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot, app)
         tree = app.query_one(FileTree)
         await go_to(pilot, 5, "/srv/app/.env")
+        yield app, pilot, tree
+
+
+async def test_a_restyle_repaints_the_rows_without_rebuilding_them_or_laying_the_screen_out(demo_source,
+                                                                                            wait_for_scan):
+    """A focus change, a theme switch: the rows look different, the rows and every size stay (Tree's own
+    restyle rebuilt the rows and asked for a layout of the whole screen)."""
+    async with at_env(demo_source, wait_for_scan) as (app, pilot, tree):
         rows = tree._tree_lines
         layouts = []
         original = tree.refresh
@@ -171,11 +180,7 @@ async def test_a_resize_keeps_the_rows_and_draws_what_textuals_rebuild_draws(dem
     for active in (True, False):
         monkeypatch.setattr(patches, "ACTIVE", active)
         monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / str(active)))  # (a session saves its theme)
-        app = ExplorerApp(demo_source, detectors=DetectorSet())
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_for_scan(pilot, app)
-            tree = app.query_one(FileTree)
-            await go_to(pilot, 5, "/srv/app/.env")
+        async with at_env(demo_source, wait_for_scan) as (app, pilot, tree):
             rows = tree._tree_lines
             shots[active] = []
             for size in ((SIZE[0], SIZE[1] + 12), (SIZE[0] - 30, SIZE[1] - 10), SIZE):
