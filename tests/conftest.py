@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,35 @@ from explorer.sources import open_image
 
 DIVE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "dive"
 """dive's test images, kept outside the repo (`../shared/fixtures/dive`)."""
+
+
+def _needs_debian_rootfs(item) -> bool:
+    return "debian_root" in getattr(item, "fixturenames", ()) or "precision" in Path(str(item.path)).parts
+
+
+def pytest_collection_finish(session):
+    """Start building the debootstrap tree (tests/detectors/debian_rootfs.py) on a thread as soon as the run
+    holds a test that needs it. In a fresh clone the build is a ~40 s download; started by the first such
+    test, it kept that xdist worker waiting and the other one too, on the build's lock, when its own Debian
+    test came. The tests still call debian_minbase() themselves: it waits for this build (the same lock) and
+    says why when the tree cannot be made."""
+    helper = Path(__file__).resolve().parent / "detectors" / "debian_rootfs.py"
+    if not any(_needs_debian_rootfs(item) for item in session.items) or os.geteuid() != 0 \
+            or not shutil.which("debootstrap"):
+        return
+    spec = importlib.util.spec_from_file_location("conftest_debian_rootfs", helper)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if (module.ROOTFS / module._MARKER).is_file():
+        return
+
+    def build():
+        try:
+            module.debian_minbase()
+        except module.RootfsUnavailable:
+            pass  # the test that needs the tree reports why
+
+    threading.Thread(target=build, name="debian-rootfs", daemon=True).start()
 
 
 @pytest.fixture(scope="session", autouse=True)
