@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from explorer.demo.imagewriter import ImageSpec, Layer, write_image
 from explorer.layerfs import analyze
 from explorer.sources import open_image
 
+HERE = Path(__file__).resolve().parent
 DIVE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "dive"
 """dive's test images, kept outside the repo (`../shared/fixtures/dive`)."""
 
@@ -27,22 +27,19 @@ def pytest_collection_finish(session):
     holds a test that needs it. In a fresh clone the build is a ~40 s download; started by the first such
     test, it kept that xdist worker waiting and the other one too, on the build's lock, when its own Debian
     test came. The tests still call debian_minbase() themselves: it waits for this build (the same lock) and
-    says why when the tree cannot be made."""
-    helper = Path(__file__).resolve().parent / "detectors" / "debian_rootfs.py"
-    if not any(_needs_debian_rootfs(item) for item in session.items) or os.geteuid() != 0 \
-            or not shutil.which("debootstrap"):
+    says why when the tree cannot be made; it returns at once when the tree is there."""
+    if not any(_needs_debian_rootfs(item) for item in session.items):
         return
-    spec = importlib.util.spec_from_file_location("conftest_debian_rootfs", helper)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if (module.ROOTFS / module._MARKER).is_file():
-        return
+    # loaded by path, as tests/precision/precision_images.py does (no tests package on sys.path under `pytest`)
+    spec = importlib.util.spec_from_file_location("conftest_debian_rootfs", HERE / "detectors" / "debian_rootfs.py")
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
 
     def build():
         try:
-            module.debian_minbase()
-        except module.RootfsUnavailable:
-            pass  # the test that needs the tree reports why
+            helper.debian_minbase()
+        except helper.RootfsUnavailable:
+            pass  # the test that needs the tree reports why (no debootstrap, not root, the build failed)
 
     threading.Thread(target=build, name="debian-rootfs", daemon=True).start()
 
