@@ -102,3 +102,14 @@ async def test_keys_that_do_not_fit_are_cut_with_an_ellipsis_and_the_palette_sta
         # every key drawn is whole: its key and its description
         for start, end, key in bar.spans[:-1]:
             assert line[start:end] == f" {key.shown} {key.description} "
+
+
+async def test_columns_are_terminal_cells_so_a_wide_key_does_not_push_the_line_past_the_edge(demo_ui):
+    app, pilot = demo_ui
+    bar = app.screen.query_one(KeyBar)
+    bar.keys = (Key("z", "全", "wide", True, "a key shown as a wide character"),) + bar.keys
+    strip = bar.render_line(0)
+    assert strip.cell_length == app.size.width
+    start, end, key = bar.spans[0]
+    assert key.shown == "全" and (start, end) == (0, len(" 全 wide ") + 1)  # 全 takes two cells
+    assert bar.key_at(end - 1) == key and bar.key_at(end) == bar.keys[1]

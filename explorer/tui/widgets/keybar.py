@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -61,7 +62,8 @@ class KeyBar(Widget, can_focus=False):
         """The keys shown, left to right (not the palette's)."""
         self.palette: Key | None = None
         self.spans: list[tuple[int, int, Key]] = []
-        """(first column, end column, key) of each key drawn, the palette's included."""
+        """(first column, end column, key) of each key drawn, the palette's included (columns are terminal
+        cells: a key shown as a wide character takes two)."""
         self.hover: Key | None = None
         self._strip: tuple[tuple, Strip] | None = None
 
@@ -127,7 +129,7 @@ class KeyBar(Widget, can_focus=False):
         if self.palette is not None:
             right = [Segment(BAR, base + bar), *self._parts(self.palette, base, key_style, text_style, hover),
                      Segment(" ", base)]
-        right_width = sum(len(s.text) for s in right)
+        right_width = sum(s.cell_length for s in right)
         if right_width > width:
             right, right_width = [], 0
         room = width - right_width
@@ -136,12 +138,12 @@ class KeyBar(Widget, can_focus=False):
         used = 0
         for i, key in enumerate(self.keys):
             parts = self._parts(key, base, key_style, text_style, hover)
-            size = sum(len(s.text) for s in parts)
+            size = sum(s.cell_length for s in parts)
             last = i == len(self.keys) - 1
-            if used + size > room - (0 if last else len(MORE)):
-                if used + len(MORE) <= room:
+            if used + size > room - (0 if last else cell_len(MORE)):
+                if used + cell_len(MORE) <= room:
                     segments.append(Segment(MORE, base + text_style))
-                    used += len(MORE)
+                    used += cell_len(MORE)
                 break
             segments.extend(parts)
             spans.append((used, used + size, key))
@@ -149,7 +151,7 @@ class KeyBar(Widget, can_focus=False):
         if room > used:
             segments.append(Segment(" " * (room - used), base))
         if right:
-            spans.append((room + len(BAR), width - 1, self.palette))
+            spans.append((room + cell_len(BAR), width - 1, self.palette))
             segments.extend(right)
         self.spans = spans
         return Strip(segments, width)
