@@ -226,6 +226,58 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
         assert panel.step.title == "Layers" and [w.id for w in app.query(".tour-highlight")] == ["layers"]
 
 
+async def test_a_tour_step_draws_its_text_before_the_panes_move_and_a_skipped_step_moves_nothing(
+        demo_source, wait_for_scan, monkeypatch):
+    """The panel answers a key in the frame after it; the layer switch and the tree's cursor come after that
+    frame (a big layer's tree took the panel's answer past 100 ms). Keys faster than frames move the panes
+    once, to the last step."""
+    from explorer.tui.widgets import tour
+
+    moved = []
+    go = tour.go
+    monkeypatch.setattr(tour, "go", lambda app, step: moved.append(step.title) or go(app, step))
+    app = ExplorerApp(demo_source)
+    frames = []
+    display = app._display
+
+    def drawn(screen, renderable):
+        if renderable is not None and app.query(TourPanel):
+            panel = app.query_one(TourPanel)
+            frames.append((panel.step.title, str(panel.render()), app.layer_index))
+        return display(screen, renderable)
+
+    app._display = drawn
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("T")
+        await wait_for_tree(pilot)
+        panel = app.query_one(TourPanel)
+        assert moved == ["Layers"] and app.layer_index == 0
+        frames.clear()
+        await pilot.press("n")
+        await wait_for_tree(pilot)
+        await pilot.pause(0.05)
+        assert moved == ["Layers", "A whiteout"] and app.layer_index == 4
+        first = next(f for f in frames if f[0] == "A whiteout")
+        assert "2/7  A whiteout" in first[1] and first[2] == 0, frames  # the text, with layer 0 still shown
+        assert frames[-1][2] == 4
+        # two keys before a frame: the panes go to the second step only
+        app.screen._update_timer.pause()
+        panel.action_step(1)
+        panel.action_step(1)
+        app.screen._update_timer.resume()
+        await wait_for_tree(pilot)
+        await pilot.pause(0.05)
+        assert panel.step.title == "A finding" and moved[2:] == ["A finding"]
+        # leaving before the frame: the panes stay where they are
+        app.screen._update_timer.pause()
+        panel.action_step(1)
+        panel.action_leave()
+        app.screen._update_timer.resume()
+        await pilot.pause(0.1)
+        assert moved[3:] == []
+
+
 def test_raw_rows_escape_hostile_names_and_show_link_targets():
     evil = "x\x1b[2J\x07[bold]y"
     blob = layer_tar([Entry.file("/" + evil, b"1"), Entry.whiteout("/" + evil), Entry.symlink("/l", "../t")])

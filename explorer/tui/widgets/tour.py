@@ -46,6 +46,8 @@ class TourPanel(Static, can_focus=True):
         """The selector of the highlighted pane."""
         self._fitted: tuple[int, int] | None = None
         """(steps id, width) the height was fitted for."""
+        self._pending: tuple[list[TourStep], int] | None = None
+        """(steps, index) of the step shown whose panes have not moved yet (`show_step`)."""
 
     def on_mount(self) -> None:
         self.border_title = "Guided tour"
@@ -83,6 +85,10 @@ class TourPanel(Static, can_focus=True):
         self._fit_height()
 
     def show_step(self) -> None:
+        """The step's text and highlight now; the panes move to it (`go`) once that is drawn. A step that
+        selects another layer rebuilds the file tree and redraws most of the screen (40-60 ms on the bench
+        image's 45k-entry layer): done in the same frame, the panel's own answer to the key waited for
+        it, and came 90-117 ms after the key in tmux (bench/bench_ui.py)."""
         step = self.step
         self._fit_height()
         self.update(self._text(self.at))
@@ -92,7 +98,14 @@ class TourPanel(Static, can_focus=True):
             self._unlight()
             app.query_one(pane).add_class(HIGHLIGHT)
             self._lit = pane
-        go(app, step)
+        self._pending = (self.steps, self.at)
+        self.call_after_refresh(self._go, self._pending)
+
+    def _go(self, pending: tuple[list[TourStep], int]) -> None:
+        """Move the panes to a step shown earlier, unless another step (or leaving) came since."""
+        if pending is self._pending and self.display and self.is_attached:
+            self._pending = None
+            go(self.app, pending[0][pending[1]])
 
     def _unlight(self) -> None:
         if self._lit is not None:
@@ -106,6 +119,7 @@ class TourPanel(Static, can_focus=True):
             self.show_step()
 
     def action_leave(self) -> None:
+        self._pending = None
         self._unlight()
         self.app.query_one(PANES["layers"]).focus()
         self.display = False
