@@ -18,7 +18,7 @@ from explorer.tui.widgets.details import Details
 from explorer.tui.widgets.filetree import FileTree
 from explorer.tui.widgets.findings import FindingsTable
 from explorer.tui.widgets.layers import LayerTable
-from explorer.tui.widgets.tour import TourPanel
+from explorer.tui.widgets.tour import TourPanel, start_tour
 from tests.tui.test_panes_actions import wait_for
 
 SIZE = (160, 48)
@@ -276,6 +276,43 @@ async def test_a_tour_step_draws_its_text_before_the_panes_move_and_a_skipped_st
         app.screen._update_timer.resume()
         await pilot.pause(0.1)
         assert moved[3:] == []
+
+
+async def test_leaving_the_tour_blanks_the_panel_in_one_frame_and_gives_its_rows_back_in_the_next(demo_source,
+                                                                                                 wait_for_scan):
+    app = ExplorerApp(demo_source)
+    frames = []
+    display = app._display
+
+    def drawn(screen, renderable):
+        if renderable is not None and app.query(TourPanel):
+            frames.append((app.query_one(TourPanel).visible, app.query_one(FileTree).region))
+        return display(screen, renderable)
+
+    app._display = drawn
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("T")
+        await wait_for_tree(pilot)
+        await pilot.pause(0.05)
+        panel = app.query_one(TourPanel)
+        during = app.query_one(FileTree).region
+        frames.clear()
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert frames[0] == (False, during), frames  # blank at once, the tree not resized yet
+        assert not panel.display and app.query_one(FileTree).region.height > during.height
+        assert app.query_one(LayerTable).has_focus and not app.query(".tour-highlight")
+        # T again between the blank frame and the fold: the tour stays
+        await pilot.press("T")
+        await pilot.pause(0.1)
+        assert panel.display and panel.visible
+        app.screen._update_timer.pause()
+        panel.action_leave()
+        assert start_tour(app) is panel
+        app.screen._update_timer.resume()
+        await pilot.pause(0.1)
+        assert panel.display and panel.visible and panel.has_focus and app.query_one(FileTree).region == during
 
 
 def test_raw_rows_escape_hostile_names_and_show_link_targets():
