@@ -226,6 +226,27 @@ async def test_guided_tour_walks_every_concept_on_the_demo(demo_source, wait_for
         assert panel.step.title == "Layers" and [w.id for w in app.query(".tour-highlight")] == ["layers"]
 
 
+def tour_frames(app: ExplorerApp, what) -> list:
+    """`what(panel)` at each frame the app draws while the tour panel is mounted."""
+    frames = []
+    display = app._display
+
+    def drawn(screen, renderable):
+        if renderable is not None and app.query(TourPanel):
+            frames.append(what(app.query_one(TourPanel)))
+        return display(screen, renderable)
+
+    app._display = drawn
+    return frames
+
+
+async def open_tour(pilot, app: ExplorerApp, wait_for_scan) -> TourPanel:
+    await wait_for_scan(pilot, app)
+    await pilot.press("T")
+    await wait_for_tree(pilot)
+    return app.query_one(TourPanel)
+
+
 async def test_a_tour_step_draws_its_text_before_the_panes_move_and_a_skipped_step_moves_nothing(
         demo_source, wait_for_scan, monkeypatch):
     """The panel answers a key in the frame after it; the layer switch and the tree's cursor come after that
@@ -237,21 +258,9 @@ async def test_a_tour_step_draws_its_text_before_the_panes_move_and_a_skipped_st
     go = tour.go
     monkeypatch.setattr(tour, "go", lambda app, step: moved.append(step.title) or go(app, step))
     app = ExplorerApp(demo_source)
-    frames = []
-    display = app._display
-
-    def drawn(screen, renderable):
-        if renderable is not None and app.query(TourPanel):
-            panel = app.query_one(TourPanel)
-            frames.append((panel.step.title, str(panel.render()), app.layer_index))
-        return display(screen, renderable)
-
-    app._display = drawn
+    frames = tour_frames(app, lambda panel: (panel.step.title, str(panel.render()), app.layer_index))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_scan(pilot, app)
-        await pilot.press("T")
-        await wait_for_tree(pilot)
-        panel = app.query_one(TourPanel)
+        panel = await open_tour(pilot, app, wait_for_scan)
         assert moved == ["Layers"] and app.layer_index == 0
         frames.clear()
         await pilot.press("n")
@@ -281,21 +290,10 @@ async def test_a_tour_step_draws_its_text_before_the_panes_move_and_a_skipped_st
 async def test_leaving_the_tour_blanks_the_panel_in_one_frame_and_gives_its_rows_back_in_the_next(demo_source,
                                                                                                  wait_for_scan):
     app = ExplorerApp(demo_source)
-    frames = []
-    display = app._display
-
-    def drawn(screen, renderable):
-        if renderable is not None and app.query(TourPanel):
-            frames.append((app.query_one(TourPanel).visible, app.query_one(FileTree).region))
-        return display(screen, renderable)
-
-    app._display = drawn
+    frames = tour_frames(app, lambda panel: (panel.visible, app.query_one(FileTree).region))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_scan(pilot, app)
-        await pilot.press("T")
-        await wait_for_tree(pilot)
+        panel = await open_tour(pilot, app, wait_for_scan)
         await pilot.pause(0.05)
-        panel = app.query_one(TourPanel)
         during = app.query_one(FileTree).region
         frames.clear()
         await pilot.press("escape")
