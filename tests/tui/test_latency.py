@@ -120,7 +120,9 @@ async def test_a_theme_switch_parses_the_css_once_per_theme_and_collects_no_garb
                 assert (table.styles.background == dark) == app.current_theme.dark, table.styles.background
         finally:
             Stylesheet.update = update
-        assert app.stylesheet.reparses == 2  # light, then dark again: the later switches reuse them
+        # light parsed once; dark again from the start-up parse's rules (kept a source at a time), and the
+        # later switches reuse both
+        assert app.stylesheet.reparses == 1
         assert seen and not any(seen)  # no collection while every widget is restyled
 
 
@@ -198,6 +200,46 @@ def test_the_warm_up_makes_the_rules_textuals_parse_makes():
     bad.add_source("Label { color: $no-such-variable; }", read_from=("c", ""))
     with pytest.raises(Exception):
         Warmer(bad, light).step(1.0)
+
+
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
+def test_a_new_source_is_the_only_one_parsed_again_for_each_theme():
+    """A screen opened for the first time adds its CSS: a theme's rules are then the kept rules of the
+    other sources plus one parse of the new one, the same rules a parse of everything makes."""
+    from textual.app import App
+
+    from explorer.tui.patches.themecss import ThemeStylesheet, theme_variables
+
+    app = App()
+    dark, light = (theme_variables(app, name) for name in ("textual-dark", "textual-light"))
+    sheet = ThemeStylesheet(variables=dark)
+    for n in range(20):
+        sheet.add_source(f"Static.c{n} {{ color: $text-muted; background: $surface; }}", read_from=(f"s{n}", ""))
+    sheet.parse()
+    sheet.set_variables(light)
+    sheet.reparse()
+    assert sheet.parsed_sources == 40  # each source once per theme
+    sheet.add_source("Label { border: round $accent; }", read_from=("new", "Label.DEFAULT_CSS"), is_default_css=True,
+                     scope="Label")
+    sheet.parse()  # as Textual does when a source is added
+    sheet.set_variables(dark)
+    sheet.reparse()
+    assert sheet.parsed_sources == 42  # the new source, with the light then the dark variables
+    for variables in (dark, light):
+        sheet.set_variables(variables)
+        sheet.reparse()
+        fresh = ThemeStylesheet(variables=variables)
+        for read_from, (css, is_default, tie_breaker, scope) in sheet.source.items():
+            fresh.add_source(css, read_from=read_from, is_default_css=is_default, tie_breaker=tie_breaker,
+                             scope=scope)
+        fresh.parse()
+        assert [(r.css, r.is_default_rules, r.tie_breaker) for r in sheet.rules] == \
+               [(r.css, r.is_default_rules, r.tie_breaker) for r in fresh.rules]
+        assert len(sheet.rules) == 21
+    assert sheet.parsed_sources == 42
+    sheet.add_source("Label { color: $no-such-variable; }", read_from=("bad", ""))
+    with pytest.raises(Exception):
+        sheet.reparse()
 
 
 @pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)

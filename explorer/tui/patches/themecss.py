@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from textual.css.model import RuleSet
-from textual.css.stylesheet import Stylesheet
+from textual.css.stylesheet import CssSource, Stylesheet
 from textual.dom import DOMNode
 from textual.widget import Widget
 
@@ -43,6 +43,9 @@ _epochs = itertools.count(1)
 class ThemeStylesheet(Stylesheet):
     KEEP = 4
     """Parsed rule lists kept (light and dark, and a couple more picked from the palette)."""
+    KEEP_SOURCES = 1024
+    """Rule lists of single sources kept, (variables, source) -> rules: a few themes' worth (the app and its
+    screens hold about 100 sources)."""
 
     def __init__(self, *, variables: dict[str, str] | None = None) -> None:
         self.epoch = next(_epochs)
@@ -53,6 +56,13 @@ class ThemeStylesheet(Stylesheet):
         (patches.screens)."""
         super().__init__(variables=variables)
         self._parsed: OrderedDict[tuple, list[RuleSet]] = OrderedDict()
+        self._by_source: OrderedDict[tuple, list[RuleSet]] = OrderedDict()
+        """The rules of one source with one set of variables: a screen opened for the first time adds a
+        source or two, and the themes' rules for the new sources are then these plus one parse of each new
+        source, not a parse of all ~100 again (15-20 ms a theme on the bench image, which the warm-up,
+        a slice between keys, had not finished when ctrl+t came: ctrl+t's slowest presses)."""
+        self.parsed_sources = 0
+        """How many sources were parsed (not served from `_by_source`), for tests."""
         self.reparses = 0
         """How many times the CSS was actually parsed again (for tests)."""
         self.merge_refreshes = False
@@ -105,6 +115,30 @@ class ThemeStylesheet(Stylesheet):
             for widget, (repaint, layout, recompose, regions) in calls.items():
                 refresh(widget, *(regions or ()), repaint=repaint, layout=layout, recompose=recompose)
 
+    def _parse_rules(self, css: str, read_from, is_default_rules: bool = False, tie_breaker: int = 0,
+                     scope: str = "") -> list[RuleSet]:
+        # Stylesheet.parse (the start-up parse, a source added later) through the cache of single sources
+        source = CssSource(css, is_default_rules, tie_breaker, scope)
+        return self.rules_of(tuple(self._variables.items()), super(), read_from, source)
+
+    def rules_of(self, variables_key: tuple, parser, read_from, source: CssSource) -> list[RuleSet]:
+        """The rules of one source with the variables of `variables_key`, parsed by `parser` (a stylesheet
+        with those variables) unless kept. Raises on invalid CSS (nothing is kept then)."""
+        key = (variables_key, read_from, source)
+        rules = self._by_source.get(key)
+        if rules is not None:
+            self._by_source.move_to_end(key)
+            return rules
+        css, is_default, tie_breaker, scope = source
+        rules = parser._parse_rules(css, read_from=read_from, is_default_rules=is_default, tie_breaker=tie_breaker,
+                                    scope=scope)
+        self.parsed_sources += 1
+        if not any(rule.errors for rule in rules):
+            self._by_source[key] = rules
+            while len(self._by_source) > self.KEEP_SOURCES:
+                self._by_source.popitem(last=False)
+        return rules
+
     def key(self, variables: dict[str, str] | None = None) -> tuple:
         """The cache key of the current sources with these variables (default: the current ones)."""
         return (tuple((self._variables if variables is None else variables).items()), tuple(self.source.items()))
@@ -125,10 +159,23 @@ class ThemeStylesheet(Stylesheet):
         key = self.key()
         rules = self._parsed.get(key)
         if rules is None:
-            super().reparse()  # raises on invalid CSS, which is then not kept
-            self.reparses += 1
-            self.keep(key, self._rules)
-            return
+            parsed = self.parsed_sources
+            try:  # Stylesheet.reparse's calls on a fresh stylesheet, a source at a time, kept ones reused
+                fresh = Stylesheet(variables=self._variables)
+                rules = []
+                for read_from, source in self.source.items():
+                    if source.content in self._invalid_css:
+                        continue
+                    found = self.rules_of(key[0], fresh, read_from, source)
+                    if any(rule.errors for rule in found):
+                        raise ValueError(f"invalid CSS in {read_from}")
+                    rules.extend(found)
+            except Exception:
+                super().reparse()  # raises on invalid CSS (Textual's error, its bookkeeping), not kept
+                rules = self._rules
+            if self.parsed_sources != parsed:
+                self.reparses += 1
+            self.keep(key, rules)
         self._parsed.move_to_end(key)
         self._rules = rules
         self._rules_map = None
@@ -158,10 +205,9 @@ class Warmer:
         Raises on invalid CSS."""
         deadline = time.perf_counter() + budget
         while self._next < len(self._sources):
-            read_from, (css, is_default, tie_breaker, scope) = self._sources[self._next]
+            read_from, source = self._sources[self._next]
             self._next += 1
-            rules = self._scratch._parse_rules(css, read_from=read_from, is_default_rules=is_default,
-                                               tie_breaker=tie_breaker, scope=scope)
+            rules = self.sheet.rules_of(self.key[0], self._scratch, read_from, source)
             if any(rule.errors for rule in rules):
                 raise ValueError(f"invalid CSS in {read_from}")
             self._rules.extend(rules)
