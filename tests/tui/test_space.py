@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from explorer.core.model import EntryKind
 from explorer.reports.waste import wasted_files
 from explorer.scan.engine import DetectorSet
@@ -228,6 +230,45 @@ def test_search_stops_at_its_cap_and_says_so(demo_source):
     every = find_paths(analysis, "/")
     assert len(every) == sum(1 for e in analysis.entries() if not e.is_whiteout) > 40
     assert find_paths(analysis, "/", limit=10) == every[:10]
+
+
+def test_a_cancelled_search_stops_within_cancel_every_entries(demo_source, monkeypatch):
+    from explorer.scan.engine import scan
+    from explorer.tui.screens import search
+
+    analysis = scan(demo_source, DetectorSet()).analysis
+    every = search.find_paths(analysis, "/")
+    monkeypatch.setattr(search, "CANCEL_EVERY", 8)
+    asked = []
+    found = search.find_paths(analysis, "/", cancelled=lambda: asked.append(1) or len(asked) == 2)
+    assert len(asked) == 2 and found == every[:len(found)] and 8 <= len(found) <= 16
+
+
+async def test_closing_the_search_cancels_its_running_search_at_once(demo_source, wait_for_scan, monkeypatch):
+    import threading
+
+    from explorer.tui.screens import search
+
+    started, stop = threading.Event(), threading.Event()
+
+    def slow(analysis, text, limit=search.LIMIT, cancelled=lambda: False):
+        started.set()
+        while not cancelled() and not stop.wait(0.001):
+            pass
+        return []
+
+    monkeypatch.setattr(search, "find_paths", slow)
+    app = ExplorerApp(demo_source)
+    async with app.run_test() as pilot:
+        await wait_for_scan(pilot, app)
+        await pilot.press("slash", "e", "t")
+        assert await asyncio.to_thread(started.wait, 5)
+        screen = app.screen
+        (worker,) = [w for w in app.workers if w.group == "search" and w.is_running]
+        screen.dismiss(None)
+        assert worker.is_cancelled  # now, not when the screen is unmounted after the next frame
+        await pilot.pause()
+    stop.set()
 
 
 async def test_the_new_keys_are_in_the_palette_and_the_help(demo_source, wait_for_scan):
