@@ -62,6 +62,8 @@ COPIED: dict[str, tuple[str, str]] = {
     "textual.css.stylesheet:Stylesheet.reparse": ("themecss", "dd193eb05f8baeb5"),
     "textual.css.stylesheet:Stylesheet.update_nodes": ("themecss", "386367db2e9d8dee"),
     "textual.css.stylesheet:Stylesheet._parse_rules": ("themecss", "2f1c2d220b672d1b"),
+    "textual.css.stylesheet:Stylesheet.parse": ("themecss", "21678f7a02b1178c"),
+    "textual.css.stylesheet:CssSource": ("themecss", "fe601f2142a62ed4"),
     "textual.widget:Widget.refresh": ("themecss", "b1ce3392c9c00870"),
     "textual.app:App.get_css_variables": ("themecss", "48b7c7e5d5af1c5c"),
     "textual.widgets._tree:Tree._render_line": ("treerows", "1e31412feec0b029"),
