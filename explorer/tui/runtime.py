@@ -27,7 +27,8 @@ from explorer.core.textsafe import safe
 from explorer.tui.gcpolicy import IdleCollector, pause, resume
 from explorer.tui import patches
 from explorer.tui.patches import screens
-from explorer.tui.patches.themecss import ThemeStylesheet, Warmer, theme_variables
+from explorer.tui.patches.themecss import (SourceWarmer, ThemeStylesheet, Warmer, default_css_sources, theme_variables,
+                                           widget_classes)
 
 LIGHT_AND_DARK = ("explorer-light", "textual-dark")
 """The themes ctrl+t switches between (and the warm-up parses ahead of time)."""
@@ -50,6 +51,7 @@ class RuntimePolicy(App[None]):
         self._theme_vars: list[dict[str, str]] = []
         self._warmer: Warmer | None = None
         self._themes_failed: set[tuple] = set()
+        self._source_warmer: SourceWarmer | None = None
         self.warm_after = 0.2
         """Seconds without a key before the theme warm-up takes a slice (tests raise it)."""
         self._worker_log: str | None = None
@@ -137,6 +139,7 @@ class RuntimePolicy(App[None]):
             missing = stylesheet.missing(self._theme_vars, skip=self._themes_failed)
             if not missing:
                 self._warmer = None
+                self._warm_sources(stylesheet)
                 return
             self._warmer = Warmer(stylesheet, missing[0])
         try:
@@ -147,6 +150,16 @@ class RuntimePolicy(App[None]):
             return
         if self._warmer.done:
             self._warmer = None
+
+
+    def _warm_sources(self, stylesheet: ThemeStylesheet) -> None:
+        """Once both themes are warm: the default CSS of explorer's widgets and of the command palette, for
+        both themes, before a screen that holds them is first opened (themecss.SourceWarmer)."""
+        if self._source_warmer is None:
+            classes = widget_classes("explorer.tui", "textual.command")
+            self._source_warmer = SourceWarmer(stylesheet, self._theme_vars, default_css_sources(classes))
+        if not self._source_warmer.done:
+            self._source_warmer.step(WARM_SLICE)
 
 
 def _worker_log() -> str | None:

@@ -175,6 +175,39 @@ async def test_both_themes_are_parsed_ahead_between_keys_and_again_when_a_screen
 
 
 @pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
+async def test_the_palettes_css_is_parsed_ahead_and_opening_it_parses_nothing(demo_source, wait_for_scan):
+    from textual.command import CommandInput, CommandList, CommandPalette
+
+    from explorer.tui.patches.themecss import default_css_sources
+
+    app = ExplorerApp(demo_source, detectors=DetectorSet())
+    app.warm_after = 3600.0
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot, app)
+        sheet = app.stylesheet
+        expected = [(where, source) for where, source in default_css_sources([CommandPalette, CommandInput, CommandList])
+                    if where not in sheet.source]
+        assert len(expected) >= 3  # the palette, its input and its list bring CSS of their own
+        app.warm_after = 0.0
+        for _ in range(5000):  # the idle ticks' slices, without waiting for the timer
+            app._warm_themes()
+            if app._source_warmer is not None and app._source_warmer.done:
+                break
+        assert app._source_warmer is not None and app._source_warmer.done
+        app.warm_after = 3600.0
+        before = sheet.parsed_sources
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        assert [(where, sheet.source.get(where)) for where, _ in expected] == expected  # as Textual added them
+        assert sheet.parsed_sources == before  # every new source served from the warm-up
+        await pilot.press("escape")
+        await pilot.press("ctrl+t")  # and the other theme's rules for them too
+        await pilot.pause()
+        assert sheet.parsed_sources == before
+
+
+@pytest.mark.textual_patch  # tests a patch of explorer.tui.patches (CI runs it only where the gate is open)
 def test_the_warm_up_makes_the_rules_textuals_parse_makes():
     from textual.app import App
 
