@@ -192,7 +192,7 @@ _REPS_MAX = 200
 
 
 def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: float = 10.0,
-         steady: bool = False, scale: int = 1) -> tuple[float, float]:
+         steady: bool = False, scale: int = 1, span: int = 4) -> tuple[float, float]:
     """(growth, relative) of fn on `text`: growth is how much longer fn takes per byte on eight
     copies of the text than on two (1.0 linear, 4.0 quadratic); relative is fn's time on the eight
     copies over `reference`'s (a plain one-pass scan of the same bytes). Two copies, not one: a
@@ -202,20 +202,22 @@ def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: fl
     after the other, the growth being the median of the pairs' (for a second look at a suspect ratio:
     a one-off pause, an interrupt or the machine's other work, lands in one pair; a super-linear cost
     shows in most pairs). `scale`: the ratio between `scale` times those
-    copies (2 * scale and 8 * scale)."""
-    small, large = text * (2 * scale), text * (8 * scale)
+    copies (2 * scale and 8 * scale). `span`: the large text is `span` times the small one (growth is
+    then per `span`: linear 1.0, quadratic `span`)."""
+    small, large = text * (2 * scale), text * (2 * span * scale)
     if not steady:
         t_small = max(timed(fn, small, budget, rounds), _FLOOR)
         t_large = max(timed(fn, large, budget, rounds), _FLOOR)
         t_reference = max(timed(reference, large, budget, rounds), _FLOOR)
-        return t_large / t_small / 4, t_large / t_reference
+        return t_large / t_small / span, t_large / t_reference
     once = timed(fn, small, budget, 1)
     reps = max(1, min(_REPS_MAX, int(_SAMPLE / max(once, 1e-6))))
+    floor = _FLOOR / reps  # clock noise on a round of `reps` calls, per call (the round lasts _SAMPLE)
     growths, t_large, t_reference = [], float("inf"), float("inf")
     for _ in range(rounds):
-        pair_small = max(timed(fn, small, budget, 1, reps), _FLOOR)
-        pair_large = max(timed(fn, large, budget, 1, reps), _FLOOR)
-        growths.append(pair_large / pair_small / 4)
+        pair_small = max(timed(fn, small, budget, 1, reps), floor)
+        pair_large = max(timed(fn, large, budget, 1, reps), floor)
+        growths.append(pair_large / pair_small / span)
         t_large = min(t_large, pair_large)
-        t_reference = min(t_reference, max(timed(reference, large, budget, 1, reps), _FLOOR))
+        t_reference = min(t_reference, max(timed(reference, large, budget, 1, reps), floor))
     return statistics.median(growths), t_large / t_reference
