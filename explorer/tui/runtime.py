@@ -151,7 +151,6 @@ class RuntimePolicy(App[None]):
         if self._warmer.done:
             self._warmer = None
 
-
     def _warm_sources(self, stylesheet: ThemeStylesheet) -> None:
         """Once both themes are warm: the default CSS of explorer's widgets and of the command palette, for
         both themes, before a screen that holds them is first opened (themecss.SourceWarmer)."""

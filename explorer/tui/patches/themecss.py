@@ -124,7 +124,8 @@ class ThemeStylesheet(Stylesheet):
 
     def rules_of(self, variables_key: tuple, parser, read_from, source: CssSource) -> list[RuleSet]:
         """The rules of one source with the variables of `variables_key`, parsed by `parser` (a stylesheet
-        with those variables) unless kept. Raises on invalid CSS (nothing is kept then)."""
+        with those variables) unless kept. Rules with errors (invalid CSS) are returned as Textual's parse
+        returns them, and not kept."""
         key = (variables_key, read_from, source)
         rules = self._by_source.get(key)
         if rules is not None:
@@ -161,22 +162,16 @@ class ThemeStylesheet(Stylesheet):
         rules = self._parsed.get(key)
         if rules is None:
             parsed = self.parsed_sources
-            try:  # Stylesheet.reparse's calls on a fresh stylesheet, a source at a time, kept ones reused
-                fresh = Stylesheet(variables=self._variables)
-                rules = []
-                for read_from, source in self.source.items():
-                    if source.content in self._invalid_css:
-                        continue
-                    found = self.rules_of(key[0], fresh, read_from, source)
-                    if any(rule.errors for rule in found):
-                        raise ValueError(f"invalid CSS in {read_from}")
-                    rules.extend(found)
+            warmer = Warmer(self, self._variables)  # the warm-up's parse, in one go: kept sources reused
+            try:
+                warmer.step(float("inf"))
+                rules = warmer.rules
             except Exception:
                 super().reparse()  # raises on invalid CSS (Textual's error, its bookkeeping), not kept
                 rules = self._rules
+                self.keep(key, rules)
             if self.parsed_sources != parsed:
                 self.reparses += 1
-            self.keep(key, rules)
         self._parsed.move_to_end(key)
         self._rules = rules
         self._rules_map = None
@@ -195,7 +190,8 @@ class Warmer:
         self._sources = list(sheet.source.items())
         self._next = 0
         self._scratch = Stylesheet(variables=variables)
-        self._rules: list[RuleSet] = []
+        self.rules: list[RuleSet] = []
+        """The rules parsed so far (all of them, kept by the stylesheet, once `done`)."""
 
     def current(self) -> bool:
         """Whether the stylesheet's sources are still those being parsed (a new screen adds some)."""
@@ -211,10 +207,10 @@ class Warmer:
             rules = self.sheet.rules_of(self.key[0], self._scratch, read_from, source)
             if any(rule.errors for rule in rules):
                 raise ValueError(f"invalid CSS in {read_from}")
-            self._rules.extend(rules)
+            self.rules.extend(rules)
             if time.perf_counter() >= deadline:
                 return
-        self.sheet.keep(self.key, self._rules)
+        self.sheet.keep(self.key, self.rules)
         self.done = True
 
 

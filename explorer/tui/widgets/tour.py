@@ -47,9 +47,9 @@ class TourPanel(Static, can_focus=True):
         self._fitted: tuple[int, int] | None = None
         """(steps id, width) the height was fitted for."""
         self._pending: tuple[list[TourStep], int] | None = None
+        """(steps, index) of the step shown whose panes have not moved yet (`show_step`)."""
         self._leaving = False
         """Left, and blanked, but not yet out of the layout (`action_leave`)."""
-        """(steps, index) of the step shown whose panes have not moved yet (`show_step`)."""
 
     def on_mount(self) -> None:
         self.border_title = "Guided tour"
