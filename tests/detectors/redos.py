@@ -192,7 +192,7 @@ _REPS_MAX = 200
 
 
 def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: float = 10.0,
-         steady: bool = False, scale: int = 1, span: int = 4) -> tuple[float, float]:
+         steady: bool = False, span: int = 4) -> tuple[float, float]:
     """(growth, relative) of fn on `text`: growth is how much longer fn takes per byte on eight
     copies of the text than on two (1.0 linear, 4.0 quadratic); relative is fn's time on the eight
     copies over `reference`'s (a plain one-pass scan of the same bytes). Two copies, not one: a
@@ -201,10 +201,9 @@ def cost(fn: Callable, text, reference: Callable, *, rounds: int = 1, budget: fl
     round repeats a fast call to last _SAMPLE seconds, and the two sizes are timed in pairs, one right
     after the other, the growth being the median of the pairs' (for a second look at a suspect ratio:
     a one-off pause, an interrupt or the machine's other work, lands in one pair; a super-linear cost
-    shows in most pairs). `scale`: the ratio between `scale` times those
-    copies (2 * scale and 8 * scale). `span`: the large text is `span` times the small one (growth is
-    then per `span`: linear 1.0, quadratic `span`)."""
-    small, large = text * (2 * scale), text * (2 * span * scale)
+    shows in most pairs). `span`: the large text is `span` times the small one (growth is then per
+    `span`: linear 1.0, quadratic `span`)."""
+    small, large = text * 2, text * (2 * span)
     if not steady:
         t_small = max(timed(fn, small, budget, rounds), _FLOOR)
         t_large = max(timed(fn, large, budget, rounds), _FLOOR)

@@ -13,7 +13,7 @@ test):
   bounded but heavy retry (each of n starts reading a whole bounded window) fails too.
 
 Both measures are ratios between runs in the same process, not wall-clock thresholds; a suspect
-ratio is measured again (best of three) before it fails. The two attacks of issue 14 (a PEM header
+ratio is measured again (over a 16x longer text) before it fails. The two attacks of issue 14 (a PEM header
 of repeated `a: `, exponential; a line of repeated `-eyJ`, quadratic) are kept as they were seen.
 """
 
